@@ -1,0 +1,107 @@
+"""Business-hours arithmetic, vectorised.
+
+The clock starts on a Monday at 00:00 and runs in hours. A calendar says which hours of the week are business
+hours. ``business_time(t)`` counts the business hours elapsed since 0; it is piecewise linear and non-decreasing, so
+the technician queue can run in "coverage time" (where closed hours take no time at all) and be mapped back to the
+clock with ``clock_time``. Both work on numpy arrays and on scalars.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["HOURS_PER_MONTH", "HOURS_PER_WEEK", "HOURS_PER_YEAR", "WeekCalendar"]
+
+HOURS_PER_WEEK = 168.0
+HOURS_PER_MONTH = 730.0
+HOURS_PER_YEAR = 8760.0
+
+
+@dataclass(frozen=True)
+class WeekCalendar:
+    """Open hours of a week: ``days`` (0 = Monday) open from ``open_hour`` to ``close_hour``, or always open."""
+
+    days: tuple[int, ...] = (0, 1, 2, 3, 4)
+    open_hour: float = 8.0
+    close_hour: float = 18.0
+    always_open: bool = False
+
+    def __post_init__(self) -> None:
+        if self.always_open:
+            starts = np.array([0.0])
+            ends = np.array([HOURS_PER_WEEK])
+        else:
+            days = sorted(set(self.days))
+            starts = np.array([24.0 * d + self.open_hour for d in days])
+            ends = np.array([24.0 * d + self.close_hour for d in days])
+        lengths = ends - starts
+        cum_start = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
+        object.__setattr__(self, "_starts", starts)
+        object.__setattr__(self, "_ends", ends)
+        object.__setattr__(self, "_cum_start", cum_start)
+        object.__setattr__(self, "_per_week", float(lengths.sum()))
+        # Knots of the piecewise-linear map clock -> business time within one week.
+        xs = np.concatenate([[0.0], np.column_stack([starts, ends]).ravel(), [HOURS_PER_WEEK]])
+        ys = np.concatenate([[0.0], np.column_stack([cum_start, cum_start + lengths]).ravel(), [lengths.sum()]])
+        object.__setattr__(self, "_xs", xs)
+        object.__setattr__(self, "_ys", ys)
+
+    @property
+    def hours_per_week(self) -> float:
+        """Business hours in a week."""
+        return float(self._per_week)  # type: ignore[attr-defined]
+
+    def business_time(self, t: np.ndarray | float) -> np.ndarray:
+        """Business hours elapsed between clock 0 and clock ``t`` [hours]."""
+        t = np.asarray(t, dtype=float)
+        if self.always_open:
+            return t.copy()
+        weeks = np.floor(t / HOURS_PER_WEEK)
+        within = t - weeks * HOURS_PER_WEEK
+        return weeks * self._per_week + np.interp(within, self._xs, self._ys)  # type: ignore[attr-defined]
+
+    def business_hours_between(self, start: np.ndarray | float, end: np.ndarray | float) -> np.ndarray:
+        """Business hours inside the clock interval [start, end] [hours]."""
+        return self.business_time(end) - self.business_time(start)
+
+    def clock_time(self, b: np.ndarray | float, *, earliest: bool = True) -> np.ndarray:
+        """The clock time at which ``b`` business hours have elapsed.
+
+        Where several clock times share one business time (the closed hours), ``earliest=True`` gives the moment
+        work stops (a job ending at closing time ends at 18:00), ``earliest=False`` the moment work can resume (a job
+        starting then starts at the next opening).
+        """
+        b = np.asarray(b, dtype=float)
+        if self.always_open:
+            return b.copy()
+        per_week: float = self._per_week  # type: ignore[attr-defined]
+        weeks = np.floor(b / per_week)
+        within = b - weeks * per_week
+        cum_start: np.ndarray = self._cum_start  # type: ignore[attr-defined]
+        starts: np.ndarray = self._starts  # type: ignore[attr-defined]
+        ends: np.ndarray = self._ends  # type: ignore[attr-defined]
+        idx = np.searchsorted(cum_start, within, side="right") - 1
+        idx = np.clip(idx, 0, len(starts) - 1)
+        t = starts[idx] + (within - cum_start[idx])
+        if earliest:
+            # A business time that falls exactly on an interval's start is also the previous interval's end.
+            at_start = (within == cum_start[idx]) & (idx > 0)
+            t = np.where(at_start, ends[np.maximum(idx - 1, 0)], t)
+            at_week_start = (within == 0.0) & (weeks > 0)
+            t = np.where(at_week_start, ends[-1] - HOURS_PER_WEEK, t)
+        return weeks * HOURS_PER_WEEK + t
+
+    def is_open(self, t: np.ndarray | float) -> np.ndarray:
+        """Whether clock time ``t`` falls in business hours."""
+        t = np.asarray(t, dtype=float)
+        if self.always_open:
+            return np.ones(t.shape, dtype=bool)
+        within = np.mod(t, HOURS_PER_WEEK)
+        starts: np.ndarray = self._starts  # type: ignore[attr-defined]
+        ends: np.ndarray = self._ends  # type: ignore[attr-defined]
+        idx = np.searchsorted(starts, within, side="right") - 1
+        ok = idx >= 0
+        idx = np.maximum(idx, 0)
+        return ok & (within < ends[idx])

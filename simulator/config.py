@@ -1,0 +1,534 @@
+"""Scenario files: the validated, immutable description of one runnable scenario (DESIGN.md §2, §6).
+
+``load_scenario`` reads a YAML file (or takes a dict), applies ``--set`` style overrides and validates the result
+with pydantic. Every field carries a docstring with its unit; ``msp-sim schema`` prints them as the file reference.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .calendar import WeekCalendar
+from .contracts import PRIORITIES, Contract, FixedPrice, Managed
+from .distributions import Distribution
+
+__all__ = [
+    "Calendar",
+    "Category",
+    "ClientSegment",
+    "Incidents",
+    "MajorIncidents",
+    "Provider",
+    "Scenario",
+    "ScenarioError",
+    "apply_overrides",
+    "dump_scenario",
+    "load_scenario",
+    "parse_override",
+]
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAJOR = "major"
+
+
+class ScenarioError(ValueError):
+    """A scenario (or override) that cannot be used; the message names the file, the field and the fix."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, validate_default=True)
+
+
+class Calendar(_Model):
+    """When users work and when technicians are on duty."""
+
+    hours: Literal["business", "24x7"] = "business"
+    """Technician coverage: only business hours, or around the clock (work outside business hours is after-hours)."""
+    business_days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = [
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+    ]
+    """Days on which users work."""
+    open_hour: float = Field(8.0, ge=0, lt=24)
+    """Start of the business day [hour of day]."""
+    close_hour: float = Field(18.0, gt=0, le=24)
+    """End of the business day [hour of day]."""
+
+    @model_validator(mode="after")
+    def _order(self) -> Calendar:
+        if self.close_hour <= self.open_hour:
+            raise ValueError("close_hour must be later than open_hour")
+        if not self.business_days:
+            raise ValueError("business_days needs at least one day")
+        return self
+
+    def users(self) -> WeekCalendar:
+        """The users' working week (downtime, reporting delays and business-hour SLA clocks count in it)."""
+        return WeekCalendar(
+            tuple(DAY_NAMES.index(d) for d in self.business_days), self.open_hour, self.close_hour
+        )
+
+    def coverage(self) -> WeekCalendar:
+        """The technicians' duty hours."""
+        if self.hours == "24x7":
+            return WeekCalendar(always_open=True)
+        return self.users()
+
+
+class Behaviour(_Model):
+    """How a client's staff deal with incidents under one kind of contract."""
+
+    call_in_share: float = Field(ge=0, le=1)
+    """Share of user-scope incidents reported to the provider; the rest are worked around by staff [share]."""
+    reporting_delay_hours: Distribution
+    """Occurrence to report, for incidents monitoring does not catch [business hours]."""
+    self_handling_hours: Distribution = {"dist": "fixed", "mean": 0.5}  # type: ignore[assignment]
+    """Staff time lost on an incident that is not called in (counts as blocked user-hours) [hours]."""
+
+
+class ClientSegment(_Model):
+    """``count`` identical clients."""
+
+    name: str
+    """Segment label."""
+    count: int = Field(ge=1)
+    """Number of identical clients [count]."""
+    users: int = Field(ge=1)
+    """Employees with a computer, per client [count]."""
+    endpoints: int = Field(ge=0)
+    """Workstations and laptops, per client [count]."""
+    servers: int = Field(0, ge=0)
+    """Servers, per client [count]."""
+    downtime_cost_per_user_hour: float = Field(ge=0)
+    """Cost of one blocked user-hour: loaded wage × productivity loss [currency/user-hour]."""
+    site_outage_cost_per_user_hour: float = Field(ge=0)
+    """Cost per user-hour when the whole site is down (lost revenue included) [currency/user-hour]."""
+    break_fix: Behaviour
+    """Staff behaviour under break/fix contracts (time and materials, fixed price)."""
+    managed: Behaviour = Behaviour(
+        call_in_share=1.0, reporting_delay_hours={"dist": "exponential", "mean": 0.5}  # type: ignore[arg-type]
+    )
+    """Staff behaviour under a managed contract (clients report everything: nothing extra to pay)."""
+
+
+class Parts(_Model):
+    """Parts needed by an incident."""
+
+    probability: float = Field(0.0, ge=0, le=1)
+    """Share of incidents that need parts [share]."""
+    cost: Distribution = {"dist": "fixed", "mean": 0.0}  # type: ignore[assignment]
+    """Parts cost at the provider's cost, when needed [currency]."""
+
+
+class Category(_Model):
+    """One kind of incident and its arrival rate, effort and effects."""
+
+    name: str
+    """Category label; the fixed-price menu and out-of-scope lists refer to it."""
+    rate_per_user_month: float | None = Field(None, ge=0)
+    """Arrival rate without prevention [incidents/user-month]; give this or ``rate_per_endpoint_month``."""
+    rate_per_endpoint_month: float | None = Field(None, ge=0)
+    """Arrival rate without prevention [incidents/endpoint-month]."""
+    effort_hours: Distribution
+    """Technician hands-on time at thoroughness 1 without tooling [hours]."""
+    onsite_share: float = Field(0.0, ge=0, le=1)
+    """Share needing an on-site visit [share]."""
+    parts: Parts = Parts()
+    """Parts needed."""
+    blocking_share: float = Field(0.22, ge=0, le=1)
+    """Share of incidents that fully block the user [share]."""
+    partial_productivity_loss: float = Field(0.25, ge=0, le=1)
+    """Productivity lost while a non-blocking incident is open [share]."""
+    scope: Literal["user", "site"] = "user"
+    """One user affected, or the whole site (all the client's users)."""
+    priority_mix: dict[Literal["P1", "P2", "P3", "P4"], float]
+    """Share of incidents at each priority; sums to 1 [shares]."""
+    preventable: float = Field(0.0, ge=0, le=1)
+    """Share of the rate that prevention can remove [share]."""
+    theta: float = Field(0.0, ge=0)
+    """Prevention effectiveness: rate(e) = base·((1 − preventable) + preventable·exp(−theta·e)) [1/(hours/endpoint-month)]."""
+    detectable: float = Field(0.0, ge=0, le=1)
+    """Share that monitoring detects at once [share]."""
+    auto_remediable: float = Field(0.0, ge=0, le=1)
+    """Share of detected incidents that monitoring fixes with no technician [share]."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Category:
+        if (self.rate_per_user_month is None) == (self.rate_per_endpoint_month is None):
+            raise ValueError("give exactly one of rate_per_user_month and rate_per_endpoint_month")
+        _check_mix(self.priority_mix)
+        if self.name == MAJOR:
+            raise ValueError(f"the category name '{MAJOR}' is reserved for major incidents")
+        return self
+
+
+def _check_mix(mix: dict[str, float]) -> None:
+    if any(v < 0 for v in mix.values()):
+        raise ValueError("priority_mix shares must be >= 0")
+    total = sum(mix.values())
+    if not math.isclose(total, 1.0, abs_tol=1e-6):
+        raise ValueError(f"priority_mix must sum to 1 (it sums to {total:g}); adjust the shares")
+
+
+class MajorIncidents(_Model):
+    """Rare site-wide events (ransomware-class, server loss)."""
+
+    annual_probability: float = Field(0.0, ge=0, lt=1)
+    """Probability that a client has at least one major incident in a year, without prevention [share/year]."""
+    downtime_hours: Distribution = {"dist": "lognormal", "mean": 24.0, "cv": 1.5}  # type: ignore[assignment]
+    """Site outage duration at the least [business hours]; heavy-tailed."""
+    effort_hours: Distribution = {"dist": "lognormal", "mean": 16.0, "cv": 0.8}  # type: ignore[assignment]
+    """Technician time to recover [hours]."""
+    parts: Parts = Parts()
+    """Parts (replacement hardware) needed."""
+    preventable: float = Field(0.0, ge=0, le=1)
+    """Share that prevention (patching, backups, hardening) can remove [share]."""
+    theta: float = Field(0.0, ge=0)
+    """Prevention effectiveness, as for categories [1/(hours/endpoint-month)]."""
+    detectable: float = Field(0.0, ge=0, le=1)
+    """Share that monitoring catches at once [share]."""
+
+
+class Incidents(_Model):
+    """What goes wrong."""
+
+    categories: list[Category] = Field(min_length=1)
+    """Incident categories."""
+    major: MajorIncidents = MajorIncidents()
+    """Major incidents."""
+
+
+class Triage(_Model):
+    """Triage and dispatch delay before a ticket joins the technician queue."""
+
+    manual: Distribution = {"dist": "exponential", "mean": 0.5}  # type: ignore[assignment]
+    """Without PSA automation [hours on duty]."""
+    automated: Distribution = {"dist": "exponential", "mean": 0.083}  # type: ignore[assignment]
+    """With PSA automation (monitoring/tooling on) [hours on duty]."""
+
+
+class Recurrence(_Model):
+    """Fixes that do not hold."""
+
+    probability: float = Field(0.05, ge=0, le=1)
+    """Probability that a fix at thoroughness 1 recurs [share]."""
+    thoroughness_elasticity: float = Field(2.0, ge=0)
+    """p(k) = min(1, probability · k^(−elasticity)): rushing (k < 1) raises it [dimensionless]."""
+    delay_hours: Distribution = {"dist": "exponential", "mean": 120.0}  # type: ignore[assignment]
+    """Resolution to recurrence [business hours]."""
+
+
+class Provider(_Model):
+    """The IT service provider's cost side and operations."""
+
+    cost_per_technician_hour: float = Field(ge=0)
+    """Loaded labour cost of a technician hour [currency/hour]."""
+    labour_cost_basis: Literal["paid", "worked"] = "paid"
+    """``paid``: every paid hour costs (salaried, short run); ``worked``: only hours worked cost (long run)."""
+    paid_hours_per_technician_month: float = Field(173.3, gt=0)
+    """Paid hours per technician [hours/month]."""
+    travel_hours: Distribution = {"dist": "lognormal", "mean": 0.75, "cv": 0.5}  # type: ignore[assignment]
+    """Round-trip travel per on-site visit, unbilled beyond the trip charge [hours]."""
+    tools_cost_per_endpoint_month: float = Field(0.0, ge=0)
+    """RMM/PSA/AV tooling cost when monitoring is on [currency/endpoint-month]."""
+    tools_effort_factor: float = Field(1.0, gt=0)
+    """Effort multiplier when tooling is on (documentation, remote access) [factor]."""
+    triage_delay_hours: Triage = Triage()
+    """Triage and dispatch delay."""
+    auto_remediation_hours: Distribution = {"dist": "fixed", "mean": 0.25}  # type: ignore[assignment]
+    """Time for monitoring to fix an auto-remediable incident [hours]."""
+    prevention_job_hours: float = Field(2.0, gt=0)
+    """Prevention work per client-month is scheduled in jobs of this length [hours]."""
+    recurrence: Recurrence = Recurrence()
+    """Fixes that do not hold."""
+
+
+class Scenario(_Model):
+    """One runnable scenario: a client portfolio, what goes wrong, a provider, and the contracts to compare."""
+
+    name: str
+    """Scenario label."""
+    description: str = ""
+    """What the scenario represents."""
+    currency: str = "USD"
+    """Currency of every money field."""
+    horizon_months: int = Field(ge=1, le=600)
+    """Simulated months, including warm-up [months of 730 hours]."""
+    warmup_months: int = Field(0, ge=0)
+    """Months at the start excluded from every measurement [months]."""
+    replications: int = Field(20, ge=2)
+    """Independent replications (the spread gives the confidence intervals) [count]."""
+    seed: int = Field(0, ge=0)
+    """Scenario seed; with the replication number it seeds every random stream."""
+    reference_contract: str | None = None
+    """Contract the others are compared with (paired differences); default the first."""
+    calendar: Calendar = Calendar()
+    """Working hours."""
+    clients: list[ClientSegment] = Field(min_length=1)
+    """Client segments."""
+    incidents: Incidents
+    """What goes wrong."""
+    provider: Provider
+    """The provider."""
+    contracts: list[Contract] = Field(min_length=1)
+    """Contracts to compare, each with the provider's levers under it."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        if self.warmup_months >= self.horizon_months:
+            raise ValueError("warmup_months must be smaller than horizon_months")
+        for label, names in (
+            ("clients", [c.name for c in self.clients]),
+            ("incidents.categories", [c.name for c in self.incidents.categories]),
+            ("contracts", [c.name for c in self.contracts]),
+        ):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{label}: names must be unique; repeated: {dupes}")
+        known = {c.name for c in self.incidents.categories} | {MAJOR}
+        for c in self.contracts:
+            refs = list(c.menu) if isinstance(c, FixedPrice) else []
+            refs += c.out_of_scope_categories if isinstance(c, Managed) else []
+            unknown = [r for r in refs if r not in known]
+            if unknown:
+                raise ValueError(
+                    f"contract '{c.name}' names unknown categories {unknown}; known: {sorted(known)}"
+                )
+        if self.reference_contract is not None and self.reference_contract not in {
+            c.name for c in self.contracts
+        }:
+            raise ValueError(f"reference_contract '{self.reference_contract}' is not a contract name")
+        return self
+
+    @property
+    def reference(self) -> str:
+        """Name of the contract others are compared with."""
+        return self.reference_contract or self.contracts[0].name
+
+    @property
+    def measured_months(self) -> int:
+        """Months after warm-up."""
+        return self.horizon_months - self.warmup_months
+
+
+# --------------------------------------------------------------------------------------------- loading
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``dotted.path=value``; the value is read as YAML (numbers, booleans, lists, null)."""
+    if "=" not in text:
+        raise ScenarioError(f"override '{text}': expected dotted.path=value, e.g. contracts.managed.fee_per_user_month=120")
+    path, raw = text.split("=", 1)
+    path = path.strip()
+    if not path:
+        raise ScenarioError(f"override '{text}': the path before '=' is empty")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return path, value
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any] | list[str] | None) -> dict[str, Any]:
+    """Return a copy of ``data`` with each dotted path set; list items are addressed by index or by ``name``."""
+    import copy
+
+    result = copy.deepcopy(data)
+    items = [parse_override(o) for o in overrides] if isinstance(overrides, list) else list((overrides or {}).items())
+    for path, value in items:
+        _set_path(result, path, value)
+    return result
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    keys = path.split(".")
+    node: Any = data
+    for i, key in enumerate(keys):
+        last = i == len(keys) - 1
+        where = ".".join(keys[: i + 1])
+        if isinstance(node, list):
+            idx = _list_index(node, key, where)
+            if last:
+                node[idx] = value
+            else:
+                node = node[idx]
+        elif isinstance(node, dict):
+            if last:
+                node[key] = value
+            else:
+                if key not in node or node[key] is None:
+                    node[key] = {}
+                node = node[key]
+        else:
+            raise ScenarioError(f"override '{path}': '{'.'.join(keys[:i])}' is a value, not a section")
+
+
+def _list_index(node: list[Any], key: str, where: str) -> int:
+    if key.lstrip("-").isdigit():
+        idx = int(key)
+        if -len(node) <= idx < len(node):
+            return idx
+        raise ScenarioError(f"override path '{where}': index {idx} is out of range (the list has {len(node)} items)")
+    names = [item.get("name") for item in node if isinstance(item, dict)]
+    if key in names:
+        return names.index(key)
+    hint = difflib.get_close_matches(key, [n for n in names if n], n=1)
+    extra = f"; did you mean '{hint[0]}'?" if hint else f"; names are {names}"
+    raise ScenarioError(f"override path '{where}': no list item named '{key}'{extra}")
+
+
+def load_scenario(
+    source: str | Path | dict[str, Any], overrides: dict[str, Any] | list[str] | None = None
+) -> Scenario:
+    """Read and validate a scenario from a YAML file or a dict, after applying overrides.
+
+    Raises :class:`ScenarioError` with a one-paragraph message naming the file, the field and the fix.
+    """
+    label = "<dict>"
+    if isinstance(source, dict):
+        data = source
+    else:
+        path = Path(source)
+        label = str(path)
+        data = read_yaml(path)
+    data = apply_overrides(data, overrides)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(label, exc, data)) from None
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Load a YAML mapping, with errors that name the file and the line."""
+    if not path.exists():
+        raise ScenarioError(f"{path}: file not found. Give the path to a scenario YAML file, e.g. scenarios/baseline.yaml.")
+    if path.is_dir():
+        raise ScenarioError(f"{path}: is a folder; give the path to a scenario YAML file inside it.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ScenarioError(f"{path}: not valid YAML{where}: {exc.problem}. Fix the syntax there.") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: the file must hold a mapping of scenario fields (name, clients, ...), not {type(data).__name__}.")
+    return data
+
+
+def format_validation_error(label: str, exc: ValidationError, data: dict[str, Any]) -> str:
+    """One paragraph per problem: file, field path (list items by name), what is wrong, how to fix it."""
+    lines = []
+    errors = exc.errors(include_url=False)
+    for err in errors[:8]:
+        loc = _readable_loc(err["loc"], data)
+        lines.append(f"{label}: field '{loc}': {_explain(err, data)}")
+    if len(errors) > 8:
+        lines.append(f"... and {len(errors) - 8} more problems.")
+    return "\n".join(lines)
+
+
+def _readable_loc(loc: tuple[Any, ...], data: Any) -> str:
+    parts: list[str] = []
+    node = data
+    for key in loc:
+        if isinstance(node, list) and isinstance(key, int):
+            item = node[key] if key < len(node) else None
+            name = item.get("name") if isinstance(item, dict) else None
+            parts.append(f"[{name}]" if name else f"[{key}]")
+            node = item
+        elif isinstance(node, dict) and key in node:
+            parts.append(f".{key}" if parts else str(key))
+            node = node[key]
+        elif isinstance(node, dict) and node.get("kind") == key or isinstance(node, dict) and node.get("dist") == key:
+            continue  # the discriminator tag pydantic inserts
+        else:
+            parts.append(f".{key}" if parts else str(key))
+            node = None
+    return "".join(parts) or "(top level)"
+
+
+def _explain(err: Any, data: Any) -> str:
+    kind = err["type"]
+    msg = str(err["msg"])
+    if kind == "extra_forbidden":
+        parent = _node_at(data, err["loc"][:-1])
+        allowed = _allowed_keys(err["loc"], data)
+        key = str(err["loc"][-1])
+        hint = difflib.get_close_matches(key, allowed, n=1)
+        fix = f"did you mean '{hint[0]}'?" if hint else (f"allowed keys here: {', '.join(allowed)}." if allowed else "remove it.")
+        del parent
+        return f"unknown key. Fix: {fix}"
+    if kind == "missing":
+        return "required field is missing. Fix: add it (see `msp-sim schema` for its meaning and unit)."
+    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
+        return f"{msg}. Fix: set it to one of the listed values."
+    got = err.get("input")
+    shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+    msg = msg.removeprefix("Value error, ")
+    return f"{msg}{shown}. Fix: correct the value."
+
+
+def _node_at(data: Any, loc: tuple[Any, ...]) -> Any:
+    node = data
+    for key in loc:
+        if isinstance(node, list) and isinstance(key, int) and key < len(node):
+            node = node[key]
+        elif isinstance(node, dict) and key in node:
+            node = node[key]
+    return node
+
+
+def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
+    """Field names of the model at ``loc[:-1]``, found by walking the schema alongside the data."""
+    model: Any = Scenario
+    node: Any = data
+    from typing import get_args, get_origin
+
+    def resolve(tp: Any, value: Any) -> Any:
+        origin = get_origin(tp)
+        if origin is None and isinstance(tp, type) and issubclass(tp, BaseModel):
+            return tp
+        for arg in get_args(tp):
+            found = resolve(arg, value)
+            if found is None:
+                continue
+            if isinstance(value, dict) and "kind" in found.model_fields and "kind" in value:
+                if value["kind"] not in str(found.model_fields["kind"].annotation):
+                    continue
+            if isinstance(value, dict) and "dist" in found.model_fields and "dist" in value:
+                if value["dist"] not in str(found.model_fields["dist"].annotation):
+                    continue
+            return found
+        return None
+
+    for key in loc[:-1]:
+        if isinstance(node, list) and isinstance(key, int):
+            node = node[key] if key < len(node) else None
+            continue
+        if isinstance(key, str) and isinstance(node, dict) and key in node and model is not None:
+            field = model.model_fields.get(key)
+            node = node[key]
+            model = resolve(field.annotation, node[0] if isinstance(node, list) and node else node) if field else None
+        # discriminator tags are skipped
+    return sorted(model.model_fields) if model is not None else []
+
+
+def dump_scenario(scenario: Scenario) -> str:
+    """The fully resolved scenario as YAML (every default written out), loadable again."""
+    return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+def priorities() -> tuple[str, ...]:
+    """The priority labels, highest first."""
+    return PRIORITIES

@@ -1,0 +1,231 @@
+"""Incident generation: every incident of one replication at the base (unprevented) rate, drawn in blocks.
+
+Incidents are generated once per replication and shared by every contract (common random numbers, DESIGN.md §5).
+Each incident carries its own uniforms; a contract's levers (prevention, monitoring) and the client's behaviour under
+it decide what happens to it by comparing those uniforms with thresholds, so a lever moves outcomes monotonically
+and two contracts see the same incidents wherever their levers agree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from .calendar import HOURS_PER_MONTH, HOURS_PER_YEAR
+from .config import MAJOR, Scenario
+from .rng import stream
+
+__all__ = ["ClientTable", "IncidentSet", "U", "attributes_from_uniforms", "client_table", "generate_incidents"]
+
+
+class U:
+    """Column of each per-incident uniform in the block drawn for it."""
+
+    PRIORITY = 0
+    BLOCKING = 1
+    EFFORT = 2
+    ONSITE = 3
+    TRAVEL = 4
+    PARTS_NEEDED = 5
+    PARTS_COST = 6
+    PREVENT = 7
+    CALL_IN = 8
+    DETECT = 9
+    AUTO = 10
+    RECUR = 11
+    REPORT_DELAY = 12
+    SELF_HANDLING = 13
+    TRIAGE = 14
+    AUTO_HOURS = 15
+    OUTAGE = 16
+    RECUR_DELAY = 17
+    COUNT = 18
+
+
+@dataclass(frozen=True)
+class ClientTable:
+    """One row per client (segments expanded)."""
+
+    segment: np.ndarray
+    users: np.ndarray
+    endpoints: np.ndarray
+    servers: np.ndarray
+    downtime_cost: np.ndarray
+    site_cost: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return len(self.segment)
+
+
+def client_table(scenario: Scenario) -> ClientTable:
+    """Expand the client segments into one row per client."""
+    seg = np.repeat(np.arange(len(scenario.clients)), [c.count for c in scenario.clients])
+    col = lambda attr: np.array([getattr(scenario.clients[s], attr) for s in seg], dtype=float)  # noqa: E731
+    return ClientTable(
+        segment=seg,
+        users=col("users"),
+        endpoints=col("endpoints"),
+        servers=col("servers"),
+        downtime_cost=col("downtime_cost_per_user_hour"),
+        site_cost=col("site_outage_cost_per_user_hour"),
+    )
+
+
+@dataclass
+class IncidentSet:
+    """All incidents of one replication before any contract acts on them; one array entry per incident.
+
+    ``category`` indexes ``scenario.incidents.categories``; the index one past the last means a major incident.
+    """
+
+    client: np.ndarray
+    category: np.ndarray
+    occurred: np.ndarray  # clock [hours]
+    priority: np.ndarray  # 1..4
+    site: np.ndarray  # bool: whole site affected
+    users_affected: np.ndarray
+    blocking_factor: np.ndarray  # 1 when blocking, else the partial productivity loss
+    cost_per_user_hour: np.ndarray
+    effort: np.ndarray  # hands-on hours at thoroughness 1 without tooling
+    onsite: np.ndarray  # bool
+    travel: np.ndarray  # hours, when on site
+    parts_cost: np.ndarray
+    prevent_threshold: np.ndarray  # prevented at prevention e when u_prevent < preventable·(1 − exp(−theta·e))
+    u_prevent: np.ndarray
+    theta: np.ndarray
+    u_call: np.ndarray
+    detectable: np.ndarray  # bool
+    auto_remediable: np.ndarray  # bool, given detected
+    u_recur: np.ndarray
+    u_report: np.ndarray  # reporting delay uniform (common to every behaviour)
+    u_self: np.ndarray  # self-handling time uniform
+    u_triage: np.ndarray
+    auto_hours: np.ndarray
+    outage_hours: np.ndarray  # major incidents: minimum site outage [business hours]; 0 otherwise
+    recur_delay: np.ndarray  # business hours from resolution to recurrence, if it recurs
+
+    def __len__(self) -> int:
+        return len(self.client)
+
+    def take(self, index: np.ndarray) -> IncidentSet:
+        """The incidents at ``index`` (a boolean mask or integer index)."""
+        return IncidentSet(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    @staticmethod
+    def concat(parts: list[IncidentSet]) -> IncidentSet:
+        """Join several sets."""
+        return IncidentSet(
+            **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(IncidentSet)}
+        )
+
+
+def attributes_from_uniforms(
+    scenario: Scenario,
+    clients: ClientTable,
+    client: np.ndarray,
+    category: int,
+    occurred: np.ndarray,
+    u: np.ndarray,
+) -> IncidentSet:
+    """Turn a block of uniforms (one row per incident, ``U.COUNT`` columns) into incident attributes."""
+    cats = scenario.incidents.categories
+    n = len(client)
+    provider = scenario.provider
+    if category == len(cats):
+        major = scenario.incidents.major
+        site = np.ones(n, dtype=bool)
+        priority = np.ones(n, dtype=np.int8)
+        blocking = np.ones(n)
+        effort = major.effort_hours.ppf(u[:, U.EFFORT])
+        onsite = np.ones(n, dtype=bool)
+        parts = major.parts
+        preventable, theta = major.preventable, major.theta
+        detectable = u[:, U.DETECT] < major.detectable
+        auto = np.zeros(n, dtype=bool)
+        outage = major.downtime_hours.ppf(u[:, U.OUTAGE])
+    else:
+        cat = cats[category]
+        site = np.full(n, cat.scope == "site")
+        mix = np.array([cat.priority_mix.get(p, 0.0) for p in ("P1", "P2", "P3", "P4")])
+        priority = (np.searchsorted(np.cumsum(mix)[:-1], u[:, U.PRIORITY], side="right") + 1).astype(np.int8)
+        blocking = np.where(u[:, U.BLOCKING] < cat.blocking_share, 1.0, cat.partial_productivity_loss)
+        effort = cat.effort_hours.ppf(u[:, U.EFFORT])
+        onsite = u[:, U.ONSITE] < cat.onsite_share
+        parts = cat.parts
+        preventable, theta = cat.preventable, cat.theta
+        detectable = u[:, U.DETECT] < cat.detectable
+        auto = u[:, U.AUTO] < cat.auto_remediable
+        outage = np.zeros(n)
+    users_affected = np.where(site, clients.users[client], 1.0)
+    cost = np.where(site, clients.site_cost[client], clients.downtime_cost[client])
+    needs_parts = u[:, U.PARTS_NEEDED] < parts.probability
+    parts_cost = np.where(needs_parts, parts.cost.ppf(u[:, U.PARTS_COST]), 0.0)
+    travel = np.where(onsite, provider.travel_hours.ppf(u[:, U.TRAVEL]), 0.0)
+    return IncidentSet(
+        client=client.astype(np.int32),
+        category=np.full(n, category, dtype=np.int16),
+        occurred=occurred,
+        priority=priority,
+        site=site,
+        users_affected=users_affected,
+        blocking_factor=blocking,
+        cost_per_user_hour=cost,
+        effort=effort,
+        onsite=onsite,
+        travel=travel,
+        parts_cost=parts_cost,
+        prevent_threshold=np.full(n, preventable),
+        u_prevent=u[:, U.PREVENT],
+        theta=np.full(n, theta),
+        u_call=u[:, U.CALL_IN],
+        detectable=detectable,
+        auto_remediable=auto,
+        u_recur=u[:, U.RECUR],
+        u_report=u[:, U.REPORT_DELAY],
+        u_self=u[:, U.SELF_HANDLING],
+        u_triage=u[:, U.TRIAGE],
+        auto_hours=provider.auto_remediation_hours.ppf(u[:, U.AUTO_HOURS]),
+        outage_hours=outage,
+        recur_delay=provider.recurrence.delay_hours.ppf(u[:, U.RECUR_DELAY]),
+    )
+
+
+def generate_incidents(scenario: Scenario, clients: ClientTable, replication: int, seed: int) -> IncidentSet:
+    """Every incident of one replication at the base rate, sorted by occurrence time.
+
+    Ordinary incidents arrive as Poisson processes in the users' business time (people break things while they
+    work); major incidents arrive as Poisson processes in clock time with yearly rate −ln(1 − annual_probability).
+    """
+    horizon = scenario.horizon_months * HOURS_PER_MONTH
+    users_cal = scenario.calendar.users()
+    business_horizon = float(users_cal.business_time(horizon))
+    parts: list[IncidentSet] = []
+    for s, segment in enumerate(scenario.clients):
+        members = np.flatnonzero(clients.segment == s)
+        for c, cat in enumerate(scenario.incidents.categories):
+            per_unit = cat.rate_per_user_month if cat.rate_per_user_month is not None else cat.rate_per_endpoint_month
+            units = segment.users if cat.rate_per_user_month is not None else segment.endpoints
+            mean = float(per_unit or 0.0) * units * scenario.horizon_months
+            rng = stream(seed, replication, f"incidents/{segment.name}/{cat.name}")
+            counts = rng.poisson(mean, len(members))
+            client = np.repeat(members, counts)
+            occurred = users_cal.clock_time(rng.random(len(client)) * business_horizon, earliest=False)
+            u = rng.random((len(client), U.COUNT))
+            parts.append(attributes_from_uniforms(scenario, clients, client, c, occurred, u))
+        major = scenario.incidents.major
+        if major.annual_probability > 0:
+            rng = stream(seed, replication, f"incidents/{segment.name}/{MAJOR}")
+            rate = -math.log1p(-major.annual_probability) * horizon / HOURS_PER_YEAR
+            counts = rng.poisson(rate, len(members))
+            client = np.repeat(members, counts)
+            occurred = rng.random(len(client)) * horizon
+            u = rng.random((len(client), U.COUNT))
+            parts.append(
+                attributes_from_uniforms(scenario, clients, client, len(scenario.incidents.categories), occurred, u)
+            )
+    incidents = IncidentSet.concat(parts)
+    order = np.argsort(incidents.occurred, kind="stable")
+    return incidents.take(order)

@@ -1,0 +1,131 @@
+"""The ledger: every money flow as one entry, amounts in integer cents so that balances hold to the cent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Account", "Ledger", "Party", "to_cents"]
+
+
+class Party:
+    """Non-client parties; clients are identified by their index (>= 0)."""
+
+    PROVIDER = -1
+    STAFF = -2
+    VENDOR = -3
+    SUPPLIER = -4
+    LABELS = {-1: "provider", -2: "staff", -3: "vendor", -4: "supplier"}
+
+
+class Account:
+    """What a ledger line is for."""
+
+    LABOUR = 0  # hourly labour billed
+    TRIP = 1
+    PARTS = 2
+    MENU = 3  # fixed price per job
+    OVERRUN = 4  # labour beyond a fixed-price cap
+    PREVENTION = 5  # prevention hours the client buys (T&M)
+    FEE = 6  # managed monthly fee
+    ONBOARDING = 7
+    SLA_CREDIT = 8  # provider -> client
+    COST_LABOUR = 9  # provider -> staff
+    COST_TOOLS = 10  # provider -> vendor
+    COST_PARTS = 11  # provider -> supplier
+    LABELS = (
+        "labour",
+        "trip",
+        "parts",
+        "menu",
+        "overrun",
+        "prevention",
+        "fee",
+        "onboarding",
+        "sla_credit",
+        "cost_labour",
+        "cost_tools",
+        "cost_parts",
+    )
+
+
+def to_cents(amount: np.ndarray | float) -> np.ndarray:
+    """Round money to whole cents (half away from zero), as int64."""
+    a = np.asarray(amount, dtype=float) * 100.0
+    return (np.sign(a) * np.floor(np.abs(a) + 0.5)).astype(np.int64)
+
+
+@dataclass
+class Ledger:
+    """Money flows: one entry per line of an invoice, credit or cost."""
+
+    month: np.ndarray
+    payer: np.ndarray
+    payee: np.ndarray
+    account: np.ndarray
+    cents: np.ndarray
+    incident: np.ndarray  # -1 when the line is not about one incident
+
+    @staticmethod
+    def build(
+        parts: list[tuple[np.ndarray, int | np.ndarray, int | np.ndarray, int, np.ndarray, np.ndarray | None]],
+    ) -> Ledger:
+        """Collect (month, payer, payee, account, amount, incident) blocks; zero amounts are dropped."""
+        cols: dict[str, list[np.ndarray]] = {f.name: [] for f in fields(Ledger)}
+        for month, payer, payee, account, amount, incident in parts:
+            cents = to_cents(amount)
+            keep = cents != 0
+            n = int(keep.sum())
+            cols["month"].append(np.asarray(month, dtype=np.int64)[keep])
+            cols["payer"].append(np.broadcast_to(np.asarray(payer, dtype=np.int64), cents.shape)[keep])
+            cols["payee"].append(np.broadcast_to(np.asarray(payee, dtype=np.int64), cents.shape)[keep])
+            cols["account"].append(np.full(n, account, dtype=np.int8))
+            cols["cents"].append(cents[keep])
+            inc = np.full(cents.shape, -1, dtype=np.int64) if incident is None else np.asarray(incident, dtype=np.int64)
+            cols["incident"].append(inc[keep])
+        return Ledger(
+            **{
+                k: (np.concatenate(v) if v else np.zeros(0, dtype=np.int64))
+                for k, v in cols.items()
+            }
+        )
+
+    def __len__(self) -> int:
+        return len(self.cents)
+
+    def concat(self, other: Ledger) -> Ledger:
+        """Entries of both ledgers."""
+        return Ledger(**{f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)]) for f in fields(self)})
+
+    def client_payments(self) -> int:
+        """What clients paid the provider, net of credits the provider paid them [cents]."""
+        to_provider = (self.payer >= 0) & (self.payee == Party.PROVIDER)
+        to_client = (self.payer == Party.PROVIDER) & (self.payee >= 0)
+        return int(self.cents[to_provider].sum() - self.cents[to_client].sum())
+
+    def billed(self) -> int:
+        """What the provider invoiced clients, before credits [cents]."""
+        return int(self.cents[(self.payer >= 0) & (self.payee == Party.PROVIDER)].sum())
+
+    def credits(self) -> int:
+        """Credits the provider paid clients [cents]."""
+        return int(self.cents[(self.payer == Party.PROVIDER) & (self.payee >= 0)].sum())
+
+    def to_frame(self) -> pd.DataFrame:
+        """The ledger as a DataFrame with readable party and account names; amounts in currency units."""
+
+        def party(x: np.ndarray) -> list[str]:
+            return [Party.LABELS.get(int(v), f"client_{int(v)}") for v in x]
+
+        return pd.DataFrame(
+            {
+                "month": self.month,
+                "payer": party(self.payer),
+                "payee": party(self.payee),
+                "account": [Account.LABELS[int(a)] for a in self.account],
+                "amount": self.cents / 100.0,
+                "incident": self.incident,
+            }
+        )

@@ -1,0 +1,212 @@
+"""Measurement (DESIGN.md §5): one row of metrics per contract and replication, and one row per month.
+
+Pure functions of the simulated log and the ledger; the warm-up months are cut here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .billing import bill, sla_outcomes
+from .config import Scenario
+from .contracts import Contract, Managed
+from .ledger import Account, Ledger, Party
+from .model import ContractRun
+from .records import BillingContext, Handling
+
+__all__ = ["METRICS", "MONTHLY_METRICS", "cost_ledger", "measure"]
+
+METRICS: dict[str, str] = {
+    "provider_revenue": "All the client pays the provider, net of SLA credits [currency]",
+    "provider_labour_cost": "Technician labour cost (paid or worked hours) [currency]",
+    "provider_tools_cost": "Monitoring/PSA tooling cost [currency]",
+    "provider_parts_cost": "Parts at cost [currency]",
+    "provider_cost": "Labour + tools + parts [currency]",
+    "provider_profit": "Revenue − cost [currency]",
+    "provider_margin": "Profit / revenue [share]",
+    "revenue_monthly_mean": "Mean monthly revenue [currency/month]",
+    "revenue_monthly_cv": "Coefficient of variation of monthly revenue (lower = more predictable) [ratio]",
+    "client_fees": "All the client pays the provider (= provider_revenue) [currency]",
+    "client_downtime_cost": "Lost productivity, staff time on incidents not called in, site outages [currency]",
+    "client_total_cost": "Fees + downtime cost [currency]",
+    "client_monthly_cost_cv": "Coefficient of variation of the client's monthly total cost [ratio]",
+    "client_monthly_cost_p95": "95th-percentile month of the client's total cost [currency/month]",
+    "social_cost": "Provider cost + client downtime cost (payments cancel) [currency]",
+    "incidents": "Incidents that occurred (after prevention, with recurrences) [count]",
+    "tickets": "Incidents that reached a technician [count]",
+    "self_handled": "Incidents the client's staff worked around without calling [count]",
+    "auto_remediated": "Incidents fixed by monitoring without a technician [count]",
+    "recurrences": "Incidents that were recurrences of a fix that did not hold [count]",
+    "prevented": "Incidents removed by prevention [count]",
+    "downtime_user_hours": "Blocked user-hours (partial loss weighted) [user-hours]",
+    "downtime_hours_per_user_year": "Downtime user-hours per user and year [hours/user-year]",
+    "mean_response_hours": "Ticket created to technician starts, mean [business hours]",
+    "p90_response_hours": "Ticket created to technician starts, 90th percentile [business hours]",
+    "mean_resolution_hours": "Ticket created to resolved, mean [business hours]",
+    "p90_resolution_hours": "Ticket created to resolved, 90th percentile [business hours]",
+    "sla_breaches": "In-scope tickets that missed a response or resolution target [count]",
+    "sla_compliance": "Share of in-scope tickets meeting both targets [share]",
+    "sla_credits": "Credits paid to clients [currency]",
+    "technician_utilization": "Busy hours / on-duty hours of the pool [share]",
+    "technician_hours_worked": "Hands-on, travel and prevention hours [hours]",
+    "prevention_hours": "Prevention hours worked [hours]",
+}
+
+MONTHLY_METRICS = (
+    "provider_revenue",
+    "provider_cost",
+    "provider_profit",
+    "client_fees",
+    "client_downtime_cost",
+    "client_total_cost",
+    "sla_credits",
+    "incidents",
+    "tickets",
+    "downtime_user_hours",
+)
+
+
+def billing_context(scenario: Scenario, clients: Any) -> BillingContext:
+    """The billing inputs of a scenario's client table."""
+    return BillingContext(
+        months=scenario.horizon_months,
+        users=clients.users,
+        endpoints=clients.endpoints,
+        servers=clients.servers,
+        category_names=(*(c.name for c in scenario.incidents.categories), "major"),
+        calendar=scenario.calendar.users(),
+    )
+
+
+def cost_ledger(scenario: Scenario, run: ContractRun, ctx: BillingContext) -> Ledger:
+    """The provider's real costs as ledger entries: labour (per month), tools (per client-month), parts."""
+    provider = scenario.provider
+    months = np.arange(ctx.months)
+    if provider.labour_cost_basis == "paid":
+        labour = np.full(ctx.months, run.technicians * provider.paid_hours_per_technician_month)
+    else:
+        labour = run.busy_hours_by_month
+    lines: list[Any] = [
+        (months, Party.PROVIDER, Party.STAFF, Account.COST_LABOUR, labour * provider.cost_per_technician_hour, None)
+    ]
+    if run.monitoring:
+        n = len(ctx.endpoints)
+        lines.append(
+            (
+                np.tile(months, n),
+                Party.PROVIDER,
+                Party.VENDOR,
+                Account.COST_TOOLS,
+                np.repeat(ctx.endpoints * provider.tools_cost_per_endpoint_month, ctx.months),
+                None,
+            )
+        )
+    log = run.tickets
+    t = log.handling == Handling.TICKET
+    lines.append((log.month[t], Party.PROVIDER, Party.SUPPLIER, Account.COST_PARTS, log.parts_cost[t], log.incident[t]))
+    return Ledger.build(lines)
+
+
+def _by_month(month: np.ndarray, weights: np.ndarray | None, months: int) -> np.ndarray:
+    return np.bincount(month, weights=weights, minlength=months).astype(float)
+
+
+def _cv(x: np.ndarray) -> float:
+    mean = float(np.mean(x)) if len(x) else 0.0
+    return float(np.std(x, ddof=1) / mean) if len(x) > 1 and mean > 0 else float("nan")
+
+
+def measure(
+    scenario: Scenario, contract: Contract, run: ContractRun, ctx: BillingContext
+) -> tuple[dict[str, float], dict[str, np.ndarray], Ledger]:
+    """Metrics over the measured months, monthly series (all months), and the full ledger."""
+    log = run.tickets
+    months = ctx.months
+    ledger = bill(contract, log, run.prevention, ctx).concat(cost_ledger(scenario, run, ctx))
+    warm = scenario.warmup_months
+    measured = np.arange(months) >= warm
+
+    def flow(mask: np.ndarray) -> np.ndarray:
+        return _by_month(ledger.month[mask], ledger.cents[mask].astype(float), months) / 100.0
+
+    to_provider = (ledger.payer >= 0) & (ledger.payee == Party.PROVIDER)
+    credit_mask = (ledger.payer == Party.PROVIDER) & (ledger.payee >= 0)
+    billed = flow(to_provider)
+    credits = flow(credit_mask)
+    revenue = billed - credits
+    labour = flow(ledger.account == Account.COST_LABOUR)
+    tools = flow(ledger.account == Account.COST_TOOLS)
+    parts = flow(ledger.account == Account.COST_PARTS)
+    cost = labour + tools + parts
+    downtime_cost = _by_month(log.month, log.downtime_cost, months)
+    downtime_hours = _by_month(log.month, log.downtime_user_hours, months)
+    incidents = _by_month(log.month, None, months)
+    ticket = log.handling == Handling.TICKET
+    tickets = _by_month(log.month[ticket], None, months)
+
+    monthly = {
+        "provider_revenue": revenue,
+        "provider_cost": cost,
+        "provider_profit": revenue - cost,
+        "client_fees": revenue,
+        "client_downtime_cost": downtime_cost,
+        "client_total_cost": revenue + downtime_cost,
+        "sla_credits": credits,
+        "incidents": incidents,
+        "tickets": tickets,
+        "downtime_user_hours": downtime_hours,
+    }
+
+    in_window = measured[log.month]
+    mt = ticket & in_window
+    users_cal = ctx.calendar
+    response = users_cal.business_hours_between(log.created[mt], log.started[mt])
+    resolution = users_cal.business_hours_between(log.created[mt], log.resolved[mt])
+    m = measured
+    total = lambda x: float(x[m].sum())  # noqa: E731
+    row: dict[str, float] = {
+        "provider_revenue": total(revenue),
+        "provider_labour_cost": total(labour),
+        "provider_tools_cost": total(tools),
+        "provider_parts_cost": total(parts),
+        "provider_cost": total(cost),
+        "provider_profit": total(revenue - cost),
+    }
+    row["provider_margin"] = row["provider_profit"] / row["provider_revenue"] if row["provider_revenue"] else float("nan")
+    row["revenue_monthly_mean"] = float(revenue[m].mean())
+    row["revenue_monthly_cv"] = _cv(revenue[m])
+    row["client_fees"] = row["provider_revenue"]
+    row["client_downtime_cost"] = total(downtime_cost)
+    row["client_total_cost"] = row["client_fees"] + row["client_downtime_cost"]
+    client_monthly = (revenue + downtime_cost)[m]
+    row["client_monthly_cost_cv"] = _cv(client_monthly)
+    row["client_monthly_cost_p95"] = float(np.percentile(client_monthly, 95))
+    row["social_cost"] = row["provider_cost"] + row["client_downtime_cost"]
+    row["incidents"] = float(in_window.sum())
+    row["tickets"] = float(mt.sum())
+    row["self_handled"] = float((in_window & (log.handling == Handling.SELF)).sum())
+    row["auto_remediated"] = float((in_window & (log.handling == Handling.AUTO)).sum())
+    row["recurrences"] = float((in_window & log.recurrence).sum())
+    row["prevented"] = float(run.prevented)
+    row["downtime_user_hours"] = total(downtime_hours)
+    user_years = float(ctx.users.sum()) * scenario.measured_months / 12.0
+    row["downtime_hours_per_user_year"] = row["downtime_user_hours"] / user_years
+    row["mean_response_hours"] = float(response.mean()) if len(response) else float("nan")
+    row["p90_response_hours"] = float(np.percentile(response, 90)) if len(response) else float("nan")
+    row["mean_resolution_hours"] = float(resolution.mean()) if len(resolution) else float("nan")
+    row["p90_resolution_hours"] = float(np.percentile(resolution, 90)) if len(resolution) else float("nan")
+    if isinstance(contract, Managed):
+        sla = sla_outcomes(contract, log, ctx)
+        scope = sla["in_scope"] & in_window
+        row["sla_breaches"] = float((sla["breach"] & in_window).sum())
+        row["sla_compliance"] = 1.0 - row["sla_breaches"] / scope.sum() if scope.sum() else float("nan")
+    else:
+        row["sla_breaches"] = float("nan")
+        row["sla_compliance"] = float("nan")
+    row["sla_credits"] = total(credits)
+    row["technician_utilization"] = float(run.busy_hours_by_month[m].sum() / run.coverage_hours_by_month[m].sum())
+    row["technician_hours_worked"] = float(run.busy_hours_by_month[m].sum())
+    row["prevention_hours"] = float(run.prevention.hours[measured[run.prevention.month]].sum())
+    return row, monthly, ledger

@@ -1,0 +1,114 @@
+"""The technician pool: non-preemptive priority queue, FCFS within a priority, run on SimPy.
+
+SimPy is used as a bare event scheduler with callbacks (no process per ticket): a ticket costs two events, its
+arrival and its completion. The pool runs in *coverage time*, the clock with the technicians' off-duty hours cut
+out, so a job that spans closing time simply continues at the next opening; callers map times back to the clock.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+__all__ = ["Job", "PoolResult", "run_pool"]
+
+Job = tuple[float, int, float]
+"""A job submitted while the pool runs: (arrival in coverage time, priority, service hours)."""
+
+
+@dataclass(frozen=True)
+class PoolResult:
+    """Start and end (coverage time) of every job, in submission order; jobs added during the run come last."""
+
+    arrival: np.ndarray
+    priority: np.ndarray
+    service: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+
+def run_pool(
+    arrival: np.ndarray,
+    priority: np.ndarray,
+    service: np.ndarray,
+    servers: int,
+    on_done: Callable[[int, float], Job | None] | None = None,
+) -> PoolResult:
+    """Serve jobs with ``servers`` identical technicians.
+
+    ``arrival`` must be sorted. Lower ``priority`` numbers go first; ties go to the earlier arrival, then the
+    earlier submission. ``on_done(job, end)`` may return a new job (a recurrence) to submit at its arrival time.
+    """
+    env = simpy.Environment()
+    arr: list[float] = arrival.tolist()
+    pri: list[int] = priority.tolist()
+    svc: list[float] = service.tolist()
+    n = len(arr)
+    start = [np.nan] * n
+    end = [np.nan] * n
+    waiting: list[tuple[int, float, int]] = []
+    free = servers
+    heappush, heappop = heapq.heappush, heapq.heappop
+    timeout = env.timeout
+
+    def begin(i: int) -> None:
+        start[i] = env.now
+        ev = timeout(svc[i], i)
+        ev.callbacks.append(finish)
+
+    def finish(ev: simpy.Event) -> None:
+        nonlocal free
+        i: int = ev.value
+        now = env.now
+        end[i] = now
+        if waiting:
+            begin(heappop(waiting)[2])
+        else:
+            free += 1
+        if on_done is not None:
+            job = on_done(i, now)
+            if job is not None:
+                k = len(arr)
+                arr.append(job[0])
+                pri.append(job[1])
+                svc.append(job[2])
+                start.append(np.nan)
+                end.append(np.nan)
+                ev2 = timeout(max(job[0] - now, 0.0), k)
+                ev2.callbacks.append(arrive)
+
+    def arrive(ev: simpy.Event) -> None:
+        nonlocal free
+        i: int = ev.value
+        if free:
+            free -= 1
+            begin(i)
+        else:
+            heappush(waiting, (pri[i], arr[i], i))
+
+    # Arrivals are fed one at a time so the event heap stays small.
+    next_index = 0
+
+    def feed(ev: simpy.Event | None = None) -> None:
+        nonlocal next_index
+        if ev is not None:
+            arrive(ev)
+        if next_index < n:
+            i = next_index
+            next_index += 1
+            nxt = timeout(max(arr[i] - env.now, 0.0), i)
+            nxt.callbacks.append(feed)
+
+    feed()
+    env.run()
+    return PoolResult(
+        arrival=np.asarray(arr, dtype=float),
+        priority=np.asarray(pri, dtype=np.int8),
+        service=np.asarray(svc, dtype=float),
+        start=np.asarray(start, dtype=float),
+        end=np.asarray(end, dtype=float),
+    )

@@ -1,0 +1,84 @@
+"""Plain records passed between the simulation, the contracts and the metrics: arrays, no behaviour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pandas as pd
+
+from .calendar import WeekCalendar
+
+__all__ = ["BillingContext", "Handling", "PreventionLog", "TicketLog"]
+
+
+class Handling:
+    """How an incident was dealt with."""
+
+    SELF = 0  # worked around by the client's staff, never reported
+    AUTO = 1  # fixed by monitoring, no technician
+    TICKET = 2  # worked by a technician
+
+    LABELS = ("self_handled", "auto_remediated", "ticket")
+
+
+@dataclass
+class TicketLog:
+    """One row per incident that happened (prevented ones are not here), including recurrences.
+
+    Times are clock hours from the start. ``created``, ``started`` and ``resolved`` are NaN for incidents that never
+    became a ticket. ``downtime_hours`` counts the users' business hours from occurrence to resolution.
+    """
+
+    incident: np.ndarray  # int64 id, unique within the replication
+    client: np.ndarray
+    category: np.ndarray
+    major: np.ndarray  # bool
+    priority: np.ndarray
+    handling: np.ndarray
+    occurred: np.ndarray
+    created: np.ndarray
+    started: np.ndarray
+    resolved: np.ndarray
+    month: np.ndarray  # month of creation (tickets) or occurrence (others)
+    onsite: np.ndarray
+    work_hours: np.ndarray  # technician hands-on hours
+    travel_hours: np.ndarray
+    parts_cost: np.ndarray
+    after_hours: np.ndarray  # work started outside business hours
+    downtime_hours: np.ndarray
+    downtime_user_hours: np.ndarray
+    downtime_cost: np.ndarray
+    recurrence: np.ndarray  # bool
+    parent: np.ndarray  # incident id of the fix that did not hold, -1 otherwise
+    parent_resolved: np.ndarray  # when that fix was done, NaN otherwise
+
+    def __len__(self) -> int:
+        return len(self.incident)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The log as a DataFrame."""
+        return pd.DataFrame({f.name: getattr(self, f.name) for f in fields(self)})
+
+
+@dataclass
+class PreventionLog:
+    """Prevention jobs: one row per job."""
+
+    client: np.ndarray
+    month: np.ndarray  # month the job started
+    hours: np.ndarray
+    started: np.ndarray
+    resolved: np.ndarray
+
+
+@dataclass(frozen=True)
+class BillingContext:
+    """What the contracts need besides the log: the clients' fee bases, the months, names and the calendar."""
+
+    months: int
+    users: np.ndarray
+    endpoints: np.ndarray
+    servers: np.ndarray
+    category_names: tuple[str, ...]  # by category index; the last is "major"
+    calendar: WeekCalendar  # the users' business hours (SLA business clock)

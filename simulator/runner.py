@@ -1,0 +1,161 @@
+"""Replications, in one process or many, and their tidy results with confidence intervals (DESIGN.md §5–6)."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .config import Scenario
+from .incidents import client_table, generate_incidents
+from .metrics import METRICS, MONTHLY_METRICS, billing_context, measure
+from .model import simulate_contract
+
+__all__ = ["Results", "paired_differences", "run_replication", "simulate", "summarize"]
+
+
+@dataclass
+class Results:
+    """Tidy outputs of a run: one row per contract × replication, summaries and monthly series."""
+
+    scenario: Scenario
+    replications: pd.DataFrame
+    monthly: pd.DataFrame
+    tickets: pd.DataFrame | None = None
+    summary: pd.DataFrame = field(init=False)
+    differences: pd.DataFrame = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.summary = summarize(self.replications)
+        self.differences = paired_differences(self.replications, self.scenario.reference)
+
+    @property
+    def contracts(self) -> list[str]:
+        """Contract names in scenario order."""
+        return [c.name for c in self.scenario.contracts]
+
+    def table(self, metric: str) -> pd.DataFrame:
+        """One metric's summary rows, one per contract."""
+        return self.summary[self.summary["metric"] == metric].set_index("contract").loc[self.contracts]
+
+
+def run_replication(scenario: Scenario, replication: int, seed: int, keep_tickets: bool = False) -> dict[str, Any]:
+    """Simulate every contract of one replication on the same incidents (common random numbers)."""
+    clients = client_table(scenario)
+    ctx = billing_context(scenario, clients)
+    incidents = generate_incidents(scenario, clients, replication, seed)
+    rows: list[dict[str, Any]] = []
+    monthly: list[pd.DataFrame] = []
+    tickets: list[pd.DataFrame] = []
+    for contract in scenario.contracts:
+        run = simulate_contract(scenario, contract, incidents, clients, seed, replication)
+        row, series, _ = measure(scenario, contract, run, ctx)
+        rows.append({"contract": contract.name, "replication": replication, "seed": seed, **row})
+        frame = pd.DataFrame(series)
+        frame.insert(0, "month", np.arange(scenario.horizon_months))
+        frame.insert(0, "replication", replication)
+        frame.insert(0, "contract", contract.name)
+        monthly.append(frame[frame["month"] >= scenario.warmup_months])
+        if keep_tickets:
+            t = run.tickets.to_frame()
+            t.insert(0, "replication", replication)
+            t.insert(0, "contract", contract.name)
+            tickets.append(t)
+    return {"rows": rows, "monthly": pd.concat(monthly), "tickets": pd.concat(tickets) if tickets else None}
+
+
+def _replication_task(args: tuple[Scenario, int, int, bool]) -> dict[str, Any]:
+    return run_replication(*args)
+
+
+def simulate(
+    scenario: Scenario,
+    replications: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    tickets: bool = False,
+    progress: Any = None,
+) -> Results:
+    """Run the scenario's contracts over ``replications`` replications.
+
+    The same seed gives identical numbers for any ``workers`` (each replication's streams depend only on the seed
+    and its number). ``progress`` is an optional callable invoked once per finished replication.
+    """
+    n = replications if replications is not None else scenario.replications
+    s = scenario.seed if seed is None else seed
+    if n < 1:
+        raise ValueError("replications must be at least 1")
+    tasks = [(scenario, r, s, tickets) for r in range(n)]
+    workers = max(1, min(workers if workers > 0 else (os.cpu_count() or 1), n))
+    outputs: list[dict[str, Any]] = []
+    if workers == 1:
+        for t in tasks:
+            outputs.append(_replication_task(t))
+            if progress:
+                progress()
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for out in pool.map(_replication_task, tasks):
+                outputs.append(out)
+                if progress:
+                    progress()
+    reps = pd.DataFrame([row for out in outputs for row in out["rows"]])
+    monthly = pd.concat([out["monthly"] for out in outputs], ignore_index=True)
+    ticket_frames = [out["tickets"] for out in outputs if out["tickets"] is not None]
+    return Results(
+        scenario=scenario,
+        replications=reps,
+        monthly=monthly,
+        tickets=pd.concat(ticket_frames, ignore_index=True) if ticket_frames else None,
+    )
+
+
+def _interval(values: np.ndarray) -> tuple[float, float, float, float, int]:
+    x = values[~np.isnan(values)]
+    n = len(x)
+    if n == 0:
+        return (np.nan, np.nan, np.nan, np.nan, 0)
+    mean = float(x.mean())
+    if n < 2:
+        return (mean, np.nan, np.nan, np.nan, n)
+    sd = float(x.std(ddof=1))
+    half = float(stats.t.ppf(0.975, n - 1)) * sd / np.sqrt(n)
+    return (mean, sd, mean - half, mean + half, n)
+
+
+def summarize(replications: pd.DataFrame) -> pd.DataFrame:
+    """Mean, standard deviation and 95% t-interval of every metric per contract: ``contract, metric, mean, std,
+    ci_low, ci_high, n``."""
+    rows = []
+    for contract, group in replications.groupby("contract", sort=False):
+        for metric in METRICS:
+            mean, sd, lo, hi, n = _interval(group[metric].to_numpy(dtype=float))
+            rows.append({"contract": contract, "metric": metric, "mean": mean, "std": sd, "ci_low": lo, "ci_high": hi, "n": n})
+    return pd.DataFrame(rows)
+
+
+def paired_differences(replications: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Each contract minus the reference contract, paired by replication, with a 95% t-interval."""
+    ref = replications[replications["contract"] == reference].set_index("replication")
+    rows = []
+    for contract, group in replications.groupby("contract", sort=False):
+        if contract == reference:
+            continue
+        g = group.set_index("replication")
+        common = g.index.intersection(ref.index)
+        for metric in METRICS:
+            diff = g.loc[common, metric].to_numpy(dtype=float) - ref.loc[common, metric].to_numpy(dtype=float)
+            mean, sd, lo, hi, n = _interval(diff)
+            rows.append(
+                {"contract": contract, "reference": reference, "metric": metric, "mean": mean, "std": sd,
+                 "ci_low": lo, "ci_high": hi, "n": n}
+            )
+    return pd.DataFrame(rows)
+
+
+_ = MONTHLY_METRICS
