@@ -1,0 +1,26 @@
+"""msp-sim: a discrete-event simulator of IT-support economics.
+
+Compare break/fix time and materials, break/fix fixed price per job and managed services for a client portfolio:
+provider revenue, cost, profit and predictability; client fees, downtime cost and total cost; SLA results.
+
+    >>> from simulator import load_scenario, simulate
+    >>> results = simulate(load_scenario("scenarios/baseline.yaml"), replications=10)
+    >>> results.summary  # doctest: +SKIP
+"""
+
+from .config import Scenario, ScenarioError, apply_overrides, dump_scenario, load_scenario
+from .metrics import METRICS
+from .runner import Results, paired_differences, simulate, summarize
+
+__all__ = [
+    "METRICS",
+    "Results",
+    "Scenario",
+    "ScenarioError",
+    "apply_overrides",
+    "dump_scenario",
+    "load_scenario",
+    "paired_differences",
+    "simulate",
+    "summarize",
+]

@@ -8,11 +8,14 @@ clock with ``clock_time``. Both work on numpy arrays and on scalars.
 
 from __future__ import annotations
 
+import bisect
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["HOURS_PER_MONTH", "HOURS_PER_WEEK", "HOURS_PER_YEAR", "WeekCalendar"]
+__all__ = ["HOURS_PER_MONTH", "HOURS_PER_WEEK", "HOURS_PER_YEAR", "WeekCalendar", "scalar_maps"]
 
 HOURS_PER_WEEK = 168.0
 HOURS_PER_MONTH = 730.0
@@ -105,3 +108,38 @@ class WeekCalendar:
         ok = idx >= 0
         idx = np.maximum(idx, 0)
         return ok & (within < ends[idx])
+
+
+def scalar_maps(cal: WeekCalendar) -> tuple[Callable[[float], float], Callable[[float, bool], float]]:
+    """Pure-Python scalar versions of ``business_time`` and ``clock_time`` for use inside the event loop."""
+    if cal.always_open:
+        return (lambda t: t), (lambda b, earliest=True: b)
+    xs: list[float] = cal._xs.tolist()  # type: ignore[attr-defined]
+    ys: list[float] = cal._ys.tolist()  # type: ignore[attr-defined]
+    per_week = cal.hours_per_week
+    starts: list[float] = cal._starts.tolist()  # type: ignore[attr-defined]
+    ends: list[float] = cal._ends.tolist()  # type: ignore[attr-defined]
+    cum: list[float] = cal._cum_start.tolist()  # type: ignore[attr-defined]
+
+    def business(t: float) -> float:
+        weeks = math.floor(t / HOURS_PER_WEEK)
+        within = t - weeks * HOURS_PER_WEEK
+        i = bisect.bisect_right(xs, within) - 1
+        i = min(max(i, 0), len(xs) - 2)
+        x0, x1, y0, y1 = xs[i], xs[i + 1], ys[i], ys[i + 1]
+        y = y0 if x1 == x0 else y0 + (y1 - y0) * (within - x0) / (x1 - x0)
+        return weeks * per_week + y
+
+    def clock(b: float, earliest: bool = True) -> float:
+        weeks = math.floor(b / per_week)
+        within = b - weeks * per_week
+        i = min(max(bisect.bisect_right(cum, within) - 1, 0), len(starts) - 1)
+        t = starts[i] + (within - cum[i])
+        if earliest and within == cum[i]:
+            if i > 0:
+                t = ends[i - 1]
+            elif weeks > 0 and within == 0.0:
+                t = ends[-1] - HOURS_PER_WEEK
+        return weeks * HOURS_PER_WEEK + t
+
+    return business, clock

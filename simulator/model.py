@@ -7,12 +7,11 @@ technician pool, spawns recurrences of fixes that do not hold, and measures down
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from .calendar import HOURS_PER_MONTH
+from .calendar import HOURS_PER_MONTH, scalar_maps
 from .config import Scenario
 from .contracts import Contract, Managed
 from .incidents import U, ClientTable, IncidentSet, attributes_from_uniforms
@@ -23,6 +22,7 @@ from .rng import stream
 __all__ = ["ContractRun", "simulate_contract"]
 
 PREVENTION_PRIORITY = 5
+MAX_RECURRENCE_DEPTH = 50  # a chain of fixes that keep failing stops here (p(k) = 1 would never end)
 
 
 @dataclass
@@ -69,7 +69,7 @@ def simulate_contract(
     inc = incidents.take(~prevented)
 
     def route(s: IncidentSet, recurrence: bool) -> dict[str, np.ndarray]:
-        """Handling, creation time and queue arrival of each incident."""
+        """Handling, reporting delay, triage and work of each incident (times follow once occurrence is known)."""
         segment = clients.segment[s.client]
         detected = s.detectable & policy.monitoring
         auto = detected & s.auto_remediable & ~recurrence
@@ -82,127 +82,126 @@ def simulate_contract(
             if m.any():
                 delay[m] = b.reporting_delay_hours.ppf(s.u_report[m])
                 self_hours[m] = b.self_handling_hours.ppf(s.u_self[m])
-        delay[detected | s.site] = 0.0
-        created = users_cal.clock_time(users_cal.business_time(s.occurred) + delay, earliest=False)
-        created = np.where(detected | s.site, s.occurred, created)
-        arrival = cov.business_time(created) + triage.ppf(s.u_triage)
-        work = s.effort * effort_factor
+        immediate = detected | s.site
+        delay[immediate] = 0.0
         return {
             "handling": handling,
-            "created": created,
-            "arrival": arrival,
-            "work": work,
+            "immediate": immediate,
+            "delay": delay,
+            "triage": triage.ppf(s.u_triage),
+            "work": s.effort * effort_factor,
             "self_hours": self_hours,
         }
 
+    def timing(s: IncidentSet, rt: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Ticket creation (clock) and queue arrival (coverage time) from occurrence."""
+        created = users_cal.clock_time(users_cal.business_time(s.occurred) + rt["delay"], earliest=False)
+        created = np.where(rt["immediate"], s.occurred, created)
+        return created, cov.business_time(created) + rt["triage"]
+
     r = route(inc, False)
+    r["created"], r["arrival"] = timing(inc, r)
     is_ticket = r["handling"] == Handling.TICKET
-    ticket_idx = np.flatnonzero(is_ticket)
+
+    # Recurrences: a fix recurs when its uniform falls under p(k). Children (and their children) are drawn up
+    # front, level by level, from one stream; only their times are settled during the run.
+    n_categories = len(scenario.incidents.categories)
+    levels: list[IncidentSet] = []
+    level_routes: list[dict[str, np.ndarray]] = []
+    child_of = np.full(len(inc), -1, dtype=np.int64)
+    child_links: list[np.ndarray] = [child_of]
+    rec_rng = stream(seed, replication, "recurrence")
+    parents = inc
+    parent_mask = is_ticket & (inc.u_recur < p_recur)
+    offset = len(inc)
+    for _ in range(MAX_RECURRENCE_DEPTH):
+        idx = np.flatnonzero(parent_mask)
+        if len(idx) == 0:
+            break
+        kids = _children(scenario, clients, parents.take(idx), rec_rng, n_categories)
+        child_links[-1][idx] = offset + np.arange(len(idx))
+        kid_route = route(kids, True)
+        levels.append(kids)
+        level_routes.append(kid_route)
+        child_links.append(np.full(len(kids), -1, dtype=np.int64))
+        offset += len(kids)
+        parents = kids
+        parent_mask = kids.u_recur < p_recur
+    allinc = IncidentSet.concat([inc, *levels]) if levels else inc
+    keys = list(r)
+    route_all = {
+        k: np.concatenate([r[k], *(lr.get(k, np.full(len(lv), np.nan)) for lr, lv in zip(level_routes, levels, strict=True))])
+        for k in keys
+    }
+    child_all: list[int] = np.concatenate(child_links).tolist()
+    occurred = allinc.occurred.copy()
+    created_all = route_all["created"]
+    delay_l: list[float] = route_all["delay"].tolist()
+    immediate_l: list[bool] = route_all["immediate"].tolist()
+    triage_l: list[float] = route_all["triage"].tolist()
+    recur_delay_l: list[float] = allinc.recur_delay.tolist()
+    ub, uc = scalar_maps(users_cal)
+    cb, cc = scalar_maps(cov)
+    horizon_b = ub(horizon)
+    happened = np.ones(len(allinc), dtype=bool)
+    happened[len(inc):] = False
 
     # Prevention jobs: each client's monthly hours in equal jobs spread over the month.
     prev = _prevention_jobs(scenario, clients, e, cov)
-
+    ticket_idx = np.flatnonzero(is_ticket)
     n_t = len(ticket_idx)
+    n_p = len(prev["arrival"])
     arrival = np.concatenate([r["arrival"][ticket_idx], prev["arrival"]])
-    priority = np.concatenate([inc.priority[ticket_idx], np.full(len(prev["arrival"]), PREVENTION_PRIORITY)])
+    priority = np.concatenate([inc.priority[ticket_idx], np.full(n_p, PREVENTION_PRIORITY)])
     service = np.concatenate([r["work"][ticket_idx] + inc.travel[ticket_idx], prev["hours"]])
     order = np.argsort(arrival, kind="stable")
-    # job id -> (source, index): source 0 = ticket, 1 = prevention, 2 = recurrence
-    source = np.concatenate([np.zeros(n_t, dtype=np.int8), np.ones(len(prev["arrival"]), dtype=np.int8)])[order]
-    index = np.concatenate([ticket_idx, np.arange(len(prev["arrival"]))])[order]
-    job_source: list[int] = source.tolist()
-    job_index: list[int] = index.tolist()
-
-    recurrences: list[IncidentSet] = []
-    recurrence_routes: list[dict[str, np.ndarray]] = []
-    recurrence_parent: list[tuple[int, float]] = []  # (parent job, parent resolved coverage time)
-    rec_rng = stream(seed, replication, "recurrence")
-    u_recur_all = inc.u_recur
-    horizon_b = float(users_cal.business_time(horizon))
-    n_categories = len(scenario.incidents.categories)
+    # Job -> incident row (>= 0) or prevention job (-1 - index).
+    job_row: list[int] = np.concatenate([ticket_idx, -1 - np.arange(n_p)])[order].tolist()
+    service_all: list[float] = (route_all["work"] + allinc.travel).tolist()
+    priority_all: list[int] = allinc.priority.tolist()
 
     def on_done(job: int, end_c: float) -> Job | None:
-        src = job_source[job]
-        if src == 1 or p_recur <= 0.0:
+        row = job_row[job]
+        if row < 0:
             return None
-        if src == 0:
-            parent = inc.take(np.array([job_index[job]]))
-            u = u_recur_all[job_index[job]]
-        else:
-            parent = recurrences[job_index[job]]
-            u = float(parent.u_recur[0])
-        if u >= p_recur:
+        child = child_all[row]
+        if child < 0:
             return None
-        end_clock = float(cov.clock_time(end_c))
-        when_b = float(users_cal.business_time(end_clock)) + float(parent.recur_delay[0])
+        when_b = ub(cc(end_c, True)) + recur_delay_l[row]
         if when_b >= horizon_b:
             return None
-        occurred = users_cal.clock_time(when_b, earliest=False).reshape(1)
-        category = int(parent.category[0])
-        child = attributes_from_uniforms(
-            scenario, clients, parent.client, category, occurred, rec_rng.random((1, U.COUNT))
-        )
-        if category == n_categories:  # a major incident recurs as an ordinary site-wide recovery job
-            child.outage_hours[:] = 0.0
-        child_route = route(child, True)
-        recurrences.append(child)
-        recurrence_routes.append(child_route)
-        recurrence_parent.append((job, end_c))
-        job_source.append(2)
-        job_index.append(len(recurrences) - 1)
-        return (
-            float(child_route["arrival"][0]),
-            int(child.priority[0]),
-            float(child_route["work"][0] + child.travel[0]),
-        )
+        occ = uc(when_b, False)
+        created = occ if immediate_l[child] else uc(when_b + delay_l[child], False)
+        occurred[child] = occ
+        created_all[child] = created
+        happened[child] = True
+        job_row.append(child)
+        return (cb(created) + triage_l[child], priority_all[child], service_all[child])
 
     pool = run_pool(arrival[order], priority[order], service[order], policy.technicians, on_done)
     start_c, end_c = pool.start, pool.end
-    src = np.asarray(job_source)
-    idx = np.asarray(job_index)
+    rows = np.asarray(job_row, dtype=np.int64)
 
-    # --- assemble the log: base incidents, then recurrences
-    started = np.full(len(inc), np.nan)
-    resolved = np.full(len(inc), np.nan)
-    m = src == 0
-    started[idx[m]] = cov.clock_time(start_c[m], earliest=False)
-    resolved[idx[m]] = cov.clock_time(end_c[m], earliest=True)
-    parent_id = np.full(len(inc), -1, dtype=np.int64)
-    parent_resolved = np.full(len(inc), np.nan)
-    ids = np.arange(len(inc), dtype=np.int64)
-    sets = [inc]
-    routes = [r]
-    starts = [started]
-    ends = [resolved]
-    parents = [parent_id]
-    parent_times = [parent_resolved]
-    rec_flags = [np.zeros(len(inc), dtype=bool)]
-    id_parts = [ids]
-    if recurrences:
-        rec = IncidentSet.concat(recurrences)
-        rr = {k: np.concatenate([x[k] for x in recurrence_routes]) for k in r}
-        mr = np.flatnonzero(src == 2)
-        r_start = np.full(len(rec), np.nan)
-        r_end = np.full(len(rec), np.nan)
-        r_start[idx[mr]] = cov.clock_time(start_c[mr], earliest=False)
-        r_end[idx[mr]] = cov.clock_time(end_c[mr], earliest=True)
-        rec_ids = len(inc) + np.arange(len(rec), dtype=np.int64)
-        job_to_incident = np.full(len(src), -1, dtype=np.int64)
-        job_to_incident[src == 0] = idx[src == 0]
-        job_to_incident[mr] = rec_ids[idx[mr]]
-        pjobs = np.array([p for p, _ in recurrence_parent])
-        sets.append(rec)
-        routes.append(rr)
-        starts.append(r_start)
-        ends.append(r_end)
-        parents.append(job_to_incident[pjobs])
-        parent_times.append(cov.clock_time(np.array([t for _, t in recurrence_parent]), earliest=True))
-        rec_flags.append(np.ones(len(rec), dtype=bool))
-        id_parts.append(rec_ids)
-    allinc = IncidentSet.concat(sets) if len(sets) > 1 else inc
-    route_all = {k: np.concatenate([x[k] for x in routes]) for k in r}
-    started = np.concatenate(starts)
-    resolved = np.concatenate(ends)
+    started = np.full(len(allinc), np.nan)
+    resolved = np.full(len(allinc), np.nan)
+    m = rows >= 0
+    started[rows[m]] = cov.clock_time(start_c[m], earliest=False)
+    resolved[rows[m]] = cov.clock_time(end_c[m], earliest=True)
+    child_arr = np.asarray(child_all, dtype=np.int64)
+    parent = np.full(len(allinc), -1, dtype=np.int64)
+    has_child = child_arr >= 0
+    parent[child_arr[has_child]] = np.flatnonzero(has_child)
+    parent_resolved = np.full(len(allinc), np.nan)
+    parent_resolved[child_arr[has_child]] = resolved[has_child]
+    allinc.occurred = occurred
+    keep = happened
+    allinc = allinc.take(keep)
+    new_id = np.cumsum(keep) - 1
+    parent = np.where(parent[keep] >= 0, new_id[np.maximum(parent[keep], 0)], -1)
+    parent_resolved = parent_resolved[keep]
+    started, resolved = started[keep], resolved[keep]
+    route_all = {k: v[keep] for k, v in route_all.items()}
+    is_recurrence = np.arange(len(keep))[keep] >= len(inc)
     handling = route_all["handling"]
     ticket = handling == Handling.TICKET
 
@@ -222,7 +221,7 @@ def simulate_contract(
     month = np.minimum((month_time // HOURS_PER_MONTH).astype(np.int64), scenario.horizon_months - 1)
 
     log = TicketLog(
-        incident=np.concatenate(id_parts),
+        incident=np.arange(len(allinc), dtype=np.int64),
         client=allinc.client,
         category=allinc.category,
         major=allinc.category == n_categories,
@@ -241,11 +240,13 @@ def simulate_contract(
         downtime_hours=downtime,
         downtime_user_hours=user_hours,
         downtime_cost=user_hours * allinc.cost_per_user_hour,
-        recurrence=np.concatenate(rec_flags),
-        parent=np.concatenate(parents),
-        parent_resolved=np.concatenate(parent_times),
+        recurrence=is_recurrence,
+        parent=parent,
+        parent_resolved=parent_resolved,
     )
 
+    src = np.where(rows >= 0, 0, 1)
+    idx = np.where(rows >= 0, rows, -1 - rows)
     pm = src == 1
     p_start = cov.clock_time(start_c[pm], earliest=False)
     prevention = PreventionLog(
@@ -271,6 +272,26 @@ def simulate_contract(
         busy_hours_by_month=busy,
         coverage_hours_by_month=coverage,
     )
+
+
+def _children(
+    scenario: Scenario, clients: ClientTable, parents: IncidentSet, rng: np.random.Generator, n_categories: int
+) -> IncidentSet:
+    """Attributes of the recurrence of each parent: same client and category, fresh draws; times come later."""
+    u = rng.random((len(parents), U.COUNT))
+    parts = []
+    order = []
+    for category in np.unique(parents.category):
+        m = np.flatnonzero(parents.category == category)
+        kid = attributes_from_uniforms(
+            scenario, clients, parents.client[m], int(category), np.full(len(m), np.nan), u[m]
+        )
+        if category == n_categories:  # a major incident recurs as a site-wide recovery job, not a new outage
+            kid.outage_hours[:] = 0.0
+        parts.append(kid)
+        order.append(m)
+    kids = IncidentSet.concat(parts)
+    return kids.take(np.argsort(np.concatenate(order), kind="stable"))
 
 
 def _prevention_jobs(scenario: Scenario, clients: ClientTable, e: float, cov: object) -> dict[str, np.ndarray]:
@@ -300,5 +321,3 @@ def _prevention_jobs(scenario: Scenario, clients: ClientTable, e: float, cov: ob
         "month": np.repeat(np.arange(months), len(client)),
     }
 
-
-_ = math

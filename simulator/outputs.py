@@ -1,0 +1,58 @@
+"""Writing a run's results folder atomically: everything appears at once, or nothing does."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .config import dump_scenario
+from .runner import Results
+
+__all__ = ["atomic_dir", "write_results"]
+
+
+@contextmanager
+def atomic_dir(out: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``out``; on success it replaces ``out``, on any failure it is removed."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield tmp
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            out.rename(old)
+        tmp.rename(out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_results(results: Results, out: Path, tickets: bool = False, extra: Callable[[Path], None] | None = None) -> Path:
+    """Write CSVs, the resolved scenario, the comparison chart and (optionally) the ticket log into ``out``."""
+    from .report import comparison_figure
+
+    with atomic_dir(Path(out)) as tmp:
+        results.replications.to_csv(tmp / "replications.csv", index=False)
+        results.summary.to_csv(tmp / "summary.csv", index=False)
+        results.differences.to_csv(tmp / "differences.csv", index=False)
+        results.monthly.to_csv(tmp / "monthly.csv", index=False)
+        (tmp / "scenario.resolved.yaml").write_text(dump_scenario(results.scenario), encoding="utf-8")
+        fig = comparison_figure(results)
+        fig.savefig(tmp / "comparison.png", dpi=130, bbox_inches="tight")
+        fig.savefig(tmp / "comparison.svg", bbox_inches="tight")
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+        if tickets and results.tickets is not None:
+            results.tickets.to_parquet(tmp / "tickets.parquet", index=False)
+        if extra is not None:
+            extra(tmp)
+    return Path(out)

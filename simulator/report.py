@@ -1,0 +1,174 @@
+"""Charts. Matplotlib lives here only; every plot function takes ``ax=None`` and returns the Axes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+if TYPE_CHECKING:
+    from .runner import Results
+
+__all__ = ["PALETTE", "comparison_figure", "plot_client_cost", "plot_downtime", "plot_provider_profit"]
+
+# Okabe–Ito, colour-blind safe; one colour per contract, in scenario order.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+DOWNTIME_HATCH = "///"
+
+
+def _money(currency: str) -> FuncFormatter:
+    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency, "")
+
+    def fmt(x: float, _pos: int | None = None) -> str:
+        sign = "−" if x < 0 else ""
+        x = abs(x)
+        if x >= 1e6:
+            text = f"{x / 1e6:.1f}M"
+        elif x >= 1e3:
+            text = f"{x / 1e3:.0f}k"
+        else:
+            text = f"{x:.0f}"
+        return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
+
+    return FuncFormatter(fmt)
+
+
+def _per_month(results: Results, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and CI bounds of a horizon total, per measured month, in contract order."""
+    t = results.table(metric)
+    months = results.scenario.measured_months
+    return (t["mean"].to_numpy() / months, t["ci_low"].to_numpy() / months, t["ci_high"].to_numpy() / months)
+
+
+def _axes(ax: Axes | None) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    return ax
+
+
+def _style(ax: Axes, names: list[str]) -> None:
+    ax.set_xticks(range(len(names)), [n.replace("-", "\n", 1) for n in names], fontsize=9)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+
+
+def _errorbar(ax: Axes, x: np.ndarray, mean: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+    ax.errorbar(x, mean, yerr=[mean - lo, hi - mean], fmt="none", ecolor="black", capsize=5, lw=1.2)
+
+
+def plot_client_cost(results: Results, ax: Axes | None = None) -> Axes:
+    """The client's monthly cost: fees (solid) plus downtime (hatched), with the 95% CI of the total."""
+    ax = _axes(ax)
+    names = results.contracts
+    x = np.arange(len(names))
+    fees, _, _ = _per_month(results, "client_fees")
+    down, _, _ = _per_month(results, "client_downtime_cost")
+    total, lo, hi = _per_month(results, "client_total_cost")
+    colors = [PALETTE[i % len(PALETTE)] for i in range(len(names))]
+    ax.bar(x, fees, color=colors, label="fees paid to the provider")
+    ax.bar(x, down, bottom=fees, color=colors, alpha=0.35, hatch=DOWNTIME_HATCH, edgecolor="white",
+           label="cost of downtime and lost staff time")
+    _errorbar(ax, x, total, lo, hi)
+    for xi, t in zip(x, total, strict=True):
+        ax.annotate(_money(results.scenario.currency)(t), (xi, hi[xi]), textcoords="offset points",
+                    xytext=(0, 4), ha="center", fontsize=9, fontweight="bold")
+    ax.yaxis.set_major_formatter(_money(results.scenario.currency))
+    ax.set_ylabel("per month, all clients")
+    ax.set_title("Client: total cost per month", loc="left", fontsize=11)
+    ax.set_ylim(0, float(np.nanmax(hi)) * 1.3)
+    ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
+    _style(ax, names)
+    return ax
+
+
+def plot_provider_profit(results: Results, ax: Axes | None = None) -> Axes:
+    """The provider's monthly profit per contract with its 95% CI; revenue and cost as markers."""
+    ax = _axes(ax)
+    names = results.contracts
+    x = np.arange(len(names))
+    profit, lo, hi = _per_month(results, "provider_profit")
+    revenue, _, _ = _per_month(results, "provider_revenue")
+    cost, _, _ = _per_month(results, "provider_cost")
+    colors = [PALETTE[i % len(PALETTE)] for i in range(len(names))]
+    ax.bar(x, profit, color=colors)
+    _errorbar(ax, x, profit, lo, hi)
+    ax.scatter(x, revenue, marker="_", s=400, color="black", zorder=3, label="revenue")
+    ax.scatter(x, cost, marker="_", s=400, color="grey", zorder=3, label="cost")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.yaxis.set_major_formatter(_money(results.scenario.currency))
+    ax.set_ylabel("per month")
+    ax.set_title("Provider: profit per month (bars)", loc="left", fontsize=11)
+    ax.set_ylim(min(0.0, float(np.nanmin(lo)) * 1.2), float(np.nanmax(np.r_[revenue, hi])) * 1.3)
+    ax.legend(fontsize=8, loc="upper left", framealpha=0.9)
+    _style(ax, names)
+    return ax
+
+
+def plot_downtime(results: Results, ax: Axes | None = None) -> Axes:
+    """Lost working hours per user and year (blocked user-hours, partial losses weighted) with 95% CI."""
+    ax = _axes(ax)
+    names = results.contracts
+    x = np.arange(len(names))
+    t = results.table("downtime_hours_per_user_year")
+    mean, lo, hi = (t[c].to_numpy() for c in ("mean", "ci_low", "ci_high"))
+    colors = [PALETTE[i % len(PALETTE)] for i in range(len(names))]
+    ax.bar(x, mean, color=colors)
+    _errorbar(ax, x, mean, lo, hi)
+    for xi, m in zip(x, mean, strict=True):
+        ax.annotate(f"{m:.0f} h", (xi, hi[xi]), textcoords="offset points", xytext=(0, 4), ha="center", fontsize=9)
+    ax.set_ylabel("hours per user per year")
+    ax.set_title("Client: working hours lost to IT problems", loc="left", fontsize=11)
+    _style(ax, names)
+    return ax
+
+
+def headline(results: Results) -> str:
+    """One sentence stating the finding for the client, with the paired difference's 95% CI."""
+    from .runner import paired_differences
+
+    months = results.scenario.measured_months
+    total = results.table("client_total_cost")["mean"] / months
+    best = str(total.idxmin())
+    money = _money(results.scenario.currency)
+    others = total.drop(best)
+    if others.empty:
+        return f"{best}: {money(float(total[best]))} per month for the client, fees and downtime together"
+    runner_up = str(others.idxmin())
+    diff = paired_differences(results.replications, best)
+    row = diff[(diff["contract"] == runner_up) & (diff["metric"] == "client_total_cost")].iloc[0]
+    lo, hi = float(row["ci_low"]) / months, float(row["ci_high"]) / months
+    if lo <= 0:
+        return (
+            f"{best} and {runner_up} cost the client about the same: {money(float(total[best]))} vs "
+            f"{money(float(total[runner_up]))}/month including downtime (difference not significant)"
+        )
+    return (
+        f"{best} costs the client least: {money(float(total[best]))}/month including downtime, "
+        f"{money(float(row['mean']) / months)} less than {runner_up} (95% CI {money(lo)} to {money(hi)})"
+    )
+
+
+def comparison_figure(results: Results) -> Figure:
+    """The three-panel comparison: client cost, provider profit, downtime; with a title stating the finding."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.2), layout="constrained")
+    plot_client_cost(results, axes[0])
+    plot_provider_profit(results, axes[1])
+    plot_downtime(results, axes[2])
+    s = results.scenario
+    fig.suptitle(headline(results), fontsize=13, fontweight="bold", x=0.01, ha="left", parse_math=False)
+    n = int(results.table("client_total_cost")["n"].iloc[0])
+    fig.text(
+        0.01, -0.02,
+        f"Scenario '{s.name}', seed {s.seed}, {n} replications of {s.measured_months} measured months; "
+        "bars are means, whiskers 95% confidence intervals.",
+        fontsize=8, color="dimgrey", ha="left", va="top", parse_math=False,
+    )
+    return fig
