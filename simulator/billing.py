@@ -26,7 +26,9 @@ def billable_hours(hours: np.ndarray, increment: float, minimum: np.ndarray | fl
     return np.maximum(units * increment, minimum)
 
 
-def tm_labour(terms: TmTerms, work_hours: np.ndarray, onsite: np.ndarray, after_hours: np.ndarray) -> np.ndarray:
+def tm_labour(
+    terms: TmTerms, work_hours: np.ndarray, onsite: np.ndarray, after_hours: np.ndarray
+) -> np.ndarray:
     """Labour charge of each job under T&M terms: billable hours × rate × after-hours multiplier [currency]."""
     minimum = np.where(onsite, terms.minimum_onsite_hours, terms.minimum_remote_hours)
     rate = np.where(onsite, terms.onsite_rate, terms.remote_rate)
@@ -41,7 +43,12 @@ def _client_lines(log: TicketLog, mask: np.ndarray, account: int, amount: np.nda
 def _tm_lines(terms: TmTerms, log: TicketLog, mask: np.ndarray, parts: bool = True) -> list[LineBlock]:
     """Labour, trip and (optionally) parts lines for the tickets in ``mask``."""
     lines = [
-        _client_lines(log, mask, Account.LABOUR, tm_labour(terms, log.work_hours[mask], log.onsite[mask], log.after_hours[mask])),
+        _client_lines(
+            log,
+            mask,
+            Account.LABOUR,
+            tm_labour(terms, log.work_hours[mask], log.onsite[mask], log.after_hours[mask]),
+        ),
         _client_lines(log, mask, Account.TRIP, np.where(log.onsite[mask], terms.trip_charge, 0.0)),
     ]
     if parts:
@@ -84,7 +91,7 @@ def _credits(contract: Managed, log: TicketLog, ctx: BillingContext, fee: np.nda
     """SLA credit per client and month, after the cap [currency]; shape (clients, months)."""
     shape = (len(fee), ctx.months)
     scheme = contract.sla.credit
-    credit = np.zeros(shape)
+    credit: np.ndarray = np.zeros(shape)
     if scheme is None:
         return credit
     sla = sla_outcomes(contract, log, ctx)
@@ -103,7 +110,9 @@ def _credits(contract: Managed, log: TicketLog, ctx: BillingContext, fee: np.nda
             pct = np.where(compliance < tier.below, np.maximum(pct, tier.percent_of_fee), pct)
         credit = pct * fee_cm
     else:  # per_downtime_hour
-        hours = np.bincount(flat[sla["in_scope"]], weights=log.downtime_user_hours[sla["in_scope"]], minlength=size)
+        hours = np.bincount(
+            flat[sla["in_scope"]], weights=log.downtime_user_hours[sla["in_scope"]], minlength=size
+        )
         credit = hours.reshape(shape) * scheme.amount_per_user_hour
     if contract.sla.cap_percent_of_fee is not None:
         credit = np.minimum(credit, contract.sla.cap_percent_of_fee * fee_cm)
@@ -122,21 +131,25 @@ def bill(
     if isinstance(contract, TimeAndMaterials):
         lines += _tm_lines(contract, log, ticket)
         if contract.bill_prevention and len(prevention.hours):
-            amount = billable_hours(prevention.hours, contract.billing_increment_hours, 0.0) * contract.remote_rate
-            lines.append((prevention.month, prevention.client, Party.PROVIDER, Account.PREVENTION, amount, None))
+            amount = (
+                billable_hours(prevention.hours, contract.billing_increment_hours, 0.0) * contract.remote_rate
+            )
+            lines.append(
+                (prevention.month, prevention.client, Party.PROVIDER, Account.PREVENTION, amount, None)
+            )
     elif isinstance(contract, FixedPrice):
         names = _category_names(log, ctx)
         on_menu = ticket & np.isin(names, list(contract.menu))
         warranty = (
-            on_menu
-            & log.recurrence
-            & (log.created - log.parent_resolved <= contract.warranty_days * 24.0)
+            on_menu & log.recurrence & (log.created - log.parent_resolved <= contract.warranty_days * 24.0)
         )
         menu = on_menu & ~warranty
         lines += _tm_lines(contract.fallback, log, ticket & ~on_menu)
         price = np.array([contract.menu[str(n)] for n in names[menu]], dtype=float)
         lines.append(_client_lines(log, menu, Account.MENU, price))
-        lines.append(_client_lines(log, menu, Account.TRIP, np.where(log.onsite[menu], contract.trip_charge, 0.0)))
+        lines.append(
+            _client_lines(log, menu, Account.TRIP, np.where(log.onsite[menu], contract.trip_charge, 0.0))
+        )
         if contract.labour_cap_hours is not None and contract.overrun == "billed":
             over = np.maximum(log.work_hours[menu] - contract.labour_cap_hours, 0.0)
             terms = contract.fallback
@@ -146,7 +159,9 @@ def bill(
             lines.append(_client_lines(log, menu, Account.OVERRUN, amount))
         if contract.parts == "billed":
             lines.append(
-                _client_lines(log, menu, Account.PARTS, log.parts_cost[menu] * (1 + contract.fallback.parts_markup))
+                _client_lines(
+                    log, menu, Account.PARTS, log.parts_cost[menu] * (1 + contract.fallback.parts_markup)
+                )
             )
     else:
         names = _category_names(log, ctx)
@@ -158,7 +173,12 @@ def bill(
         lines += _tm_lines(contract.out_of_scope, log, excluded, parts=False)
         if not inc.parts:
             lines.append(
-                _client_lines(log, inside, Account.PARTS, log.parts_cost[inside] * (1 + contract.out_of_scope.parts_markup))
+                _client_lines(
+                    log,
+                    inside,
+                    Account.PARTS,
+                    log.parts_cost[inside] * (1 + contract.out_of_scope.parts_markup),
+                )
             )
         fee = monthly_fee(contract, ctx)
         n_clients = len(fee)
@@ -166,7 +186,16 @@ def bill(
         clients = np.repeat(np.arange(n_clients), ctx.months)
         lines.append((months, clients, Party.PROVIDER, Account.FEE, np.repeat(fee, ctx.months), None))
         onboarding = np.full(n_clients, contract.onboarding_fee)
-        lines.append((np.zeros(n_clients, dtype=np.int64), np.arange(n_clients), Party.PROVIDER, Account.ONBOARDING, onboarding, None))
+        lines.append(
+            (
+                np.zeros(n_clients, dtype=np.int64),
+                np.arange(n_clients),
+                Party.PROVIDER,
+                Account.ONBOARDING,
+                onboarding,
+                None,
+            )
+        )
         credit = _credits(contract, log, ctx, fee)
         lines.append((months, Party.PROVIDER, clients, Account.SLA_CREDIT, credit.ravel(), None))
     return Ledger.build(lines)

@@ -47,7 +47,9 @@ class WeekCalendar:
         object.__setattr__(self, "_per_week", float(lengths.sum()))
         # Knots of the piecewise-linear map clock -> business time within one week.
         xs = np.concatenate([[0.0], np.column_stack([starts, ends]).ravel(), [HOURS_PER_WEEK]])
-        ys = np.concatenate([[0.0], np.column_stack([cum_start, cum_start + lengths]).ravel(), [lengths.sum()]])
+        ys = np.concatenate(
+            [[0.0], np.column_stack([cum_start, cum_start + lengths]).ravel(), [lengths.sum()]]
+        )
         object.__setattr__(self, "_xs", xs)
         object.__setattr__(self, "_ys", ys)
 

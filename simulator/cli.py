@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -39,7 +40,7 @@ TABLE_ROWS = (
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     sys.exit(code)
 
 
@@ -94,7 +95,10 @@ def main() -> None:
 
 
 _set = click.option(
-    "--set", "overrides", multiple=True, metavar="PATH=VALUE",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="PATH=VALUE",
     help="Override a scenario field, e.g. --set contracts.managed-services.fee_per_user_month=120 "
     "(list items by index or name). Repeatable.",
 )
@@ -102,16 +106,40 @@ _set = click.option(
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
-@click.option("--replications", "-r", type=click.IntRange(min=2), default=None, help="Replications (default: the scenario's).")
+@click.option(
+    "--replications",
+    "-r",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Replications (default: the scenario's).",
+)
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's).")
-@click.option("--workers", "-w", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Worker processes; 0 = all cores. Results do not depend on it.")
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Worker processes; 0 = all cores. Results do not depend on it.",
+)
 @_set
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Results folder (default: results/<scenario name>).")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Results folder (default: results/<scenario name>).",
+)
 @click.option("--tickets", is_flag=True, help="Also write the full ticket log as tickets.parquet.")
-def run(scenario: str, replications: int | None, seed: int | None, workers: int, overrides: tuple[str, ...],
-        out: Path | None, tickets: bool) -> None:
+def run(
+    scenario: str,
+    replications: int | None,
+    seed: int | None,
+    workers: int,
+    overrides: tuple[str, ...],
+    out: Path | None,
+    tickets: bool,
+) -> None:
     """Run SCENARIO: compare its contracts over replications and write results, charts and tables."""
     from .outputs import write_results
     from .runner import simulate
@@ -119,22 +147,39 @@ def run(scenario: str, replications: int | None, seed: int | None, workers: int,
     sc = _load(scenario, overrides)
     n = replications or sc.replications
     folder = out or Path("results") / sc.name
-    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=err, transient=True) as progress:
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
         task = progress.add_task(f"simulating {sc.name}", total=n)
-        results = simulate(sc, replications=n, seed=seed, workers=workers, tickets=tickets,
-                           progress=lambda: progress.advance(task))
+        results = simulate(
+            sc,
+            replications=n,
+            seed=seed,
+            workers=workers,
+            tickets=tickets,
+            progress=lambda: progress.advance(task),
+        )
     try:
         write_results(results, folder, tickets=tickets)
     except OSError as exc:
-        _fail(f"could not write results to {folder}: {exc.strerror or exc}. Nothing was written; "
-              "choose another --out folder or free some space.", code=1)
+        _fail(
+            f"could not write results to {folder}: {exc.strerror or exc}. Nothing was written; "
+            "choose another --out folder or free some space.",
+            code=1,
+        )
     console.print(_table(results))
     from .report import headline
 
     console.print(f"[bold]{headline(results)}.[/]")
-    console.print(f"Results written to [cyan]{folder}[/]: summary.csv, replications.csv, differences.csv, monthly.csv, "
-              f"scenario.resolved.yaml, comparison.png/.svg{', tickets.parquet' if tickets else ''}")
+    console.print(
+        f"Results written to [cyan]{folder}[/]: summary.csv, replications.csv, differences.csv, monthly.csv, "
+        f"scenario.resolved.yaml, comparison.png/.svg{', tickets.parquet' if tickets else ''}"
+    )
 
 
 @main.command()
@@ -145,13 +190,17 @@ def validate(scenario: str, overrides: tuple[str, ...]) -> None:
     sc = _load(scenario, overrides)
     clients = sum(c.count for c in sc.clients)
     users = sum(c.count * c.users for c in sc.clients)
-    console.print(f"{scenario}: valid. '{sc.name}': {clients} clients, {users} users, "
-              f"{len(sc.incidents.categories)} incident categories, contracts: "
-              f"{', '.join(c.name for c in sc.contracts)}.")
+    console.print(
+        f"{scenario}: valid. '{sc.name}': {clients} clients, {users} users, "
+        f"{len(sc.incidents.categories)} incident categories, contracts: "
+        f"{', '.join(c.name for c in sc.contracts)}."
+    )
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON Schema instead of the readable reference.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the JSON Schema instead of the readable reference."
+)
 def schema(as_json: bool) -> None:
     """Print the scenario file reference (every field, its unit and default)."""
     from .schema import json_schema, reference

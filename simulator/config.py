@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .calendar import WeekCalendar
 from .contracts import PRIORITIES, Contract, FixedPrice, Managed
@@ -42,7 +43,9 @@ class ScenarioError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_attribute_docstrings=True, validate_default=True
+    )
 
 
 class Calendar(_Model):
@@ -115,7 +118,8 @@ class ClientSegment(_Model):
     break_fix: Behaviour
     """Staff behaviour under break/fix contracts (time and materials, fixed price)."""
     managed: Behaviour = Behaviour(
-        call_in_share=1.0, reporting_delay_hours={"dist": "exponential", "mean": 0.5}  # type: ignore[arg-type]
+        call_in_share=1.0,
+        reporting_delay_hours={"dist": "exponential", "mean": 0.5},  # type: ignore[arg-type]
     )
     """Staff behaviour under a managed contract (clients report everything: nothing extra to pay)."""
 
@@ -155,23 +159,29 @@ class Category(_Model):
     preventable: float = Field(0.0, ge=0, le=1)
     """Share of the rate that prevention can remove [share]."""
     theta: float = Field(0.0, ge=0)
-    """Prevention effectiveness: rate(e) = base·((1 − preventable) + preventable·exp(−theta·e)) [1/(hours/endpoint-month)]."""
+    """Prevention effectiveness: rate(e) = base·((1 − preventable) + preventable·exp(−theta·e))
+    [1/(hours/endpoint-month)]."""
     detectable: float = Field(0.0, ge=0, le=1)
     """Share that monitoring detects at once [share]."""
     auto_remediable: float = Field(0.0, ge=0, le=1)
     """Share of detected incidents that monitoring fixes with no technician [share]."""
 
+    @field_validator("priority_mix")
+    @classmethod
+    def _mix(cls, mix: dict[str, float]) -> dict[str, float]:
+        _check_mix(mix)
+        return mix
+
     @model_validator(mode="after")
     def _check(self) -> Category:
         if (self.rate_per_user_month is None) == (self.rate_per_endpoint_month is None):
             raise ValueError("give exactly one of rate_per_user_month and rate_per_endpoint_month")
-        _check_mix(self.priority_mix)
         if self.name == MAJOR:
             raise ValueError(f"the category name '{MAJOR}' is reserved for major incidents")
         return self
 
 
-def _check_mix(mix: dict[str, float]) -> None:
+def _check_mix(mix: Mapping[Any, float]) -> None:
     if any(v < 0 for v in mix.values()):
         raise ValueError("priority_mix shares must be >= 0")
     total = sum(mix.values())
@@ -326,7 +336,9 @@ class Scenario(_Model):
 def parse_override(text: str) -> tuple[str, Any]:
     """Split ``dotted.path=value``; the value is read as YAML (numbers, booleans, lists, null)."""
     if "=" not in text:
-        raise ScenarioError(f"override '{text}': expected dotted.path=value, e.g. contracts.managed.fee_per_user_month=120")
+        raise ScenarioError(
+            f"override '{text}': expected dotted.path=value, e.g. contracts.managed.fee_per_user_month=120"
+        )
     path, raw = text.split("=", 1)
     path = path.strip()
     if not path:
@@ -343,7 +355,11 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any] | list[str] 
     import copy
 
     result = copy.deepcopy(data)
-    items = [parse_override(o) for o in overrides] if isinstance(overrides, list) else list((overrides or {}).items())
+    items = (
+        [parse_override(o) for o in overrides]
+        if isinstance(overrides, list)
+        else list((overrides or {}).items())
+    )
     for path, value in items:
         _set_path(result, path, value)
     return result
@@ -377,7 +393,9 @@ def _list_index(node: list[Any], key: str, where: str) -> int:
         idx = int(key)
         if -len(node) <= idx < len(node):
             return idx
-        raise ScenarioError(f"override path '{where}': index {idx} is out of range (the list has {len(node)} items)")
+        raise ScenarioError(
+            f"override path '{where}': index {idx} is out of range (the list has {len(node)} items)"
+        )
     names = [item.get("name") for item in node if isinstance(item, dict)]
     if key in names:
         return names.index(key)
@@ -410,7 +428,9 @@ def load_scenario(
 def read_yaml(path: Path) -> dict[str, Any]:
     """Load a YAML mapping, with errors that name the file and the line."""
     if not path.exists():
-        raise ScenarioError(f"{path}: file not found. Give the path to a scenario YAML file, e.g. scenarios/baseline.yaml.")
+        raise ScenarioError(
+            f"{path}: file not found. Give the path to a scenario YAML file, e.g. scenarios/baseline.yaml."
+        )
     if path.is_dir():
         raise ScenarioError(f"{path}: is a folder; give the path to a scenario YAML file inside it.")
     try:
@@ -422,7 +442,9 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: the file must hold a mapping of scenario fields (name, clients, ...), not {type(data).__name__}.")
+        raise ScenarioError(
+            f"{path}: the file must hold a mapping of scenario fields (name, clients, ...), not {type(data).__name__}."
+        )
     return data
 
 
@@ -450,7 +472,9 @@ def _readable_loc(loc: tuple[Any, ...], data: Any) -> str:
         elif isinstance(node, dict) and key in node:
             parts.append(f".{key}" if parts else str(key))
             node = node[key]
-        elif isinstance(node, dict) and node.get("kind") == key or isinstance(node, dict) and node.get("dist") == key:
+        elif (isinstance(node, dict) and node.get("kind") == key) or (
+            isinstance(node, dict) and node.get("dist") == key
+        ):
             continue  # the discriminator tag pydantic inserts
         else:
             parts.append(f".{key}" if parts else str(key))
@@ -462,12 +486,14 @@ def _explain(err: Any, data: Any) -> str:
     kind = err["type"]
     msg = str(err["msg"])
     if kind == "extra_forbidden":
-        parent = _node_at(data, err["loc"][:-1])
         allowed = _allowed_keys(err["loc"], data)
         key = str(err["loc"][-1])
         hint = difflib.get_close_matches(key, allowed, n=1)
-        fix = f"did you mean '{hint[0]}'?" if hint else (f"allowed keys here: {', '.join(allowed)}." if allowed else "remove it.")
-        del parent
+        fix = (
+            f"did you mean '{hint[0]}'?"
+            if hint
+            else (f"allowed keys here: {', '.join(allowed)}." if allowed else "remove it.")
+        )
         return f"unknown key. Fix: {fix}"
     if kind == "missing":
         return "required field is missing. Fix: add it (see `msp-sim schema` for its meaning and unit)."
@@ -475,52 +501,46 @@ def _explain(err: Any, data: Any) -> str:
         return f"{msg}. Fix: set it to one of the listed values."
     got = err.get("input")
     shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-    msg = msg.removeprefix("Value error, ")
+    if kind == "value_error":  # our own validators already say what to do
+        return msg.removeprefix("Value error, ")
     return f"{msg}{shown}. Fix: correct the value."
 
 
-def _node_at(data: Any, loc: tuple[Any, ...]) -> Any:
-    node = data
-    for key in loc:
-        if isinstance(node, list) and isinstance(key, int) and key < len(node):
-            node = node[key]
-        elif isinstance(node, dict) and key in node:
-            node = node[key]
-    return node
+def _submodel(annotation: Any, value: Any) -> type[BaseModel] | None:
+    """The model class an annotation stands for, given the data (discriminated unions pick by ``kind``/``dist``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _submodel(arg, value)
+        if found is None:
+            continue
+        tags = [
+            t for t in ("kind", "dist") if t in found.model_fields and isinstance(value, dict) and t in value
+        ]
+        if any(str(value[t]) not in str(found.model_fields[t].annotation) for t in tags):
+            continue
+        return found
+    return None
 
 
 def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
     """Field names of the model at ``loc[:-1]``, found by walking the schema alongside the data."""
-    model: Any = Scenario
+    model: type[BaseModel] | None = Scenario
     node: Any = data
-    from typing import get_args, get_origin
-
-    def resolve(tp: Any, value: Any) -> Any:
-        origin = get_origin(tp)
-        if origin is None and isinstance(tp, type) and issubclass(tp, BaseModel):
-            return tp
-        for arg in get_args(tp):
-            found = resolve(arg, value)
-            if found is None:
-                continue
-            if isinstance(value, dict) and "kind" in found.model_fields and "kind" in value:
-                if value["kind"] not in str(found.model_fields["kind"].annotation):
-                    continue
-            if isinstance(value, dict) and "dist" in found.model_fields and "dist" in value:
-                if value["dist"] not in str(found.model_fields["dist"].annotation):
-                    continue
-            return found
-        return None
-
+    list_item: Any = None
     for key in loc[:-1]:
         if isinstance(node, list) and isinstance(key, int):
             node = node[key] if key < len(node) else None
+            model = _submodel(list_item, node) if list_item is not None and isinstance(node, dict) else None
             continue
-        if isinstance(key, str) and isinstance(node, dict) and key in node and model is not None:
-            field = model.model_fields.get(key)
-            node = node[key]
-            model = resolve(field.annotation, node[0] if isinstance(node, list) and node else node) if field else None
-        # discriminator tags are skipped
+        if model is None or not isinstance(node, dict) or key not in node:
+            continue  # a discriminator tag pydantic inserted into the location
+        field = model.model_fields.get(str(key))
+        node = node[key]
+        if field is None:
+            return []
+        list_item = get_args(field.annotation)[0] if get_origin(field.annotation) is list else None
+        model = None if list_item is not None else _submodel(field.annotation, node)
     return sorted(model.model_fields) if model is not None else []
 
 

@@ -17,7 +17,14 @@ from .calendar import HOURS_PER_MONTH, HOURS_PER_YEAR
 from .config import MAJOR, Scenario
 from .rng import stream
 
-__all__ = ["ClientTable", "IncidentSet", "U", "attributes_from_uniforms", "client_table", "generate_incidents"]
+__all__ = [
+    "ClientTable",
+    "IncidentSet",
+    "U",
+    "attributes_from_uniforms",
+    "client_table",
+    "generate_incidents",
+]
 
 
 class U:
@@ -63,7 +70,10 @@ class ClientTable:
 def client_table(scenario: Scenario) -> ClientTable:
     """Expand the client segments into one row per client."""
     seg = np.repeat(np.arange(len(scenario.clients)), [c.count for c in scenario.clients])
-    col = lambda attr: np.array([getattr(scenario.clients[s], attr) for s in seg], dtype=float)  # noqa: E731
+
+    def col(attr: str) -> np.ndarray:
+        return np.array([getattr(scenario.clients[s], attr) for s in seg], dtype=float)
+
     return ClientTable(
         segment=seg,
         users=col("users"),
@@ -93,7 +103,9 @@ class IncidentSet:
     onsite: np.ndarray  # bool
     travel: np.ndarray  # hours, when on site
     parts_cost: np.ndarray
-    prevent_threshold: np.ndarray  # prevented at prevention e when u_prevent < preventable·(1 − exp(−theta·e))
+    prevent_threshold: (
+        np.ndarray
+    )  # prevented at prevention e when u_prevent < preventable·(1 − exp(−theta·e))
     u_prevent: np.ndarray
     theta: np.ndarray
     u_call: np.ndarray
@@ -206,7 +218,11 @@ def generate_incidents(scenario: Scenario, clients: ClientTable, replication: in
     for s, segment in enumerate(scenario.clients):
         members = np.flatnonzero(clients.segment == s)
         for c, cat in enumerate(scenario.incidents.categories):
-            per_unit = cat.rate_per_user_month if cat.rate_per_user_month is not None else cat.rate_per_endpoint_month
+            per_unit = (
+                cat.rate_per_user_month
+                if cat.rate_per_user_month is not None
+                else cat.rate_per_endpoint_month
+            )
             units = segment.users if cat.rate_per_user_month is not None else segment.endpoints
             mean = float(per_unit or 0.0) * units * scenario.horizon_months
             rng = stream(seed, replication, f"incidents/{segment.name}/{cat.name}")
@@ -224,7 +240,9 @@ def generate_incidents(scenario: Scenario, clients: ClientTable, replication: in
             occurred = rng.random(len(client)) * horizon
             u = rng.random((len(client), U.COUNT))
             parts.append(
-                attributes_from_uniforms(scenario, clients, client, len(scenario.incidents.categories), occurred, u)
+                attributes_from_uniforms(
+                    scenario, clients, client, len(scenario.incidents.categories), occurred, u
+                )
             )
     incidents = IncidentSet.concat(parts)
     order = np.argsort(incidents.occurred, kind="stable")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ class Party:
     STAFF = -2
     VENDOR = -3
     SUPPLIER = -4
-    LABELS = {-1: "provider", -2: "staff", -3: "vendor", -4: "supplier"}
+    LABELS: ClassVar[dict[int, str]] = {-1: "provider", -2: "staff", -3: "vendor", -4: "supplier"}
 
 
 class Account:
@@ -70,7 +71,9 @@ class Ledger:
 
     @staticmethod
     def build(
-        parts: list[tuple[np.ndarray, int | np.ndarray, int | np.ndarray, int, np.ndarray, np.ndarray | None]],
+        parts: list[
+            tuple[np.ndarray, int | np.ndarray, int | np.ndarray, int, np.ndarray, np.ndarray | None]
+        ],
     ) -> Ledger:
         """Collect (month, payer, payee, account, amount, incident) blocks; zero amounts are dropped."""
         cols: dict[str, list[np.ndarray]] = {f.name: [] for f in fields(Ledger)}
@@ -83,13 +86,14 @@ class Ledger:
             cols["payee"].append(np.broadcast_to(np.asarray(payee, dtype=np.int64), cents.shape)[keep])
             cols["account"].append(np.full(n, account, dtype=np.int8))
             cols["cents"].append(cents[keep])
-            inc = np.full(cents.shape, -1, dtype=np.int64) if incident is None else np.asarray(incident, dtype=np.int64)
+            inc = (
+                np.full(cents.shape, -1, dtype=np.int64)
+                if incident is None
+                else np.asarray(incident, dtype=np.int64)
+            )
             cols["incident"].append(inc[keep])
         return Ledger(
-            **{
-                k: (np.concatenate(v) if v else np.zeros(0, dtype=np.int64))
-                for k, v in cols.items()
-            }
+            **{k: (np.concatenate(v) if v else np.zeros(0, dtype=np.int64)) for k, v in cols.items()}
         )
 
     def __len__(self) -> int:
@@ -97,7 +101,9 @@ class Ledger:
 
     def concat(self, other: Ledger) -> Ledger:
         """Entries of both ledgers."""
-        return Ledger(**{f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)]) for f in fields(self)})
+        return Ledger(
+            **{f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)]) for f in fields(self)}
+        )
 
     def client_payments(self) -> int:
         """What clients paid the provider, net of credits the provider paid them [cents]."""

@@ -89,7 +89,14 @@ def cost_ledger(scenario: Scenario, run: ContractRun, ctx: BillingContext) -> Le
     else:
         labour = run.busy_hours_by_month
     lines: list[Any] = [
-        (months, Party.PROVIDER, Party.STAFF, Account.COST_LABOUR, labour * provider.cost_per_technician_hour, None)
+        (
+            months,
+            Party.PROVIDER,
+            Party.STAFF,
+            Account.COST_LABOUR,
+            labour * provider.cost_per_technician_hour,
+            None,
+        )
     ]
     if run.monitoring:
         n = len(ctx.endpoints)
@@ -105,7 +112,9 @@ def cost_ledger(scenario: Scenario, run: ContractRun, ctx: BillingContext) -> Le
         )
     log = run.tickets
     t = log.handling == Handling.TICKET
-    lines.append((log.month[t], Party.PROVIDER, Party.SUPPLIER, Account.COST_PARTS, log.parts_cost[t], log.incident[t]))
+    lines.append(
+        (log.month[t], Party.PROVIDER, Party.SUPPLIER, Account.COST_PARTS, log.parts_cost[t], log.incident[t])
+    )
     return Ledger.build(lines)
 
 
@@ -165,7 +174,10 @@ def measure(
     response = users_cal.business_hours_between(log.created[mt], log.started[mt])
     resolution = users_cal.business_hours_between(log.created[mt], log.resolved[mt])
     m = measured
-    total = lambda x: float(x[m].sum())  # noqa: E731
+
+    def total(x: np.ndarray) -> float:
+        return float(x[m].sum())
+
     row: dict[str, float] = {
         "provider_revenue": total(revenue),
         "provider_labour_cost": total(labour),
@@ -174,7 +186,9 @@ def measure(
         "provider_cost": total(cost),
         "provider_profit": total(revenue - cost),
     }
-    row["provider_margin"] = row["provider_profit"] / row["provider_revenue"] if row["provider_revenue"] else float("nan")
+    row["provider_margin"] = (
+        row["provider_profit"] / row["provider_revenue"] if row["provider_revenue"] else float("nan")
+    )
     row["revenue_monthly_mean"] = float(revenue[m].mean())
     row["revenue_monthly_cv"] = _cv(revenue[m])
     row["client_fees"] = row["provider_revenue"]
@@ -206,7 +220,9 @@ def measure(
         row["sla_breaches"] = float("nan")
         row["sla_compliance"] = float("nan")
     row["sla_credits"] = total(credits)
-    row["technician_utilization"] = float(run.busy_hours_by_month[m].sum() / run.coverage_hours_by_month[m].sum())
+    row["technician_utilization"] = float(
+        run.busy_hours_by_month[m].sum() / run.coverage_hours_by_month[m].sum()
+    )
     row["technician_hours_worked"] = float(run.busy_hours_by_month[m].sum())
     row["prevention_hours"] = float(run.prevention.hours[measured[run.prevention.month]].sum())
     return row, monthly, ledger

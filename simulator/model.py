@@ -14,7 +14,7 @@ import numpy as np
 from .calendar import HOURS_PER_MONTH, scalar_maps
 from .config import Scenario
 from .contracts import Contract, Managed
-from .incidents import U, ClientTable, IncidentSet, attributes_from_uniforms
+from .incidents import ClientTable, IncidentSet, U, attributes_from_uniforms
 from .provider import Job, run_pool
 from .records import Handling, PreventionLog, TicketLog
 from .rng import stream
@@ -61,7 +61,9 @@ def simulate_contract(
     behaviours = [c.managed if isinstance(contract, Managed) else c.break_fix for c in scenario.clients]
     call_in = np.array([b.call_in_share for b in behaviours])
     effort_factor = policy.thoroughness * (provider.tools_effort_factor if policy.monitoring else 1.0)
-    triage = provider.triage_delay_hours.automated if policy.monitoring else provider.triage_delay_hours.manual
+    triage = (
+        provider.triage_delay_hours.automated if policy.monitoring else provider.triage_delay_hours.manual
+    )
     p_recur = recurrence_probability(scenario, policy.thoroughness)
 
     e = policy.prevention_hours_per_endpoint_month
@@ -130,7 +132,12 @@ def simulate_contract(
     allinc = IncidentSet.concat([inc, *levels]) if levels else inc
     keys = list(r)
     route_all = {
-        k: np.concatenate([r[k], *(lr.get(k, np.full(len(lv), np.nan)) for lr, lv in zip(level_routes, levels, strict=True))])
+        k: np.concatenate(
+            [
+                r[k],
+                *(lr.get(k, np.full(len(lv), np.nan)) for lr, lv in zip(level_routes, levels, strict=True)),
+            ]
+        )
         for k in keys
     }
     child_all: list[int] = np.concatenate(child_links).tolist()
@@ -144,12 +151,11 @@ def simulate_contract(
     cb, cc = scalar_maps(cov)
     horizon_b = ub(horizon)
     happened = np.ones(len(allinc), dtype=bool)
-    happened[len(inc):] = False
+    happened[len(inc) :] = False
 
     # Prevention jobs: each client's monthly hours in equal jobs spread over the month.
     prev = _prevention_jobs(scenario, clients, e, cov)
     ticket_idx = np.flatnonzero(is_ticket)
-    n_t = len(ticket_idx)
     n_p = len(prev["arrival"])
     arrival = np.concatenate([r["arrival"][ticket_idx], prev["arrival"]])
     priority = np.concatenate([inc.priority[ticket_idx], np.full(n_p, PREVENTION_PRIORITY)])
@@ -275,7 +281,11 @@ def simulate_contract(
 
 
 def _children(
-    scenario: Scenario, clients: ClientTable, parents: IncidentSet, rng: np.random.Generator, n_categories: int
+    scenario: Scenario,
+    clients: ClientTable,
+    parents: IncidentSet,
+    rng: np.random.Generator,
+    n_categories: int,
 ) -> IncidentSet:
     """Attributes of the recurrence of each parent: same client and category, fresh draws; times come later."""
     u = rng.random((len(parents), U.COUNT))
@@ -294,7 +304,9 @@ def _children(
     return kids.take(np.argsort(np.concatenate(order), kind="stable"))
 
 
-def _prevention_jobs(scenario: Scenario, clients: ClientTable, e: float, cov: object) -> dict[str, np.ndarray]:
+def _prevention_jobs(
+    scenario: Scenario, clients: ClientTable, e: float, cov: object
+) -> dict[str, np.ndarray]:
     """Each client's prevention hours (e × endpoints per month) as equal jobs spread evenly over each month."""
     from .calendar import WeekCalendar
 
@@ -320,4 +332,3 @@ def _prevention_jobs(scenario: Scenario, clients: ClientTable, e: float, cov: ob
         "hours": np.tile(hours, months),
         "month": np.repeat(np.arange(months), len(client)),
     }
-

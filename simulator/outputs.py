@@ -35,7 +35,9 @@ def atomic_dir(out: Path) -> Iterator[Path]:
         raise
 
 
-def write_results(results: Results, out: Path, tickets: bool = False, extra: Callable[[Path], None] | None = None) -> Path:
+def write_results(
+    results: Results, out: Path, tickets: bool = False, extra: Callable[[Path], None] | None = None
+) -> Path:
     """Write CSVs, the resolved scenario, the comparison chart and (optionally) the ticket log into ``out``."""
     from .report import comparison_figure
 

@@ -62,7 +62,7 @@ def run_pool(
 
     def finish(ev: simpy.Event) -> None:
         nonlocal free
-        i: int = ev.value
+        i: int = ev.value  # type: ignore[assignment]
         now = env.now
         end[i] = now
         if waiting:
@@ -83,7 +83,7 @@ def run_pool(
 
     def arrive(ev: simpy.Event) -> None:
         nonlocal free
-        i: int = ev.value
+        i: int = ev.value  # type: ignore[assignment]
         if free:
             free -= 1
             begin(i)

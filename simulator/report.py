@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 if TYPE_CHECKING:
     from .runner import Results
@@ -74,12 +74,27 @@ def plot_client_cost(results: Results, ax: Axes | None = None) -> Axes:
     total, lo, hi = _per_month(results, "client_total_cost")
     colors = [PALETTE[i % len(PALETTE)] for i in range(len(names))]
     ax.bar(x, fees, color=colors, label="fees paid to the provider")
-    ax.bar(x, down, bottom=fees, color=colors, alpha=0.35, hatch=DOWNTIME_HATCH, edgecolor="white",
-           label="cost of downtime and lost staff time")
+    ax.bar(
+        x,
+        down,
+        bottom=fees,
+        color=colors,
+        alpha=0.35,
+        hatch=DOWNTIME_HATCH,
+        edgecolor="white",
+        label="cost of downtime and lost staff time",
+    )
     _errorbar(ax, x, total, lo, hi)
     for xi, t in zip(x, total, strict=True):
-        ax.annotate(_money(results.scenario.currency)(t), (xi, hi[xi]), textcoords="offset points",
-                    xytext=(0, 4), ha="center", fontsize=9, fontweight="bold")
+        ax.annotate(
+            _money(results.scenario.currency)(t),
+            (xi, hi[xi]),
+            textcoords="offset points",
+            xytext=(0, 4),
+            ha="center",
+            fontsize=9,
+            fontweight="bold",
+        )
     ax.yaxis.set_major_formatter(_money(results.scenario.currency))
     ax.set_ylabel("per month, all clients")
     ax.set_title("Client: total cost per month", loc="left", fontsize=11)
@@ -123,7 +138,9 @@ def plot_downtime(results: Results, ax: Axes | None = None) -> Axes:
     ax.bar(x, mean, color=colors)
     _errorbar(ax, x, mean, lo, hi)
     for xi, m in zip(x, mean, strict=True):
-        ax.annotate(f"{m:.0f} h", (xi, hi[xi]), textcoords="offset points", xytext=(0, 4), ha="center", fontsize=9)
+        ax.annotate(
+            f"{m:.0f} h", (xi, hi[xi]), textcoords="offset points", xytext=(0, 4), ha="center", fontsize=9
+        )
     ax.set_ylabel("hours per user per year")
     ax.set_title("Client: working hours lost to IT problems", loc="left", fontsize=11)
     _style(ax, names)
@@ -166,9 +183,14 @@ def comparison_figure(results: Results) -> Figure:
     fig.suptitle(headline(results), fontsize=13, fontweight="bold", x=0.01, ha="left", parse_math=False)
     n = int(results.table("client_total_cost")["n"].iloc[0])
     fig.text(
-        0.01, -0.02,
+        0.01,
+        -0.02,
         f"Scenario '{s.name}', seed {s.seed}, {n} replications of {s.measured_months} measured months; "
         "bars are means, whiskers 95% confidence intervals.",
-        fontsize=8, color="dimgrey", ha="left", va="top", parse_math=False,
+        fontsize=8,
+        color="dimgrey",
+        ha="left",
+        va="top",
+        parse_math=False,
     )
     return fig

@@ -44,7 +44,9 @@ class Results:
         return self.summary[self.summary["metric"] == metric].set_index("contract").loc[self.contracts]
 
 
-def run_replication(scenario: Scenario, replication: int, seed: int, keep_tickets: bool = False) -> dict[str, Any]:
+def run_replication(
+    scenario: Scenario, replication: int, seed: int, keep_tickets: bool = False
+) -> dict[str, Any]:
     """Simulate every contract of one replication on the same incidents (common random numbers)."""
     clients = client_table(scenario)
     ctx = billing_context(scenario, clients)
@@ -135,7 +137,17 @@ def summarize(replications: pd.DataFrame) -> pd.DataFrame:
     for contract, group in replications.groupby("contract", sort=False):
         for metric in METRICS:
             mean, sd, lo, hi, n = _interval(group[metric].to_numpy(dtype=float))
-            rows.append({"contract": contract, "metric": metric, "mean": mean, "std": sd, "ci_low": lo, "ci_high": hi, "n": n})
+            rows.append(
+                {
+                    "contract": contract,
+                    "metric": metric,
+                    "mean": mean,
+                    "std": sd,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "n": n,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -152,8 +164,16 @@ def paired_differences(replications: pd.DataFrame, reference: str) -> pd.DataFra
             diff = g.loc[common, metric].to_numpy(dtype=float) - ref.loc[common, metric].to_numpy(dtype=float)
             mean, sd, lo, hi, n = _interval(diff)
             rows.append(
-                {"contract": contract, "reference": reference, "metric": metric, "mean": mean, "std": sd,
-                 "ci_low": lo, "ci_high": hi, "n": n}
+                {
+                    "contract": contract,
+                    "reference": reference,
+                    "metric": metric,
+                    "mean": mean,
+                    "std": sd,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "n": n,
+                }
             )
     return pd.DataFrame(rows)
 

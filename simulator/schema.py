@@ -26,7 +26,7 @@ def _type_name(tp: Any) -> str:
     if origin is Literal:
         return " | ".join(str(a) for a in get_args(tp))
     if origin in (Union, types.UnionType):
-        return " | ".join(_type_name(a) for a in get_args(tp))
+        return " | ".join(dict.fromkeys(_type_name(a) for a in get_args(tp)))
     if origin is list:
         return f"list of {_type_name(get_args(tp)[0])}"
     if origin is dict:
@@ -76,7 +76,9 @@ def reference() -> str:
                 kind = sub.model_fields.get("kind")
                 label = f" (kind: {_type_name(kind.annotation)})" if kind is not None else ""
                 if len(_models(field.annotation)) > 1:
-                    lines.append(f"{'  ' * (depth + 1)}# {sub.__name__}{label}: {(sub.__doc__ or '').strip()}")
+                    lines.append(
+                        f"{'  ' * (depth + 1)}# {sub.__name__}{label}: {(sub.__doc__ or '').strip()}"
+                    )
                 walk(sub, f"{path}{'[]' if get_origin(field.annotation) is list else ''}.", depth + 1)
 
     walk(Scenario, "", 0)
