@@ -243,9 +243,11 @@ class Provider(_Model):
     cost_per_technician_hour: float = Field(ge=0)
     """Loaded labour cost of a technician hour [currency/hour]."""
     labour_cost_basis: Literal["paid", "worked"] = "paid"
-    """``paid``: every paid hour costs (salaried, short run); ``worked``: only hours worked cost (long run)."""
+    """``paid``: every paid hour of the pool costs, busy or idle (salaried, short run); ``worked``: only hours worked
+    cost (long run, or a provider whose pool also serves other clients)."""
     paid_hours_per_technician_month: float = Field(173.3, gt=0)
-    """Paid hours per technician [hours/month]."""
+    """Paid hours per technician; with ``paid`` costing, each technician slot is paid for at least this, or for all
+    its on-duty hours when coverage is longer (24x7 needs shifts) [hours/month]."""
     travel_hours: Distribution = {"dist": "lognormal", "mean": 0.75, "cv": 0.5}  # type: ignore[assignment]
     """Round-trip travel per on-site visit, unbilled beyond the trip charge [hours]."""
     tools_cost_per_endpoint_month: float = Field(0.0, ge=0)
@@ -295,7 +297,7 @@ class Scenario(_Model):
     @model_validator(mode="after")
     def _check(self) -> Scenario:
         if self.warmup_months >= self.horizon_months:
-            raise ValueError("warmup_months must be smaller than horizon_months")
+            raise ValueError("@warmup_months: warmup_months must be smaller than horizon_months")
         for label, names in (
             ("clients", [c.name for c in self.clients]),
             ("incidents.categories", [c.name for c in self.incidents.categories]),
@@ -303,7 +305,7 @@ class Scenario(_Model):
         ):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
-                raise ValueError(f"{label}: names must be unique; repeated: {dupes}")
+                raise ValueError(f"@{label}: names must be unique; repeated: {dupes}")
         known = {c.name for c in self.incidents.categories} | {MAJOR}
         for c in self.contracts:
             refs = list(c.menu) if isinstance(c, FixedPrice) else []
@@ -311,12 +313,12 @@ class Scenario(_Model):
             unknown = [r for r in refs if r not in known]
             if unknown:
                 raise ValueError(
-                    f"contract '{c.name}' names unknown categories {unknown}; known: {sorted(known)}"
+                    f"@contracts[{c.name}]: contract '{c.name}' names unknown categories {unknown}; known: {sorted(known)}"
                 )
         if self.reference_contract is not None and self.reference_contract not in {
             c.name for c in self.contracts
         }:
-            raise ValueError(f"reference_contract '{self.reference_contract}' is not a contract name")
+            raise ValueError(f"@reference_contract: reference_contract '{self.reference_contract}' is not a contract name")
         return self
 
     @property
@@ -454,7 +456,11 @@ def format_validation_error(label: str, exc: ValidationError, data: dict[str, An
     errors = exc.errors(include_url=False)
     for err in errors[:8]:
         loc = _readable_loc(err["loc"], data)
-        lines.append(f"{label}: field '{loc}': {_explain(err, data)}")
+        explained = _explain(err, data)
+        if explained.startswith("@") and ": " in explained:  # a cross-field check that names its own field
+            inner, explained = explained[1:].split(": ", 1)
+            loc = inner if loc == "(top level)" else f"{loc}.{inner}"
+        lines.append(f"{label}: field '{loc}': {explained}")
     if len(errors) > 8:
         lines.append(f"... and {len(errors) - 8} more problems.")
     return "\n".join(lines)

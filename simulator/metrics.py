@@ -85,7 +85,9 @@ def cost_ledger(scenario: Scenario, run: ContractRun, ctx: BillingContext) -> Le
     provider = scenario.provider
     months = np.arange(ctx.months)
     if provider.labour_cost_basis == "paid":
-        labour = np.full(ctx.months, run.technicians * provider.paid_hours_per_technician_month)
+        # Every on-duty hour of every slot is paid: a slot on duty longer than one person's paid hours needs shifts.
+        slot_hours = run.coverage_hours_by_month / run.technicians
+        labour = run.technicians * np.maximum(provider.paid_hours_per_technician_month, slot_hours)
     else:
         labour = run.busy_hours_by_month
     lines: list[Any] = [
