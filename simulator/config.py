@@ -224,6 +224,8 @@ class Triage(_Model):
     """Without PSA automation [hours on duty]."""
     automated: Distribution = {"dist": "exponential", "mean": 0.083}  # type: ignore[assignment]
     """With PSA automation (monitoring/tooling on) [hours on duty]."""
+    urgent: Distribution = {"dist": "exponential", "mean": 0.5}  # type: ignore[assignment]
+    """P1 tickets without automation: dispatched at once rather than scheduled [hours on duty]."""
 
 
 class Recurrence(_Model):

@@ -90,7 +90,11 @@ def simulate_contract(
             "handling": handling,
             "immediate": immediate,
             "delay": delay,
-            "triage": triage.ppf(s.u_triage),
+            "triage": np.where(
+                (s.priority == 1) & (not policy.monitoring),
+                provider.triage_delay_hours.urgent.ppf(s.u_triage),
+                triage.ppf(s.u_triage),
+            ),
             "work": s.effort * effort_factor,
             "self_hours": self_hours,
         }
