@@ -56,6 +56,11 @@ def _fmt(value: float, unit: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if unit == "money":
+        size = abs(value)
+        if size >= 1e6:
+            return f"{value / 1e6:,.2f}M"
+        if size >= 1e4:
+            return f"{value / 1e3:,.1f}k"
         return f"{value:,.0f}"
     if unit in ("share", "ratio"):
         return f"{value:.1%}" if unit == "share" else f"{value:.3f}"

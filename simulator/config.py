@@ -315,12 +315,15 @@ class Scenario(_Model):
             unknown = [r for r in refs if r not in known]
             if unknown:
                 raise ValueError(
-                    f"@contracts[{c.name}]: contract '{c.name}' names unknown categories {unknown}; known: {sorted(known)}"
+                    f"@contracts[{c.name}]: contract '{c.name}' names unknown categories {unknown}; "
+                    f"known: {sorted(known)}"
                 )
         if self.reference_contract is not None and self.reference_contract not in {
             c.name for c in self.contracts
         }:
-            raise ValueError(f"@reference_contract: reference_contract '{self.reference_contract}' is not a contract name")
+            raise ValueError(
+                f"@reference_contract: reference_contract '{self.reference_contract}' is not a contract name"
+            )
         return self
 
     @property
