@@ -88,10 +88,9 @@ class Exponential(_Dist):
         return -self.mean * np.log1p(-np.asarray(u))
 
 
-class Lognormal(_Dist):
-    """Lognormal by mean and cv: sigma² = ln(1 + cv²), mu = ln(mean) − sigma²/2."""
+class _MeanCv(_Dist):
+    """A distribution given by its mean and coefficient of variation."""
 
-    dist: Literal["lognormal"]
     mean: float = Field(gt=0)
     """Mean."""
     cv: float = Field(gt=0)
@@ -104,28 +103,22 @@ class Lognormal(_Dist):
     @property
     def variance(self) -> float:
         return (self.cv * self.mean) ** 2
+
+
+class Lognormal(_MeanCv):
+    """Lognormal by mean and cv: sigma² = ln(1 + cv²), mu = ln(mean) − sigma²/2."""
+
+    dist: Literal["lognormal"]
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         sigma2 = math.log1p(self.cv**2)
         return np.exp(math.log(self.mean) - sigma2 / 2 + math.sqrt(sigma2) * special.ndtri(u))
 
 
-class Gamma(_Dist):
+class Gamma(_MeanCv):
     """Gamma by mean and cv: shape = 1/cv², scale = mean·cv²."""
 
     dist: Literal["gamma"]
-    mean: float = Field(gt=0)
-    """Mean."""
-    cv: float = Field(gt=0)
-    """Coefficient of variation (standard deviation / mean)."""
-
-    @property
-    def expected(self) -> float:
-        return self.mean
-
-    @property
-    def variance(self) -> float:
-        return (self.cv * self.mean) ** 2
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         return special.gammaincinv(1.0 / self.cv**2, u) * (self.mean * self.cv**2)

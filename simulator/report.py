@@ -60,8 +60,31 @@ def _style(ax: Axes, names: list[str]) -> None:
     ax.set_axisbelow(True)
 
 
-def _errorbar(ax: Axes, x: np.ndarray, mean: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+def _colors(n: int) -> list[str]:
+    return [PALETTE[i % len(PALETTE)] for i in range(n)]
+
+
+def _ci(
+    ax: Axes,
+    mean: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    labels: list[str] | None = None,
+    bold: bool = False,
+) -> None:
+    """95% CI whiskers at each contract, with an optional label above each."""
+    x = np.arange(len(mean))
     ax.errorbar(x, mean, yerr=[mean - lo, hi - mean], fmt="none", ecolor="black", capsize=5, lw=1.2)
+    for xi, text in enumerate(labels or []):
+        ax.annotate(
+            text,
+            (xi, hi[xi]),
+            textcoords="offset points",
+            xytext=(0, 4),
+            ha="center",
+            fontsize=9,
+            fontweight="bold" if bold else "normal",
+        )
 
 
 def plot_client_cost(results: Results, ax: Axes | None = None) -> Axes:
@@ -69,10 +92,11 @@ def plot_client_cost(results: Results, ax: Axes | None = None) -> Axes:
     ax = _axes(ax)
     names = results.contracts
     x = np.arange(len(names))
+    money = _money(results.scenario.currency)
     fees, _, _ = _per_month(results, "client_fees")
     down, _, _ = _per_month(results, "client_downtime_cost")
     total, lo, hi = _per_month(results, "client_total_cost")
-    colors = [PALETTE[i % len(PALETTE)] for i in range(len(names))]
+    colors = _colors(len(names))
     ax.bar(x, fees, color=colors, label="fees paid to the provider")
     ax.bar(
         x,
@@ -84,18 +108,8 @@ def plot_client_cost(results: Results, ax: Axes | None = None) -> Axes:
         edgecolor="white",
         label="cost of downtime and lost staff time",
     )
-    _errorbar(ax, x, total, lo, hi)
-    for xi, t in zip(x, total, strict=True):
-        ax.annotate(
-            _money(results.scenario.currency)(t),
-            (xi, hi[xi]),
-            textcoords="offset points",
-            xytext=(0, 4),
-            ha="center",
-            fontsize=9,
-            fontweight="bold",
-        )
-    ax.yaxis.set_major_formatter(_money(results.scenario.currency))
+    _ci(ax, total, lo, hi, [money(t) for t in total], bold=True)
+    ax.yaxis.set_major_formatter(money)
     ax.set_ylabel("per month, all clients")
     ax.set_title("Client: total cost per month", loc="left", fontsize=11)
     ax.set_ylim(0, float(np.nanmax(hi)) * 1.3)
@@ -112,9 +126,8 @@ def plot_provider_profit(results: Results, ax: Axes | None = None) -> Axes:
     profit, lo, hi = _per_month(results, "provider_profit")
     revenue, _, _ = _per_month(results, "provider_revenue")
     cost, _, _ = _per_month(results, "provider_cost")
-    colors = [PALETTE[i % len(PALETTE)] for i in range(len(names))]
-    ax.bar(x, profit, color=colors)
-    _errorbar(ax, x, profit, lo, hi)
+    ax.bar(x, profit, color=_colors(len(names)))
+    _ci(ax, profit, lo, hi)
     ax.scatter(x, revenue, marker="_", s=400, color="black", zorder=3, label="revenue")
     ax.scatter(x, cost, marker="_", s=400, color="grey", zorder=3, label="cost")
     ax.axhline(0, color="black", lw=0.8)
@@ -131,16 +144,10 @@ def plot_downtime(results: Results, ax: Axes | None = None) -> Axes:
     """Lost working hours per user and year (blocked user-hours, partial losses weighted) with 95% CI."""
     ax = _axes(ax)
     names = results.contracts
-    x = np.arange(len(names))
     t = results.table("downtime_hours_per_user_year")
     mean, lo, hi = (t[c].to_numpy() for c in ("mean", "ci_low", "ci_high"))
-    colors = [PALETTE[i % len(PALETTE)] for i in range(len(names))]
-    ax.bar(x, mean, color=colors)
-    _errorbar(ax, x, mean, lo, hi)
-    for xi, m in zip(x, mean, strict=True):
-        ax.annotate(
-            f"{m:.0f} h", (xi, hi[xi]), textcoords="offset points", xytext=(0, 4), ha="center", fontsize=9
-        )
+    ax.bar(np.arange(len(names)), mean, color=_colors(len(names)))
+    _ci(ax, mean, lo, hi, [f"{m:.0f} h" for m in mean])
     ax.set_ylabel("hours per user per year")
     ax.set_title("Client: working hours lost to IT problems", loc="left", fontsize=11)
     _style(ax, names)

@@ -13,7 +13,7 @@ from scipy import stats
 
 from .config import Scenario
 from .incidents import client_table, generate_incidents
-from .metrics import METRICS, MONTHLY_METRICS, billing_context, measure
+from .metrics import METRICS, billing_context, measure
 from .model import simulate_contract
 
 __all__ = ["Results", "paired_differences", "run_replication", "simulate", "summarize"]
@@ -117,37 +117,24 @@ def simulate(
     )
 
 
-def _interval(values: np.ndarray) -> tuple[float, float, float, float, int]:
+def _interval(values: np.ndarray) -> dict[str, float]:
+    """Mean, standard deviation and 95% t-interval of the non-missing values."""
     x = values[~np.isnan(values)]
     n = len(x)
-    if n == 0:
-        return (np.nan, np.nan, np.nan, np.nan, 0)
-    mean = float(x.mean())
-    if n < 2:
-        return (mean, np.nan, np.nan, np.nan, n)
-    sd = float(x.std(ddof=1))
-    half = float(stats.t.ppf(0.975, n - 1)) * sd / np.sqrt(n)
-    return (mean, sd, mean - half, mean + half, n)
+    mean = float(x.mean()) if n else np.nan
+    sd = float(x.std(ddof=1)) if n > 1 else np.nan
+    half = float(stats.t.ppf(0.975, n - 1)) * sd / np.sqrt(n) if n > 1 else np.nan
+    return {"mean": mean, "std": sd, "ci_low": mean - half, "ci_high": mean + half, "n": n}
 
 
 def summarize(replications: pd.DataFrame) -> pd.DataFrame:
     """Mean, standard deviation and 95% t-interval of every metric per contract: ``contract, metric, mean, std,
     ci_low, ci_high, n``."""
-    rows = []
-    for contract, group in replications.groupby("contract", sort=False):
-        for metric in METRICS:
-            mean, sd, lo, hi, n = _interval(group[metric].to_numpy(dtype=float))
-            rows.append(
-                {
-                    "contract": contract,
-                    "metric": metric,
-                    "mean": mean,
-                    "std": sd,
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "n": n,
-                }
-            )
+    rows = [
+        {"contract": contract, "metric": metric, **_interval(group[metric].to_numpy(dtype=float))}
+        for contract, group in replications.groupby("contract", sort=False)
+        for metric in METRICS
+    ]
     return pd.DataFrame(rows)
 
 
@@ -162,20 +149,5 @@ def paired_differences(replications: pd.DataFrame, reference: str) -> pd.DataFra
         common = g.index.intersection(ref.index)
         for metric in METRICS:
             diff = g.loc[common, metric].to_numpy(dtype=float) - ref.loc[common, metric].to_numpy(dtype=float)
-            mean, sd, lo, hi, n = _interval(diff)
-            rows.append(
-                {
-                    "contract": contract,
-                    "reference": reference,
-                    "metric": metric,
-                    "mean": mean,
-                    "std": sd,
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "n": n,
-                }
-            )
+            rows.append({"contract": contract, "reference": reference, "metric": metric, **_interval(diff)})
     return pd.DataFrame(rows)
-
-
-_ = MONTHLY_METRICS
