@@ -106,8 +106,9 @@ def _credits(contract: Managed, log: TicketLog, ctx: BillingContext, fee: np.nda
         met = total - np.bincount(flat[sla["breach"]], minlength=size).reshape(shape)
         compliance = np.divide(met, total, out=np.ones(shape), where=total > 0)
         pct = np.zeros(shape)
-        for tier in scheme.tiers:
-            pct = np.where(compliance < tier.below, np.maximum(pct, tier.percent_of_fee), pct)
+        # The lowest threshold the month falls below sets the credit: apply tiers from the highest threshold down.
+        for tier in sorted(scheme.tiers, key=lambda t: t.below, reverse=True):
+            pct = np.where(compliance < tier.below, tier.percent_of_fee, pct)
         credit = pct * fee_cm
     else:  # per_downtime_hour
         hours = np.bincount(

@@ -205,7 +205,7 @@ def measure(
     row["self_handled"] = float((in_window & (log.handling == Handling.SELF)).sum())
     row["auto_remediated"] = float((in_window & (log.handling == Handling.AUTO)).sum())
     row["recurrences"] = float((in_window & log.recurrence).sum())
-    row["prevented"] = float(run.prevented)
+    row["prevented"] = float(run.prevented_by_month[measured].sum())
     row["downtime_user_hours"] = total(downtime_hours)
     user_years = float(ctx.users.sum()) * scenario.measured_months / 12.0
     row["downtime_hours_per_user_year"] = row["downtime_user_hours"] / user_years

@@ -33,7 +33,7 @@ class ContractRun:
     prevention: PreventionLog
     technicians: int
     monitoring: bool
-    prevented: int
+    prevented_by_month: np.ndarray  # incidents removed by prevention, by month of (would-be) occurrence
     busy_hours_by_month: np.ndarray
     coverage_hours_by_month: np.ndarray
 
@@ -246,7 +246,10 @@ def simulate_contract(
         work_hours=np.where(ticket, route_all["work"], 0.0),
         travel_hours=np.where(ticket, allinc.travel, 0.0),
         parts_cost=np.where(ticket, allinc.parts_cost, 0.0),
-        after_hours=ticket & ~users_cal.is_open(np.nan_to_num(started)),
+        # Only round-the-clock coverage can start work outside business hours.
+        after_hours=ticket & ~users_cal.is_open(np.nan_to_num(started))
+        if cov.always_open
+        else np.zeros(len(ticket), bool),
         downtime_hours=downtime,
         downtime_user_hours=user_hours,
         downtime_cost=user_hours * allinc.cost_per_user_hour,
@@ -278,7 +281,13 @@ def simulate_contract(
         prevention=prevention,
         technicians=policy.technicians,
         monitoring=policy.monitoring,
-        prevented=int(prevented.sum()),
+        prevented_by_month=np.bincount(
+            np.minimum(
+                (incidents.occurred[prevented] // HOURS_PER_MONTH).astype(np.int64),
+                scenario.horizon_months - 1,
+            ),
+            minlength=scenario.horizon_months,
+        ),
         busy_hours_by_month=busy,
         coverage_hours_by_month=coverage,
     )

@@ -1,8 +1,8 @@
 """Small scenarios as plain dicts for ``load_scenario``: every knob that would blur a textbook check is off.
 
-The builders return dicts (not validated models) so a test can still tweak a field before loading. Defaults:
-one client, technicians on duty around the clock, users' business time equal to the clock, no reporting or triage
-delay, no travel, no recurrences, no major incidents, monitoring and prevention off.
+The builders return dicts (not validated models) so a test can still tweak a field before loading.
+Defaults: one client, technicians on duty around the clock, users' business time equal to the clock, no
+reporting or triage delay, no travel, no recurrences, no major incidents, monitoring and prevention off.
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ ALL_HOURS: dict[str, Any] = {
 ZERO: dict[str, Any] = {"dist": "fixed", "mean": 0.0}
 
 
-def behaviour(call_in_share: float = 1.0, reporting_delay_hours: dict[str, Any] | None = None) -> dict[str, Any]:
+def behaviour(
+    call_in_share: float = 1.0, reporting_delay_hours: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Client staff behaviour: report ``call_in_share`` of incidents, by default at once."""
     return {
         "call_in_share": call_in_share,
@@ -71,7 +73,7 @@ def category(
     mean_effort_hours: float = 1.0,
     **extra: Any,
 ) -> dict[str, Any]:
-    """A user-scope category, all P3, exponential effort, no on-site visits; ``extra`` sets any other field."""
+    """A user-scope category, all P3, exponential effort, no on-site visits; ``extra`` sets other fields."""
     cat: dict[str, Any] = {
         "name": name,
         "effort_hours": {"dist": "exponential", "mean": mean_effort_hours},
@@ -91,7 +93,7 @@ def provider(**extra: Any) -> dict[str, Any]:
     p: dict[str, Any] = {
         "cost_per_technician_hour": 40.0,
         "travel_hours": ZERO,
-        "triage_delay_hours": {"manual": ZERO, "automated": ZERO},
+        "triage_delay_hours": {"manual": ZERO, "automated": ZERO, "urgent": ZERO},
         "recurrence": {"probability": 0.0},
     }
     p.update(extra)
@@ -131,7 +133,7 @@ def managed_contract(
     monitoring: bool = False,
     thoroughness: float = 1.0,
 ) -> dict[str, Any]:
-    """A managed-services contract (fee per user, business-clock SLA without credits) with the given levers."""
+    """A managed-services contract (fee per user, SLA on the business clock, no credits) with these levers."""
     target = {"response_hours": 4.0, "resolution_hours": 24.0}
     return {
         "name": name,
@@ -180,10 +182,10 @@ def mmc_scenario(
     replications: int = 2,
     seed: int = 12345,
 ) -> dict[str, Any]:
-    """An M/M/c queue as a scenario: Poisson arrivals at ``arrival_rate_per_hour`` (clock), exponential service.
+    """An M/M/c queue as a scenario: Poisson arrivals at ``arrival_rate_per_hour``, exponential service.
 
-    One client with one user; the category rate is λ·730 per user-month, so in a calendar whose business time is
-    the clock the tickets reach the pool as a Poisson process of rate λ per hour.
+    One client with one user; the category rate is λ·730 per user-month, so in a calendar whose business time
+    is the clock the tickets reach the pool as a Poisson process of rate λ per (clock) hour.
     """
     return scenario(
         categories=[

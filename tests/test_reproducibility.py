@@ -1,0 +1,163 @@
+"""Same seed, same numbers (any worker count); common random numbers across contracts (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from simulator import Results, Scenario, load_scenario, simulate
+from simulator.incidents import client_table, generate_incidents
+
+BASELINE = "scenarios/baseline.yaml"
+SMALL = {"horizon_months": 4, "warmup_months": 0, "replications": 3}
+TM, FIXED, MANAGED = "break-fix-tm", "break-fix-fixed-price", "managed-services"
+
+# Metrics that depend only on what happened, not on the price list: equal for contracts with equal levers.
+OPERATIONAL = [
+    "incidents",
+    "tickets",
+    "self_handled",
+    "auto_remediated",
+    "recurrences",
+    "prevented",
+    "downtime_user_hours",
+    "client_downtime_cost",
+    "mean_response_hours",
+    "p90_resolution_hours",
+    "technician_utilization",
+    "technician_hours_worked",
+]
+
+
+@pytest.fixture(scope="module")
+def small() -> Scenario:
+    return load_scenario(BASELINE, SMALL)
+
+
+@pytest.fixture(scope="module")
+def run(small: Scenario) -> Results:
+    return simulate(small, tickets=True)
+
+
+def test_same_seed_same_numbers(small: Scenario, run: Results) -> None:
+    again = simulate(small, tickets=True)
+    pd.testing.assert_frame_equal(run.replications, again.replications)
+    pd.testing.assert_frame_equal(run.monthly, again.monthly)
+    assert run.tickets is not None and again.tickets is not None
+    pd.testing.assert_frame_equal(run.tickets, again.tickets)
+
+
+def test_worker_count_does_not_matter(small: Scenario, run: Results) -> None:
+    parallel = simulate(small, workers=2, tickets=True)
+    pd.testing.assert_frame_equal(run.replications, parallel.replications)
+    pd.testing.assert_frame_equal(run.monthly, parallel.monthly)
+    assert parallel.tickets is not None and run.tickets is not None
+    pd.testing.assert_frame_equal(run.tickets, parallel.tickets)
+
+
+def test_a_replication_does_not_depend_on_the_others(small: Scenario, run: Results) -> None:
+    """Replication r's streams depend on (seed, r) only: more replications leave the first ones alone."""
+    more = simulate(small, replications=4).replications
+    pd.testing.assert_frame_equal(run.replications, more[more["replication"] < 3].reset_index(drop=True))
+
+
+def test_different_seed_different_numbers(small: Scenario, run: Results) -> None:
+    other = simulate(small, seed=small.seed + 1).replications
+    assert (other["seed"] == small.seed + 1).all()
+    for metric in ("incidents", "provider_revenue", "client_downtime_cost"):
+        assert not np.array_equal(run.replications[metric].to_numpy(), other[metric].to_numpy()), metric
+    # ... and different replications of one seed differ from each other.
+    tm = run.replications[run.replications["contract"] == TM]
+    assert tm["provider_revenue"].nunique() == len(tm)
+
+
+def by_replication(reps: pd.DataFrame, contract: str, metric: str) -> np.ndarray:
+    rows = reps[reps["contract"] == contract].sort_values("replication")
+    return rows[metric].to_numpy(dtype=float)
+
+
+def test_equal_levers_see_equal_incidents(run: Results) -> None:
+    """T&M and fixed price share policy and client behaviour: everything but the money is identical."""
+    reps = run.replications
+    for metric in OPERATIONAL:
+        np.testing.assert_array_equal(
+            by_replication(reps, TM, metric), by_replication(reps, FIXED, metric), metric
+        )
+    assert run.tickets is not None
+    t = run.tickets.drop(columns="contract")
+    pd.testing.assert_frame_equal(
+        t[run.tickets["contract"] == TM].reset_index(drop=True),
+        t[run.tickets["contract"] == FIXED].reset_index(drop=True),
+    )
+    # The money differs (otherwise the comparison above would be trivial).
+    assert not np.array_equal(
+        by_replication(reps, TM, "provider_revenue"), by_replication(reps, FIXED, "provider_revenue")
+    )
+
+
+def occurred(tickets: pd.DataFrame, contract: str, replication: int) -> np.ndarray:
+    """Sorted occurrence times of the incidents that were not recurrences."""
+    t = tickets[(tickets["contract"] == contract) & (tickets["replication"] == replication)]
+    return np.sort(t.loc[~t["recurrence"], "occurred"].to_numpy())
+
+
+def test_same_prevention_and_monitoring_same_incidents() -> None:
+    """T&M given the managed contract's prevention and monitoring sees the very same incidents occur, although
+    its clients behave differently (they call in fewer) and its prices differ."""
+    sc = load_scenario(
+        BASELINE,
+        {
+            **SMALL,
+            "contracts.break-fix-tm.policy.prevention_hours_per_endpoint_month": 0.25,
+            "contracts.break-fix-tm.policy.monitoring": True,
+        },
+    )
+    res = simulate(sc, tickets=True)
+    assert res.tickets is not None
+    for r in range(sc.replications):
+        np.testing.assert_array_equal(occurred(res.tickets, TM, r), occurred(res.tickets, MANAGED, r))
+    reps = res.replications
+    np.testing.assert_array_equal(
+        by_replication(reps, TM, "prevented"), by_replication(reps, MANAGED, "prevented")
+    )
+    # Behaviour differs: under break/fix some incidents are worked around, under the flat fee none.
+    assert by_replication(reps, TM, "self_handled").sum() > 0
+    assert by_replication(reps, MANAGED, "self_handled").sum() == 0
+
+
+def test_more_prevention_sees_a_subset(small: Scenario, run: Results) -> None:
+    """Managed (prevention 0.25) sees a subset of the incidents T&M (no prevention) sees, and together with
+    the prevented ones exactly the generated set."""
+    assert run.tickets is not None
+    clients = client_table(small)
+    for r in range(small.replications):
+        tm, managed = occurred(run.tickets, TM, r), occurred(run.tickets, MANAGED, r)
+        assert np.isin(managed, tm).all()
+        generated = np.sort(generate_incidents(small, clients, r, small.seed).occurred)
+        np.testing.assert_array_equal(tm, generated)
+        prevented = by_replication(run.replications, MANAGED, "prevented")[r]
+        assert len(managed) + prevented == len(generated)
+
+
+def test_paired_differences_are_tighter(run: Results) -> None:
+    """Common random numbers: the paired interval of fixed price − T&M is far narrower than unpaired."""
+    reps = run.replications
+    metric = "client_total_cost"
+    a, b = by_replication(reps, FIXED, metric), by_replication(reps, TM, metric)
+    n = len(a)
+    row = run.differences[
+        (run.differences["contract"] == FIXED) & (run.differences["metric"] == metric)
+    ].iloc[0]
+    assert row["reference"] == TM and row["n"] == n
+    assert row["mean"] == pytest.approx(float(np.mean(a - b)))
+    paired_half = (row["ci_high"] - row["ci_low"]) / 2
+    t = stats.t.ppf(0.975, n - 1)
+    assert paired_half == pytest.approx(t * np.std(a - b, ddof=1) / np.sqrt(n))
+    # Welch (unpaired) interval of the same difference.
+    va, vb = a.var(ddof=1) / n, b.var(ddof=1) / n
+    df = (va + vb) ** 2 / (va**2 / (n - 1) + vb**2 / (n - 1))
+    unpaired_half = stats.t.ppf(0.975, df) * np.sqrt(va + vb)
+    assert paired_half < 0.5 * unpaired_half, (paired_half, unpaired_half)
+    assert np.corrcoef(a, b)[0, 1] > 0.9
