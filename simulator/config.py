@@ -266,6 +266,77 @@ class Provider(_Model):
     """Fixes that do not hold."""
 
 
+class Span(_Model):
+    """A range of a continuous lever searched on an even grid, then refined."""
+
+    low: float = Field(ge=0)
+    """Lowest value."""
+    high: float = Field(ge=0)
+    """Highest value (equal to ``low`` to hold the lever fixed)."""
+    points: int = Field(5, ge=1, le=101)
+    """Grid points from low to high in the coarse search."""
+
+    @model_validator(mode="after")
+    def _order(self) -> Span:
+        if self.high < self.low:
+            raise ValueError("high must be at least low")
+        return self
+
+
+class Staffing(_Model):
+    """The technician counts searched."""
+
+    low: int = Field(1, ge=1)
+    """Fewest technicians."""
+    high: int = Field(3, ge=1, le=50)
+    """Most technicians."""
+
+    @model_validator(mode="after")
+    def _order(self) -> Staffing:
+        if self.high < self.low:
+            raise ValueError("high must be at least low")
+        return self
+
+
+class LeverSpace(_Model):
+    """Where the provider's levers may be set; a lever left out (null) stays at the contract's policy value."""
+
+    prevention_hours_per_endpoint_month: Span | None = Span(low=0.0, high=1.0, points=6)
+    """Prevention effort searched [hours/endpoint-month]."""
+    technicians: Staffing | None = Staffing()
+    """Technician counts searched [count]."""
+    monitoring: list[bool] | None = [False, True]
+    """Monitoring settings searched."""
+    thoroughness: Span | None = Span(low=0.6, high=1.4, points=5)
+    """Fix thoroughness searched [factor]."""
+
+
+class Design(_Model):
+    """Managed-contract terms searched for the contract-design analysis."""
+
+    per_downtime_hour: list[float] = [0.0, 5.0, 10.0, 20.0, 40.0, 80.0]
+    """Credit levels per blocked user-hour tried [currency/user-hour]."""
+    per_breach: list[float] = [0.0, 25.0, 50.0, 100.0, 200.0, 400.0]
+    """Credit levels per breached ticket tried [currency]."""
+
+
+class IncentiveSettings(_Model):
+    """How the incentive analysis searches (``msp-sim incentives``)."""
+
+    participation: bool = True
+    """Require provider profit >= 0 at the client's preferred levers (and flag a best response that loses money)."""
+    replications: int | None = Field(None, ge=2)
+    """Replications per lever setting (default: the scenario's)."""
+    refine: bool = True
+    """Refine continuous levers around each grid optimum with a bounded scalar search."""
+    levers: LeverSpace = LeverSpace()
+    """Search space for every contract."""
+    contracts: dict[str, LeverSpace] = {}
+    """Per-contract search spaces (by contract name), replacing ``levers`` for that contract."""
+    design: Design = Design()
+    """Credit levels tried for managed contracts."""
+
+
 class Scenario(_Model):
     """One runnable scenario: a client portfolio, what goes wrong, a provider, and the contracts to compare."""
 
@@ -295,6 +366,8 @@ class Scenario(_Model):
     """The provider."""
     contracts: list[Contract] = Field(min_length=1)
     """Contracts to compare, each with the provider's levers under it."""
+    incentives: IncentiveSettings = IncentiveSettings()
+    """Settings of the incentive analysis."""
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -318,6 +391,9 @@ class Scenario(_Model):
                     f"@contracts[{c.name}]: contract '{c.name}' names unknown categories {unknown}; "
                     f"known: {sorted(known)}"
                 )
+        unknown_spaces = sorted(set(self.incentives.contracts) - {c.name for c in self.contracts})
+        if unknown_spaces:
+            raise ValueError(f"@incentives.contracts: no contracts named {unknown_spaces}")
         if self.reference_contract is not None and self.reference_contract not in {
             c.name for c in self.contracts
         }:

@@ -52,6 +52,8 @@ METRICS: dict[str, str] = {
     "technician_utilization": "Busy hours / on-duty hours of the pool [share]",
     "technician_hours_worked": "Hands-on, travel and prevention hours [hours]",
     "prevention_hours": "Prevention hours worked [hours]",
+    "marginal_profit_per_incident": "Revenue an incident brings (its invoice lines, less the average SLA credit per "
+    "incident) minus its direct cost (hands-on and travel hours at the technician hour cost, parts) [currency]",
 }
 
 MONTHLY_METRICS = (
@@ -227,4 +229,27 @@ def measure(
     )
     row["technician_hours_worked"] = float(run.busy_hours_by_month[m].sum())
     row["prevention_hours"] = float(run.prevention.hours[measured[run.prevention.month]].sum())
+    row["marginal_profit_per_incident"] = _marginal_profit(scenario, log, ledger, in_window, measured)
     return row, monthly, ledger
+
+
+def _marginal_profit(
+    scenario: Scenario, log: Any, ledger: Ledger, in_window: np.ndarray, measured: np.ndarray
+) -> float:
+    """Average profit one more incident brings the provider: what is billed for it, less the average credit per
+    incident, less its direct cost (technician hours valued at the hour cost — the long-run view — and parts)."""
+    n = int(in_window.sum())
+    if n == 0:
+        return float("nan")
+    line = (
+        (ledger.incident >= 0)
+        & (ledger.payer >= 0)
+        & (ledger.payee == Party.PROVIDER)
+        & measured[ledger.month]
+    )
+    revenue = float(ledger.cents[line].sum()) / 100.0
+    credit = (ledger.account == Account.SLA_CREDIT) & measured[ledger.month]
+    credits = float(ledger.cents[credit].sum()) / 100.0
+    hours = float((log.work_hours[in_window] + log.travel_hours[in_window]).sum())
+    direct = hours * scenario.provider.cost_per_technician_hour + float(log.parts_cost[in_window].sum())
+    return (revenue - credits - direct) / n
