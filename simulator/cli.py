@@ -189,6 +189,139 @@ def run(
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--levers",
+    default=None,
+    metavar="LIST",
+    help="Comma-separated levers to search (default: all): prevention_hours_per_endpoint_month, "
+    "technicians, monitoring, thoroughness. The others stay at each contract's policy value.",
+)
+@click.option(
+    "--replications",
+    "-r",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Replications per lever setting (default: incentives.replications, else the scenario's).",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's).")
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Worker processes; 0 = all cores. Results do not depend on it.",
+)
+@_set
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Results folder (default: results/<scenario name>-incentives).",
+)
+def incentives(
+    scenario: str,
+    levers: str | None,
+    replications: int | None,
+    seed: int | None,
+    workers: int,
+    overrides: tuple[str, ...],
+    out: Path | None,
+) -> None:
+    """Find what each contract makes the provider do (its best response), what the client and society would
+    prefer, and the cost of the gap."""
+    from .incentives import LEVERS, analyze_incentives
+    from .outputs import write_incentives
+
+    sc = _load(scenario, overrides)
+    chosen = None
+    if levers:
+        chosen = tuple(x.strip() for x in levers.split(",") if x.strip())
+        unknown = [x for x in chosen if x not in LEVERS]
+        if unknown:
+            _fail(f"--levers: unknown lever(s) {', '.join(unknown)}; choose from {', '.join(LEVERS)}.")
+    folder = out or Path("results") / f"{sc.name}-incentives"
+    with err.status("searching levers...") as status:
+        result = analyze_incentives(
+            sc,
+            replications=replications,
+            seed=seed,
+            workers=workers,
+            levers=chosen,
+            progress=lambda msg: status.update(msg),
+        )
+    try:
+        write_incentives(result, folder)
+    except OSError as exc:
+        _fail(
+            f"could not write results to {folder}: {exc.strerror or exc}. Nothing was written; "
+            "choose another --out folder or free some space.",
+            code=1,
+        )
+    console.print(_incentive_table(result))
+    design = result.design
+    if not design.empty:
+        for name, group in design.groupby("contract", sort=False):
+            rec = group[group["recommended"]]
+            if rec.empty:
+                console.print(
+                    f"[bold]{name}[/]: no credit level tried gives a fee both sides prefer to break/fix."
+                )
+            else:
+                r = rec.iloc[0]
+                console.print(
+                    f"[bold]{name}[/]: closest to the social optimum with both sides better off than break/fix: "
+                    f"{r['scheme']} credit {r['credit']:g}, fee {r['fee_min']:.0f}–{r['fee_max']:.0f} per user-month "
+                    f"(provider then picks {r['prevention_hours_per_endpoint_month']:.2f} h prevention, "
+                    f"{r['technicians']} technicians)."
+                )
+    console.print(
+        f"{result.incidents_simulated:,} incidents simulated. Results written to [cyan]{folder}[/]: "
+        "best_response.csv, misalignment.csv, curves.csv, design.csv, evaluations.parquet, "
+        "incentives.png/.svg, scenario.resolved.yaml"
+    )
+
+
+def _incentive_table(result: Any) -> Table:
+    s = result.scenario
+    table = Table(
+        title=f"{s.name}: incentives (totals over {s.measured_months} months, {s.currency})",
+        title_justify="left",
+    )
+    for col in (
+        "contract",
+        "levers: provider's choice → social optimum",
+        "welfare loss [95% CI]",
+        "extra downtime",
+        "profit / incident",
+    ):
+        table.add_column(col, justify="left" if col.startswith(("contract", "levers")) else "right")
+    best = result.best_response.set_index(["contract", "role"])
+    for _, m in result.misalignment.iterrows():
+        br, so = best.loc[(m["contract"], "provider")], best.loc[(m["contract"], "social")]
+        levers = (
+            f"prev {br['prevention_hours_per_endpoint_month']:.2f}→{so['prevention_hours_per_endpoint_month']:.2f} h, "
+            f"techs {br['technicians']}→{so['technicians']}, "
+            f"RMM {'on' if br['monitoring'] else 'off'}→{'on' if so['monitoring'] else 'off'}, "
+            f"k {br['thoroughness']:.2f}→{so['thoroughness']:.2f}"
+        )
+        loss = (
+            f"{_fmt(m['welfare_loss'], 'money')} [{_fmt(m['welfare_loss_ci_low'], 'money')}, "
+            f"{_fmt(m['welfare_loss_ci_high'], 'money')}]"
+        )
+        table.add_row(
+            m["contract"],
+            levers,
+            loss,
+            f"{m['extra_downtime_user_hours']:,.0f} user-h",
+            f"{m['marginal_profit_per_incident']:,.0f}",
+        )
+    return table
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
 @_set
 def validate(scenario: str, overrides: tuple[str, ...]) -> None:
     """Check SCENARIO without running it."""

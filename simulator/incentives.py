@@ -224,6 +224,7 @@ def analyze_incentives(
         say(f"grid: {len(jobs)} lever settings × {n} replications")
         evals = evaluate(scenario, jobs, n, s, pool)
         base = evals[evals["variant"] == "base"]
+        grid = base
 
         # Refinement of continuous levers around each role's grid optimum.
         if settings.refine:
@@ -252,7 +253,7 @@ def analyze_incentives(
             evaluations=pd.concat([base, evals[evals["variant"] != "base"]], ignore_index=True),
             best_response=best,
             misalignment=_misalignment(scenario, base, best),
-            curves=_curves(scenario, base, best),
+            curves=_curves(scenario, grid, settings.participation),
             design=_design(scenario, evals, best),
         )
     finally:
@@ -372,12 +373,13 @@ def _misalignment(scenario: Scenario, rows: pd.DataFrame, best: pd.DataFrame) ->
     return pd.DataFrame(out)
 
 
-def _curves(scenario: Scenario, rows: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
-    """Each objective along each lever, the other levers held at the provider's best response (grid points)."""
+def _curves(scenario: Scenario, rows: pd.DataFrame, participation: bool) -> pd.DataFrame:
+    """Each objective along each lever, the other levers held at the provider's best grid point."""
     out = []
     for c in scenario.contracts:
         mine = rows[rows["contract"] == c.name]
-        br = best[(best["contract"] == c.name) & (best["role"] == "provider")].iloc[0]
+        anchor, _ = best_of(mine, "provider", participation)
+        br: Any = mine[mine["point"] == anchor].iloc[0]
         for lever in LEVERS:
             others = [lv for lv in LEVERS if lv != lever]
             mask = np.ones(len(mine), dtype=bool)

@@ -90,6 +90,8 @@ def cost_ledger(scenario: Scenario, run: ContractRun, ctx: BillingContext) -> Le
         # Every on-duty hour of every slot is paid: a slot on duty longer than one person's paid hours needs shifts.
         slot_hours = run.coverage_hours_by_month / run.technicians
         labour = run.technicians * np.maximum(provider.paid_hours_per_technician_month, slot_hours)
+        # Clearing the backlog left at the horizon is paid as overtime in the last month.
+        labour[-1] += run.overtime_hours
     else:
         labour = run.busy_hours_by_month
     lines: list[Any] = [

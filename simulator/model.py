@@ -35,6 +35,7 @@ class ContractRun:
     monitoring: bool
     prevented_by_month: np.ndarray  # incidents removed by prevention, by month of (would-be) occurrence
     busy_hours_by_month: np.ndarray
+    overtime_hours: float  # work done after the horizon to clear the backlog of tickets created within it
     coverage_hours_by_month: np.ndarray
 
 
@@ -289,6 +290,9 @@ def simulate_contract(
             minlength=scenario.horizon_months,
         ),
         busy_hours_by_month=busy,
+        overtime_hours=float(
+            np.maximum(end_c - np.maximum(start_c, float(cov.business_time(horizon))), 0.0).sum()
+        ),
         coverage_hours_by_month=coverage,
     )
 

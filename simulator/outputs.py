@@ -10,9 +10,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .config import dump_scenario
+from .incentives import IncentiveResults
 from .runner import Results
 
-__all__ = ["atomic_dir", "write_results"]
+__all__ = ["atomic_dir", "write_incentives", "write_results"]
 
 
 @contextmanager
@@ -57,4 +58,24 @@ def write_results(
             results.tickets.to_parquet(tmp / "tickets.parquet", index=False)
         if extra is not None:
             extra(tmp)
+    return Path(out)
+
+
+def write_incentives(incentives: IncentiveResults, out: Path) -> Path:
+    """Write the incentive tables, every evaluation, the resolved scenario and the charts into ``out``."""
+    import matplotlib.pyplot as plt
+
+    from .report import incentives_figure
+
+    with atomic_dir(Path(out)) as tmp:
+        incentives.best_response.to_csv(tmp / "best_response.csv", index=False)
+        incentives.misalignment.to_csv(tmp / "misalignment.csv", index=False)
+        incentives.curves.to_csv(tmp / "curves.csv", index=False)
+        incentives.design.to_csv(tmp / "design.csv", index=False)
+        incentives.evaluations.to_parquet(tmp / "evaluations.parquet", index=False)
+        (tmp / "scenario.resolved.yaml").write_text(dump_scenario(incentives.scenario), encoding="utf-8")
+        fig = incentives_figure(incentives)
+        fig.savefig(tmp / "incentives.png", dpi=120, bbox_inches="tight")
+        fig.savefig(tmp / "incentives.svg", bbox_inches="tight")
+        plt.close(fig)
     return Path(out)
