@@ -122,3 +122,28 @@ def test_failed_write_leaves_previous_results_intact(run_dir: Path, tmp_path: Pa
         write_results(results, target, extra=explode)
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["res"]
+
+
+def test_incentives_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "inc"
+    done = msp_sim(
+        "incentives", ROOT / "scenarios" / "incentives.yaml", "-r", "2", "-w", "1",
+        "--levers", "prevention_hours_per_endpoint_month,technicians",
+        "--set", "horizon_months=2", "--set", "warmup_months=0", "--set", "incentives.refine=false",
+        "--out", out,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "welfare loss" in done.stdout
+    names = {p.name for p in out.iterdir()}
+    assert {"best_response.csv", "misalignment.csv", "curves.csv", "design.csv", "evaluations.parquet",
+            "incentives.png", "incentives.svg", "scenario.resolved.yaml"} <= names
+    best = pd.read_csv(out / "best_response.csv")
+    assert set(best["role"]) == {"provider", "client", "social"}
+    assert len(best) == 9
+
+
+def test_incentives_bad_lever(tmp_path: Path) -> None:
+    done = msp_sim("incentives", ROOT / "scenarios" / "incentives.yaml", "--levers", "prevention,staff",
+                   "--out", tmp_path / "x")
+    assert done.returncode == 2 and "unknown lever(s) prevention, staff" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "x").exists()
