@@ -88,8 +88,9 @@ def cost_ledger(scenario: Scenario, run: ContractRun, ctx: BillingContext) -> Le
     months = np.arange(ctx.months)
     if provider.labour_cost_basis == "paid":
         # Every on-duty hour of every slot is paid: a slot on duty longer than one person's paid hours needs shifts.
-        slot_hours = run.coverage_hours_by_month / run.technicians
-        labour = run.technicians * np.maximum(provider.paid_hours_per_technician_month, slot_hours)
+        techs = run.technicians_by_month
+        slot_hours = run.coverage_hours_by_month / np.maximum(techs, 1)
+        labour = techs * np.maximum(provider.paid_hours_per_technician_month, slot_hours)
         # Clearing the backlog left at the horizon is paid as overtime in the last month.
         labour[-1] += run.overtime_hours
     else:
@@ -104,18 +105,8 @@ def cost_ledger(scenario: Scenario, run: ContractRun, ctx: BillingContext) -> Le
             None,
         )
     ]
-    if run.monitoring:
-        n = len(ctx.endpoints)
-        lines.append(
-            (
-                np.tile(months, n),
-                Party.PROVIDER,
-                Party.VENDOR,
-                Account.COST_TOOLS,
-                np.repeat(ctx.endpoints * provider.tools_cost_per_endpoint_month, ctx.months),
-                None,
-            )
-        )
+    tools = run.monitored_endpoints_by_month * provider.tools_cost_per_endpoint_month
+    lines.append((months, Party.PROVIDER, Party.VENDOR, Account.COST_TOOLS, tools, None))
     log = run.tickets
     t = log.handling == Handling.TICKET
     lines.append(

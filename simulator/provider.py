@@ -37,11 +37,13 @@ def run_pool(
     service: np.ndarray,
     servers: int,
     on_done: Callable[[int, float], Job | None] | None = None,
+    added: list[tuple[float, int]] | None = None,
 ) -> PoolResult:
     """Serve jobs with ``servers`` identical technicians.
 
     ``arrival`` must be sorted. Lower ``priority`` numbers go first; ties go to the earlier arrival, then the
     earlier submission. ``on_done(job, end)`` may return a new job (a recurrence) to submit at its arrival time.
+    ``added`` lists (time, count) of technicians joining the pool (hiring).
     """
     env = simpy.Environment()
     arr: list[float] = arrival.tolist()
@@ -103,6 +105,16 @@ def run_pool(
             nxt = timeout(max(arr[i] - env.now, 0.0), i)
             nxt.callbacks.append(feed)
 
+    def hire(ev: simpy.Event) -> None:
+        nonlocal free
+        count: int = ev.value  # type: ignore[assignment]
+        free += count
+        while free and waiting:
+            free -= 1
+            begin(heappop(waiting)[2])
+
+    for when, count in added or []:
+        timeout(max(when, 0.0), count).callbacks.append(hire)
     feed()
     env.run()
     return PoolResult(
