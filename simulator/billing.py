@@ -185,18 +185,14 @@ def bill(
         n_clients = len(fee)
         months = np.tile(np.arange(ctx.months), n_clients)
         clients = np.repeat(np.arange(n_clients), ctx.months)
-        lines.append((months, clients, Party.PROVIDER, Account.FEE, np.repeat(fee, ctx.months), None))
-        onboarding = np.full(n_clients, contract.onboarding_fee)
+        active = np.ones((n_clients, ctx.months), bool) if ctx.active is None else ctx.active
+        fees = np.repeat(fee, ctx.months) * active.ravel()
+        lines.append((months, clients, Party.PROVIDER, Account.FEE, fees, None))
+        due = np.zeros(n_clients, dtype=np.int64) if ctx.onboarding_month is None else ctx.onboarding_month
+        onboarding = np.where(due >= 0, contract.onboarding_fee, 0.0)
         lines.append(
-            (
-                np.zeros(n_clients, dtype=np.int64),
-                np.arange(n_clients),
-                Party.PROVIDER,
-                Account.ONBOARDING,
-                onboarding,
-                None,
-            )
+            (np.maximum(due, 0), np.arange(n_clients), Party.PROVIDER, Account.ONBOARDING, onboarding, None)
         )
-        credit = _credits(contract, log, ctx, fee)
+        credit = _credits(contract, log, ctx, fee) * active
         lines.append((months, Party.PROVIDER, clients, Account.SLA_CREDIT, credit.ravel(), None))
     return Ledger.build(lines)

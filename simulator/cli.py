@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -281,6 +282,139 @@ def incentives(
         "best_response.csv, misalignment.csv, curves.csv, design.csv, evaluations.parquet, "
         "incentives.png/.svg, scenario.resolved.yaml"
     )
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--strategies",
+    default=None,
+    metavar="LIST",
+    help="Comma-separated strategy names from the scenario's portfolio (default: all).",
+)
+@click.option(
+    "--replications",
+    "-r",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Replications (default: the scenario's).",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's).")
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Worker processes; 0 = all cores. Results do not depend on it.",
+)
+@_set
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Results folder (default: results/<scenario name>-transition).",
+)
+def transition(
+    scenario: str,
+    strategies: str | None,
+    replications: int | None,
+    seed: int | None,
+    workers: int,
+    overrides: tuple[str, ...],
+    out: Path | None,
+) -> None:
+    """Follow the provider's portfolio month by month under each migration strategy (break/fix to managed)."""
+    from .outputs import write_transition
+    from .transition import simulate_transition
+
+    sc = _load(scenario, overrides)
+    if sc.portfolio is None:
+        _fail(
+            f"{scenario}: no `portfolio:` section; add one (starting clients, strategies, churn, sales, hiring) "
+            "to run a transition — see scenarios/transition.yaml and `msp-sim schema`."
+        )
+    assert sc.portfolio is not None
+    known = [s.name for s in sc.portfolio.strategies]
+    chosen = [x.strip() for x in strategies.split(",") if x.strip()] if strategies else None
+    unknown = [x for x in chosen or [] if x not in known]
+    if unknown:
+        _fail(
+            f"--strategies: unknown strategy {', '.join(unknown)}; the scenario defines {', '.join(known)}."
+        )
+    n = replications or sc.replications
+    folder = out or Path("results") / f"{sc.name}-transition"
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(f"portfolio {sc.name}", total=n)
+        result = simulate_transition(
+            sc, chosen, replications=n, seed=seed, workers=workers, progress=lambda: progress.advance(task)
+        )
+    try:
+        write_transition(result, folder)
+    except OSError as exc:
+        _fail(
+            f"could not write results to {folder}: {exc.strerror or exc}. Nothing was written; "
+            "choose another --out folder or free some space.",
+            code=1,
+        )
+    console.print(_transition_table(result))
+    console.print(
+        f"Results written to [cyan]{folder}[/]: transition_monthly.csv, transition_summary.csv, "
+        "transition.png/.svg, scenario.resolved.yaml"
+    )
+
+
+TRANSITION_ROWS = (
+    ("lowest_cash", "Lowest cumulative cash", "money"),
+    ("lowest_cash_month", "… in month", "hours"),
+    ("payback_month", "Catches up with stay (month)", "hours"),
+    ("final_cash", "Cumulative cash at the end", "money"),
+    ("profit_year_1", "Profit year 1", "money"),
+    ("profit_year_2", "Profit year 2", "money"),
+    ("profit_year_3", "Profit year 3", "money"),
+    ("mrr_share_last_12", "Recurring share, last 12 m", "share"),
+    ("revenue_cv_last_12", "Revenue CV, last 12 m", "ratio"),
+    ("churned_clients", "Clients churned", "hours"),
+    ("won_clients", "Clients won", "hours"),
+    ("final_technicians", "Technicians at the end", "hours"),
+    ("client_downtime_per_user_year", "Client downtime h/user-year", "hours"),
+)
+
+
+def _transition_table(result: Any) -> Table:
+    s = result.scenario
+    n = int(result.monthly["replication"].nunique())
+    table = Table(
+        title=f"{s.name}: portfolio over {s.horizon_months} months, {n} replications "
+        f"({s.currency}; mean ± 95% CI half-width)",
+        title_justify="left",
+    )
+    table.add_column("metric")
+    for name in result.strategies:
+        table.add_column(name, justify="right")
+    summary = result.summary.set_index(["strategy", "metric"])
+    for metric, label, unit in TRANSITION_ROWS:
+        if (result.strategies[0], metric) not in summary.index:
+            continue
+        cells = []
+        for name in result.strategies:
+            r = summary.loc[(name, metric)]
+            if not np.isfinite(r["mean"]):
+                cells.append("–")
+            elif np.isfinite(r["ci_high"]):
+                cells.append(f"{_fmt(r['mean'], unit)} ± {_fmt((r['ci_high'] - r['ci_low']) / 2, unit)}")
+            else:
+                cells.append(_fmt(r["mean"], unit))
+        table.add_row(label, *cells)
+    return table
 
 
 def _incentive_table(result: Any) -> Table:

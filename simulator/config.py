@@ -337,6 +337,122 @@ class IncentiveSettings(_Model):
     """Credit levels tried for managed contracts."""
 
 
+class StartingClients(_Model):
+    """Clients of one segment on one contract at month 0."""
+
+    segment: str
+    """Client segment name."""
+    contract: str
+    """Contract name."""
+    count: int = Field(ge=0)
+    """Clients [count]."""
+
+
+class Strategy(_Model):
+    """How the provider moves its break/fix clients to a managed contract."""
+
+    name: str
+    """Strategy label."""
+    kind: Literal["stay", "gradual", "all_at_once"]
+    """``stay``: nobody is offered; ``gradual``: a share of the remaining break/fix clients is offered each month;
+    ``all_at_once``: every break/fix client is offered in one month."""
+    to: str | None = None
+    """Managed contract offered (required unless ``stay``)."""
+    start_month: int = Field(0, ge=0)
+    """First month of offers (``gradual``) or the month of the offer (``all_at_once``)."""
+    offer_rate: float = Field(0.1, ge=0, le=1)
+    """Share of the remaining break/fix clients offered each month (``gradual``) [share/month]."""
+    acceptance: float = Field(0.5, ge=0, le=1)
+    """Probability an offered client accepts [share]."""
+    sales_staff: int | None = Field(None, ge=0)
+    """Sales people under this strategy (default: ``portfolio.sales.staff``) [count]."""
+    sales_contract: str | None = None
+    """Contract new clients sign under this strategy (default: ``stay`` sells the first break/fix contract of the
+    starting clients, the others ``portfolio.sales.contract``)."""
+
+    @model_validator(mode="after")
+    def _target(self) -> Strategy:
+        if self.kind != "stay" and self.to is None:
+            raise ValueError(f"strategy '{self.name}' ({self.kind}) needs `to`: the managed contract offered")
+        return self
+
+
+class Churn(_Model):
+    """Churn at each contract anniversary: P = 1 / (1 + exp(−(intercept + b·x))) over the last term."""
+
+    enabled: bool = True
+    """Whether clients may leave at renewal."""
+    intercept: float = -2.5
+    """Logit at zero downtime, zero breaches, no price change (−2.5 ≈ 8% a year)."""
+    per_downtime_hour_per_user_month: float = Field(0.15, ge=0)
+    """Logit per blocked hour per user and month over the last term [1/hour]."""
+    per_breach_per_month: float = Field(0.05, ge=0)
+    """Logit per SLA breach per month over the last term [1/breach]."""
+    per_price_change: float = Field(1.0, ge=0)
+    """Logit per unit relative change of the monthly fees against the term before (0.5 = +50%) [1/share]."""
+
+
+class Sales(_Model):
+    """New clients from sales effort."""
+
+    staff: int = Field(0, ge=0)
+    """Sales people [count]."""
+    cost_per_staff_month: float = Field(6000.0, ge=0)
+    """Loaded cost of a sales person [currency/month]."""
+    wins_per_staff_month: float = Field(0.3, ge=0)
+    """Expected new clients per sales person per month (Poisson) [clients/month]."""
+    segment_mix: dict[str, float] = {}
+    """Share of new clients by segment; sums to 1."""
+    contract: str | None = None
+    """Contract new clients sign (default: the first managed contract)."""
+    max_new_clients: int = Field(20, ge=0)
+    """Upper bound of clients won over the horizon (client slots reserved for prospects) [count]."""
+
+
+class Hiring(_Model):
+    """Technicians added when utilisation stays high."""
+
+    initial_technicians: int = Field(1, ge=1)
+    """Technicians at month 0 [count]."""
+    enabled: bool = True
+    """Whether the provider hires."""
+    utilization_threshold: float = Field(0.8, gt=0, le=1)
+    """Hire when monthly utilisation is above this ... [share]"""
+    months_above: int = Field(2, ge=1)
+    """... for this many consecutive months [months]."""
+    lag_months: int = Field(2, ge=0)
+    """Months from the decision until the new technician is on duty [months]."""
+    cost_per_hire: float = Field(5000.0, ge=0)
+    """Recruiting and training cost per hire [currency]."""
+    max_technicians: int = Field(20, ge=1)
+    """Never more than this [count]."""
+
+
+class Portfolio(_Model):
+    """A provider's portfolio followed month by month (``msp-sim transition``)."""
+
+    starting: list[StartingClients] = Field(min_length=1)
+    """Clients per segment and contract at month 0."""
+    strategies: list[Strategy] = Field(min_length=1)
+    """Migration strategies compared (same incidents: common random numbers)."""
+    term_months: int = Field(12, ge=1)
+    """Contract term; renewals (and churn) at each anniversary [months]."""
+    onboarding_hours: float = Field(8.0, ge=0)
+    """Technician hours to onboard a client to a managed contract, costed at the technician hour cost [hours]."""
+    tools_rollout_months: int = Field(6, ge=0)
+    """Months for monitoring/PSA efficiency (triage, effort) to ramp up after the first client is managed."""
+    tools_setup_cost: float = Field(0.0, ge=0)
+    """One-off cost of setting up the RMM/PSA platform, due when the first client goes managed [currency]."""
+    tools_platform_cost_per_month: float = Field(0.0, ge=0)
+    """Fixed platform cost from that month on, on top of the per-endpoint tools cost [currency/month]."""
+    churn: Churn = Churn()
+    """Churn at renewal."""
+    sales: Sales = Sales()
+    """New clients."""
+    hiring: Hiring = Hiring()
+    """Technician hiring."""
+
+
 class Scenario(_Model):
     """One runnable scenario: a client portfolio, what goes wrong, a provider, and the contracts to compare."""
 
@@ -368,6 +484,8 @@ class Scenario(_Model):
     """Contracts to compare, each with the provider's levers under it."""
     incentives: IncentiveSettings = IncentiveSettings()
     """Settings of the incentive analysis."""
+    portfolio: Portfolio | None = None
+    """The portfolio followed over time by ``msp-sim transition`` (optional)."""
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -391,6 +509,7 @@ class Scenario(_Model):
                     f"@contracts[{c.name}]: contract '{c.name}' names unknown categories {unknown}; "
                     f"known: {sorted(known)}"
                 )
+        self._check_portfolio()
         unknown_spaces = sorted(set(self.incentives.contracts) - {c.name for c in self.contracts})
         if unknown_spaces:
             raise ValueError(f"@incentives.contracts: no contracts named {unknown_spaces}")
@@ -401,6 +520,45 @@ class Scenario(_Model):
                 f"@reference_contract: reference_contract '{self.reference_contract}' is not a contract name"
             )
         return self
+
+    def _check_portfolio(self) -> None:
+        p = self.portfolio
+        if p is None:
+            return
+        segments = {c.name for c in self.clients}
+        by_name = {c.name: c for c in self.contracts}
+        for i, s in enumerate(p.starting):
+            if s.segment not in segments:
+                raise ValueError(
+                    f"@portfolio.starting[{i}].segment: no client segment '{s.segment}'; "
+                    f"segments: {sorted(segments)}"
+                )
+            if s.contract not in by_name:
+                raise ValueError(f"@portfolio.starting[{i}].contract: no contract '{s.contract}'")
+        for st in p.strategies:
+            if st.sales_contract is not None and st.sales_contract not in by_name:
+                raise ValueError(
+                    f"@portfolio.strategies[{st.name}].sales_contract: no contract '{st.sales_contract}'"
+                )
+            if st.to is not None and not isinstance(by_name.get(st.to), Managed):
+                raise ValueError(f"@portfolio.strategies[{st.name}].to: '{st.to}' is not a managed contract")
+        names = [st.name for st in p.strategies]
+        if len(set(names)) != len(names):
+            raise ValueError("@portfolio.strategies: strategy names must be unique")
+        mix = p.sales.segment_mix
+        if p.sales.staff > 0 or any(s.sales_staff for s in p.strategies):
+            unknown = sorted(set(mix) - segments)
+            if unknown or not mix:
+                raise ValueError(
+                    f"@portfolio.sales.segment_mix: give shares for known segments {sorted(segments)}"
+                )
+            if not math.isclose(sum(mix.values()), 1.0, abs_tol=1e-6):
+                raise ValueError("@portfolio.sales.segment_mix: shares must sum to 1")
+            target = p.sales.contract
+            if target is not None and target not in by_name:
+                raise ValueError(f"@portfolio.sales.contract: no contract '{target}'")
+            if target is None and not any(isinstance(c, Managed) for c in self.contracts):
+                raise ValueError("@portfolio.sales.contract: name the contract new clients sign")
 
     @property
     def reference(self) -> str:

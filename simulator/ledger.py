@@ -36,6 +36,9 @@ class Account:
     COST_LABOUR = 9  # provider -> staff
     COST_TOOLS = 10  # provider -> vendor
     COST_PARTS = 11  # provider -> supplier
+    COST_ONBOARDING = 12  # provider -> staff: technician time onboarding a client
+    COST_HIRING = 13  # provider -> staff: recruiting and training
+    COST_SALES = 14  # provider -> staff: sales people
     LABELS = (
         "labour",
         "trip",
@@ -49,6 +52,9 @@ class Account:
         "cost_labour",
         "cost_tools",
         "cost_parts",
+        "cost_onboarding",
+        "cost_hiring",
+        "cost_sales",
     )
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 from .config import dump_scenario
 from .incentives import IncentiveResults
 from .runner import Results
+from .transition import TransitionResults
 
-__all__ = ["atomic_dir", "write_incentives", "write_results"]
+__all__ = ["atomic_dir", "write_incentives", "write_results", "write_transition"]
 
 
 @contextmanager
@@ -77,5 +78,22 @@ def write_incentives(incentives: IncentiveResults, out: Path) -> Path:
         fig = incentives_figure(incentives)
         fig.savefig(tmp / "incentives.png", dpi=120, bbox_inches="tight")
         fig.savefig(tmp / "incentives.svg", bbox_inches="tight")
+        plt.close(fig)
+    return Path(out)
+
+
+def write_transition(transition: TransitionResults, out: Path) -> Path:
+    """Write the monthly table, the summary, the resolved scenario and the charts into ``out``."""
+    import matplotlib.pyplot as plt
+
+    from .report import transition_figure
+
+    with atomic_dir(Path(out)) as tmp:
+        transition.monthly.to_csv(tmp / "transition_monthly.csv", index=False)
+        transition.summary.to_csv(tmp / "transition_summary.csv", index=False)
+        (tmp / "scenario.resolved.yaml").write_text(dump_scenario(transition.scenario), encoding="utf-8")
+        fig = transition_figure(transition)
+        fig.savefig(tmp / "transition.png", dpi=110, bbox_inches="tight")
+        fig.savefig(tmp / "transition.svg", bbox_inches="tight")
         plt.close(fig)
     return Path(out)

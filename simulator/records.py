@@ -56,6 +56,10 @@ class TicketLog:
     def __len__(self) -> int:
         return len(self.incident)
 
+    def take(self, mask: np.ndarray) -> TicketLog:
+        """The rows in ``mask``."""
+        return TicketLog(**{f.name: getattr(self, f.name)[mask] for f in fields(self)})
+
     def to_frame(self) -> pd.DataFrame:
         """The log as a DataFrame."""
         return pd.DataFrame({f.name: getattr(self, f.name) for f in fields(self)})
@@ -71,6 +75,10 @@ class PreventionLog:
     started: np.ndarray
     resolved: np.ndarray
 
+    def take(self, mask: np.ndarray) -> PreventionLog:
+        """The jobs in ``mask``."""
+        return PreventionLog(**{f.name: getattr(self, f.name)[mask] for f in fields(self)})
+
 
 @dataclass(frozen=True)
 class BillingContext:
@@ -82,3 +90,5 @@ class BillingContext:
     servers: np.ndarray
     category_names: tuple[str, ...]  # by category index; the last is "major"
     calendar: WeekCalendar  # the users' business hours (SLA business clock)
+    active: np.ndarray | None = None  # (clients, months): on this contract that month; None = always
+    onboarding_month: np.ndarray | None = None  # per client: month its onboarding fee is due, −1 none; None = 0

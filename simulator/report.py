@@ -12,20 +12,27 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
+from scipy import stats
 
 if TYPE_CHECKING:
     from .incentives import IncentiveResults
     from .runner import Results
+    from .transition import TransitionResults
 
 __all__ = [
     "PALETTE",
     "comparison_figure",
     "incentives_figure",
+    "plot_cash",
     "plot_client_cost",
+    "plot_clients",
     "plot_downtime",
     "plot_incentive_curve",
     "plot_misalignment",
+    "plot_monthly_revenue",
+    "plot_mrr_share",
     "plot_provider_profit",
+    "transition_figure",
 ]
 
 # Okabe–Ito, colour-blind safe; one colour per contract, in scenario order.
@@ -204,6 +211,143 @@ def comparison_figure(results: Results) -> Figure:
         -0.02,
         f"Scenario '{s.name}', seed {s.seed}, {n} replications of {s.measured_months} measured months; "
         "bars are means, whiskers 95% confidence intervals.",
+        fontsize=8,
+        color="dimgrey",
+        ha="left",
+        va="top",
+        parse_math=False,
+    )
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------- transition
+
+
+def _strategy_band(transition: TransitionResults, column: str, ax: Axes, scale: float = 1.0) -> None:
+    """Mean over replications with a 95% band, one line per strategy."""
+    monthly = transition.monthly
+    for i, strategy in enumerate(transition.strategies):
+        g = monthly[monthly["strategy"] == strategy].groupby("month")[column]
+        mean, sd, n = g.mean() * scale, g.std(ddof=1) * scale, g.count()
+        half: Any = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
+        color = PALETTE[i % len(PALETTE)]
+        ax.plot(mean.index, mean.to_numpy(), color=color, lw=2, label=strategy)
+        ax.fill_between(
+            mean.index, (mean - half).to_numpy(), (mean + half).to_numpy(), color=color, alpha=0.2
+        )
+    ax.set_xlabel("month")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(alpha=0.3)
+
+
+def plot_cash(transition: TransitionResults, ax: Axes | None = None) -> Axes:
+    """Cumulative cash per strategy with its 95% band: the dip of the switch and the recovery."""
+    ax = _axes(ax)
+    _strategy_band(transition, "cash", ax)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.yaxis.set_major_formatter(_money(transition.scenario.currency))
+    ax.set_title("Cumulative cash: the dip and the recovery", loc="left", fontsize=11)
+    ax.legend(fontsize=8, loc="upper left")
+    return ax
+
+
+def plot_mrr_share(transition: TransitionResults, ax: Axes | None = None) -> Axes:
+    """Share of monthly revenue that is recurring (managed fees net of credits)."""
+    ax = _axes(ax)
+    _strategy_band(transition, "mrr_share", ax, scale=100.0)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("% of monthly revenue")
+    ax.set_title("Recurring revenue share", loc="left", fontsize=11)
+    ax.legend(fontsize=8, loc="lower right")
+    return ax
+
+
+def plot_monthly_revenue(transition: TransitionResults, ax: Axes | None = None) -> Axes:
+    """Monthly revenue per strategy with its 95% band (a narrow band means predictable revenue)."""
+    ax = _axes(ax)
+    _strategy_band(transition, "revenue", ax)
+    ax.yaxis.set_major_formatter(_money(transition.scenario.currency))
+    ax.set_title("Monthly revenue", loc="left", fontsize=11)
+    ax.legend(fontsize=8, loc="upper left")
+    return ax
+
+
+def plot_clients(transition: TransitionResults, strategy: str, ax: Axes | None = None) -> Axes:
+    """Clients per contract over time under one strategy (mean over replications), stacked."""
+    ax = _axes(ax)
+    m = transition.monthly[transition.monthly["strategy"] == strategy]
+    columns = [c for c in m.columns if c.startswith("clients_") and m[c].any()]
+    mean = m.groupby("month")[columns].mean()
+    colors = [PALETTE[(i + 3) % len(PALETTE)] for i in range(len(columns))]
+    ax.stackplot(
+        mean.index,
+        mean.to_numpy().T,
+        labels=[c.removeprefix("clients_") for c in columns],
+        colors=colors,
+        alpha=0.85,
+    )
+    ax.set_xlabel("month")
+    ax.set_ylabel("clients")
+    ax.set_title(f"Clients by contract: {strategy}", loc="left", fontsize=11)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def transition_figure(transition: TransitionResults) -> Figure:
+    """Cash, recurring share, revenue, and clients per contract for each strategy."""
+    strategies = transition.strategies
+    rows = 2 + (len(strategies) + 1) // 2
+    fig, grid = plt.subplots(rows, 2, figsize=(13, 4.0 * rows), layout="constrained", squeeze=False)
+    axes = grid.ravel()
+    plot_cash(transition, axes[0])
+    plot_mrr_share(transition, axes[1])
+    plot_monthly_revenue(transition, axes[2])
+    s = transition.summary
+    lows = s[s["metric"] == "lowest_cash"].set_index("strategy")["mean"]
+    paybacks = s[s["metric"] == "payback_month"].set_index("strategy")["mean"]
+    money = _money(transition.scenario.currency)
+    stay = next(
+        (
+            st.name
+            for st in (transition.scenario.portfolio.strategies if transition.scenario.portfolio else [])
+            if st.kind == "stay"
+        ),
+        None,
+    )
+    versus = f"'{stay}'" if stay else "zero"
+
+    def line(name: str) -> str:
+        text = f"{name}: lowest cumulative cash {money(float(lows[name]))}"
+        if name == stay:
+            return text
+        if np.isfinite(paybacks[name]):
+            return text + f"; catches up with {versus} by month {paybacks[name]:.0f} (mean)"
+        return text + f"; does not catch up with {versus} in {transition.scenario.horizon_months} months"
+
+    text = "\n".join(line(name) for name in strategies)
+    axes[3].axis("off")
+    axes[3].text(
+        0.0, 1.0, text, va="top", ha="left", fontsize=10, parse_math=False, transform=axes[3].transAxes
+    )
+    for ax, name in zip(axes[4:], strategies, strict=False):
+        plot_clients(transition, name, ax)
+    for ax in axes[4 + len(strategies) :]:
+        ax.set_visible(False)
+    sc = transition.scenario
+    fig.suptitle(
+        f"Moving from break/fix to managed services: '{sc.name}'",
+        fontsize=13,
+        fontweight="bold",
+        x=0.01,
+        ha="left",
+        parse_math=False,
+    )
+    n = int(transition.monthly["replication"].nunique())
+    fig.text(
+        0.01,
+        -0.01,
+        f"Seed {sc.seed}, {n} replications; lines are means, bands 95% confidence intervals.",
         fontsize=8,
         color="dimgrey",
         ha="left",
