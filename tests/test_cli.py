@@ -147,3 +147,27 @@ def test_incentives_bad_lever(tmp_path: Path) -> None:
                    "--out", tmp_path / "x")
     assert done.returncode == 2 and "unknown lever(s) prevention, staff" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "x").exists()
+
+
+def test_transition_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "tr"
+    done = msp_sim("transition", ROOT / "scenarios" / "transition.yaml", "-r", "2", "-w", "1",
+                   "--strategies", "stay,gradual", "--set", "horizon_months=6", "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert "Lowest cumulative cash" in done.stdout
+    assert {p.name for p in out.iterdir()} == {"transition_monthly.csv", "transition_summary.csv",
+                                               "transition.png", "transition.svg", "scenario.resolved.yaml"}
+    monthly = pd.read_csv(out / "transition_monthly.csv")
+    assert set(monthly["strategy"]) == {"stay", "gradual"} and len(monthly) == 2 * 2 * 6
+
+
+def test_transition_bad_input(tmp_path: Path) -> None:
+    done = msp_sim("transition", ROOT / "scenarios" / "transition.yaml", "--strategies", "stay,big-bang",
+                   "--out", tmp_path / "x")
+    assert done.returncode == 2 and "unknown strategy big-bang" in done.stderr and "Traceback" not in done.stderr
+    no_portfolio = msp_sim("transition", BASELINE, "--out", tmp_path / "y")
+    assert no_portfolio.returncode == 2 and "no `portfolio:` section" in no_portfolio.stderr
+    bad = msp_sim("transition", ROOT / "scenarios" / "transition.yaml", "--set",
+                  "portfolio.strategies.gradual.to=break-fix-tm", "--out", tmp_path / "z")
+    assert bad.returncode == 2 and "portfolio.strategies[gradual].to" in bad.stderr
+    assert not any(tmp_path.iterdir())
