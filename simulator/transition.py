@@ -544,13 +544,15 @@ def summarize_transition(scenario: Scenario, monthly: pd.DataFrame) -> pd.DataFr
         low = int(np.argmin(gap))
         behind = np.flatnonzero(gap < 0)
         payback = np.nan if gap[-1] < 0 else (0.0 if len(behind) == 0 else float(behind[-1] + 1))
+        if strategy == baseline:  # compared with itself: nothing to catch up
+            payback = np.nan
         last = g["revenue"].to_numpy()[-12:]
         row = {
             "strategy": strategy,
             "replication": rep,
             "lowest_cash": float(cash.min()),
             "lowest_cash_month": float(np.argmin(cash)),
-            "largest_gap_to_stay": float(gap[low]),
+            "largest_gap_to_stay": float(gap[low]) if strategy != baseline else np.nan,
             "payback_month": payback,
             "revenue_cv_last_12": float(last.std(ddof=1) / last.mean()) if last.mean() > 0 else np.nan,
             "mrr_share_last_12": float(g["revenue_recurring"].to_numpy()[-12:].sum() / max(last.sum(), 1e-9)),
