@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ from .incidents import client_table, generate_incidents
 from .metrics import METRICS, billing_context, measure
 from .model import simulate_contract
 
-__all__ = ["Results", "paired_differences", "run_replication", "simulate", "summarize"]
+__all__ = ["Results", "paired_differences", "run_replication", "run_tasks", "simulate", "summarize"]
 
 
 @dataclass
@@ -75,6 +76,29 @@ def _replication_task(args: tuple[Scenario, int, int, bool]) -> dict[str, Any]:
     return run_replication(*args)
 
 
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def run_tasks(fn: Callable[[T], R], tasks: list[T], workers: int, progress: Any = None) -> list[R]:
+    """``fn`` over ``tasks`` in order, in this process (workers=1) or a process pool (0 = all cores); ``fn`` must
+    be a top-level function. ``progress`` is called once per finished task."""
+    workers = max(1, min(workers if workers > 0 else (os.cpu_count() or 1), len(tasks)))
+    results: list[R] = []
+    if workers == 1:
+        for task in tasks:
+            results.append(fn(task))
+            if progress:
+                progress()
+        return results
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for result in pool.map(fn, tasks):
+            results.append(result)
+            if progress:
+                progress()
+    return results
+
+
 def simulate(
     scenario: Scenario,
     replications: int | None = None,
@@ -93,19 +117,7 @@ def simulate(
     if n < 1:
         raise ValueError("replications must be at least 1")
     tasks = [(scenario, r, s, tickets) for r in range(n)]
-    workers = max(1, min(workers if workers > 0 else (os.cpu_count() or 1), n))
-    outputs: list[dict[str, Any]] = []
-    if workers == 1:
-        for t in tasks:
-            outputs.append(_replication_task(t))
-            if progress:
-                progress()
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for out in pool.map(_replication_task, tasks):
-                outputs.append(out)
-                if progress:
-                    progress()
+    outputs = run_tasks(_replication_task, tasks, workers, progress)
     reps = pd.DataFrame([row for out in outputs for row in out["rows"]])
     monthly = pd.concat([out["monthly"] for out in outputs], ignore_index=True)
     ticket_frames = [out["tickets"] for out in outputs if out["tickets"] is not None]

@@ -10,8 +10,6 @@ months before the change come out identical, so earlier decisions stay valid.
 from __future__ import annotations
 
 import math
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +26,7 @@ from .metrics import billing_context, cost_ledger
 from .model import ContractRun, Plan, simulate_plan
 from .records import BillingContext
 from .rng import stream
+from .runner import run_tasks
 
 __all__ = [
     "TransitionResults",
@@ -486,20 +485,7 @@ def simulate_transition(
         raise ValueError(f"unknown strategies {unknown}; the scenario defines {known}")
     n = replications or scenario.replications
     s = scenario.seed if seed is None else seed
-    tasks = [(scenario, chosen, r, s) for r in range(n)]
-    workers = max(1, min(workers if workers > 0 else (os.cpu_count() or 1), n))
-    frames = []
-    if workers == 1:
-        for t in tasks:
-            frames.append(_task(t))
-            if progress:
-                progress()
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for frame in pool.map(_task, tasks):
-                frames.append(frame)
-                if progress:
-                    progress()
+    frames = run_tasks(_task, [(scenario, chosen, r, s) for r in range(n)], workers, progress)
     monthly = pd.concat(frames, ignore_index=True)
     order = {name: i for i, name in enumerate(chosen)}
     monthly = monthly.sort_values(
