@@ -230,22 +230,15 @@ def analyze_incentives(
         if settings.refine:
             extra = []
             for i, c in enumerate(scenario.contracts):
+                mine = base[base["contract"] == c.name]
                 for role in ROLES:
                     say(f"refining {c.name} / {role}")
-                    extra.append(
-                        _refine(
-                            scenario,
-                            i,
-                            base[base["contract"] == c.name],
-                            role,
-                            spaces[c.name],
-                            levers,
-                            n,
-                            s,
-                            pool,
-                            settings.participation,
-                        )
+                    found = _refine(
+                        scenario, i, mine, role, spaces[c.name], levers, n, s, pool, settings.participation
                     )
+                    # Later roles number their points after these, and may start from them.
+                    mine = pd.concat([mine, found], ignore_index=True)
+                    extra.append(found)
             base = pd.concat([base, *extra], ignore_index=True)
         best = _best_table(scenario, base, settings.participation)
         return IncentiveResults(
@@ -280,6 +273,15 @@ def _refine(
     next_point = int(rows["point"].max()) + 1
     found: list[pd.DataFrame] = []
     contract = scenario.contracts[index]
+
+    def score(frame: pd.DataFrame) -> float:
+        """The objective to minimise: −profit or cost, with infeasible client points pushed out."""
+        value = -sign * float(frame[metric].mean())
+        if role == "client" and participation and frame["provider_profit"].mean() < 0:
+            value += abs(value) + 1e9  # the provider would not take the contract
+        return value
+
+    current = score(rows[rows["point"] == best])
     for lever in CONTINUOUS:
         spec = getattr(space, lever)
         if spec is None or spec.points < 2 or (only is not None and lever not in only):
@@ -296,16 +298,13 @@ def _refine(
             frame = evaluate(scenario, [(index, next_point, levers, [("base", contract)])], n, seed, pool)
             next_point += 1
             found.append(frame)
-            value = -sign * float(frame[metric].mean())
-            if role == "client" and participation and frame["provider_profit"].mean() < 0:
-                value += abs(value) + 1e9  # infeasible: the provider would not take the contract
-            return value
+            return score(frame)
 
         res = optimize.minimize_scalar(
             objective, bounds=(lo, hi), method="bounded", options={"xatol": step / 20, "maxiter": 12}
         )
-        if -sign * float(found[-1][metric].mean()) <= objective(res.x):
-            point_levers[lever] = float(res.x)
+        if float(res.fun) < current:
+            point_levers[lever], current = float(res.x), float(res.fun)
     return pd.concat(found, ignore_index=True) if found else rows.iloc[0:0]
 
 
@@ -443,7 +442,10 @@ def _design(scenario: Scenario, evals: pd.DataFrame, best: pd.DataFrame) -> pd.D
         mine = evals[evals["contract"] == c.name]
         social = best[(best["contract"] == c.name) & (best["role"] == "social")].iloc[0]
         for label, group in mine[mine["variant"] != "base"].groupby("variant", sort=False):
-            scheme, amount = str(label).split("=")
+            scheme, _ = str(label).split("=")
+            # The label shows the amount rounded; take the exact level from the design it came from.
+            levels: list[float] = getattr(scenario.incentives.design, scheme)
+            amount = next(a for a in levels if f"{scheme}={a:g}" == label)
             point, _ = best_of(group, "provider", False)
             chosen = group[group["point"] == point]
             profit = float(chosen["provider_profit"].mean())

@@ -200,3 +200,43 @@ def mmc_scenario(
         replications=replications,
         seed=seed,
     )
+
+
+def fixed_price_contract(
+    name: str = "fixed",
+    menu: dict[str, float] | None = None,
+    technicians: int = 1,
+    prevention: float = 0.0,
+    monitoring: bool = False,
+    thoroughness: float = 1.0,
+) -> dict[str, Any]:
+    """A break/fix fixed-price contract: ``menu`` prices per category (default 120 for ``cat``), with
+    T&M fallback terms."""
+    return {
+        "name": name,
+        "kind": "fixed_price",
+        "menu": menu if menu is not None else {"cat": 120.0},
+        "fallback": {"remote_rate": 135.0, "onsite_rate": 150.0},
+        "policy": _policy(technicians, prevention, monitoring, thoroughness),
+    }
+
+
+def sla_terms(
+    response_hours: dict[str, float] | float = 4.0,
+    resolution_hours: dict[str, float] | float = 24.0,
+    credit: dict[str, Any] | None = None,
+    clock: str = "business",
+) -> dict[str, Any]:
+    """SLA terms: targets per priority (one number for all, or a dict by priority) and an optional credit."""
+
+    def target(value: dict[str, float] | float, p: str) -> float:
+        return value[p] if isinstance(value, dict) else value
+
+    return {
+        "clock": clock,
+        "targets": {
+            p: {"response_hours": target(response_hours, p), "resolution_hours": target(resolution_hours, p)}
+            for p in ("P1", "P2", "P3", "P4")
+        },
+        "credit": credit,
+    }
