@@ -260,7 +260,8 @@ def incentives(
             "choose another --out folder or free some space.",
             code=1,
         )
-    console.print(_incentive_table(result))
+    for table in _incentive_tables(result):
+        console.print(table)
     design = result.design
     if not design.empty:
         for name, group in design.groupby("contract", sort=False):
@@ -417,40 +418,376 @@ def _transition_table(result: Any) -> Table:
     return table
 
 
-def _incentive_table(result: Any) -> Table:
+def _incentive_tables(result: Any) -> tuple[Table, Table]:
+    """The levers each party would choose, and the misalignment at the provider's choice."""
     s = result.scenario
-    table = Table(
-        title=f"{s.name}: incentives (totals over {s.measured_months} months, {s.currency})",
+    levers = Table(title=f"{s.name}: levers chosen (provider = best response)", title_justify="left")
+    for col in ("contract", "chosen by", "prevention h", "techs", "RMM", "thoroughness", "profit"):
+        levers.add_column(col, justify="left" if col in ("contract", "chosen by") else "right")
+    for _, r in result.best_response.iterrows():
+        levers.add_row(
+            r["contract"] if r["role"] == "provider" else "",
+            r["role"],
+            f"{r['prevention_hours_per_endpoint_month']:.2f}",
+            f"{r['technicians']}",
+            "on" if r["monitoring"] else "off",
+            f"{r['thoroughness']:.2f}",
+            _fmt(r["provider_profit"], "money"),
+        )
+    gap = Table(
+        title=f"Misalignment at the best response (totals over {s.measured_months} months, {s.currency})",
         title_justify="left",
     )
-    for col in (
-        "contract",
-        "levers: provider's choice → social optimum",
-        "welfare loss [95% CI]",
-        "extra downtime",
-        "profit / incident",
-    ):
-        table.add_column(col, justify="left" if col.startswith(("contract", "levers")) else "right")
-    best = result.best_response.set_index(["contract", "role"])
+    for col in ("contract", "welfare loss [95% CI]", "extra downtime", "profit / incident"):
+        gap.add_column(col, justify="left" if col == "contract" else "right")
     for _, m in result.misalignment.iterrows():
-        br, so = best.loc[(m["contract"], "provider")], best.loc[(m["contract"], "social")]
-        levers = (
-            f"prev {br['prevention_hours_per_endpoint_month']:.2f}→{so['prevention_hours_per_endpoint_month']:.2f} h, "
-            f"techs {br['technicians']}→{so['technicians']}, "
-            f"RMM {'on' if br['monitoring'] else 'off'}→{'on' if so['monitoring'] else 'off'}, "
-            f"k {br['thoroughness']:.2f}→{so['thoroughness']:.2f}"
-        )
         loss = (
             f"{_fmt(m['welfare_loss'], 'money')} [{_fmt(m['welfare_loss_ci_low'], 'money')}, "
             f"{_fmt(m['welfare_loss_ci_high'], 'money')}]"
         )
-        table.add_row(
+        gap.add_row(
             m["contract"],
-            levers,
             loss,
             f"{m['extra_downtime_user_hours']:,.0f} user-h",
             f"{m['marginal_profit_per_incident']:,.0f}",
         )
+    return levers, gap
+
+
+# ----------------------------------------------------------------------------------------------- sweeps
+
+
+def _rate_column() -> Any:
+    """A progress column with the points finished per second."""
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:,.1f} points/s" if speed else "– points/s", style="progress.data.speed")
+
+    return RateColumn()
+
+
+def _scheduler_ok(address: str) -> bool:
+    if address == "local":
+        return True
+    if "://" in address:
+        scheme, rest = address.split("://", 1)
+        return bool(scheme) and bool(rest)
+    host, _, port = address.rpartition(":")
+    return bool(host) and port.isdigit()
+
+
+@main.command("sweep")
+@click.argument("sweep_file", metavar="SWEEP", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Local worker processes; 0 = all cores (the default). With --scheduler local: the LocalCluster's "
+    "workers. Results do not depend on it.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Run on a Dask cluster: the address of a running scheduler (tcp://host:8786), or 'local' to start a "
+    "LocalCluster on this machine.",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Results folder (default: results/<sweep name>).",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the interrupted sweep in --out; finished points are kept and not recomputed (rerunning "
+    "into the same folder does the same; --resume also insists that there is something to resume).",
+)
+@click.option(
+    "--chunk",
+    type=click.IntRange(min=1),
+    default=25,
+    show_default=True,
+    help="Finished points per Parquet part (a part is also written at least every 10 seconds).",
+)
+def sweep_command(
+    sweep_file: str,
+    workers: int | None,
+    scheduler: str | None,
+    out: Path | None,
+    resume: bool,
+    chunk: int,
+) -> None:
+    """Run the sweep in SWEEP: every point of its design, on local processes or a Dask cluster, into a
+    resumable results folder (Parquet parts, then tidy tables, per-point summaries and paired differences)."""
+    import os
+    import time
+
+    from rich.progress import TimeElapsedColumn
+
+    from .sweep import SweepError, SweepRunError, load_sweep, run_sweep
+
+    try:
+        plan = load_sweep(sweep_file)
+    except ScenarioError as exc:
+        _fail(str(exc))
+        raise  # unreachable
+    if scheduler is not None and not _scheduler_ok(scheduler):
+        _fail(
+            f"--scheduler '{scheduler}': expected the address of a Dask scheduler, e.g. tcp://10.0.0.5:8786, "
+            "or 'local' to start a LocalCluster."
+        )
+    if scheduler not in (None, "local") and workers is not None:
+        _fail(
+            "--workers applies to local processes and to --scheduler local; a remote Dask cluster has its "
+            "own workers (start more with `dask worker ADDRESS`)."
+        )
+    folder = out or Path("results") / plan.name
+    n_workers = workers or 0
+    cores = n_workers or os.cpu_count() or 1
+    if scheduler is None:
+        where = "in this process" if cores == 1 else f"on {cores} local processes"
+    elif scheduler == "local":
+        where = f"on a Dask LocalCluster of {cores} workers"
+    else:
+        where = f"on the Dask cluster at {scheduler}"
+    design = plan.spec.design
+    console.print(
+        f"Sweep [bold]{escape(plan.name)}[/]: {len(plan.point_ids):,} points ({design.kind} over "
+        f"{', '.join(escape(p) for p in plan.parameters)}) × {plan.replications} replications, seed "
+        f"{plan.seed} (the same for every point), {escape(where)}, into [cyan]{escape(str(folder))}[/]."
+    )
+    started = time.perf_counter()
+    state: dict[str, Any] = {}
+    try:
+        with Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _rate_column(),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+
+            def progress(done: int, total: int) -> None:
+                if "task" not in state:  # the points already done are not part of the rate
+                    state["skipped"] = done
+                    state["task"] = bar.add_task("points", total=total, completed=done)
+                else:
+                    bar.update(state["task"], completed=done)
+
+            run = run_sweep(
+                plan,
+                folder,
+                workers=n_workers,
+                scheduler=scheduler,
+                resume=resume,
+                chunk_points=chunk,
+                progress=progress,
+            )
+    except SweepError as exc:
+        _fail(str(exc))
+        raise  # unreachable
+    except SweepRunError as exc:
+        _fail(str(exc), code=1)
+        raise  # unreachable
+    except KeyboardInterrupt:
+        _fail(
+            f"interrupted after {time.perf_counter() - started:,.0f} s. The finished points are saved in "
+            f"{folder}; run `msp-sim sweep {sweep_file} --out {folder} --resume` to complete the sweep.",
+            code=130,
+        )
+        raise  # unreachable
+    console.print(_sweep_table(run))
+    if run.results is not None and run.results.contract is not None:
+        from .analysis import point_outcomes, win_shares
+
+        shares = win_shares(point_outcomes(run.results))
+        c, ref = run.results.contract, run.results.reference
+        s, g = shares["client_saving"], shares["provider_gain"]
+        console.print(
+            f"[bold]{escape(c)}[/] is cheaper for the client than {escape(ref)} at {s['positive']:,} of "
+            f"{s['points']:,} points (significantly at {s['significant']:,}, significantly dearer at "
+            f"{s['significant_negative']:,}), and more profitable for the provider at {g['positive']:,} "
+            f"(significantly at {g['significant']:,}, significantly less at {g['significant_negative']:,})."
+        )
+    console.print(
+        f"Results in [cyan]{escape(str(folder))}[/]: points.parquet (one row per point × replication × "
+        "contract), summary.csv, differences.csv, design.csv, sweep.resolved.yaml, base.resolved.yaml, "
+        f"parts/. Next: msp-sim analyze {escape(str(folder))}"
+    )
+
+
+def _sweep_table(run: Any) -> Table:
+    table = Table(title="Sweep finished", title_justify="left", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    per_point = run.compute_seconds / run.computed if run.computed else math.nan
+    rows = [
+        ("points", f"{run.total:,}"),
+        ("already done (skipped)", f"{run.skipped:,}"),
+        ("computed now", f"{run.computed:,}"),
+        ("wall time", f"{run.elapsed_seconds:,.1f} s"),
+        ("points per second", "–" if math.isnan(run.points_per_second) else f"{run.points_per_second:,.2f}"),
+        ("simulation per point", "–" if math.isnan(per_point) else f"{per_point:,.2f} s"),
+        ("Parquet parts written", f"{run.parts_written:,}"),
+    ]
+    for what, value in rows:
+        table.add_row(what, value)
+    return table
+
+
+@main.command()
+@click.argument("folder", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--contract", default=None, help="Contract compared with the reference (default: the sweep's).")
+@click.option("--reference", default=None, help="Reference contract (default: the sweep's).")
+@click.option(
+    "-x",
+    "x_param",
+    default=None,
+    metavar="PARAM",
+    help="Swept parameter on the break-even map's x axis (default: the one that matters most).",
+)
+@click.option(
+    "-y",
+    "y_param",
+    default=None,
+    metavar="PARAM",
+    help="Swept parameter on the y axis (default: the one that matters next most).",
+)
+@click.option("--bins", type=click.IntRange(min=2, max=50), default=None, help="Bins per continuous axis.")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the analysis (default: DIR/analysis).",
+)
+def analyze(
+    folder: Path,
+    contract: str | None,
+    reference: str | None,
+    x_param: str | None,
+    y_param: str | None,
+    bins: int | None,
+    out: Path | None,
+) -> None:
+    """Analyse the sweep results in DIR: what drives the client's saving and the provider's gain from the
+    contract (Sobol indices for a sobol design, else regression), a tornado chart and a break-even map."""
+    import pandas as pd
+
+    from .analysis import OUTCOMES, break_even, point_outcomes, sensitivity, tornado, win_shares
+    from .outputs import atomic_dir
+    from .report import break_even_figure, tornado_figure
+    from .sweep import load_results
+
+    try:
+        results = load_results(folder)
+    except ScenarioError as exc:
+        _fail(str(exc))
+        raise  # unreachable
+    done, total = results.rows["point_id"].nunique(), int(results.manifest["points"])
+    if done < total:
+        err.print(
+            f"[yellow]warning:[/] the sweep is not finished ({done:,} of {total:,} points); analysing those. "
+            "Complete it with `msp-sim sweep SWEEP --out DIR --resume`."
+        )
+    try:
+        outcomes = point_outcomes(results, contract, reference)
+        sens = pd.concat([sensitivity(results, o, contract, reference) for o in OUTCOMES], ignore_index=True)
+        tor = pd.concat([tornado(results, o, contract, reference) for o in OUTCOMES], ignore_index=True)
+        ranked = set(sens.loc[sens["method"] != "not ranked (not numeric)", "parameter"])
+        numeric = [p for p in results.parameters if p in ranked]
+        be = break_even(results, x_param, y_param, contract, reference, bins) if len(numeric) >= 2 else None
+    except ValueError as exc:
+        _fail(f"{folder}: {exc}")
+        raise  # unreachable
+    c = contract or str(results.contract)
+    ref = reference or results.reference
+    target = out or folder / "analysis"
+    try:
+        with atomic_dir(target) as tmp:
+            outcomes.to_csv(tmp / "outcomes.csv", index=False)
+            sens.to_csv(tmp / "sensitivity.csv", index=False)
+            tor.to_csv(tmp / "tornado.csv", index=False)
+            fig = tornado_figure(tor[tor["outcome"] == "client_saving"], results.currency, c, ref)
+            fig.savefig(tmp / "tornado.png", dpi=130, bbox_inches="tight")
+            fig.savefig(tmp / "tornado.svg", bbox_inches="tight")
+            if be is not None:
+                be.to_df().to_csv(tmp / "break_even.csv", index=False)
+                fig = break_even_figure(be)
+                fig.savefig(tmp / "break_even.png", dpi=130, bbox_inches="tight")
+                fig.savefig(tmp / "break_even.svg", bbox_inches="tight")
+    except OSError as exc:
+        _fail(
+            f"could not write the analysis to {target}: {exc.strerror or exc}. Nothing was written; choose "
+            "another --out folder or free some space.",
+            code=1,
+        )
+    for outcome in OUTCOMES:
+        console.print(_sensitivity_table(sens[sens["outcome"] == outcome], outcome, c, ref))
+    shares = win_shares(outcomes)
+    s, g = shares["client_saving"], shares["provider_gain"]
+    top = tor[tor["outcome"] == "client_saving"]
+    if not top.empty:
+        t = top.iloc[0]
+        console.print(
+            f"Largest driver of the client's saving: [bold]{escape(str(t['parameter']))}[/] "
+            f"({t['low_value']:,.4g} → {t['high_value']:,.4g}: {t['at_low']:,.0f} → {t['at_high']:,.0f} "
+            f"{results.currency}/month)."
+        )
+    console.print(
+        f"{escape(c)} is cheaper for the client than {escape(ref)} at {s['positive']:,} of {s['points']:,} "
+        f"points ({s['significant']:,} significantly); more profitable for the provider at {g['positive']:,} "
+        f"({g['significant']:,} significantly)."
+    )
+    files = "outcomes.csv, sensitivity.csv, tornado.csv, tornado.png/.svg"
+    if be is not None:
+        files += ", break_even.csv, break_even.png/.svg"
+        console.print(f"Break-even map over {escape(be.x)} (x) and {escape(be.y)} (y).")
+    console.print(f"Analysis written to [cyan]{escape(str(target))}[/]: {files}")
+
+
+def _sensitivity_table(sens: Any, outcome: str, contract: str, reference: str) -> Table:
+    label = {"client_saving": "client's saving", "provider_gain": "provider's gain"}.get(outcome, outcome)
+    sobol = bool((sens["method"] == "sobol").any())
+    r2 = sens["r2"].iloc[0] if len(sens) else math.nan
+    how = "Sobol indices (SALib), 95% bootstrap ±" if sobol else f"standardised regression, R² = {r2:.2f}"
+    table = Table(title=f"What drives the {label} ({contract} vs {reference}): {how}", title_justify="left")
+    table.add_column("rank", justify="right")
+    table.add_column("parameter", overflow="fold")
+    if sobol:
+        for col in ("S1 (first order)", "ST (total)", "SRC"):
+            table.add_column(col, justify="right")
+    else:
+        for col in ("share (SRC²)", "SRC", "SRRC (ranks)"):
+            table.add_column(col, justify="right")
+
+    def num(v: float, sign: bool = False) -> str:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return "–"
+        return f"{v:+.3f}" if sign else f"{v:.3f}"
+
+    for _, r in sens.iterrows():
+        if sobol:
+            cells = [
+                f"{num(r['S1'])} ± {num(r['S1_conf'])}",
+                f"{num(r['ST'])} ± {num(r['ST_conf'])}",
+                num(r["src"], True),
+            ]
+        else:
+            cells = [num(r["importance"]), num(r["src"], True), num(r["srrc"], True)]
+        table.add_row(str(r["rank"]), escape(str(r["parameter"])), *cells)
     return table
 
 
