@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,48 @@ _set = click.option(
 )
 
 
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+_seed = click.option(
+    "--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's)."
+)
+
+
+def _workers(default: int) -> Decorator:
+    """The --workers option; results never depend on it."""
+    return click.option(
+        "--workers",
+        "-w",
+        type=click.IntRange(min=0),
+        default=default,
+        show_default=True,
+        help="Worker processes; 0 = all cores. Results do not depend on it.",
+    )
+
+
+def _out(suffix: str) -> Decorator:
+    """The --out option of a command whose default folder is results/<scenario name><suffix>."""
+    return click.option(
+        "--out",
+        "-o",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help=f"Results folder (default: results/<scenario name>{suffix}).",
+    )
+
+
+def _written(folder: Path, write: Callable[[], object]) -> None:
+    """Run an atomic write; a failure leaves nothing behind and ends the command with a clear message."""
+    try:
+        write()
+    except OSError as exc:
+        _fail(
+            f"could not write results to {folder}: {exc.strerror or exc}. Nothing was written; "
+            "choose another --out folder or free some space.",
+            code=1,
+        )
+
+
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
 @click.option(
@@ -119,23 +162,10 @@ _set = click.option(
     default=None,
     help="Replications (default: the scenario's).",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's).")
-@click.option(
-    "--workers",
-    "-w",
-    type=click.IntRange(min=0),
-    default=1,
-    show_default=True,
-    help="Worker processes; 0 = all cores. Results do not depend on it.",
-)
+@_seed
+@_workers(1)
 @_set
-@click.option(
-    "--out",
-    "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Results folder (default: results/<scenario name>).",
-)
+@_out("")
 @click.option("--tickets", is_flag=True, help="Also write the full ticket log as tickets.parquet.")
 def run(
     scenario: str,
@@ -170,14 +200,7 @@ def run(
             tickets=tickets,
             progress=lambda: progress.advance(task),
         )
-    try:
-        write_results(results, folder, tickets=tickets)
-    except OSError as exc:
-        _fail(
-            f"could not write results to {folder}: {exc.strerror or exc}. Nothing was written; "
-            "choose another --out folder or free some space.",
-            code=1,
-        )
+    _written(folder, lambda: write_results(results, folder, tickets=tickets))
     console.print(_table(results))
     from .report import headline
 
@@ -204,23 +227,10 @@ def run(
     default=None,
     help="Replications per lever setting (default: incentives.replications, else the scenario's).",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's).")
-@click.option(
-    "--workers",
-    "-w",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Worker processes; 0 = all cores. Results do not depend on it.",
-)
+@_seed
+@_workers(0)
 @_set
-@click.option(
-    "--out",
-    "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Results folder (default: results/<scenario name>-incentives).",
-)
+@_out("-incentives")
 def incentives(
     scenario: str,
     levers: str | None,
@@ -252,14 +262,7 @@ def incentives(
             levers=chosen,
             progress=lambda msg: status.update(msg),
         )
-    try:
-        write_incentives(result, folder)
-    except OSError as exc:
-        _fail(
-            f"could not write results to {folder}: {exc.strerror or exc}. Nothing was written; "
-            "choose another --out folder or free some space.",
-            code=1,
-        )
+    _written(folder, lambda: write_incentives(result, folder))
     for table in _incentive_tables(result):
         console.print(table)
     design = result.design
@@ -300,23 +303,10 @@ def incentives(
     default=None,
     help="Replications (default: the scenario's).",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's).")
-@click.option(
-    "--workers",
-    "-w",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Worker processes; 0 = all cores. Results do not depend on it.",
-)
+@_seed
+@_workers(0)
 @_set
-@click.option(
-    "--out",
-    "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Results folder (default: results/<scenario name>-transition).",
-)
+@_out("-transition")
 def transition(
     scenario: str,
     strategies: str | None,
@@ -358,14 +348,7 @@ def transition(
         result = simulate_transition(
             sc, chosen, replications=n, seed=seed, workers=workers, progress=lambda: progress.advance(task)
         )
-    try:
-        write_transition(result, folder)
-    except OSError as exc:
-        _fail(
-            f"could not write results to {folder}: {exc.strerror or exc}. Nothing was written; "
-            "choose another --out folder or free some space.",
-            code=1,
-        )
+    _written(folder, lambda: write_transition(result, folder))
     console.print(_transition_table(result))
     console.print(
         f"Results written to [cyan]{folder}[/]: transition_monthly.csv, transition_summary.csv, "
