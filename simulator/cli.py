@@ -670,7 +670,7 @@ def analyze(
     import pandas as pd
 
     from .analysis import OUTCOMES, break_even, point_outcomes, sensitivity, tornado, win_shares
-    from .outputs import atomic_dir
+    from .outputs import atomic_dir, save_figure
     from .report import break_even_figure, tornado_figure
     from .sweep import load_results
 
@@ -704,13 +704,11 @@ def analyze(
             sens.to_csv(tmp / "sensitivity.csv", index=False)
             tor.to_csv(tmp / "tornado.csv", index=False)
             fig = tornado_figure(tor[tor["outcome"] == "client_saving"], results.currency, c, ref)
-            fig.savefig(tmp / "tornado.png", dpi=130, bbox_inches="tight")
-            fig.savefig(tmp / "tornado.svg", bbox_inches="tight")
+            save_figure(fig, tmp / "tornado", dpi=130)
             if be is not None:
                 be.to_df().to_csv(tmp / "break_even.csv", index=False)
                 fig = break_even_figure(be)
-                fig.savefig(tmp / "break_even.png", dpi=130, bbox_inches="tight")
-                fig.savefig(tmp / "break_even.svg", bbox_inches="tight")
+                save_figure(fig, tmp / "break_even", dpi=130)
     except OSError as exc:
         _fail(
             f"could not write the analysis to {target}: {exc.strerror or exc}. Nothing was written; choose "

@@ -8,13 +8,14 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .config import dump_scenario
 from .incentives import IncentiveResults
 from .runner import Results
 from .transition import TransitionResults
 
-__all__ = ["atomic_dir", "write_incentives", "write_results", "write_transition"]
+__all__ = ["atomic_dir", "save_figure", "write_incentives", "write_results", "write_transition"]
 
 
 @contextmanager
@@ -37,6 +38,15 @@ def atomic_dir(out: Path) -> Iterator[Path]:
         raise
 
 
+def save_figure(fig: Any, stem: Path, dpi: int) -> None:
+    """Save a figure as ``stem``.png and ``stem``.svg, then free it."""
+    import matplotlib.pyplot as plt
+
+    fig.savefig(stem.with_suffix(".png"), dpi=dpi, bbox_inches="tight")
+    fig.savefig(stem.with_suffix(".svg"), bbox_inches="tight")
+    plt.close(fig)
+
+
 def write_results(
     results: Results, out: Path, tickets: bool = False, extra: Callable[[Path], None] | None = None
 ) -> Path:
@@ -50,11 +60,7 @@ def write_results(
         results.monthly.to_csv(tmp / "monthly.csv", index=False)
         (tmp / "scenario.resolved.yaml").write_text(dump_scenario(results.scenario), encoding="utf-8")
         fig = comparison_figure(results)
-        fig.savefig(tmp / "comparison.png", dpi=130, bbox_inches="tight")
-        fig.savefig(tmp / "comparison.svg", bbox_inches="tight")
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
+        save_figure(fig, tmp / "comparison", dpi=130)
         if tickets and results.tickets is not None:
             results.tickets.to_parquet(tmp / "tickets.parquet", index=False)
         if extra is not None:
@@ -64,8 +70,6 @@ def write_results(
 
 def write_incentives(incentives: IncentiveResults, out: Path) -> Path:
     """Write the incentive tables, every evaluation, the resolved scenario and the charts into ``out``."""
-    import matplotlib.pyplot as plt
-
     from .report import incentives_figure
 
     with atomic_dir(Path(out)) as tmp:
@@ -76,16 +80,12 @@ def write_incentives(incentives: IncentiveResults, out: Path) -> Path:
         incentives.evaluations.to_parquet(tmp / "evaluations.parquet", index=False)
         (tmp / "scenario.resolved.yaml").write_text(dump_scenario(incentives.scenario), encoding="utf-8")
         fig = incentives_figure(incentives)
-        fig.savefig(tmp / "incentives.png", dpi=120, bbox_inches="tight")
-        fig.savefig(tmp / "incentives.svg", bbox_inches="tight")
-        plt.close(fig)
+        save_figure(fig, tmp / "incentives", dpi=120)
     return Path(out)
 
 
 def write_transition(transition: TransitionResults, out: Path) -> Path:
     """Write the monthly table, the summary, the resolved scenario and the charts into ``out``."""
-    import matplotlib.pyplot as plt
-
     from .report import transition_figure
 
     with atomic_dir(Path(out)) as tmp:
@@ -93,7 +93,5 @@ def write_transition(transition: TransitionResults, out: Path) -> Path:
         transition.summary.to_csv(tmp / "transition_summary.csv", index=False)
         (tmp / "scenario.resolved.yaml").write_text(dump_scenario(transition.scenario), encoding="utf-8")
         fig = transition_figure(transition)
-        fig.savefig(tmp / "transition.png", dpi=110, bbox_inches="tight")
-        fig.savefig(tmp / "transition.svg", bbox_inches="tight")
-        plt.close(fig)
+        save_figure(fig, tmp / "transition", dpi=110)
     return Path(out)
