@@ -30,6 +30,7 @@ __all__ = [
     "ScenarioError",
     "apply_overrides",
     "dump_scenario",
+    "dump_yaml",
     "load_scenario",
     "parse_override",
 ]
@@ -789,9 +790,14 @@ def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
     return sorted(model.model_fields) if model is not None else []
 
 
+def dump_yaml(data: Any, **style: Any) -> str:
+    """YAML text of plain data in the project's style (keys in order); ``style`` passes emitter options."""
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, **style)
+
+
 def dump_scenario(scenario: Scenario) -> str:
     """The fully resolved scenario as YAML (every default written out), loadable again."""
-    return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    return dump_yaml(scenario.model_dump(mode="json"))
 
 
 def priorities() -> tuple[str, ...]:

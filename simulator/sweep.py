@@ -41,6 +41,7 @@ from .config import (
     ScenarioError,
     apply_overrides,
     dump_scenario,
+    dump_yaml,
     format_validation_error,
     read_yaml,
 )
@@ -1088,15 +1089,13 @@ def _check_folder(plan: SweepPlan, out: Path) -> None:
 
 def _write_state(plan: SweepPlan, out: Path) -> None:
     """The resolved sweep and base scenario, the design table and the manifest (before any part)."""
-    import yaml  # the resolved sweep file is YAML like every input
-
     _write_text(out / "base.resolved.yaml", dump_scenario(plan.base))
     resolved = plan.spec.model_dump(mode="json", exclude_none=True)
     resolved.update({"base": "base.resolved.yaml", "overrides": {}})
     _write_text(
         out / "sweep.resolved.yaml",
         f"# Sweep '{plan.name}', every default written out; its base is the resolved scenario beside it.\n"
-        + yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True, default_flow_style=None, width=110),
+        + dump_yaml(resolved, default_flow_style=None, width=110),
     )
     _atomic_write(out / "design.csv", lambda tmp: plan.design.to_csv(tmp, index=False))
     _write_text(out / "manifest.json", json.dumps(_manifest(plan), indent=2) + "\n")
