@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SCENARIO ?= scenarios/baseline.yaml
 OUT ?= results/baseline
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest bench clean readme-images
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11" >&2; exit 2; }
@@ -21,7 +21,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	@touch $(VENV)/.installed $@
 
 run: $(VENV)/.installed
-	$(BIN)/msp-sim run $(SCENARIO) --out $(OUT)
+	$(BIN)/msp-sim run $(SCENARIO) --out $(OUT) --report
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check simulator tests benchmarks
@@ -32,6 +32,14 @@ test: lint
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_engine.py
+
+# The README's pictures: the baseline comparison chart and a screenshot of the top of its report (needs chromium).
+readme-images: run
+	mkdir -p docs/images
+	cp $(OUT)/comparison.png docs/images/comparison.png
+	chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
+		--disable-component-update --disable-sync --hide-scrollbars --user-data-dir=$$(mktemp -d) \
+		--window-size=1200,1500 --screenshot=docs/images/report.png file://$(CURDIR)/$(OUT)/report.html
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .mypy_cache .ruff_cache

@@ -6,6 +6,10 @@ provider revenue, cost, profit and predictability; client fees, downtime cost an
     >>> from simulator import load_scenario, simulate
     >>> results = simulate(load_scenario("scenarios/baseline.yaml"), replications=10)
     >>> results.summary  # doctest: +SKIP
+
+Public modules beside these names: ``charts`` (plot functions, ``ax=None`` → Axes), ``report`` (the HTML
+report), ``workbook`` (the Excel export), ``outputs`` (results folders, written and read), ``incentives``,
+``transition``, ``sweep`` and ``analysis``.
 """
 
 from .config import Scenario, ScenarioError, apply_overrides, dump_scenario, load_scenario

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 __all__ = [
     "OUTCOMES",
     "BreakEvenMap",
+    "SweepAnalysis",
+    "analyze_sweep",
     "break_even",
     "point_outcomes",
     "sensitivity",
@@ -471,3 +473,36 @@ def _axis(values: np.ndarray, nbins: int) -> tuple[np.ndarray, np.ndarray, np.nd
     edges = np.linspace(values.min(), values.max(), nbins + 1)
     index = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, nbins - 1)
     return index, edges, (edges[1:] + edges[:-1]) / 2
+
+
+@dataclass
+class SweepAnalysis:
+    """Everything ``msp-sim analyze`` and the report show of a sweep."""
+
+    contract: str
+    reference: str
+    outcomes: pd.DataFrame
+    sensitivity: pd.DataFrame
+    tornado: pd.DataFrame
+    break_even: BreakEvenMap | None
+    """None when fewer than two numeric parameters were swept."""
+
+
+def analyze_sweep(
+    results: SweepResults,
+    contract: str | None = None,
+    reference: str | None = None,
+    x: str | None = None,
+    y: str | None = None,
+    bins: int | None = None,
+) -> SweepAnalysis:
+    """Point outcomes, sensitivity and tornado for both outcomes, and the break-even map over ``x`` and ``y``
+    (default: the two parameters that matter most)."""
+    outcomes = point_outcomes(results, contract, reference)
+    sens = pd.concat([sensitivity(results, o, contract, reference) for o in OUTCOMES], ignore_index=True)
+    tor = pd.concat([tornado(results, o, contract, reference) for o in OUTCOMES], ignore_index=True)
+    ranked = set(sens.loc[sens["method"] != "not ranked (not numeric)", "parameter"])
+    numeric = [p for p in results.parameters if p in ranked]
+    be = break_even(results, x, y, contract, reference, bins) if len(numeric) >= 2 else None
+    c, ref = _pair(results, contract, reference)
+    return SweepAnalysis(c, ref, outcomes, sens, tor, be)

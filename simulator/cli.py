@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,30 +17,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .config import Scenario, ScenarioError, load_scenario
+from .tables import RUN_ROWS, TRANSITION_ROWS, format_number
 
 __all__ = ["main"]
 
 err = Console(stderr=True, highlight=False)
 console = Console(highlight=False)
-
-TABLE_ROWS = (
-    ("client_fees", "Client fees", "money"),
-    ("client_downtime_cost", "Client downtime cost", "money"),
-    ("client_total_cost", "Client total cost", "money"),
-    ("provider_revenue", "Provider revenue", "money"),
-    ("provider_cost", "Provider cost", "money"),
-    ("provider_profit", "Provider profit", "money"),
-    ("revenue_monthly_cv", "Revenue CV (monthly)", "ratio"),
-    ("downtime_hours_per_user_year", "Downtime h/user-year", "hours"),
-    ("incidents", "Incidents", "count"),
-    ("tickets", "Tickets", "count"),
-    ("mean_response_hours", "Mean response (bh)", "hours"),
-    ("mean_resolution_hours", "Mean resolution (bh)", "hours"),
-    ("sla_compliance", "SLA compliance", "share"),
-    ("sla_credits", "SLA credits", "money"),
-    ("technician_utilization", "Technician utilisation", "share"),
-)
-
 
 def _fail(message: str, code: int = 2) -> None:
     err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
@@ -54,23 +37,6 @@ def _load(path: str, overrides: tuple[str, ...]) -> Scenario:
         raise  # unreachable
 
 
-def _fmt(value: float, unit: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if unit == "money":
-        size = abs(value)
-        if size >= 1e6:
-            return f"{value / 1e6:,.2f}M"
-        if size >= 1e4:
-            return f"{value / 1e3:,.1f}k"
-        return f"{value:,.0f}"
-    if unit in ("share", "ratio"):
-        return f"{value:.1%}" if unit == "share" else f"{value:.3f}"
-    if unit == "hours":
-        return f"{value:,.1f}"
-    return f"{value:,.0f}"
-
-
 def _table(results: Any) -> Table:
     s = results.scenario
     table = Table(
@@ -81,7 +47,7 @@ def _table(results: Any) -> Table:
     table.add_column("metric")
     for name in results.contracts:
         table.add_column(name, justify="right")
-    for metric, label, unit in TABLE_ROWS:
+    for metric, label, unit in RUN_ROWS:
         t = results.table(metric)
         cells = []
         for name in results.contracts:
@@ -90,7 +56,7 @@ def _table(results: Any) -> Table:
                 cells.append("–")
             else:
                 half = (r["ci_high"] - r["ci_low"]) / 2
-                cells.append(f"{_fmt(r['mean'], unit)} ± {_fmt(half, unit)}")
+                cells.append(f"{format_number(r['mean'], unit)} ± {format_number(half, unit)}")
         table.add_row(label, *cells)
     return table
 
@@ -99,6 +65,7 @@ def _table(results: Any) -> Table:
 @click.version_option(package_name="msp-sim")
 def main() -> None:
     """Simulate IT-support economics: break/fix time and materials, fixed price per job, managed services."""
+    os.environ.setdefault("MPLBACKEND", "Agg")  # charts are written to files, never shown
 
 
 _set = click.option(
@@ -141,6 +108,16 @@ def _out(suffix: str) -> Decorator:
     )
 
 
+def _resolved(sc: Scenario, replications: int | None, seed: int | None) -> Scenario:
+    """The scenario with --replications and --seed written in, so that scenario.resolved.yaml reruns the run."""
+    update: dict[str, int] = {}
+    if replications is not None:
+        update["replications"] = replications
+    if seed is not None:
+        update["seed"] = seed
+    return sc.model_copy(update=update) if update else sc
+
+
 def _written(folder: Path, write: Callable[[], object]) -> None:
     """Run an atomic write; a failure leaves nothing behind and ends the command with a clear message."""
     try:
@@ -167,6 +144,12 @@ def _written(folder: Path, write: Callable[[], object]) -> None:
 @_set
 @_out("")
 @click.option("--tickets", is_flag=True, help="Also write the full ticket log as tickets.parquet.")
+@click.option(
+    "--report",
+    "with_report",
+    is_flag=True,
+    help="Also write report.html (one self-contained file for the client) and results.xlsx.",
+)
 def run(
     scenario: str,
     replications: int | None,
@@ -175,13 +158,14 @@ def run(
     overrides: tuple[str, ...],
     out: Path | None,
     tickets: bool,
+    with_report: bool,
 ) -> None:
     """Run SCENARIO: compare its contracts over replications and write results, charts and tables."""
     from .outputs import write_results
     from .runner import simulate
 
-    sc = _load(scenario, overrides)
-    n = replications or sc.replications
+    sc = _resolved(_load(scenario, overrides), replications, seed)
+    n = sc.replications
     folder = out or Path("results") / sc.name
     with Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -200,14 +184,24 @@ def run(
             tickets=tickets,
             progress=lambda: progress.advance(task),
         )
-    _written(folder, lambda: write_results(results, folder, tickets=tickets))
+    extra = None
+    if with_report:
+        from .report import write_report
+        from .workbook import write_workbook
+
+        def extra(tmp: Path) -> None:
+            write_report(tmp, tmp / "report.html")
+            write_workbook(tmp, tmp / "results.xlsx")
+
+    _written(folder, lambda: write_results(results, folder, tickets=tickets, extra=extra))
     console.print(_table(results))
-    from .report import headline
+    from .charts import headline
 
     console.print(f"[bold]{headline(results)}.[/]")
     console.print(
         f"Results written to [cyan]{folder}[/]: summary.csv, replications.csv, differences.csv, monthly.csv, "
-        f"scenario.resolved.yaml, comparison.png/.svg{', tickets.parquet' if tickets else ''}"
+        "scenario.resolved.yaml, ticket_times.csv, comparison/revenue/service.png/.svg"
+        f"{', tickets.parquet' if tickets else ''}{', report.html, results.xlsx' if with_report else ''}"
     )
 
 
@@ -334,7 +328,8 @@ def transition(
         _fail(
             f"--strategies: unknown strategy {', '.join(unknown)}; the scenario defines {', '.join(known)}."
         )
-    n = replications or sc.replications
+    sc = _resolved(sc, replications, seed)
+    n = sc.replications
     folder = out or Path("results") / f"{sc.name}-transition"
     with Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -354,23 +349,6 @@ def transition(
         f"Results written to [cyan]{folder}[/]: transition_monthly.csv, transition_summary.csv, "
         "transition.png/.svg, scenario.resolved.yaml"
     )
-
-
-TRANSITION_ROWS = (
-    ("lowest_cash", "Lowest cumulative cash", "money"),
-    ("lowest_cash_month", "… in month", "hours"),
-    ("payback_month", "Catches up with stay (month)", "hours"),
-    ("final_cash", "Cumulative cash at the end", "money"),
-    ("profit_year_1", "Profit year 1", "money"),
-    ("profit_year_2", "Profit year 2", "money"),
-    ("profit_year_3", "Profit year 3", "money"),
-    ("mrr_share_last_12", "Recurring share, last 12 m", "share"),
-    ("revenue_cv_last_12", "Revenue CV, last 12 m", "ratio"),
-    ("churned_clients", "Clients churned", "hours"),
-    ("won_clients", "Clients won", "hours"),
-    ("final_technicians", "Technicians at the end", "hours"),
-    ("client_downtime_per_user_year", "Client downtime h/user-year", "hours"),
-)
 
 
 def _transition_table(result: Any) -> Table:
@@ -394,9 +372,10 @@ def _transition_table(result: Any) -> Table:
             if not np.isfinite(r["mean"]):
                 cells.append("–")
             elif np.isfinite(r["ci_high"]):
-                cells.append(f"{_fmt(r['mean'], unit)} ± {_fmt((r['ci_high'] - r['ci_low']) / 2, unit)}")
+                half = (r["ci_high"] - r["ci_low"]) / 2
+                cells.append(f"{format_number(r['mean'], unit)} ± {format_number(half, unit)}")
             else:
-                cells.append(_fmt(r["mean"], unit))
+                cells.append(format_number(r["mean"], unit))
         table.add_row(label, *cells)
     return table
 
@@ -415,7 +394,7 @@ def _incentive_tables(result: Any) -> tuple[Table, Table]:
             f"{r['technicians']}",
             "on" if r["monitoring"] else "off",
             f"{r['thoroughness']:.2f}",
-            _fmt(r["provider_profit"], "money"),
+            format_number(r["provider_profit"], "money"),
         )
     gap = Table(
         title=f"Misalignment at the best response (totals over {s.measured_months} months, {s.currency})",
@@ -425,8 +404,8 @@ def _incentive_tables(result: Any) -> tuple[Table, Table]:
         gap.add_column(col, justify="left" if col == "contract" else "right")
     for _, m in result.misalignment.iterrows():
         loss = (
-            f"{_fmt(m['welfare_loss'], 'money')} [{_fmt(m['welfare_loss_ci_low'], 'money')}, "
-            f"{_fmt(m['welfare_loss_ci_high'], 'money')}]"
+            f"{format_number(m['welfare_loss'], 'money')} [{format_number(m['welfare_loss_ci_low'], 'money')}, "
+            f"{format_number(m['welfare_loss_ci_high'], 'money')}]"
         )
         gap.add_row(
             m["contract"],
@@ -667,11 +646,10 @@ def analyze(
 ) -> None:
     """Analyse the sweep results in DIR: what drives the client's saving and the provider's gain from the
     contract (Sobol indices for a sobol design, else regression), a tornado chart and a break-even map."""
-    import pandas as pd
 
-    from .analysis import OUTCOMES, break_even, point_outcomes, sensitivity, tornado, win_shares
+    from .analysis import OUTCOMES, analyze_sweep, win_shares
+    from .charts import break_even_figure, tornado_figure
     from .outputs import atomic_dir, save_figure
-    from .report import break_even_figure, tornado_figure
     from .sweep import load_results
 
     try:
@@ -686,17 +664,12 @@ def analyze(
             "Complete it with `msp-sim sweep SWEEP --out DIR --resume`."
         )
     try:
-        outcomes = point_outcomes(results, contract, reference)
-        sens = pd.concat([sensitivity(results, o, contract, reference) for o in OUTCOMES], ignore_index=True)
-        tor = pd.concat([tornado(results, o, contract, reference) for o in OUTCOMES], ignore_index=True)
-        ranked = set(sens.loc[sens["method"] != "not ranked (not numeric)", "parameter"])
-        numeric = [p for p in results.parameters if p in ranked]
-        be = break_even(results, x_param, y_param, contract, reference, bins) if len(numeric) >= 2 else None
+        analysis = analyze_sweep(results, contract, reference, x_param, y_param, bins)
     except ValueError as exc:
         _fail(f"{folder}: {exc}")
         raise  # unreachable
-    c = contract or str(results.contract)
-    ref = reference or results.reference
+    outcomes, sens, tor, be = analysis.outcomes, analysis.sensitivity, analysis.tornado, analysis.break_even
+    c, ref = analysis.contract, analysis.reference
     target = out or folder / "analysis"
     try:
         with atomic_dir(target) as tmp:
@@ -770,6 +743,50 @@ def _sensitivity_table(sens: Any, outcome: str, contract: str, reference: str) -
             cells = [num(r["importance"]), num(r["src"], True), num(r["srrc"], True)]
         table.add_row(str(r["rank"]), escape(str(r["parameter"])), *cells)
     return table
+
+
+@main.command()
+@click.argument("folder", metavar="RESULTS_DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The HTML file to write (default: RESULTS_DIR/report.html).",
+)
+@click.option(
+    "--xlsx",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write an Excel workbook (summary, replications, differences, assumptions) to this file.",
+)
+@click.option("--title", default=None, help="Report title (default: 'IT support options: <scenario>').")
+def report(folder: Path, out: Path | None, xlsx: Path | None, title: str | None) -> None:
+    """Write one self-contained HTML report (charts inline, prints to PDF) from RESULTS_DIR: a folder written by
+    run, incentives, transition or sweep, or a folder holding several of them (e.g. results/)."""
+    from .report import ReportError, find_results, write_report
+    from .workbook import write_workbook
+
+    for name, path in (("--out", out), ("--xlsx", xlsx)):
+        if path is not None and path.is_dir():
+            _fail(f"{name} {path}: is a folder; give a file name such as {path / 'report.html'}.")
+    try:
+        found = find_results(folder)
+    except ReportError as exc:
+        _fail(str(exc))
+        raise  # unreachable
+    if xlsx is not None and not any(kind != "sweep" for kind, _ in found):
+        _fail(f"--xlsx: {folder} holds only sweep results; the workbook is made from a run's results folder.")
+    target = out or folder / "report.html"
+    with err.status("rendering the report..."):
+        _written(target.parent, lambda: write_report(folder, target, title))
+        if xlsx is not None:
+            source = next(path for kind, path in found if kind != "sweep")
+            _written(xlsx.parent, lambda: write_workbook(source, xlsx))
+    kinds = ", ".join(f"{kind} ({path.name})" for kind, path in found)
+    console.print(f"Report written to [cyan]{escape(str(target))}[/] from {escape(kinds)}.")
+    if xlsx is not None:
+        console.print(f"Workbook written to [cyan]{escape(str(xlsx))}[/].")
 
 
 @main.command()

@@ -593,7 +593,8 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any] | list[str] | None) -> dict[str, Any]:
-    """Return a copy of ``data`` with each dotted path set; list items are addressed by index or by ``name``."""
+    """Return a copy of ``data`` with each dotted path set; list items are addressed by index, by ``name``, or
+    all at once by ``*`` (``clients.*.downtime_cost_per_user_hour=60``)."""
     import copy
 
     result = copy.deepcopy(data)
@@ -608,11 +609,21 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any] | list[str] 
 
 
 def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    keys = path.split(".")
-    node: Any = data
-    for i, key in enumerate(keys):
+    _set_keys(data, path.split("."), 0, path, value)
+
+
+def _set_keys(node: Any, keys: list[str], start: int, path: str, value: Any) -> None:
+    """Set ``keys[start:]`` below ``node`` (reached by ``keys[:start]``); ``*`` fans out over a list."""
+    for i in range(start, len(keys)):
+        key = keys[i]
         last = i == len(keys) - 1
         where = ".".join(keys[: i + 1])
+        if isinstance(node, list) and key == "*":
+            if not node:
+                raise ScenarioError(f"override path '{where}': the list is empty, so '*' matches nothing")
+            for idx in range(len(node)):
+                _set_keys(node, [*keys[:i], str(idx), *keys[i + 1 :]], i, path, value)
+            return
         if isinstance(node, list):
             idx = _list_index(node, key, where)
             if last:

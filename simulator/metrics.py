@@ -16,7 +16,15 @@ from .ledger import Account, Ledger, Party
 from .model import ContractRun
 from .records import BillingContext, Handling
 
-__all__ = ["METRICS", "MONTHLY_METRICS", "cost_ledger", "measure"]
+__all__ = [
+    "METRICS",
+    "MONTHLY_METRICS",
+    "cost_ledger",
+    "measure",
+    "sla_clock",
+    "ticket_time_counts",
+    "time_edges",
+]
 
 METRICS: dict[str, str] = {
     "provider_revenue": "All the client pays the provider, net of SLA credits [currency]",
@@ -246,3 +254,45 @@ def _marginal_profit(
     hours = float((log.work_hours[in_window] + log.travel_hours[in_window]).sum())
     direct = hours * scenario.provider.cost_per_technician_hour + float(log.parts_cost[in_window].sum())
     return (revenue - credits - direct) / n
+
+
+def sla_clock(scenario: Scenario) -> str:
+    """The clock ticket times are shown on: the first managed contract's SLA clock, else business hours."""
+    managed = [c for c in scenario.contracts if isinstance(c, Managed)]
+    return managed[0].sla.clock if managed else "business"
+
+
+def time_edges(scenario: Scenario) -> np.ndarray:
+    """Bin edges [hours] for ticket response and resolution times: one minute to a year on a log scale, plus
+    every SLA target of the scenario (so the share within a target is exact, not interpolated)."""
+    targets = [
+        value + 1e-9
+        for c in scenario.contracts
+        if isinstance(c, Managed)
+        for t in c.sla.targets.values()
+        for value in (t.response_hours, t.resolution_hours)
+    ]
+    return np.unique(np.r_[0.0, np.geomspace(1 / 60, 8760.0, 61), targets, np.inf])
+
+
+def ticket_time_counts(
+    scenario: Scenario, run: ContractRun, ctx: BillingContext, edges: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Histograms of the measured tickets' response and resolution times on :func:`sla_clock`, one row per
+    priority P1..P4: ``{"response": counts, "resolution": counts}``, each of shape (4, len(edges) − 1)."""
+    log = run.tickets
+    measured = np.arange(ctx.months) >= scenario.warmup_months
+    mt = (log.handling == Handling.TICKET) & measured[log.month]
+    created, started, resolved = log.created[mt], log.started[mt], log.resolved[mt]
+    if sla_clock(scenario) == "business":
+        times = {
+            "response": ctx.calendar.business_hours_between(created, started),
+            "resolution": ctx.calendar.business_hours_between(created, resolved),
+        }
+    else:
+        times = {"response": started - created, "resolution": resolved - created}
+    priority = np.clip(log.priority[mt], 1, 4)
+    return {
+        name: np.vstack([np.histogram(values[priority == p], bins=edges)[0] for p in (1, 2, 3, 4)])
+        for name, values in times.items()
+    }

@@ -1,720 +1,510 @@
-"""Charts. Matplotlib lives here only; every plot function takes ``ax=None`` and returns the Axes."""
+"""The consultant's report: one self-contained HTML file (Jinja2, charts as inline SVG, no network needed) built
+from one or more results folders (``msp-sim run``, ``incentives``, ``transition``, ``sweep``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import datetime as dt
+import io
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
-from scipy import stats
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
-if TYPE_CHECKING:
-    from .incentives import IncentiveResults
-    from .runner import Results
-    from .transition import TransitionResults
+from . import charts
+from .assumptions import assumptions
+from .config import Scenario
+from .metrics import METRICS
+from .outputs import RUN_FILES, read_incentives, read_results, read_transition
+from .runner import Results
+from .tables import RUN_ROWS, TRANSITION_ROWS, format_number
 
-__all__ = [
-    "PALETTE",
-    "comparison_figure",
-    "incentives_figure",
-    "plot_cash",
-    "plot_client_cost",
-    "plot_clients",
-    "plot_downtime",
-    "plot_incentive_curve",
-    "plot_misalignment",
-    "plot_monthly_revenue",
-    "plot_mrr_share",
-    "plot_provider_profit",
-    "transition_figure",
-]
+__all__ = ["ReportError", "find_results", "render_report", "svg", "write_report"]
 
-# Okabe–Ito, colour-blind safe; one colour per contract, in scenario order.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
-DOWNTIME_HATCH = "///"
+KINDS = ("run", "incentives", "transition", "sweep")
 
 
-def _money(currency: str) -> FuncFormatter:
-    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency, "")
-
-    def fmt(x: float, _pos: int | None = None) -> str:
-        sign = "−" if x < 0 else ""
-        x = abs(x)
-        if x >= 1e6:
-            text = f"{x / 1e6:.1f}M"
-        elif x >= 1e3:
-            text = f"{x / 1e3:.0f}k"
-        else:
-            text = f"{x:.0f}"
-        return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
-
-    return FuncFormatter(fmt)
+class ReportError(ValueError):
+    """A folder the report cannot be built from; the message says which and what to run first."""
 
 
-def _per_month(results: Results, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean and CI bounds of a horizon total, per measured month, in contract order."""
-    t = results.table(metric)
-    months = results.scenario.measured_months
-    return (t["mean"].to_numpy() / months, t["ci_low"].to_numpy() / months, t["ci_high"].to_numpy() / months)
+def _kind(folder: Path) -> str | None:
+    """What wrote ``folder``: one of KINDS, or None."""
+    if (folder / "manifest.json").is_file():
+        return "sweep"
+    if all((folder / name).is_file() for name in RUN_FILES):
+        return "run"
+    if (folder / "best_response.csv").is_file() and (folder / "scenario.resolved.yaml").is_file():
+        return "incentives"
+    if (folder / "transition_summary.csv").is_file() and (folder / "scenario.resolved.yaml").is_file():
+        return "transition"
+    return None
 
 
-def _axes(ax: Axes | None) -> Axes:
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
-    return ax
-
-
-def _style(ax: Axes, names: list[str]) -> None:
-    ax.set_xticks(range(len(names)), [n.replace("-", "\n", 1) for n in names], fontsize=9)
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.grid(axis="y", alpha=0.3)
-    ax.set_axisbelow(True)
-
-
-def _colors(n: int) -> list[str]:
-    return [PALETTE[i % len(PALETTE)] for i in range(n)]
-
-
-def _ci(
-    ax: Axes,
-    mean: np.ndarray,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    labels: list[str] | None = None,
-    bold: bool = False,
-) -> None:
-    """95% CI whiskers at each contract, with an optional label above each."""
-    x = np.arange(len(mean))
-    ax.errorbar(x, mean, yerr=[mean - lo, hi - mean], fmt="none", ecolor="black", capsize=5, lw=1.2)
-    for xi, text in enumerate(labels or []):
-        ax.annotate(
-            text,
-            (xi, hi[xi]),
-            textcoords="offset points",
-            xytext=(0, 4),
-            ha="center",
-            fontsize=9,
-            fontweight="bold" if bold else "normal",
+def find_results(folder: Path) -> list[tuple[str, Path]]:
+    """The results folders to report: ``folder`` itself if a command wrote it, else its subfolders that one
+    did (runs first, then incentives, transitions and sweeps; by name within a kind)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ReportError(
+            f"{folder}: no such folder. Fix: give a folder written by `msp-sim run` (or incentives, "
+            "transition, sweep), e.g. results/baseline."
         )
-
-
-def plot_client_cost(results: Results, ax: Axes | None = None) -> Axes:
-    """The client's monthly cost: fees (solid) plus downtime (hatched), with the 95% CI of the total."""
-    ax = _axes(ax)
-    names = results.contracts
-    x = np.arange(len(names))
-    money = _money(results.scenario.currency)
-    fees, _, _ = _per_month(results, "client_fees")
-    down, _, _ = _per_month(results, "client_downtime_cost")
-    total, lo, hi = _per_month(results, "client_total_cost")
-    colors = _colors(len(names))
-    ax.bar(x, fees, color=colors, label="fees paid to the provider")
-    ax.bar(
-        x,
-        down,
-        bottom=fees,
-        color=colors,
-        alpha=0.35,
-        hatch=DOWNTIME_HATCH,
-        edgecolor="white",
-        label="cost of downtime and lost staff time",
-    )
-    _ci(ax, total, lo, hi, [money(t) for t in total], bold=True)
-    ax.yaxis.set_major_formatter(money)
-    ax.set_ylabel("per month, all clients")
-    ax.set_title("Client: total cost per month", loc="left", fontsize=11)
-    ax.set_ylim(0, float(np.nanmax(hi)) * 1.3)
-    ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
-    _style(ax, names)
-    return ax
-
-
-def plot_provider_profit(results: Results, ax: Axes | None = None) -> Axes:
-    """The provider's monthly profit per contract with its 95% CI; revenue and cost as markers."""
-    ax = _axes(ax)
-    names = results.contracts
-    x = np.arange(len(names))
-    profit, lo, hi = _per_month(results, "provider_profit")
-    revenue, _, _ = _per_month(results, "provider_revenue")
-    cost, _, _ = _per_month(results, "provider_cost")
-    ax.bar(x, profit, color=_colors(len(names)))
-    _ci(ax, profit, lo, hi)
-    ax.scatter(x, revenue, marker="_", s=400, color="black", zorder=3, label="revenue")
-    ax.scatter(x, cost, marker="_", s=400, color="grey", zorder=3, label="cost")
-    ax.axhline(0, color="black", lw=0.8)
-    ax.yaxis.set_major_formatter(_money(results.scenario.currency))
-    ax.set_ylabel("per month")
-    ax.set_title("Provider: profit per month (bars)", loc="left", fontsize=11)
-    ax.set_ylim(min(0.0, float(np.nanmin(lo)) * 1.2), float(np.nanmax(np.r_[revenue, hi])) * 1.3)
-    ax.legend(fontsize=8, loc="upper left", framealpha=0.9)
-    _style(ax, names)
-    return ax
-
-
-def plot_downtime(results: Results, ax: Axes | None = None) -> Axes:
-    """Lost working hours per user and year (blocked user-hours, partial losses weighted) with 95% CI."""
-    ax = _axes(ax)
-    names = results.contracts
-    t = results.table("downtime_hours_per_user_year")
-    mean, lo, hi = (t[c].to_numpy() for c in ("mean", "ci_low", "ci_high"))
-    ax.bar(np.arange(len(names)), mean, color=_colors(len(names)))
-    _ci(ax, mean, lo, hi, [f"{m:.0f} h" for m in mean])
-    ax.set_ylabel("hours per user per year")
-    ax.set_title("Client: working hours lost to IT problems", loc="left", fontsize=11)
-    _style(ax, names)
-    return ax
-
-
-def headline(results: Results) -> str:
-    """One sentence stating the finding for the client, with the paired difference's 95% CI."""
-    from .runner import paired_differences
-
-    months = results.scenario.measured_months
-    total = results.table("client_total_cost")["mean"] / months
-    best = str(total.idxmin())
-    money = _money(results.scenario.currency)
-    others = total.drop(best)
-    if others.empty:
-        return f"{best}: {money(float(total[best]))} per month for the client, fees and downtime together"
-    runner_up = str(others.idxmin())
-    diff = paired_differences(results.replications, best)
-    row = diff[(diff["contract"] == runner_up) & (diff["metric"] == "client_total_cost")].iloc[0]
-    lo, hi = float(row["ci_low"]) / months, float(row["ci_high"]) / months
-    if lo <= 0:
-        return (
-            f"{best} and {runner_up} cost the client about the same: {money(float(total[best]))} vs "
-            f"{money(float(total[runner_up]))}/month including downtime (difference not significant)"
+    kind = _kind(folder)
+    if kind is not None:
+        return [(kind, folder)]
+    found = [(k, sub) for sub in sorted(p for p in folder.iterdir() if p.is_dir()) if (k := _kind(sub))]
+    if not found:
+        raise ReportError(
+            f"{folder} holds no results: no summary.csv (msp-sim run), best_response.csv (incentives), "
+            "transition_summary.csv (transition) or manifest.json (sweep) in it or its subfolders. Fix: run "
+            "`msp-sim run SCENARIO --out DIR` first, then `msp-sim report DIR`."
         )
-    return (
-        f"{best} costs the client least: {money(float(total[best]))}/month including downtime, "
-        f"{money(float(row['mean']) / months)} less than {runner_up} (95% CI {money(lo)} to {money(hi)})"
+    return sorted(found, key=lambda kp: KINDS.index(kp[0]))
+
+
+# ----------------------------------------------------------------------------------------------- SVG
+
+
+_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def svg(fig: Any, prefix: str) -> Markup:
+    """A figure as an inline ``<svg>`` element: fonts as paths, no metadata, every id prefixed so that several
+    charts can live in one page, scaled to the page width. The figure is closed."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = buffer.getvalue()
+    text = text[text.index("<svg") :]
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
+    ids = set(_ID.findall(text))
+    text = _ID.sub(lambda m: f'id="{prefix}-{m.group(1)}"', text)
+    text = re.sub(
+        r'href="#([^"]+)"', lambda m: f'href="#{prefix}-{m.group(1)}"' if m.group(1) in ids else m[0], text
     )
+    text = re.sub(
+        r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}-{m.group(1)})" if m.group(1) in ids else m[0], text
+    )
+    text = re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', r'<svg\1 width="100%"', text, count=1)
+    return Markup(text.replace("<svg", f'<svg role="img" aria-labelledby="{prefix}-title"', 1))
 
 
-def comparison_figure(results: Results) -> Figure:
-    """The three-panel comparison: client cost, provider profit, downtime; with a title stating the finding."""
-    fig, axes = plt.subplots(1, 3, figsize=(15, 5.2), layout="constrained")
-    plot_client_cost(results, axes[0])
-    plot_provider_profit(results, axes[1])
-    plot_downtime(results, axes[2])
+@dataclass
+class _Chart:
+    key: str
+    title: str
+    caption: str
+    svg: Markup
+    wide: bool = True
+
+
+@dataclass
+class _Section:
+    kind: str
+    key: str
+    title: str
+    scenario: Scenario
+    data: dict[str, Any] = field(default_factory=dict)
+    charts: list[_Chart] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------------------------- run
+
+
+def _cell(row: Any, unit: str, scale: float = 1.0) -> dict[str, Any]:
+    """A table cell: the text shown (mean and 95% CI, scaled) and the raw summary numbers as data."""
+    mean, lo, hi = (float(row[c]) for c in ("mean", "ci_low", "ci_high"))
+    text = format_number(mean / scale, unit)
+    interval = ""
+    if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
+        interval = f"{format_number(lo / scale, unit)} – {format_number(hi / scale, unit)}"
+    return {"text": text, "interval": interval, "mean": repr(mean), "low": repr(lo), "high": repr(hi)}
+
+
+def _unit(metric: str) -> str:
+    match = re.search(r"\[([^\]]+)\]\s*$", METRICS.get(metric, ""))
+    return match.group(1) if match else ""
+
+
+def _kind_of_unit(unit: str) -> str:
+    if unit.startswith("currency"):
+        return "money"
+    if unit in ("share", "ratio"):
+        return unit
+    if "hours" in unit or unit.startswith("user-hours"):
+        return "hours"
+    return "count"
+
+
+def _run_section(folder: Path, key: str) -> _Section:
+    results = read_results(folder)
     s = results.scenario
-    fig.suptitle(headline(results), fontsize=13, fontweight="bold", x=0.01, ha="left", parse_math=False)
-    n = int(results.table("client_total_cost")["n"].iloc[0])
-    fig.text(
-        0.01,
-        -0.02,
-        f"Scenario '{s.name}', seed {s.seed}, {n} replications of {s.measured_months} measured months; "
-        "bars are means, whiskers 95% confidence intervals.",
-        fontsize=8,
-        color="dimgrey",
-        ha="left",
-        va="top",
-        parse_math=False,
-    )
-    return fig
+    months = s.measured_months
+    table = results.summary.set_index(["contract", "metric"])
+    contracts = results.contracts
+    main_rows = []
+    for metric, label, unit in RUN_ROWS:
+        if (contracts[0], metric) not in table.index:
+            continue
+        per_month = unit == "money" or metric in ("incidents", "tickets")
+        main_rows.append(
+            {
+                "metric": metric,
+                "label": label + (" per month" if per_month else ""),
+                "cells": [
+                    _cell(table.loc[(c, metric)], unit, months if per_month else 1.0) for c in contracts
+                ],
+            }
+        )
+    all_rows = [
+        {
+            "metric": metric,
+            "description": METRICS.get(metric, ""),
+            "cells": [_cell(table.loc[(c, metric)], _kind_of_unit(_unit(metric))) for c in contracts],
+        }
+        for metric in dict.fromkeys(results.summary["metric"])
+    ]
+    diffs = []
+    d = results.differences
+    for metric, label, unit, scale in (
+        ("client_total_cost", "Client total cost per month", "money", months),
+        ("provider_profit", "Provider profit per month", "money", months),
+        ("downtime_hours_per_user_year", "Downtime h/user-year", "hours", 1.0),
+        ("revenue_monthly_cv", "Revenue CV (monthly)", "ratio", 1.0),
+    ):
+        for _, r in d[d["metric"] == metric].iterrows():
+            lo, hi = float(r["ci_low"]), float(r["ci_high"])
+            diffs.append(
+                {
+                    "label": label,
+                    "contract": r["contract"],
+                    "reference": r["reference"],
+                    "cell": _cell(r, unit, scale),
+                    "significant": bool(np.isfinite(lo) and (lo > 0 or hi < 0)),
+                }
+            )
+    n = int(results.replications["replication"].nunique())
+    section = _Section("run", key, f"Comparison: {s.name}", s)
+    section.data = {
+        "contracts": contracts,
+        "colors": charts.contract_colors(s),
+        "headline_client": charts.headline(results),
+        "headline_provider": charts.provider_headline(results),
+        "headline_service": charts.service_headline(results) if results.times is not None else "",
+        "rows": main_rows,
+        "all_rows": all_rows,
+        "differences": diffs,
+        "reference": s.reference,
+        "replications": n,
+        "months": months,
+        "assumptions": _grouped(assumptions(s)),
+    }
+    section.charts = _run_charts(results, key)
+    return section
+
+
+def _run_charts(results: Results, key: str) -> list[_Chart]:
+    import matplotlib.pyplot as plt
+
+    def single(plot: Any, size: tuple[float, float]) -> Any:
+        fig, ax = plt.subplots(figsize=size, layout="constrained")
+        plot(results, ax)
+        charts._add_source(fig, charts._source(results))
+        return fig
+
+    out = [
+        _Chart(
+            "client-cost",
+            "What the client pays",
+            "Fees (solid) and the cost of downtime and staff time lost (hatched) per month for all clients; "
+            "SLA credits received are drawn below zero. Whiskers: 95% confidence interval of the total.",
+            svg(single(charts.plot_client_cost, (7, 5.2)), f"{key}-client-cost"),
+            wide=False,
+        ),
+        _Chart(
+            "provider",
+            "What the provider earns",
+            "Revenue, cost and profit per month; whiskers: 95% confidence interval of the profit.",
+            svg(single(charts.plot_provider_profit, (7, 5.2)), f"{key}-provider"),
+            wide=False,
+        ),
+        _Chart(
+            "downtime",
+            "How much working time the client loses",
+            "Hours per user and year lost to IT problems (blocked time, partial losses weighted, site outages); "
+            "each dot is one replication, boxes show the middle half.",
+            svg(single(charts.plot_downtime, (7, 5.2)), f"{key}-downtime"),
+            wide=False,
+        ),
+        _Chart(
+            "revenue",
+            "How predictable the provider's revenue is",
+            "Monthly revenue: median over replications and the band holding 80% of them. A flat, narrow band "
+            "is revenue the provider can plan on.",
+            svg(single(charts.plot_revenue_band, (7, 5.2)), f"{key}-revenue"),
+            wide=False,
+        ),
+    ]
+    if results.times is not None and not results.times.empty:
+        out.append(
+            _Chart(
+                "service",
+                "How fast tickets are answered and fixed",
+                "Share of tickets answered (top) and resolved (bottom) within a given time, per priority; dashed "
+                "lines are the managed contract's SLA targets (break/fix contracts promise none).",
+                svg(charts.service_figure(results), f"{key}-service"),
+            )
+        )
+    return out
+
+
+def _grouped(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Assumption rows grouped by section, for the template."""
+    return [
+        {"section": name, "rows": group.to_dict("records")}
+        for name, group in frame.groupby("section", sort=False)
+    ]
+
+
+# ----------------------------------------------------------------------------------------------- incentives
+
+
+def _incentives_section(folder: Path, key: str) -> _Section:
+    inc = read_incentives(folder)
+    s = inc.scenario
+    section = _Section("incentives", key, f"Incentives: {s.name}", s)
+    br = inc.best_response
+    money = s.currency
+    levers = [
+        {
+            "contract": r["contract"],
+            "role": {
+                "provider": "the provider (best response)",
+                "client": "the client",
+                "social": "society",
+            }.get(r["role"], r["role"]),
+            "prevention": f"{r['prevention_hours_per_endpoint_month']:.2f} h",
+            "technicians": str(r["technicians"]),
+            "monitoring": "on" if bool(r["monitoring"]) else "off",
+            "thoroughness": f"{r['thoroughness']:.2f}",
+            "profit": charts.format_money(float(r["provider_profit"]), money),
+        }
+        for _, r in br.iterrows()
+    ]
+    gaps = [
+        {
+            "contract": r["contract"],
+            "loss": charts.format_money(float(r["welfare_loss"]), money),
+            "interval": f"{charts.format_money(float(r['welfare_loss_ci_low']), money)} – "
+            f"{charts.format_money(float(r['welfare_loss_ci_high']), money)}",
+            "downtime": f"{float(r['extra_downtime_user_hours']):+,.0f}",
+            "marginal": charts.format_money(float(r["marginal_profit_per_incident"]), money)
+            if "marginal_profit_per_incident" in r
+            else "–",
+        }
+        for _, r in inc.misalignment.iterrows()
+    ]
+    design = []
+    if not inc.design.empty:
+        for name, group in inc.design.groupby("contract", sort=False):
+            rec = group[group["recommended"]]
+            if rec.empty:
+                design.append(f"{name}: no credit level tried gives a fee both sides prefer to break/fix.")
+            else:
+                r = rec.iloc[0]
+                design.append(
+                    f"{name}: a {r['scheme'].replace('_', ' ')} credit of {r['credit']:g} with a fee between "
+                    f"{r['fee_min']:.0f} and {r['fee_max']:.0f} {money} per user-month leaves both sides better "
+                    f"off than break/fix; the provider then picks "
+                    f"{r['prevention_hours_per_endpoint_month']:.2f} h of prevention per endpoint-month and "
+                    f"{r['technicians']} technicians."
+                )
+    worst = inc.misalignment.sort_values("welfare_loss").iloc[-1]
+    section.data = {
+        "levers": levers,
+        "gaps": gaps,
+        "design": design,
+        "months": s.measured_months,
+        "headline": f"Under {worst['contract']}, what maximises the provider's profit costs "
+        f"{charts.format_money(float(worst['welfare_loss']), money)} more over {s.measured_months} months than "
+        "the best outcome for provider and client together.",
+        "assumptions": _grouped(assumptions(s, ("incentives",))),
+    }
+    section.charts = [
+        _Chart(
+            "incentives",
+            "What each contract makes the provider do",
+            "Provider profit (left axis) and social cost (right axis, dashed) against prevention effort; dotted "
+            "lines mark the provider's choice and the best choice for society. Bars: welfare lost at the "
+            "provider's choice.",
+            svg(charts.incentives_figure(inc), f"{key}-incentives"),
+        )
+    ]
+    return section
 
 
 # ----------------------------------------------------------------------------------------------- transition
 
 
-def _strategy_band(transition: TransitionResults, column: str, ax: Axes, scale: float = 1.0) -> None:
-    """Mean over replications with a 95% band, one line per strategy."""
-    monthly = transition.monthly
-    for i, strategy in enumerate(transition.strategies):
-        g = monthly[monthly["strategy"] == strategy].groupby("month")[column]
-        mean, sd, n = g.mean() * scale, g.std(ddof=1) * scale, g.count()
-        half: Any = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
-        color = PALETTE[i % len(PALETTE)]
-        ax.plot(mean.index, mean.to_numpy(), color=color, lw=2, label=strategy)
-        ax.fill_between(
-            mean.index, (mean - half).to_numpy(), (mean + half).to_numpy(), color=color, alpha=0.2
+def _transition_section(folder: Path, key: str) -> _Section:
+    tr = read_transition(folder)
+    s = tr.scenario
+    summary = tr.summary.set_index(["strategy", "metric"])
+    rows = []
+    for metric, label, unit in TRANSITION_ROWS:
+        if (tr.strategies[0], metric) not in summary.index:
+            continue
+        rows.append(
+            {
+                "metric": metric,
+                "label": label,
+                "cells": [_cell(summary.loc[(name, metric)], unit) for name in tr.strategies],
+            }
         )
-    ax.set_xlabel("month")
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.grid(alpha=0.3)
-
-
-def plot_cash(transition: TransitionResults, ax: Axes | None = None) -> Axes:
-    """Cumulative cash per strategy with its 95% band: the dip of the switch and the recovery."""
-    ax = _axes(ax)
-    _strategy_band(transition, "cash", ax)
-    ax.axhline(0, color="black", lw=0.8)
-    ax.yaxis.set_major_formatter(_money(transition.scenario.currency))
-    ax.set_title("Cumulative cash: the dip and the recovery", loc="left", fontsize=11)
-    ax.legend(fontsize=8, loc="upper left")
-    return ax
-
-
-def plot_mrr_share(transition: TransitionResults, ax: Axes | None = None) -> Axes:
-    """Share of monthly revenue that is recurring (managed fees net of credits)."""
-    ax = _axes(ax)
-    _strategy_band(transition, "mrr_share", ax, scale=100.0)
-    ax.set_ylim(0, 100)
-    ax.set_ylabel("% of monthly revenue")
-    ax.set_title("Recurring revenue share", loc="left", fontsize=11)
-    ax.legend(fontsize=8, loc="lower right")
-    return ax
-
-
-def plot_monthly_revenue(transition: TransitionResults, ax: Axes | None = None) -> Axes:
-    """Monthly revenue per strategy with its 95% band (a narrow band means predictable revenue)."""
-    ax = _axes(ax)
-    _strategy_band(transition, "revenue", ax)
-    ax.yaxis.set_major_formatter(_money(transition.scenario.currency))
-    ax.set_title("Monthly revenue", loc="left", fontsize=11)
-    ax.legend(fontsize=8, loc="upper left")
-    return ax
-
-
-def plot_clients(transition: TransitionResults, strategy: str, ax: Axes | None = None) -> Axes:
-    """Clients per contract over time under one strategy (mean over replications), stacked."""
-    ax = _axes(ax)
-    m = transition.monthly[transition.monthly["strategy"] == strategy]
-    columns = [c for c in m.columns if c.startswith("clients_") and m[c].any()]
-    mean = m.groupby("month")[columns].mean()
-    colors = [PALETTE[(i + 3) % len(PALETTE)] for i in range(len(columns))]
-    ax.stackplot(
-        mean.index,
-        mean.to_numpy().T,
-        labels=[c.removeprefix("clients_") for c in columns],
-        colors=colors,
-        alpha=0.85,
-    )
-    ax.set_xlabel("month")
-    ax.set_ylabel("clients")
-    ax.set_title(f"Clients by contract: {strategy}", loc="left", fontsize=11)
-    ax.legend(fontsize=8, loc="upper left")
-    ax.spines[["top", "right"]].set_visible(False)
-    return ax
-
-
-def transition_figure(transition: TransitionResults) -> Figure:
-    """Cash, recurring share, revenue, and clients per contract for each strategy."""
-    strategies = transition.strategies
-    rows = 2 + (len(strategies) + 1) // 2
-    fig, grid = plt.subplots(rows, 2, figsize=(13, 4.0 * rows), layout="constrained", squeeze=False)
-    axes = grid.ravel()
-    plot_cash(transition, axes[0])
-    plot_mrr_share(transition, axes[1])
-    plot_monthly_revenue(transition, axes[2])
-    s = transition.summary
-    lows = s[s["metric"] == "lowest_cash"].set_index("strategy")["mean"]
-    paybacks = s[s["metric"] == "payback_month"].set_index("strategy")["mean"]
-    money = _money(transition.scenario.currency)
-    stay = next(
-        (
-            st.name
-            for st in (transition.scenario.portfolio.strategies if transition.scenario.portfolio else [])
-            if st.kind == "stay"
-        ),
-        None,
-    )
-    versus = f"'{stay}'" if stay else "zero"
-
-    def line(name: str) -> str:
-        text = f"{name}: lowest cumulative cash {money(float(lows[name]))}"
-        if name == stay:
-            return text
-        if np.isfinite(paybacks[name]):
-            return text + f"; catches up with {versus} by month {paybacks[name]:.0f} (mean)"
-        return text + f"; does not catch up with {versus} in {transition.scenario.horizon_months} months"
-
-    text = "\n".join(line(name) for name in strategies)
-    axes[3].axis("off")
-    axes[3].text(
-        0.0, 1.0, text, va="top", ha="left", fontsize=10, parse_math=False, transform=axes[3].transAxes
-    )
-    for ax, name in zip(axes[4:], strategies, strict=False):
-        plot_clients(transition, name, ax)
-    for ax in axes[4 + len(strategies) :]:
-        ax.set_visible(False)
-    sc = transition.scenario
-    fig.suptitle(
-        f"Moving from break/fix to managed services: '{sc.name}'",
-        fontsize=13,
-        fontweight="bold",
-        x=0.01,
-        ha="left",
-        parse_math=False,
-    )
-    n = int(transition.monthly["replication"].nunique())
-    fig.text(
-        0.01,
-        -0.01,
-        f"Seed {sc.seed}, {n} replications; lines are means, bands 95% confidence intervals.",
-        fontsize=8,
-        color="dimgrey",
-        ha="left",
-        va="top",
-        parse_math=False,
-    )
-    return fig
-
-
-# ----------------------------------------------------------------------------------------------- incentives
-
-PREVENTION = "prevention_hours_per_endpoint_month"
-
-
-def plot_incentive_curve(incentives: IncentiveResults, contract: str, ax: Axes | None = None) -> Axes:
-    """Provider profit (left axis) and social cost (right axis) against prevention hours for one contract, other
-    levers at the provider's best response; the provider's and the socially best prevention marked."""
-    ax = _axes(ax)
-    s = incentives.scenario
-    names = [c.name for c in s.contracts]
-    color = PALETTE[names.index(contract) % len(PALETTE)]
-    curve = incentives.curves
-    curve = curve[(curve["contract"] == contract) & (curve["lever"] == PREVENTION)].sort_values("value")
-    money = _money(s.currency)
-    best: Any = incentives.best_response.set_index(["contract", "role"])
-    e_br = float(best.loc[(contract, "provider"), PREVENTION])
-    e_so = float(best.loc[(contract, "social"), PREVENTION])
-    if not curve.empty:
-        x = curve["value"].to_numpy()
-        ax.plot(x, curve["provider_profit"], color=color, lw=2, label="provider profit (left)")
-        ax.fill_between(
-            x, curve["provider_profit_ci_low"], curve["provider_profit_ci_high"], color=color, alpha=0.2
+    section = _Section("transition", key, f"Moving to managed services: {s.name}", s)
+    section.data = {
+        "strategies": tr.strategies,
+        "rows": rows,
+        "horizon": s.horizon_months,
+        "replications": int(tr.monthly["replication"].nunique()),
+        "assumptions": _grouped(assumptions(s, ("portfolio",))),
+    }
+    section.charts = [
+        _Chart(
+            "transition",
+            "Cash, recurring revenue and clients month by month",
+            "Lines are means over replications, bands 95% confidence intervals.",
+            svg(charts.transition_figure(tr), f"{key}-transition"),
         )
-        right = ax.twinx()
-        right.plot(x, curve["social_cost"], color="dimgrey", lw=1.5, ls="--", label="social cost (right)")
-        right.fill_between(
-            x, curve["social_cost_ci_low"], curve["social_cost_ci_high"], color="grey", alpha=0.15
+    ]
+    return section
+
+
+# ----------------------------------------------------------------------------------------------- sweep
+
+
+def _sweep_section(folder: Path, key: str) -> _Section:
+    from .analysis import OUTCOMES, analyze_sweep, win_shares
+    from .config import load_scenario
+    from .sweep import load_results
+
+    results = load_results(folder)
+    analysis = analyze_sweep(results)
+    base = folder / "base.resolved.yaml"
+    scenario = load_scenario(base) if base.is_file() else None
+    shares = win_shares(analysis.outcomes)
+    section = _Section("sweep", key, f"Sweep: {folder.name}", scenario)  # type: ignore[arg-type]
+    sens = analysis.sensitivity
+    section.data = {
+        "contract": analysis.contract,
+        "reference": analysis.reference,
+        "points": int(results.rows["point_id"].nunique()),
+        "parameters": list(results.parameters),
+        "shares": {o: shares[o] for o in OUTCOMES},
+        "sensitivity": [
+            {
+                "outcome": {"client_saving": "client's saving", "provider_gain": "provider's gain"}[
+                    r["outcome"]
+                ],
+                "parameter": r["parameter"],
+                "method": r["method"],
+                "importance": f"{float(r['importance']):.2f}" if np.isfinite(r["importance"]) else "–",
+                "rank": int(r["rank"]),
+            }
+            for _, r in sens.iterrows()
+        ],
+    }
+    tor = analysis.tornado
+    section.charts = [
+        _Chart(
+            "tornado",
+            "What drives the client's saving",
+            "The client's saving per month at each parameter's low and high end; the largest swing on top.",
+            svg(
+                charts.tornado_figure(
+                    tor[tor["outcome"] == "client_saving"],
+                    results.currency,
+                    analysis.contract,
+                    analysis.reference,
+                ),
+                f"{key}-tornado",
+            ),
         )
-        right.yaxis.set_major_formatter(money)
-        right.spines[["top"]].set_visible(False)
-        handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
-        ax.legend(handles=handles, fontsize=8, loc="lower left", framealpha=0.9)
-    ax.axvline(e_br, color=color, lw=1.2, ls=":")
-    ax.axvline(e_so, color="black", lw=1.2, ls=":")
-    ax.annotate(
-        "provider's choice",
-        (e_br, 1.0),
-        xycoords=("data", "axes fraction"),
-        xytext=(3, -12),
-        textcoords="offset points",
-        fontsize=8,
-        color=color,
-    )
-    ax.annotate(
-        "best for society",
-        (e_so, 0.93),
-        xycoords=("data", "axes fraction"),
-        xytext=(3, -12),
-        textcoords="offset points",
-        fontsize=8,
-    )
-    ax.yaxis.set_major_formatter(money)
-    ax.set_xlabel("prevention [hours per endpoint-month]")
-    ax.set_title(f"{contract}: provider picks {e_br:.2f} h, society {e_so:.2f} h", loc="left", fontsize=10)
-    ax.spines[["top"]].set_visible(False)
-    ax.grid(alpha=0.3)
-    return ax
+    ]
+    if analysis.break_even is not None:
+        section.charts.append(
+            _Chart(
+                "break-even",
+                "Where the contract wins",
+                "Blue where the contract beats the reference, orange where it loses; the solid line is the "
+                "break-even, dashed and dotted lines bound its 95% band.",
+                svg(charts.break_even_figure(analysis.break_even), f"{key}-break-even"),
+            )
+        )
+    return section
 
 
-def plot_misalignment(incentives: IncentiveResults, ax: Axes | None = None) -> Axes:
-    """Welfare loss at each contract's best response against its social optimum, with its paired 95% CI."""
-    ax = _axes(ax)
-    m = incentives.misalignment
-    names = list(m["contract"])
-    mean = m["welfare_loss"].to_numpy(dtype=float)
-    lo = m["welfare_loss_ci_low"].to_numpy(dtype=float)
-    hi = m["welfare_loss_ci_high"].to_numpy(dtype=float)
-    ax.bar(np.arange(len(names)), mean, color=_colors(len(names)))
-    money = _money(incentives.scenario.currency)
-    extra = m["extra_downtime_user_hours"]
-    labels = [f"{money(v)}\n{d / 1000:+.1f}k user-h" for v, d in zip(mean, extra, strict=True)]
-    _ci(ax, mean, lo, hi, labels)
-    ax.axhline(0, color="black", lw=0.8)
-    ax.yaxis.set_major_formatter(money)
-    ax.set_ylim(min(0.0, float(np.nanmin(lo)) * 1.2), float(np.nanmax(hi)) * 1.35)
-    ax.set_ylabel(f"welfare loss over {incentives.scenario.measured_months} months")
-    ax.set_title(
-        "Welfare loss: social cost at the provider's choice minus the best\n(labels: and the extra downtime)",
-        loc="left",
-        fontsize=10,
-    )
-    _style(ax, names)
-    return ax
+# ----------------------------------------------------------------------------------------------- page
 
-
-def incentives_figure(incentives: IncentiveResults) -> Figure:
-    """One curve panel per contract and the misalignment bars."""
-    n = len(incentives.scenario.contracts)
-    rows = (n + 2) // 2
-    fig, grid = plt.subplots(rows, 2, figsize=(13, 4.6 * rows), layout="constrained", squeeze=False)
-    axes = grid.ravel()
-    for ax, c in zip(axes[:n], incentives.scenario.contracts, strict=False):
-        plot_incentive_curve(incentives, c.name, ax)
-    plot_misalignment(incentives, axes[n])
-    for ax in axes[n + 1 :]:
-        ax.set_visible(False)
-    worst = incentives.misalignment.sort_values("welfare_loss").iloc[-1]
-    fig.suptitle(
-        f"Incentives: under {worst['contract']} the provider's profit-maximising choices cost "
-        f"{_money(incentives.scenario.currency)(float(worst['welfare_loss']))} more than the social optimum",
-        fontsize=12,
-        fontweight="bold",
-        x=0.01,
-        ha="left",
-        parse_math=False,
-    )
-    s = incentives.scenario
-    fig.text(
-        0.01,
-        -0.02,
-        f"Scenario '{s.name}', seed {s.seed}; curves hold the other levers at the provider's "
-        "best response; bands and whiskers are 95% confidence intervals of the level (differences between lever "
-        "values are paired on common random numbers and far tighter: see curves.csv and best_response.csv).",
-        fontsize=8,
-        color="dimgrey",
-        ha="left",
-        va="top",
-        parse_math=False,
-    )
-    return fig
-
-
-# ----------------------------------------------------------------------------------------------- sweeps
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from .analysis import BreakEvenMap
-
-__all__ += ["break_even_figure", "plot_break_even", "plot_tornado", "tornado_figure"]
-
-OUTCOME_LABELS = {
-    "client_saving": "client's saving per month",
-    "provider_gain": "provider's extra profit per month",
+_BUILDERS = {
+    "run": _run_section,
+    "incentives": _incentives_section,
+    "transition": _transition_section,
+    "sweep": _sweep_section,
 }
 
 
-def _param_label(name: str) -> str:
-    """A dotted path as an axis label: the field in words, then where it is."""
-    parts = name.split(".")
-    field = parts[-1].replace("_", " ")
-    return field if len(parts) == 1 else f"{field} ({'.'.join(parts[:-1])})"
-
-
-def _number(value: float) -> str:
-    if abs(value) >= 100 or float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
-
-
-def plot_tornado(
-    table: pd.DataFrame,
-    ax: Axes | None = None,
-    currency: str = "USD",
-    contract: str = "the contract",
-    reference: str = "the reference",
-) -> Axes:
-    """Tornado chart of an outcome's drivers (from :func:`simulator.analysis.tornado`): per parameter, the
-    outcome at its low end (orange) and high end (blue) against the average over the sweep, with 95%
-    intervals; the largest swing on top."""
-    ax = _axes(ax)
-    money = _money(currency)
-    rows = table.iloc[::-1].reset_index(drop=True)
-    y = np.arange(len(rows))
-    base = float(rows["baseline"].iloc[0]) if len(rows) else 0.0
-    low_color, high_color = PALETTE[1], PALETTE[0]
-    for yi, r in zip(y, rows.to_dict("records"), strict=True):
-        for end, color in (("low", low_color), ("high", high_color)):
-            value = float(r[f"at_{end}"])
-            ax.barh(yi, value - base, left=base, height=0.6, color=color, alpha=0.85)
-            se = float(r[f"at_{end}_se"])
-            if np.isfinite(se):
-                ax.errorbar(value, yi, xerr=1.96 * se, fmt="none", ecolor="black", capsize=3, lw=1)
-            ax.annotate(
-                _number(float(r[f"{end}_value"])),
-                (value, yi),
-                textcoords="offset points",
-                xytext=(6 if value >= base else -6, 7),
-                ha="left" if value >= base else "right",
-                fontsize=8,
-                color=color,
-                fontweight="bold",
-            )
-    ax.axvline(base, color="black", lw=1)
-    if len(rows):
-        span = np.r_[rows["at_low"], rows["at_high"], base]
-        if np.nanmin(span) < 0 < np.nanmax(span):
-            ax.axvline(0, color="dimgrey", lw=1, ls="--")
-            ax.annotate(
-                "break-even",
-                (0, 1.0),
-                xycoords=("data", "axes fraction"),
-                xytext=(3, -10),
-                textcoords="offset points",
-                fontsize=8,
-                color="dimgrey",
-            )
-    ax.set_yticks(y, [_param_label(p) for p in rows["parameter"]], fontsize=9)
-    ax.xaxis.set_major_formatter(_money_fine(currency, ax))
-    outcome = str(rows["outcome"].iloc[0]) if len(rows) else "client_saving"
-    ax.set_xlabel(f"{OUTCOME_LABELS.get(outcome, outcome)}: {contract} vs {reference}")
-    ax.set_title(
-        f"What drives the {OUTCOME_LABELS.get(outcome, outcome)} (average {money(base)})",
-        loc="left",
-        fontsize=11,
+def render_report(folder: Path, title: str | None = None) -> str:
+    """The report of every results folder found in ``folder`` (see :func:`find_results`) as HTML text."""
+    found = find_results(Path(folder))
+    sections = [_BUILDERS[kind](path, f"s{i}") for i, (kind, path) in enumerate(found)]
+    first = next((s for s in sections if s.kind == "run"), sections[0])
+    env = Environment(
+        loader=PackageLoader("simulator", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    from matplotlib.patches import Patch
-
-    ax.legend(
-        handles=[
-            Patch(color=low_color, label="parameter at its low end"),
-            Patch(color=high_color, label="parameter at its high end"),
-        ],
-        fontsize=8,
-        loc="upper left",
-        bbox_to_anchor=(1.0, 1.0),
-        frameon=False,
+    try:
+        version = metadata.version("msp-sim")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        version = "dev"
+    scenario = first.scenario
+    return env.get_template("report.html.j2").render(
+        title=title or f"IT support options: {scenario.name if scenario else Path(folder).name}",
+        description=scenario.description if scenario else "",
+        sections=sections,
+        first=first,
+        generated=dt.date.today().isoformat(),
+        version=version,
     )
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.grid(axis="x", alpha=0.3)
-    ax.set_axisbelow(True)
-    return ax
 
 
-def _money_fine(currency: str, ax: Axes) -> FuncFormatter:
-    """Like ``_money``, with one decimal in thousands when the axis spans under 10k (no repeated labels)."""
-    coarse = _money(currency)
-    lo, hi = ax.get_xlim()
-    if abs(hi - lo) >= 1e4 or max(abs(lo), abs(hi)) < 1e3:
-        return coarse
-    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency, "")
-
-    def fmt(x: float, _pos: int | None = None) -> str:
-        sign = "−" if x < 0 else ""
-        text = f"{abs(x) / 1e3:.1f}k"
-        return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
-
-    return FuncFormatter(fmt)
-
-
-def _diverging() -> Any:
-    from matplotlib.colors import LinearSegmentedColormap
-
-    # Okabe-Ito orange (the reference wins) through white to blue (the contract wins).
-    return LinearSegmentedColormap.from_list("okabe_ito_diverging", [PALETTE[1], "#FFFFFF", PALETTE[0]])
-
-
-def plot_break_even(
-    be: BreakEvenMap, outcome: str = "client_saving", ax: Axes | None = None, annotate: bool | None = None
-) -> Axes:
-    """Heatmap of an outcome over two swept parameters (from :func:`simulator.analysis.break_even`): blue
-    where the contract wins, orange where the reference does. The solid line is the break-even (probability
-    50% that the contract wins); the dashed (97.5%) and dotted (2.5%) lines bound its 95% band."""
-    ax = _axes(ax)
-    ax.set_facecolor("#D9D9D9")  # cells without points
-    money = _money(be.currency)
-    values = be.grid(outcome)
-    prob = be.grid(f"{outcome}_p")
-    limit = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
-    mesh = ax.pcolormesh(
-        be.x_edges,
-        be.y_edges,
-        np.ma.masked_invalid(values),
-        cmap=_diverging(),
-        vmin=-limit,
-        vmax=limit,
-        shading="flat",
-    )
-    bar = ax.figure.colorbar(mesh, ax=ax, format=money, pad=0.02)
-    bar.set_label(OUTCOME_LABELS.get(outcome, outcome), fontsize=9)
-    from matplotlib.lines import Line2D
-
-    handles = []
-    if prob.shape[0] >= 2 and prob.shape[1] >= 2:
-        xs, ys = np.meshgrid(be.x_centres, be.y_centres)
-        p = np.ma.masked_invalid(prob)
-        if np.nanmin(prob) < 0.5 < np.nanmax(prob):
-            ax.contour(xs, ys, p, levels=[0.5], colors="black", linewidths=2)
-            handles.append(Line2D([], [], color="black", lw=2, label="break-even (50%)"))
-        for level, style, text in (
-            (0.975, "--", f"97.5%: {be.contract} wins, 95% sure"),
-            (0.025, ":", f"2.5%: {be.reference} wins, 95% sure"),
-        ):
-            if np.nanmin(prob) < level < np.nanmax(prob):
-                ax.contour(xs, ys, p, levels=[level], colors="black", linewidths=1.2, linestyles=style)
-                handles.append(Line2D([], [], color="black", lw=1.2, ls=style, label=text))
-    if annotate if annotate is not None else values.size <= 30:
-        for (iy, ix), v in np.ndenumerate(values):
-            if np.isfinite(v):
-                dark = abs(v) > 0.6 * limit
-                ax.annotate(
-                    money(float(v)),
-                    (be.x_centres[ix], be.y_centres[iy]),
-                    ha="center",
-                    va="center",
-                    fontsize=7,
-                    color="white" if dark else "black",
-                )
-    if handles:
-        ax.legend(
-            handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.13), ncol=2, frameon=False
-        )
-    ax.set_xlabel(_param_label(be.x), fontsize=9)
-    ax.set_ylabel(_param_label(be.y), fontsize=9)
-    if outcome == "client_saving":
-        title = f"Client: {be.contract} cheaper than {be.reference} (blue)"
-    elif outcome == "provider_gain":
-        title = f"Provider: {be.contract} more profitable than {be.reference} (blue)"
-    else:
-        title = OUTCOME_LABELS.get(outcome, outcome)
-    ax.set_title(title, loc="left", fontsize=10)
-    return ax
-
-
-def break_even_figure(be: BreakEvenMap, title: str | None = None) -> Figure:
-    """The client's and the provider's break-even maps side by side (a Figure not managed by pyplot)."""
-    fig = Figure(figsize=(14, 6.2), layout="constrained")
-    left, right = fig.subplots(1, 2)
-    plot_break_even(be, "client_saving", left)
-    plot_break_even(be, "provider_gain", right)
-    fig.suptitle(
-        title or f"Where {be.contract} beats {be.reference}, for the client and for the provider",
-        fontsize=12,
-        fontweight="bold",
-        x=0.01,
-        ha="left",
-        parse_math=False,
-    )
-    fig.text(
-        0.01,
-        -0.02,
-        "Cells average the sweep's points (other parameters vary within a cell); money per month, paired by "
-        "replication on common random numbers; grey: no points.\nLines: the probability that the contract "
-        "wins is 50% (solid: break-even), 97.5% (dashed) or 2.5% (dotted); between the last two the sign is "
-        "uncertain.",
-        fontsize=8,
-        color="dimgrey",
-        ha="left",
-        va="top",
-        parse_math=False,
-    )
-    return fig
-
-
-def tornado_figure(table: pd.DataFrame, currency: str, contract: str, reference: str) -> Figure:
-    """The tornado chart on its own figure (not managed by pyplot)."""
-    fig = Figure(figsize=(10, 1.2 + 0.7 * max(len(table), 2)), layout="constrained")
-    plot_tornado(table, fig.subplots(), currency=currency, contract=contract, reference=reference)
-    fig.text(
-        0.01,
-        -0.02,
-        "Low/high end: the lowest/highest level of a grid parameter, else its lowest/highest 20% of points; "
-        "the other parameters average over the sweep. Whiskers: 95% intervals.",
-        fontsize=8,
-        color="dimgrey",
-        ha="left",
-        va="top",
-        parse_math=False,
-    )
-    return fig
+def write_report(folder: Path, out: Path | None = None, title: str | None = None) -> Path:
+    """Write the report of ``folder`` to ``out`` (default: ``folder``/report.html) atomically."""
+    folder = Path(folder)
+    target = Path(out) if out is not None else folder / "report.html"
+    html = render_report(folder, title)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(html)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a report is meant to be shared
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target

@@ -14,7 +14,7 @@ from scipy import stats
 
 from .config import Scenario
 from .incidents import client_table, generate_incidents
-from .metrics import METRICS, billing_context, measure
+from .metrics import METRICS, billing_context, measure, ticket_time_counts, time_edges
 from .model import simulate_contract
 
 __all__ = ["Results", "paired_differences", "run_replication", "run_tasks", "simulate", "summarize"]
@@ -28,6 +28,9 @@ class Results:
     replications: pd.DataFrame
     monthly: pd.DataFrame
     tickets: pd.DataFrame | None = None
+    times: pd.DataFrame | None = None
+    """Ticket response and resolution times as histograms summed over replications: ``contract, measure,
+    priority, upper_hours, count`` (``count`` tickets took at most ``upper_hours``, more than the previous edge)."""
     summary: pd.DataFrame = field(init=False)
     differences: pd.DataFrame = field(init=False)
 
@@ -55,9 +58,12 @@ def run_replication(
     rows: list[dict[str, Any]] = []
     monthly: list[pd.DataFrame] = []
     tickets: list[pd.DataFrame] = []
+    edges = time_edges(scenario)
+    times: dict[str, dict[str, np.ndarray]] = {}
     for contract in scenario.contracts:
         run = simulate_contract(scenario, contract, incidents, clients, seed, replication)
         row, series, _ = measure(scenario, contract, run, ctx)
+        times[contract.name] = ticket_time_counts(scenario, run, ctx, edges)
         rows.append({"contract": contract.name, "replication": replication, "seed": seed, **row})
         frame = pd.DataFrame(series)
         frame.insert(0, "month", np.arange(scenario.horizon_months))
@@ -69,7 +75,35 @@ def run_replication(
             t.insert(0, "replication", replication)
             t.insert(0, "contract", contract.name)
             tickets.append(t)
-    return {"rows": rows, "monthly": pd.concat(monthly), "tickets": pd.concat(tickets) if tickets else None}
+    return {
+        "rows": rows,
+        "monthly": pd.concat(monthly),
+        "tickets": pd.concat(tickets) if tickets else None,
+        "times": times,
+    }
+
+
+def _times_frame(scenario: Scenario, outputs: list[dict[str, Any]]) -> pd.DataFrame:
+    """The replications' ticket-time histograms summed, as tidy rows (empty bins left out)."""
+    edges = time_edges(scenario)
+    frames = []
+    for contract in scenario.contracts:
+        for name in ("response", "resolution"):
+            counts = sum(out["times"][contract.name][name] for out in outputs)
+            for p, row in enumerate(counts, start=1):
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "contract": contract.name,
+                            "measure": name,
+                            "priority": f"P{p}",
+                            "upper_hours": edges[1:],
+                            "count": row.astype(np.int64),
+                        }
+                    )
+                )
+    frame = pd.concat(frames, ignore_index=True)
+    return frame[frame["count"] > 0].reset_index(drop=True)
 
 
 def _replication_task(args: tuple[Scenario, int, int, bool]) -> dict[str, Any]:
@@ -126,6 +160,7 @@ def simulate(
         replications=reps,
         monthly=monthly,
         tickets=pd.concat(ticket_frames, ignore_index=True) if ticket_frames else None,
+        times=_times_frame(scenario, outputs),
     )
 
 

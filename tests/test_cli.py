@@ -35,7 +35,8 @@ def test_run_writes_every_output(run_dir: Path) -> None:
     names = {p.name for p in run_dir.iterdir()}
     assert names == {
         "replications.csv", "summary.csv", "differences.csv", "monthly.csv", "scenario.resolved.yaml",
-        "comparison.png", "comparison.svg", "tickets.parquet",
+        "comparison.png", "comparison.svg", "tickets.parquet", "ticket_times.csv", "revenue.png", "revenue.svg",
+        "service.png", "service.svg",
     }
     reps = pd.read_csv(run_dir / "replications.csv")
     assert list(reps.columns[:3]) == ["contract", "replication", "seed"]
@@ -54,7 +55,8 @@ def test_run_writes_every_output(run_dir: Path) -> None:
 
 
 def test_resolved_scenario_reruns_identically(run_dir: Path, tmp_path: Path) -> None:
-    again = msp_sim("run", run_dir / "scenario.resolved.yaml", "-r", "3", "--out", tmp_path / "again")
+    # --replications is written into the resolved scenario: rerunning it needs no flags.
+    again = msp_sim("run", run_dir / "scenario.resolved.yaml", "--out", tmp_path / "again")
     assert again.returncode == 0, again.stderr
     a = pd.read_csv(run_dir / "replications.csv")
     b = pd.read_csv(tmp_path / "again" / "replications.csv")

@@ -47,6 +47,16 @@ def test_override_by_name_and_index() -> None:
     assert s.incidents.categories[0].theta == 1.5
 
 
+def test_override_star_sets_every_list_item() -> None:
+    s = load_scenario(
+        BASELINE, ["clients.*.downtime_cost_per_user_hour=60", "contracts.*.policy.thoroughness=0.9"]
+    )
+    assert {c.downtime_cost_per_user_hour for c in s.clients} == {60.0}
+    assert {c.policy.thoroughness for c in s.contracts} == {0.9}
+    with pytest.raises(ScenarioError, match=r"clients\.0\.no_such_field|no_such_field"):
+        load_scenario(BASELINE, ["clients.*.no_such_field=1"])
+
+
 def test_override_values_are_yaml() -> None:
     assert parse_override("a.b=0.5") == ("a.b", 0.5)
     assert parse_override("a=true") == ("a", True)

@@ -1,0 +1,61 @@
+"""Which metrics the comparison tables show, with labels and units, and how their numbers are written."""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["RUN_ROWS", "TRANSITION_ROWS", "format_number"]
+
+RUN_ROWS = (
+    ("client_fees", "Client fees", "money"),
+    ("client_downtime_cost", "Client downtime cost", "money"),
+    ("client_total_cost", "Client total cost", "money"),
+    ("provider_revenue", "Provider revenue", "money"),
+    ("provider_cost", "Provider cost", "money"),
+    ("provider_profit", "Provider profit", "money"),
+    ("revenue_monthly_cv", "Revenue CV (monthly)", "ratio"),
+    ("downtime_hours_per_user_year", "Downtime h/user-year", "hours"),
+    ("incidents", "Incidents", "count"),
+    ("tickets", "Tickets", "count"),
+    ("mean_response_hours", "Mean response (bh)", "hours"),
+    ("mean_resolution_hours", "Mean resolution (bh)", "hours"),
+    ("sla_compliance", "SLA compliance", "share"),
+    ("sla_credits", "SLA credits", "money"),
+    ("technician_utilization", "Technician utilisation", "share"),
+)
+"""(metric, label, unit) of the run comparison, in display order."""
+
+TRANSITION_ROWS = (
+    ("lowest_cash", "Lowest cumulative cash", "money"),
+    ("lowest_cash_month", "… in month", "hours"),
+    ("payback_month", "Catches up with stay (month)", "hours"),
+    ("final_cash", "Cumulative cash at the end", "money"),
+    ("profit_year_1", "Profit year 1", "money"),
+    ("profit_year_2", "Profit year 2", "money"),
+    ("profit_year_3", "Profit year 3", "money"),
+    ("mrr_share_last_12", "Recurring share, last 12 m", "share"),
+    ("revenue_cv_last_12", "Revenue CV, last 12 m", "ratio"),
+    ("churned_clients", "Clients churned", "hours"),
+    ("won_clients", "Clients won", "hours"),
+    ("final_technicians", "Technicians at the end", "hours"),
+    ("client_downtime_per_user_year", "Client downtime h/user-year", "hours"),
+)
+"""(metric, label, unit) of the transition summary."""
+
+
+def format_number(value: float, unit: str) -> str:
+    """A table cell: money in k/M, shares as %, ratios to 3 decimals, hours to 1 decimal, counts whole."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if unit == "money":
+        size = abs(value)
+        if size >= 1e6:
+            return f"{value / 1e6:,.2f}M"
+        if size >= 1e4:
+            return f"{value / 1e3:,.1f}k"
+        return f"{value:,.0f}"
+    if unit in ("share", "ratio"):
+        return f"{value:.1%}" if unit == "share" else f"{value:.3f}"
+    if unit == "hours":
+        return f"{value:,.1f}"
+    return f"{value:,.0f}"

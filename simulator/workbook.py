@@ -1,0 +1,261 @@
+"""An Excel workbook of a results folder: summary, replications, differences, assumptions, for spreadsheet users."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from openpyxl import Workbook  # type: ignore[import-untyped]
+from openpyxl.styles import Alignment, Font, PatternFill  # type: ignore[import-untyped]
+from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+
+from .assumptions import assumptions
+from .config import Scenario, load_scenario
+from .metrics import METRICS
+
+__all__ = ["write_workbook"]
+
+OPTIONAL = (
+    ("Incentives", "misalignment.csv"),
+    ("Best response", "best_response.csv"),
+    ("Transition", "transition_summary.csv"),
+)
+"""Sheets written when their file is in the folder (incentives and transition folders), in this order."""
+
+FORMATS = {"money": "#,##0", "share": "0.0%", "ratio": "0.000", "hours": "#,##0.0", "count": "#,##0"}
+"""Excel number format of each kind of metric."""
+
+_BOLD = Font(bold=True)
+_FILL = PatternFill("solid", fgColor="DDEBF7")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_UNIT = re.compile(r"\[([^\]]+)\]\s*$")
+_STATS = ("mean", "std", "ci_low", "ci_high")
+
+
+def write_workbook(folder: Path | str, target: Path | str) -> Path:
+    """Write the results in ``folder`` (from ``msp-sim run``, ``incentives`` or ``transition``) as an Excel
+    workbook at ``target``, atomically: the file appears complete or not at all."""
+    folder, target = Path(folder), Path(target)
+    has_run = (folder / "summary.csv").is_file()
+    optional = [(sheet, folder / name) for sheet, name in OPTIONAL if (folder / name).is_file()]
+    if not (has_run or optional) or not (folder / "scenario.resolved.yaml").is_file():
+        raise FileNotFoundError(
+            f"{folder} is not a results folder (no summary.csv, incentive or transition tables with "
+            "scenario.resolved.yaml); `msp-sim run SCENARIO` writes one."
+        )
+    scenario = load_scenario(folder / "scenario.resolved.yaml")
+    replications, seed = _replications_and_seed(folder, scenario)
+    wb = Workbook()
+    wb.remove(wb.active)
+    if has_run:
+        _summary(wb, pd.read_csv(folder / "summary.csv"), scenario, replications, seed)
+        for sheet, name in (("Replications", "replications.csv"), ("Differences", "differences.csv")):
+            if (folder / name).is_file():
+                frame = pd.read_csv(folder / name)
+                if sheet == "Differences":
+                    frame["significant"] = [
+                        _significant(lo, hi) for lo, hi in zip(frame.ci_low, frame.ci_high, strict=True)
+                    ]
+                _table(wb.create_sheet(sheet), frame, freeze="B2")
+    for sheet, path in optional:
+        _table(wb.create_sheet(sheet), pd.read_csv(path), freeze="B2")
+    _table(wb.create_sheet("Assumptions"), assumptions(scenario), freeze="C2", wrap=("meaning", "value"))
+    _about(wb, folder, target, scenario, replications, seed)
+    return _save(wb, target)
+
+
+def _save(wb: Any, target: Path) -> Path:
+    """Save to a temporary file beside ``target`` and move it into place; on failure remove it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # A fresh name rather than mkstemp, so the file gets the usual permissions (mkstemp's are owner-only).
+    name = target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    try:
+        wb.save(name)
+        os.replace(name, target)
+    except BaseException:
+        name.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _replications_and_seed(folder: Path, scenario: Scenario) -> tuple[int | None, int]:
+    """Replications and seed actually used, read from the tables (command-line overrides are not in the YAML)."""
+    reps = folder / "replications.csv"
+    if reps.is_file():
+        frame = pd.read_csv(reps, usecols=["replication", "seed"])
+        seeds = frame["seed"].unique()
+        return int(frame["replication"].nunique()), int(seeds[0]) if len(seeds) == 1 else scenario.seed
+    for name in ("summary.csv", "transition_summary.csv"):
+        if (folder / name).is_file():
+            return int(pd.read_csv(folder / name, usecols=["n"])["n"].max()), scenario.seed
+    if (folder / "evaluations.parquet").is_file():
+        evaluations = pd.read_parquet(folder / "evaluations.parquet", columns=["replication"])
+        return int(evaluations["replication"].nunique()), scenario.seed
+    return None, scenario.seed
+
+
+def _unit(metric: str) -> str:
+    """The unit in brackets at the end of a metric's description ('' when unknown)."""
+    match = _UNIT.search(METRICS.get(metric, ""))
+    return match.group(1) if match else ""
+
+
+def _kind(metric: str) -> str:
+    """How a metric's numbers are written: money, share, ratio, hours, count or '' (general)."""
+    unit = _unit(metric)
+    if unit == "share" or metric.endswith(("_margin", "compliance", "utilization")):
+        return "share"
+    if unit == "ratio" or metric.endswith("_cv"):
+        return "ratio"
+    if unit.startswith("currency"):
+        return "money"
+    if "hours" in unit:
+        return "hours"
+    return "count" if unit == "count" else ""
+
+
+def _format(metric: str) -> str:
+    """The number format of a metric, or of a column named after one (``<metric>_ci_low`` and the like)."""
+    return FORMATS.get(_kind(re.sub(r"(_ci)?_(low|high)$", "", metric)), "General")
+
+
+def _significant(low: float, high: float) -> bool | None:
+    """Whether a confidence interval excludes 0 (None when there is no interval)."""
+    if math.isnan(low) or math.isnan(high):
+        return None
+    return bool(low > 0 or high < 0)
+
+
+def _value(value: Any) -> Any:
+    """A table value as Excel takes it: Python scalars, missing values as empty cells."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    return value
+
+
+def _header(ws: Any, row: int, labels: list[str], start: int = 1) -> None:
+    """Write a bold, filled header row."""
+    for col, label in enumerate(labels, start):
+        cell = ws.cell(row=row, column=col, value=label)
+        cell.font, cell.fill = _BOLD, _FILL
+
+
+def _widths(ws: Any, frame: pd.DataFrame, wrap: tuple[str, ...] = ()) -> None:
+    """Set each column's width from its header and contents (wrapped columns get a fixed wide one)."""
+    for col, name in enumerate(frame.columns, 1):
+        shown = [f"{v:,.2f}" if isinstance(v, float) else str(v) for v in frame[name].head(200).dropna()]
+        longest = max([len(str(name)), *map(len, shown)])
+        width = 60 if name in wrap else min(max(longest + 2, 8), 45)
+        ws.column_dimensions[get_column_letter(col)].width = width
+
+
+def _table(ws: Any, frame: pd.DataFrame, freeze: str, wrap: tuple[str, ...] = ()) -> None:
+    """Write a table as is: header, rows, number formats by metric, frozen header, autofilter."""
+    columns = [str(c) for c in frame.columns]
+    _header(ws, 1, columns)
+    by_row = "metric" in columns
+    for r, row in enumerate(frame.itertuples(index=False), 2):
+        values = dict(zip(columns, row, strict=True))
+        for c, name in enumerate(columns, 1):
+            cell = ws.cell(row=r, column=c, value=_value(values[name]))
+            if isinstance(cell.value, float | int) and not isinstance(cell.value, bool):
+                metric = str(values["metric"]) if by_row and name in _STATS else name
+                cell.number_format = _format(metric)
+            if name in wrap:
+                cell.alignment = _WRAP
+    _widths(ws, frame, wrap)
+    ws.freeze_panes = freeze
+    ws.auto_filter.ref = ws.dimensions
+
+
+def _summary(wb: Any, summary: pd.DataFrame, scenario: Scenario, replications: int | None, seed: int) -> None:
+    """The Summary sheet: one row per metric, mean and 95% CI per contract, as stored in summary.csv."""
+    ws = wb.create_sheet("Summary")
+    ws["A1"] = (
+        f"{scenario.name}: {replications} replications, {scenario.measured_months} measured months, "
+        f"{scenario.currency}, seed {seed}"
+    )
+    ws["A1"].font = Font(bold=True, size=13)
+    ws["A2"] = (
+        "Money and count metrics are totals over the measured months unless the unit says per month; each "
+        "value is the mean over replications with its 95% confidence interval."
+    )
+    present = list(dict.fromkeys(summary["contract"]))
+    contracts = [c.name for c in scenario.contracts if c.name in present]
+    contracts += [c for c in present if c not in contracts]
+    listed = set(summary["metric"])
+    metrics = [m for m in METRICS if m in listed] + [
+        m for m in dict.fromkeys(summary["metric"]) if m not in METRICS
+    ]
+    rows = {(str(r.contract), str(r.metric)): r for r in summary.itertuples(index=False)}
+    _header(ws, 4, ["metric", "description", "unit"])
+    for i, contract in enumerate(contracts):
+        col = 4 + 3 * i
+        _header(ws, 3, [contract], start=col)
+        ws.merge_cells(start_row=3, start_column=col, end_row=3, end_column=col + 2)
+        ws.cell(row=3, column=col).alignment = Alignment(horizontal="center")
+        _header(ws, 4, ["mean", "95% CI low", "95% CI high"], start=col)
+    for r, metric in enumerate(metrics, 5):
+        unit = _unit(metric).replace("currency", scenario.currency)
+        for c, text in enumerate((metric, METRICS.get(metric, ""), unit), 1):
+            ws.cell(row=r, column=c, value=text)
+        ws.cell(row=r, column=2).alignment = _WRAP
+        for i, contract in enumerate(contracts):
+            found = rows.get((contract, metric))
+            for j, stat in enumerate(("mean", "ci_low", "ci_high")):
+                cell = ws.cell(row=r, column=4 + 3 * i + j, value=_value(getattr(found, stat, None)))
+                cell.number_format = _format(metric)
+    widths = [max(len(m) for m in [*metrics, "metric"]) + 2, 60, 18] + [14] * (3 * len(contracts))
+    for col, width in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(col)].width = width
+    ws.freeze_panes = "B5"
+    ws.auto_filter.ref = f"A4:{get_column_letter(len(widths))}{4 + len(metrics)}"
+
+
+def _about(
+    wb: Any, folder: Path, target: Path, scenario: Scenario, replications: int | None, seed: int
+) -> None:
+    """The About sheet: what the workbook is, the run it comes from and how to read the intervals."""
+    ws = wb.create_sheet("About")
+    # Inside the folder: say so, as `msp-sim run` writes the workbook while the folder still has a temporary name.
+    inside = "the folder holding this workbook"
+    lines = [
+        (
+            "What this is",
+            f"Results of the msp-sim IT-support economics simulator, one sheet per table: "
+            f"{', '.join(s for s in wb.sheetnames if s != 'About')}.",
+        ),
+        ("Scenario", f"{scenario.name}" + (f": {scenario.description}" if scenario.description else "")),
+        ("Seed", seed),
+        ("Replications", replications if replications is not None else "not recorded in the folder"),
+        (
+            "Measured months",
+            f"{scenario.measured_months} (warm-up months left out: {scenario.warmup_months})",
+        ),
+        ("Currency", scenario.currency),
+        (
+            "95% confidence interval",
+            "A Student-t interval over the independent replications: a range that would cover the long-run "
+            "mean in 95% of such runs. It measures the simulation's randomness only, not uncertainty in the "
+            "scenario's inputs. Contracts are simulated on common random numbers (the same incidents in each "
+            f"replication), so the differences against {scenario.reference} are paired; a difference is "
+            "significant when its interval excludes 0.",
+        ),
+        ("Source folder", inside if target.parent.resolve() == folder.resolve() else str(folder.resolve())),
+    ]
+    ws["A1"] = "About this workbook"
+    ws["A1"].font = Font(bold=True, size=13)
+    for r, (label, value) in enumerate(lines, 3):
+        ws.cell(row=r, column=1, value=label).font = _BOLD
+        ws.cell(row=r, column=2, value=value).alignment = Alignment(
+            wrap_text=True, vertical="top", horizontal="left"
+        )
+    ws.column_dimensions["A"].width = 24
+    ws.column_dimensions["B"].width = 100
