@@ -494,7 +494,8 @@ def service_headline(results: Results) -> str:
             total += n
         if total:
             parts.append(f"{name} {met / total:.0%}")
-    return "Tickets answered within the SLA response target: " + ", ".join(parts)
+    managed = next(iter(next(t for t in targets.values() if t)))
+    return f"Tickets answered within the response targets of {managed}: " + ", ".join(parts)
 
 
 def service_figure(results: Results) -> Figure:

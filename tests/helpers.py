@@ -7,17 +7,23 @@ reporting or triage delay, no travel, no recurrences, no major incidents, monito
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from simulator.calendar import HOURS_PER_MONTH
 
 __all__ = [
     "ALL_HOURS",
+    "ROOT",
     "behaviour",
     "category",
     "client",
     "managed_contract",
     "mmc_scenario",
+    "msp_sim",
     "provider",
     "scenario",
     "tm_contract",
@@ -240,3 +246,18 @@ def sla_terms(
         },
         "credit": credit,
     }
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def msp_sim(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """Run the command line from the repository root, as a user would, capturing what it prints."""
+    return subprocess.run(
+        [sys.executable, "-m", "simulator", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "120"},
+    )

@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import msp_sim
 
 from simulator import charts, load_scenario, simulate
 from simulator.outputs import read_results, write_results, write_transition
@@ -204,23 +204,23 @@ def test_a_folder_without_results_is_refused(tmp_path: Path) -> None:
         find_results(tmp_path / "missing")
 
 
-def test_report_cli(results_root: Path, tmp_path: Path) -> None:
+def test_reportmsp_sim(results_root: Path, tmp_path: Path) -> None:
     out = tmp_path / "client.html"
     xlsx = tmp_path / "client.xlsx"
-    done = _cli("report", results_root / "small-office", "--out", out, "--xlsx", xlsx)
+    done = msp_sim("report", results_root / "small-office", "--out", out, "--xlsx", xlsx)
     assert done.returncode == 0, done.stderr
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert xlsx.read_bytes()[:2] == b"PK"
-    bad = _cli("report", tmp_path / "empty-does-not-exist")
+    bad = msp_sim("report", tmp_path / "empty-does-not-exist")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "no such folder" in bad.stderr
     (tmp_path / "empty").mkdir()
-    bad = _cli("report", tmp_path / "empty")
+    bad = msp_sim("report", tmp_path / "empty")
     assert bad.returncode == 2 and "msp-sim run" in bad.stderr
 
 
 def test_run_with_report_writes_both_files(tmp_path: Path) -> None:
     out = tmp_path / "small"
-    done = _cli(
+    done = msp_sim(
         "run",
         SMALL,
         "-r",
@@ -237,17 +237,6 @@ def test_run_with_report_writes_both_files(tmp_path: Path) -> None:
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "tmp-" not in html, "the report names the final folder, not the temporary one"
     assert (out / "results.xlsx").is_file()
-
-
-def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "simulator", *map(str, args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "COLUMNS": "120"},
-    )
 
 
 def test_every_plot_function_takes_an_axes_and_returns_it(results_root: Path) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from helpers import client, managed_contract, scenario, tm_contract
+from helpers import client, managed_contract, msp_sim, scenario, tm_contract
 
 from simulator.metrics import METRICS
 from simulator.sweep import (
@@ -538,17 +538,6 @@ def test_shipped_sweep_expands_and_its_first_point_runs(path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------- command line
-
-
-def msp_sim(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "simulator", *map(str, args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "COLUMNS": "120"},
-    )
 
 
 def test_cli_sweep_then_analyze(tmp_path: Path) -> None:
