@@ -350,3 +350,20 @@ def test_write_report_is_atomic(results_root: Path, tmp_path: Path, monkeypatch:
         write_report(results_root / "small-office", target)
     assert target.read_text() == "old report"
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+def test_a_sweep_folder_gets_its_section(tmp_path: Path) -> None:
+    sweep = tmp_path / "tiny.yaml"
+    sweep.write_text(
+        f"name: tiny\nbase: {SMALL}\noverrides: {{horizon_months: 3, warmup_months: 0}}\nreplications: 2\n"
+        "design:\n  kind: grid\n  parameters:\n"
+        "    contracts.managed-per-device.fee_per_endpoint_month: [60, 180]\n"
+        "    clients.*.downtime_cost_per_user_hour: [20, 100]\n"
+    )
+    done = msp_sim("sweep", sweep, "--out", tmp_path / "results" / "tiny", "-w", "1")
+    assert done.returncode == 0, done.stderr
+    html = render_report(tmp_path / "results")
+    c = _check(html)
+    assert c.errors == [] and not {i for i in c.ids if c.ids.count(i) > 1}
+    assert {f["data-chart"] for f in c.figures} == {"tornado", "break-even"}
+    assert 'data-kind="sweep"' in html and "4 parameter combinations" in html
