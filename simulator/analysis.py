@@ -486,6 +486,8 @@ class SweepAnalysis:
     tornado: pd.DataFrame
     break_even: BreakEvenMap | None
     """None when fewer than two numeric parameters were swept."""
+    source: str = ""
+    """The line under every chart: the sweep, its design and seed."""
 
 
 def analyze_sweep(
@@ -505,4 +507,15 @@ def analyze_sweep(
     numeric = [p for p in results.parameters if p in ranked]
     be = break_even(results, x, y, contract, reference, bins) if len(numeric) >= 2 else None
     c, ref = _pair(results, contract, reference)
-    return SweepAnalysis(c, ref, outcomes, sens, tor, be)
+    return SweepAnalysis(c, ref, outcomes, sens, tor, be, sweep_source(results))
+
+
+def sweep_source(results: SweepResults) -> str:
+    """Where a sweep chart's numbers come from: sweep name, design, points done, replications and seed."""
+    m = results.manifest
+    done, total = results.rows["point_id"].nunique(), int(m["points"])
+    points = f"{total:,} points" if done == total else f"{done:,} of {total:,} points"
+    return (
+        f"Source: msp-sim, sweep '{m['name']}' ({m['kind']} design, {points} × {m['replications']} "
+        f"replications), seed {m['seed']}."
+    )

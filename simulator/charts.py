@@ -1043,8 +1043,9 @@ def plot_break_even(
     return ax
 
 
-def break_even_figure(be: BreakEvenMap, title: str | None = None) -> Figure:
-    """The client's and the provider's break-even maps side by side (a Figure not managed by pyplot)."""
+def break_even_figure(be: BreakEvenMap, title: str | None = None, source: str = "") -> Figure:
+    """The client's and the provider's break-even maps side by side (a Figure not managed by pyplot), with
+    ``source`` (e.g. :attr:`SweepAnalysis.source`) as the first line of the note under it."""
     fig = Figure(figsize=(14, 6.2), layout="constrained")
     left, right = fig.subplots(1, 2)
     plot_break_even(be, "client_saving", left)
@@ -1060,7 +1061,8 @@ def break_even_figure(be: BreakEvenMap, title: str | None = None) -> Figure:
     fig.text(
         0.01,
         -0.02,
-        "Cells average the sweep's points (other parameters vary within a cell); money per month, paired by "
+        (f"{source}\n" if source else "")
+        + "Cells average the sweep's points (other parameters vary within a cell); money per month, paired by "
         "replication on common random numbers; grey: no points.\nLines: the probability that the contract "
         "wins is 50% (solid: break-even), 97.5% (dashed) or 2.5% (dotted); between the last two the sign is "
         "uncertain.",
@@ -1073,14 +1075,18 @@ def break_even_figure(be: BreakEvenMap, title: str | None = None) -> Figure:
     return fig
 
 
-def tornado_figure(table: pd.DataFrame, currency: str, contract: str, reference: str) -> Figure:
-    """The tornado chart on its own figure (not managed by pyplot)."""
+def tornado_figure(
+    table: pd.DataFrame, currency: str, contract: str, reference: str, source: str = ""
+) -> Figure:
+    """The tornado chart on its own figure (not managed by pyplot), with ``source`` (e.g.
+    :attr:`SweepAnalysis.source`) as the first line of the note under it."""
     fig = Figure(figsize=(10, 1.2 + 0.7 * max(len(table), 2)), layout="constrained")
     plot_tornado(table, fig.subplots(), currency=currency, contract=contract, reference=reference)
     fig.text(
         0.01,
         -0.02,
-        "Low/high end: the lowest/highest level of a grid parameter, else its lowest/highest 20% of points; "
+        (f"{source}\n" if source else "")
+        + "Low/high end: the lowest/highest level of a grid parameter, else its lowest/highest 20% of points; "
         "the other parameters average over the sweep. Whiskers: 95% intervals.",
         fontsize=8,
         color="dimgrey",

@@ -21,6 +21,9 @@ from .tables import RUN_ROWS, TRANSITION_ROWS, format_number
 
 __all__ = ["main"]
 
+PIPED_WIDTH = 120
+"""Line width when the output is not a terminal (a file, a pipe, a CI log) and COLUMNS is not set."""
+
 err = Console(stderr=True, highlight=False)
 console = Console(highlight=False)
 
@@ -66,6 +69,9 @@ def _table(results: Any) -> Table:
 def main() -> None:
     """Simulate IT-support economics: break/fix time and materials, fixed price per job, managed services."""
     os.environ.setdefault("MPLBACKEND", "Agg")  # charts are written to files, never shown
+    if "COLUMNS" not in os.environ:  # into a file or a log: tables as wide as they need, not rich's 80 columns
+        for c in (console, err):
+            c.width = c.width if c.is_terminal else PIPED_WIDTH
 
 
 _set = click.option(
@@ -676,11 +682,13 @@ def analyze(
             outcomes.to_csv(tmp / "outcomes.csv", index=False)
             sens.to_csv(tmp / "sensitivity.csv", index=False)
             tor.to_csv(tmp / "tornado.csv", index=False)
-            fig = tornado_figure(tor[tor["outcome"] == "client_saving"], results.currency, c, ref)
+            fig = tornado_figure(
+                tor[tor["outcome"] == "client_saving"], results.currency, c, ref, analysis.source
+            )
             save_figure(fig, tmp / "tornado", dpi=130)
             if be is not None:
                 be.to_df().to_csv(tmp / "break_even.csv", index=False)
-                fig = break_even_figure(be)
+                fig = break_even_figure(be, source=analysis.source)
                 save_figure(fig, tmp / "break_even", dpi=130)
     except OSError as exc:
         _fail(

@@ -436,6 +436,7 @@ def _sweep_section(folder: Path, key: str) -> _Section:
                     results.currency,
                     analysis.contract,
                     analysis.reference,
+                    analysis.source,
                 ),
                 f"{key}-tornado",
             ),
@@ -448,7 +449,7 @@ def _sweep_section(folder: Path, key: str) -> _Section:
                 "Where the contract wins",
                 "Blue where the contract beats the reference, orange where it loses; the solid line is the "
                 "break-even, dashed and dotted lines bound its 95% band.",
-                svg(charts.break_even_figure(analysis.break_even), f"{key}-break-even"),
+                svg(charts.break_even_figure(analysis.break_even, source=analysis.source), f"{key}-break-even"),
             )
         )
     return section

@@ -66,7 +66,32 @@ def write_workbook(folder: Path | str, target: Path | str) -> Path:
         _table(wb.create_sheet(sheet), pd.read_csv(path), freeze="B2")
     _table(wb.create_sheet("Assumptions"), assumptions(scenario), freeze="C2", wrap=("meaning", "value"))
     _about(wb, folder, target, scenario, replications, seed)
+    for ws in wb.worksheets:
+        _print_setup(ws)
     return _save(wb, target)
+
+
+PRINT_FIT_COLUMNS = 14
+"""Sheets with at most this many columns print one page wide; wider ones (Replications) keep their size."""
+
+
+def _print_setup(ws: Any) -> None:
+    """Print on A4 landscape with the header rows (and first column) repeated on every page; narrow sheets are
+    fitted to one page wide so a printed table is never cut between columns."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+    if ws.max_column <= PRINT_FIT_COLUMNS:
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    frozen = ws.freeze_panes
+    if frozen:
+        row = int(re.sub(r"[A-Z]+", "", frozen)) - 1
+        if row >= 1:
+            ws.print_title_rows = f"1:{row}"
+        if not frozen.startswith("A"):
+            ws.print_title_cols = "A:A"
+    ws.print_options.gridLines = False
+    ws.oddFooter.center.text = "&A, page &P of &N"
 
 
 def _save(wb: Any, target: Path) -> Path:
@@ -156,6 +181,28 @@ def _widths(ws: Any, frame: pd.DataFrame, wrap: tuple[str, ...] = ()) -> None:
         ws.column_dimensions[get_column_letter(col)].width = width
 
 
+LINE_HEIGHT = 15.0
+"""Points per line of text; Excel's default row height."""
+
+
+def _row_heights(ws: Any, first: int) -> None:
+    """Give rows with wrapped text the height of their longest cell, as neither openpyxl nor every spreadsheet
+    program sizes them on opening (LibreOffice draws the lines over the next row)."""
+    for r in range(first, ws.max_row + 1):
+        lines = 1
+        for cell in ws[r]:
+            if cell.value is None or not (cell.alignment and cell.alignment.wrap_text):
+                continue
+            width = ws.column_dimensions[cell.column_letter].width or 8.43
+            # A unit of column width is one digit; running text fits about 1.15 characters into it.
+            lines = max(lines, math.ceil(len(str(cell.value)) / max(width * 1.15 - 2, 1)))
+        if lines > 1:
+            ws.row_dimensions[r].height = LINE_HEIGHT * lines
+            for cell in ws[r]:  # the row's other cells line up with the first line of the wrapped one
+                if not (cell.alignment and cell.alignment.wrap_text):
+                    cell.alignment = Alignment(vertical="top")
+
+
 def _table(ws: Any, frame: pd.DataFrame, freeze: str, wrap: tuple[str, ...] = ()) -> None:
     """Write a table as is: header, rows, number formats by metric, frozen header, autofilter."""
     columns = [str(c) for c in frame.columns]
@@ -171,6 +218,7 @@ def _table(ws: Any, frame: pd.DataFrame, freeze: str, wrap: tuple[str, ...] = ()
             if name in wrap:
                 cell.alignment = _WRAP
     _widths(ws, frame, wrap)
+    _row_heights(ws, first=2)
     ws.freeze_panes = freeze
     ws.auto_filter.ref = ws.dimensions
 
@@ -204,7 +252,8 @@ def _summary(wb: Any, summary: pd.DataFrame, scenario: Scenario, replications: i
         _header(ws, 4, ["mean", "95% CI low", "95% CI high"], start=col)
     for r, metric in enumerate(metrics, 5):
         unit = _unit(metric).replace("currency", scenario.currency)
-        for c, text in enumerate((metric, METRICS.get(metric, ""), unit), 1):
+        description = _UNIT.sub("", METRICS.get(metric, "")).strip()  # the unit has its own column
+        for c, text in enumerate((metric, description, unit), 1):
             ws.cell(row=r, column=c, value=text)
         ws.cell(row=r, column=2).alignment = _WRAP
         for i, contract in enumerate(contracts):
@@ -217,6 +266,7 @@ def _summary(wb: Any, summary: pd.DataFrame, scenario: Scenario, replications: i
         ws.column_dimensions[get_column_letter(col)].width = width
     ws.freeze_panes = "B5"
     ws.auto_filter.ref = f"A4:{get_column_letter(len(widths))}{4 + len(metrics)}"
+    _row_heights(ws, first=5)
 
 
 def _about(
@@ -259,3 +309,4 @@ def _about(
         )
     ws.column_dimensions["A"].width = 24
     ws.column_dimensions["B"].width = 100
+    _row_heights(ws, first=3)

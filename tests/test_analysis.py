@@ -20,7 +20,7 @@ import pytest
 from matplotlib.axes import Axes
 from test_sweep import DOWNTIME, FEE, TECH_COST, write_sweep
 
-from simulator.analysis import break_even, point_outcomes, sensitivity, tornado, win_shares
+from simulator.analysis import analyze_sweep, break_even, point_outcomes, sensitivity, tornado, win_shares
 from simulator.charts import break_even_figure, plot_break_even, plot_tornado, tornado_figure
 from simulator.sweep import SweepResults, load_sweep, run_sweep
 
@@ -164,6 +164,20 @@ def test_tornado_on_a_grid(grid: SweepResults, tmp_path: Path) -> None:
     tornado_figure(table, "USD", "managed", "tm").savefig(tmp_path / "t.png")
     provider = tornado(grid, "provider_gain")
     assert provider.set_index("parameter").loc[DOWNTIME, "swing"] == 0
+
+
+def test_sweep_charts_name_their_source(grid: SweepResults) -> None:
+    analysis = analyze_sweep(grid, x=DOWNTIME, y=FEE)
+    # The grid sweep: 4 fees x 3 downtime costs, 2 replications, seed 5 (test_sweep.write_sweep).
+    assert analysis.source == "Source: msp-sim, sweep 'sweep' (grid design, 12 points × 2 replications), seed 5."
+    table = analysis.tornado[analysis.tornado["outcome"] == "client_saving"]
+    assert analysis.break_even is not None
+    for fig in (
+        tornado_figure(table, "USD", analysis.contract, analysis.reference, analysis.source),
+        break_even_figure(analysis.break_even, source=analysis.source),
+    ):
+        notes = [t.get_text() for t in fig.texts]
+        assert any(n.startswith(analysis.source + "\n") for n in notes)
 
 
 def test_bad_requests_are_value_errors(grid: SweepResults) -> None:

@@ -108,6 +108,26 @@ def test_assumptions_and_about(folder: Path, book: Any) -> None:
     assert "95% confidence interval" in about and str(folder.resolve()) in about
 
 
+def test_every_sheet_prints_on_a4_landscape_with_its_headers(book: Any) -> None:
+    for ws in book.worksheets:
+        assert str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4 and ws.page_setup.orientation == "landscape"
+        # Narrow tables print one page wide, so no column is cut off onto a page of its own.
+        assert bool(ws.sheet_properties.pageSetUpPr.fitToPage) == (ws.title != "Replications")
+    assert book["Summary"].print_title_rows == "$1:$4" and book["Summary"].print_title_cols == "$A:$A"
+    assert book["Replications"].print_title_rows == "$1:$1"
+    assert book["Assumptions"].print_title_cols == "$A:$A"  # frozen at C2: the section column repeats
+
+
+def test_wrapped_text_gets_rows_tall_enough(book: Any) -> None:
+    about = book["About"]
+    ci = next(r for r in range(1, about.max_row + 1) if about.cell(r, 1).value == "95% confidence interval")
+    text = str(about.cell(ci, 2).value)
+    # 100 characters wide: the note on intervals takes several lines, and its row is at least that tall.
+    assert about.row_dimensions[ci].height >= 15 * (len(text) // 120 + 1)
+    summary = book["Summary"]
+    assert all("[" not in str(summary.cell(r, 2).value) for r in range(5, summary.max_row + 1))
+
+
 def test_incentives_only_folder(folder: Path, tmp_path: Path) -> None:
     (tmp_path / "scenario.resolved.yaml").write_text(
         (folder / "scenario.resolved.yaml").read_text(encoding="utf-8"), encoding="utf-8"
