@@ -8,7 +8,8 @@ provider revenue, cost, profit and predictability; client fees, downtime cost an
     >>> results.summary  # doctest: +SKIP
 
 Public modules beside these names: ``charts`` (plot functions, ``ax=None`` → Axes), ``report`` (the HTML
-report), ``workbook`` (the Excel export), ``outputs`` (results folders, written and read), ``incentives``,
+report), ``workbook`` (the Excel export), ``outputs`` (results folders, written and read), ``assumptions``
+(a scenario in plain words: ``key_assumptions`` as sentences, ``assumptions`` every parameter), ``incentives``,
 ``transition``, ``sweep`` and ``analysis``.
 """
 

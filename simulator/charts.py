@@ -19,6 +19,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 from scipy import stats
 
+from .tables import CURRENCY_SYMBOLS
+
 if TYPE_CHECKING:
     from .config import Scenario
     from .incentives import IncentiveResults
@@ -68,7 +70,6 @@ CONTRACT_STYLES: tuple[Any, ...] = ("-", (0, (4, 2)), "-", (0, (4, 2)), "-")
 CONTRACT_WIDTHS = (2.8, 1.6, 2.0, 1.6, 2.0)
 DOWNTIME_HATCH = "///"
 SOURCE_COLOR = "dimgrey"
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
 
 
 def contract_colors(scenario: Scenario) -> dict[str, str]:
@@ -79,7 +80,7 @@ def contract_colors(scenario: Scenario) -> dict[str, str]:
 def format_money(value: float, currency: str, precise: bool = False) -> str:
     """Money for people: $12k, $1.2M, −$340, or 12k CHF for currencies without a symbol; ``precise`` keeps
     one decimal in thousands."""
-    symbol = _SYMBOLS.get(currency, "")
+    symbol = CURRENCY_SYMBOLS.get(currency, "")
     sign = "−" if value < 0 else ""
     x = abs(value)
     if x >= 1e6:

@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from . import charts
-from .assumptions import assumptions
+from .assumptions import assumptions, key_assumptions
 from .config import Scenario
 from .metrics import METRICS
 from .outputs import RUN_FILES, read_incentives, read_results, read_transition
@@ -207,6 +207,7 @@ def _run_section(folder: Path, key: str) -> _Section:
         "reference": s.reference,
         "replications": n,
         "months": months,
+        "key_assumptions": key_assumptions(s).to_dict("records"),
         "assumptions": _grouped(assumptions(s)),
     }
     section.charts = _run_charts(results, key)

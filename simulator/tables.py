@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["RUN_ROWS", "TRANSITION_ROWS", "format_number"]
+__all__ = ["CURRENCY_SYMBOLS", "RUN_ROWS", "TRANSITION_ROWS", "format_number", "format_price"]
+
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+"""Currencies written with a symbol in front; others get their code after the amount."""
 
 RUN_ROWS = (
     ("client_fees", "Client fees", "money"),
@@ -59,3 +62,10 @@ def format_number(value: float, unit: str) -> str:
     if unit == "hours":
         return f"{value:,.1f}"
     return f"{value:,.0f}"
+
+
+def format_price(value: float, currency: str) -> str:
+    """An exact price for people: $135, $40.38, €1,200, or 135 CHF for currencies without a symbol."""
+    text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    return f"{symbol}{text}" if symbol else f"{text} {currency}"

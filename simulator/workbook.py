@@ -14,7 +14,7 @@ from openpyxl import Workbook  # type: ignore[import-untyped]
 from openpyxl.styles import Alignment, Font, PatternFill  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 
-from .assumptions import assumptions
+from .assumptions import assumptions, key_assumptions
 from .config import Scenario, load_scenario
 from .metrics import METRICS
 
@@ -64,6 +64,13 @@ def write_workbook(folder: Path | str, target: Path | str) -> Path:
                 _table(wb.create_sheet(sheet), frame, freeze="B2")
     for sheet, path in optional:
         _table(wb.create_sheet(sheet), pd.read_csv(path), freeze="B2")
+    _table(
+        wb.create_sheet("Key assumptions"),
+        key_assumptions(scenario),
+        freeze="B2",
+        wrap=("assumption",),
+        wrap_width=110,
+    )
     _table(wb.create_sheet("Assumptions"), assumptions(scenario), freeze="C2", wrap=("meaning", "value"))
     _about(wb, folder, target, scenario, replications, seed)
     for ws in wb.worksheets:
@@ -172,12 +179,12 @@ def _header(ws: Any, row: int, labels: list[str], start: int = 1) -> None:
         cell.font, cell.fill = _BOLD, _FILL
 
 
-def _widths(ws: Any, frame: pd.DataFrame, wrap: tuple[str, ...] = ()) -> None:
+def _widths(ws: Any, frame: pd.DataFrame, wrap: tuple[str, ...] = (), wrap_width: int = 60) -> None:
     """Set each column's width from its header and contents (wrapped columns get a fixed wide one)."""
     for col, name in enumerate(frame.columns, 1):
         shown = [f"{v:,.2f}" if isinstance(v, float) else str(v) for v in frame[name].head(200).dropna()]
         longest = max([len(str(name)), *map(len, shown)])
-        width = 60 if name in wrap else min(max(longest + 2, 8), 45)
+        width = wrap_width if name in wrap else min(max(longest + 2, 8), 45)
         ws.column_dimensions[get_column_letter(col)].width = width
 
 
@@ -203,7 +210,9 @@ def _row_heights(ws: Any, first: int) -> None:
                     cell.alignment = Alignment(vertical="top")
 
 
-def _table(ws: Any, frame: pd.DataFrame, freeze: str, wrap: tuple[str, ...] = ()) -> None:
+def _table(
+    ws: Any, frame: pd.DataFrame, freeze: str, wrap: tuple[str, ...] = (), wrap_width: int = 60
+) -> None:
     """Write a table as is: header, rows, number formats by metric, frozen header, autofilter."""
     columns = [str(c) for c in frame.columns]
     _header(ws, 1, columns)
@@ -217,7 +226,7 @@ def _table(ws: Any, frame: pd.DataFrame, freeze: str, wrap: tuple[str, ...] = ()
                 cell.number_format = _format(metric)
             if name in wrap:
                 cell.alignment = _WRAP
-    _widths(ws, frame, wrap)
+    _widths(ws, frame, wrap, wrap_width)
     _row_heights(ws, first=2)
     ws.freeze_panes = freeze
     ws.auto_filter.ref = ws.dimensions

@@ -20,8 +20,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import msp_sim
+from markupsafe import escape
 
 from simulator import charts, load_scenario, simulate
+from simulator.assumptions import key_assumptions
 from simulator.outputs import read_results, write_results, write_transition
 from simulator.report import ReportError, find_results, render_report, write_report
 from simulator.tables import format_number
@@ -182,6 +184,9 @@ def test_report_states_the_findings_and_the_assumptions(results_root: Path, run_
         "downtime_cost_per_user_hour",
     ):
         assert needle in run_html
+    # The key assumptions, sentence by sentence, as key_assumptions states them.
+    for topic, sentence in key_assumptions(sc).itertuples(index=False):
+        assert f"<th scope=\"row\">{escape(topic)}</th><td>{escape(sentence)}</td>" in run_html
     # A parameter in plain words with its value and unit.
     assert "Loaded labour cost of a technician hour" in run_html
     assert f"{sc.provider.cost_per_technician_hour:g}" in run_html

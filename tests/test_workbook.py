@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 
 from simulator import load_scenario, outputs, simulate
-from simulator.assumptions import assumptions
+from simulator.assumptions import assumptions, key_assumptions
 from simulator.outputs import write_results
 from simulator.workbook import write_workbook
 
 SMALL = Path(__file__).resolve().parents[1] / "scenarios" / "small-office.yaml"
-SHEETS = ["Summary", "Replications", "Differences", "Assumptions", "About"]
+SHEETS = ["Summary", "Replications", "Differences", "Key assumptions", "Assumptions", "About"]
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +104,9 @@ def test_assumptions_and_about(folder: Path, book: Any) -> None:
     sheet = rows(book["Assumptions"])
     assert sheet[0] == ("section", "parameter", "meaning", "value", "unit")
     assert len(sheet) - 1 == len(table)
+    key = rows(book["Key assumptions"])
+    assert key[0] == ("topic", "assumption")
+    assert key[1:] == list(key_assumptions(load_scenario(folder / "scenario.resolved.yaml")).itertuples(index=False))
     about = " ".join(str(v) for row in rows(book["About"]) for v in row if v is not None)
     assert "95% confidence interval" in about and str(folder.resolve()) in about
 
@@ -136,7 +139,7 @@ def test_incentives_only_folder(folder: Path, tmp_path: Path) -> None:
         tmp_path / "misalignment.csv", index=False
     )
     book = openpyxl.load_workbook(write_workbook(tmp_path, tmp_path / "out.xlsx"))
-    assert book.sheetnames == ["Incentives", "Assumptions", "About"]
+    assert book.sheetnames == ["Incentives", "Key assumptions", "Assumptions", "About"]
     assert rows(book["Incentives"]) == [("contract", "welfare_loss"), ("a", 1.5)]
 
 
