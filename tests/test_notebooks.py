@@ -103,14 +103,13 @@ def test_import_check_flags_internals(source: str, flagged: bool) -> None:
     assert bool(forbidden_imports(source)) is flagged
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Execute the notebook as a reader would (working directory notebooks/); no cell may raise, and nothing may
-    be written next to the notebooks."""
+def _execute(
+    path: Path, monkeypatch: pytest.MonkeyPatch, extra: tuple[str, ...] = ()
+) -> nbformat.NotebookNode:
+    """The notebook executed in notebooks/ (with ``extra`` code cells run after its own); fails on an error."""
     monkeypatch.setenv("MPLBACKEND", "Agg")  # the kernel inherits it: no display needed
-    before = {p.name for p in NOTEBOOK_DIR.iterdir()}
     nb = _read(path)
+    nb.cells.extend(nbformat.v4.new_code_cell(source) for source in extra)
     client = NotebookClient(
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK_DIR)}}
     )
@@ -119,6 +118,16 @@ def test_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     except CellExecutionError as exc:
         message = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # the traceback without terminal colours
         pytest.fail(f"{path.name}: a cell raised an error:\n{message}", pytrace=False)
+    return nb
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Execute the notebook as a reader would (working directory notebooks/); no cell may raise, and nothing may
+    be written next to the notebooks."""
+    before = {p.name for p in NOTEBOOK_DIR.iterdir()}
+    nb = _execute(path, monkeypatch)
     errors = [
         f"cell {i}: {out.get('ename')}: {out.get('evalue')}"
         for i, cell in enumerate(nb.cells)
@@ -129,3 +138,28 @@ def test_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert not errors, f"{path.name}: {errors}"
     after = {p.name for p in NOTEBOOK_DIR.iterdir()}
     assert after <= before, f"{path.name} wrote into notebooks/: {sorted(after - before)}"
+
+
+MOVE_THE_SLIDERS = """
+fee, rate, downtime = explorer.children[:3]
+fee.value, rate.value, downtime.value = 60.0, 2.0, 150.0  # each change redraws, as letting go of a slider does
+expected = simulate(load_scenario(SCENARIO, explorer_overrides(60.0, 2.0, 150.0)), replications=3, workers=1)
+print(charts.headline(expected))
+print(charts.provider_headline(expected))
+"""
+
+
+@pytest.mark.slow
+def test_explorer_sliders_rerun_the_simulation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Moving the explorer's sliders re-simulates with their values: its output (the Output widget's state, as a
+    front end would receive it) ends with a chart and the headlines of a run made directly with those settings."""
+    nb = _execute(NOTEBOOK_DIR / "02_contracts_in_depth.ipynb", monkeypatch, (MOVE_THE_SLIDERS,))
+    expected = "".join(out.get("text", "") for out in nb.cells[-1].outputs if out.output_type == "stream")
+    assert "cost" in expected and "earns the provider" in expected
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    outputs = [m["state"]["outputs"] for m in state.values() if m["model_name"] == "OutputModel"]
+    assert len(outputs) == 1, "the explorer has one output area"
+    shown = outputs[0]
+    assert any("image/png" in out.get("data", {}) for out in shown), "the explorer drew no chart"
+    printed = "".join(out.get("text", "") for out in shown if out.get("output_type") == "stream")
+    assert printed == expected
