@@ -165,7 +165,7 @@ Money = Callable[[float], str]
 
 
 def _pct(share: float) -> str:
-    return f"{share:.1%}".replace(".0%", "%")
+    return format_value(share, "share")
 
 
 def _hours(hours: float) -> str:
@@ -264,12 +264,7 @@ def _managed(managed: Managed, scenario: Scenario, money: Money) -> str:
         if fee
     ]
     monthly = sum(
-        seg.count
-        * (
-            managed.fee_per_user_month * seg.users
-            + managed.fee_per_endpoint_month * seg.endpoints
-            + managed.fee_per_server_month * seg.servers
-        )
+        seg.count * managed.fee_per_client_month(seg.users, seg.endpoints, seg.servers)
         for seg in scenario.clients
     )
     text = (
@@ -357,15 +352,7 @@ def key_assumptions(scenario: Scenario) -> pd.DataFrame:
         )
     )
     per_month = {
-        cat.name: sum(
-            s.count
-            * (
-                cat.rate_per_user_month * s.users
-                if cat.rate_per_user_month is not None
-                else (cat.rate_per_endpoint_month or 0.0) * s.endpoints
-            )
-            for s in segs
-        )
+        cat.name: sum(s.count * cat.rate_per_client_month(s.users, s.endpoints) for s in segs)
         for cat in scenario.incidents.categories
     }
     total = sum(per_month.values())

@@ -58,11 +58,7 @@ def _tm_lines(terms: TmTerms, log: TicketLog, mask: np.ndarray, parts: bool = Tr
 
 def monthly_fee(contract: Managed, ctx: BillingContext) -> np.ndarray:
     """Each client's monthly fee [currency/month]."""
-    return (
-        ctx.users * contract.fee_per_user_month
-        + ctx.endpoints * contract.fee_per_endpoint_month
-        + ctx.servers * contract.fee_per_server_month
-    )
+    return np.asarray(contract.fee_per_client_month(ctx.users, ctx.endpoints, ctx.servers))
 
 
 def sla_outcomes(contract: Managed, log: TicketLog, ctx: BillingContext) -> dict[str, np.ndarray]:

@@ -117,8 +117,10 @@ def source_line(scenario: Scenario, replications: int | None = None, what: str =
     return text + (f". {what}" if what else ".")
 
 
-def _add_source(fig: Figure, text: str) -> None:
-    fig.text(0.01, -0.01, text, fontsize=8, color=SOURCE_COLOR, ha="left", va="top", parse_math=False)
+def _add_source(fig: Figure, *lines: str, y: float = -0.01) -> None:
+    """The source line, and any notes after it, in small grey type under the figure (empty lines left out)."""
+    text = "\n".join(line for line in lines if line)
+    fig.text(0.01, y, text, fontsize=8, color=SOURCE_COLOR, ha="left", va="top", parse_math=False)
 
 
 def _axes(ax: Axes | None, source: str | None = None, size: tuple[float, float] = (6.4, 4.4)) -> Axes:
@@ -1059,19 +1061,14 @@ def break_even_figure(be: BreakEvenMap, title: str | None = None, source: str = 
         ha="left",
         parse_math=False,
     )
-    fig.text(
-        0.01,
-        -0.02,
-        (f"{source}\n" if source else "")
-        + "Cells average the sweep's points (other parameters vary within a cell); money per month, paired by "
+    _add_source(
+        fig,
+        source,
+        "Cells average the sweep's points (other parameters vary within a cell); money per month, paired by "
         "replication on common random numbers; grey: no points.\nLines: the probability that the contract "
         "wins is 50% (solid: break-even), 97.5% (dashed) or 2.5% (dotted); between the last two the sign is "
         "uncertain.",
-        fontsize=8,
-        color="dimgrey",
-        ha="left",
-        va="top",
-        parse_math=False,
+        y=-0.02,
     )
     return fig
 
@@ -1083,16 +1080,11 @@ def tornado_figure(
     :attr:`SweepAnalysis.source`) as the first line of the note under it."""
     fig = Figure(figsize=(10, 1.2 + 0.7 * max(len(table), 2)), layout="constrained")
     plot_tornado(table, fig.subplots(), currency=currency, contract=contract, reference=reference)
-    fig.text(
-        0.01,
-        -0.02,
-        (f"{source}\n" if source else "")
-        + "Low/high end: the lowest/highest level of a grid parameter, else its lowest/highest 20% of points; "
+    _add_source(
+        fig,
+        source,
+        "Low/high end: the lowest/highest level of a grid parameter, else its lowest/highest 20% of points; "
         "the other parameters average over the sweep. Whiskers: 95% intervals.",
-        fontsize=8,
-        color="dimgrey",
-        ha="left",
-        va="top",
-        parse_math=False,
+        y=-0.02,
     )
     return fig

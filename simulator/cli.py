@@ -71,7 +71,8 @@ def main() -> None:
     os.environ.setdefault("MPLBACKEND", "Agg")  # charts are written to files, never shown
     if "COLUMNS" not in os.environ:  # into a file or a log: tables as wide as they need, not rich's 80 columns
         for c in (console, err):
-            c.width = c.width if c.is_terminal else PIPED_WIDTH
+            if not c.is_terminal:
+                c.width = PIPED_WIDTH
 
 
 _set = click.option(

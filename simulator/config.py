@@ -173,6 +173,12 @@ class Category(_Model):
         _check_mix(mix)
         return mix
 
+    def rate_per_client_month(self, users: int, endpoints: int) -> float:
+        """Expected incidents a month, without prevention, at a client with these users and endpoints."""
+        if self.rate_per_user_month is not None:
+            return self.rate_per_user_month * users
+        return float(self.rate_per_endpoint_month or 0.0) * endpoints
+
     @model_validator(mode="after")
     def _check(self) -> Category:
         if (self.rate_per_user_month is None) == (self.rate_per_endpoint_month is None):

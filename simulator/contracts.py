@@ -6,7 +6,7 @@ turn a ticket log into money live in :mod:`simulator.billing`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -220,6 +220,14 @@ class Managed(_Model):
     """Service levels and credits."""
     policy: Policy
     """The provider's levers under this contract."""
+
+    def fee_per_client_month(self, users: Any, endpoints: Any, servers: Any) -> Any:
+        """The monthly fee of a client of this size (numbers, or arrays of one per client) [currency/month]."""
+        return (
+            users * self.fee_per_user_month
+            + endpoints * self.fee_per_endpoint_month
+            + servers * self.fee_per_server_month
+        )
 
 
 Contract = Annotated[TimeAndMaterials | FixedPrice | Managed, Field(discriminator="kind")]

@@ -218,13 +218,7 @@ def generate_incidents(scenario: Scenario, clients: ClientTable, replication: in
     for s, segment in enumerate(scenario.clients):
         members = np.flatnonzero(clients.segment == s)
         for c, cat in enumerate(scenario.incidents.categories):
-            per_unit = (
-                cat.rate_per_user_month
-                if cat.rate_per_user_month is not None
-                else cat.rate_per_endpoint_month
-            )
-            units = segment.users if cat.rate_per_user_month is not None else segment.endpoints
-            mean = float(per_unit or 0.0) * units * scenario.horizon_months
+            mean = cat.rate_per_client_month(segment.users, segment.endpoints) * scenario.horizon_months
             rng = stream(seed, replication, f"incidents/{segment.name}/{cat.name}")
             counts = rng.poisson(mean, len(members))
             client = np.repeat(members, counts)

@@ -13,6 +13,7 @@ import pandas as pd
 from openpyxl import Workbook  # type: ignore[import-untyped]
 from openpyxl.styles import Alignment, Font, PatternFill  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+from openpyxl.utils.cell import coordinate_from_string  # type: ignore[import-untyped]
 
 from .assumptions import assumptions, key_assumptions
 from .config import Scenario, load_scenario
@@ -74,6 +75,7 @@ def write_workbook(folder: Path | str, target: Path | str) -> Path:
     _table(wb.create_sheet("Assumptions"), assumptions(scenario), freeze="C2", wrap=("meaning", "value"))
     _about(wb, folder, target, scenario, replications, seed)
     for ws in wb.worksheets:
+        _row_heights(ws)
         _print_setup(ws)
     return _save(wb, target)
 
@@ -90,12 +92,11 @@ def _print_setup(ws: Any) -> None:
     if ws.max_column <= PRINT_FIT_COLUMNS:
         ws.sheet_properties.pageSetUpPr.fitToPage = True
         ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    frozen = ws.freeze_panes
-    if frozen:
-        row = int(re.sub(r"[A-Z]+", "", frozen)) - 1
-        if row >= 1:
-            ws.print_title_rows = f"1:{row}"
-        if not frozen.startswith("A"):
+    if ws.freeze_panes:
+        column, row = coordinate_from_string(ws.freeze_panes)
+        if row > 1:
+            ws.print_title_rows = f"1:{row - 1}"
+        if column != "A":
             ws.print_title_cols = "A:A"
     ws.print_options.gridLines = False
     ws.oddFooter.center.text = "&A, page &P of &N"
@@ -192,10 +193,10 @@ LINE_HEIGHT = 15.0
 """Points per line of text; Excel's default row height."""
 
 
-def _row_heights(ws: Any, first: int) -> None:
+def _row_heights(ws: Any) -> None:
     """Give rows with wrapped text the height of their longest cell, as neither openpyxl nor every spreadsheet
     program sizes them on opening (LibreOffice draws the lines over the next row)."""
-    for r in range(first, ws.max_row + 1):
+    for r in range(1, ws.max_row + 1):
         lines = 1
         for cell in ws[r]:
             if cell.value is None or not (cell.alignment and cell.alignment.wrap_text):
@@ -227,7 +228,6 @@ def _table(
             if name in wrap:
                 cell.alignment = _WRAP
     _widths(ws, frame, wrap, wrap_width)
-    _row_heights(ws, first=2)
     ws.freeze_panes = freeze
     ws.auto_filter.ref = ws.dimensions
 
@@ -275,7 +275,6 @@ def _summary(wb: Any, summary: pd.DataFrame, scenario: Scenario, replications: i
         ws.column_dimensions[get_column_letter(col)].width = width
     ws.freeze_panes = "B5"
     ws.auto_filter.ref = f"A4:{get_column_letter(len(widths))}{4 + len(metrics)}"
-    _row_heights(ws, first=5)
 
 
 def _about(
@@ -318,4 +317,3 @@ def _about(
         )
     ws.column_dimensions["A"].width = 24
     ws.column_dimensions["B"].width = 100
-    _row_heights(ws, first=3)
