@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .config import Scenario, ScenarioError, load_scenario
+from .files import default_out
 from .tables import RUN_ROWS, TRANSITION_ROWS, format_number
 
 __all__ = ["main"]
@@ -125,16 +126,58 @@ def _resolved(sc: Scenario, replications: int | None, seed: int | None) -> Scena
     return sc.model_copy(update=update) if update else sc
 
 
-def _written(folder: Path, write: Callable[[], object]) -> None:
-    """Run an atomic write; a failure leaves nothing behind and ends the command with a clear message."""
+_force = click.option(
+    "--force",
+    is_flag=True,
+    help="Start even if the job's estimated peak memory is more than this machine has available.",
+)
+
+
+def _sized(estimate: Any, shrink: str, force: bool) -> None:
+    """Say how big a long job is before it starts; refuse one whose peak memory would not fit (exit 2, nothing
+    written) unless --force."""
+    if not estimate.fits():
+        if not force:
+            _fail(estimate.refusal(shrink))
+        err.print(f"[yellow]warning:[/] {escape(estimate.describe())}; started anyway (--force).", soft_wrap=True)
+    elif estimate.announce:
+        err.print(f"{escape(estimate.describe())}.", soft_wrap=True)
+
+
+def _claim(folder: Path) -> None:
+    """Claim the results folder for this command before any work starts: refuse a folder the tool may not
+    replace (exit 2, nothing touched), turn away a second writer (exit 1), hold the lock until the command ends."""
+    from .files import OutputError, claim_folder
+
     try:
-        write()
+        click.get_current_context().with_resource(claim_folder(folder))
+    except OutputError as exc:
+        _fail(str(exc), exc.exit_code)
+
+
+def _written(folder: Path, write: Callable[[], object]) -> None:
+    """Run an atomic write; a failure leaves nothing behind and ends the command with a clear message. Charts
+    that could not be drawn are reported; their tables are written."""
+    import warnings
+
+    from .files import OutputError
+    from .outputs import ChartWarning
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ChartWarning)
+            write()
+    except OutputError as exc:
+        _fail(str(exc), exc.exit_code)
     except OSError as exc:
         _fail(
             f"could not write results to {folder}: {exc.strerror or exc}. Nothing was written; "
             "choose another --out folder or free some space.",
             code=1,
         )
+    for warning in caught:
+        if issubclass(warning.category, ChartWarning):
+            err.print(f"[yellow]warning:[/] {escape(str(warning.message))}", soft_wrap=True)
 
 
 @main.command()
@@ -157,6 +200,7 @@ def _written(folder: Path, write: Callable[[], object]) -> None:
     is_flag=True,
     help="Also write report.html (one self-contained file for the client) and results.xlsx.",
 )
+@_force
 def run(
     scenario: str,
     replications: int | None,
@@ -166,14 +210,24 @@ def run(
     out: Path | None,
     tickets: bool,
     with_report: bool,
+    force: bool,
 ) -> None:
     """Run SCENARIO: compare its contracts over replications and write results, charts and tables."""
+    from .estimate import estimate_run
     from .outputs import write_results
     from .runner import simulate
 
     sc = _resolved(_load(scenario, overrides), replications, seed)
     n = sc.replications
-    folder = out or Path("results") / sc.name
+    _sized(
+        estimate_run(sc, n, workers, tickets),
+        "fewer replications (--replications), a shorter horizon (--set horizon_months=N), fewer clients"
+        + (", or one worker process (--workers 1)" if workers != 1 else "")
+        + (", or leave out --tickets" if tickets else ""),
+        force,
+    )
+    folder = out or default_out(sc.name)
+    _claim(folder)
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -232,6 +286,7 @@ def run(
 @_workers(0)
 @_set
 @_out("-incentives")
+@_force
 def incentives(
     scenario: str,
     levers: str | None,
@@ -240,9 +295,11 @@ def incentives(
     workers: int,
     overrides: tuple[str, ...],
     out: Path | None,
+    force: bool,
 ) -> None:
     """Find what each contract makes the provider do (its best response), what the client and society would
     prefer, and the cost of the gap."""
+    from .estimate import estimate_incentives
     from .incentives import LEVERS, analyze_incentives
     from .outputs import write_incentives
 
@@ -253,7 +310,15 @@ def incentives(
         unknown = [x for x in chosen if x not in LEVERS]
         if unknown:
             _fail(f"--levers: unknown lever(s) {', '.join(unknown)}; choose from {', '.join(LEVERS)}.")
-    folder = out or Path("results") / f"{sc.name}-incentives"
+    n = replications or sc.incentives.replications or sc.replications
+    _sized(
+        estimate_incentives(sc, n, workers, chosen),
+        "search fewer lever settings (fewer `points` or a narrower technician range under incentives.levers, "
+        "or --levers), fewer replications (--replications) or a shorter horizon (--set horizon_months=N)",
+        force,
+    )
+    folder = out or default_out(sc.name, "-incentives")
+    _claim(folder)
     with err.status("searching levers...") as status:
         result = analyze_incentives(
             sc,
@@ -308,6 +373,7 @@ def incentives(
 @_workers(0)
 @_set
 @_out("-transition")
+@_force
 def transition(
     scenario: str,
     strategies: str | None,
@@ -316,8 +382,10 @@ def transition(
     workers: int,
     overrides: tuple[str, ...],
     out: Path | None,
+    force: bool,
 ) -> None:
     """Follow the provider's portfolio month by month under each migration strategy (break/fix to managed)."""
+    from .estimate import estimate_transition
     from .outputs import write_transition
     from .transition import simulate_transition
 
@@ -337,7 +405,14 @@ def transition(
         )
     sc = _resolved(sc, replications, seed)
     n = sc.replications
-    folder = out or Path("results") / f"{sc.name}-transition"
+    _sized(
+        estimate_transition(sc, len(chosen or known), n, workers),
+        "fewer replications (--replications), fewer strategies (--strategies) or a shorter horizon "
+        "(--set horizon_months=N)",
+        force,
+    )
+    folder = out or default_out(sc.name, "-transition")
+    _claim(folder)
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -486,6 +561,7 @@ def _scheduler_ok(address: str) -> bool:
     show_default=True,
     help="Finished points per Parquet part (a part is also written at least every 10 seconds).",
 )
+@_force
 def sweep_command(
     sweep_file: str,
     workers: int | None,
@@ -493,6 +569,7 @@ def sweep_command(
     out: Path | None,
     resume: bool,
     chunk: int,
+    force: bool,
 ) -> None:
     """Run the sweep in SWEEP: every point of its design, on local processes or a Dask cluster, into a
     resumable results folder (Parquet parts, then tidy tables, per-point summaries and paired differences)."""
@@ -518,8 +595,16 @@ def sweep_command(
             "--workers applies to local processes and to --scheduler local; a remote Dask cluster has its "
             "own workers (start more with `dask worker ADDRESS`)."
         )
-    folder = out or Path("results") / plan.name
+    folder = out or default_out(plan.name)
     n_workers = workers or 0
+    if scheduler in (None, "local"):
+        from .estimate import estimate_sweep
+
+        _sized(
+            estimate_sweep(plan.base, len(plan.point_ids), plan.replications, n_workers),
+            "fewer points or replications in the sweep file, or a Dask cluster (--scheduler ADDRESS)",
+            force,
+        )
     cores = n_workers or os.cpu_count() or 1
     if scheduler is None:
         where = "in this process" if cores == 1 else f"on {cores} local processes"
@@ -656,9 +741,12 @@ def analyze(
 
     from .analysis import OUTCOMES, analyze_sweep, win_shares
     from .charts import break_even_figure, tornado_figure
-    from .outputs import atomic_dir, save_figure
+    from .files import atomic_dir, write_csv
+    from .outputs import Chart, draw_charts
     from .sweep import load_results
 
+    target = out or folder / "analysis"
+    _claim(target)
     try:
         results = load_results(folder)
     except ScenarioError as exc:
@@ -677,26 +765,28 @@ def analyze(
         raise  # unreachable
     outcomes, sens, tor, be = analysis.outcomes, analysis.sensitivity, analysis.tornado, analysis.break_even
     c, ref = analysis.contract, analysis.reference
-    target = out or folder / "analysis"
-    try:
-        with atomic_dir(target) as tmp:
-            outcomes.to_csv(tmp / "outcomes.csv", index=False)
-            sens.to_csv(tmp / "sensitivity.csv", index=False)
-            tor.to_csv(tmp / "tornado.csv", index=False)
-            fig = tornado_figure(
-                tor[tor["outcome"] == "client_saving"], results.currency, c, ref, analysis.source
-            )
-            save_figure(fig, tmp / "tornado", dpi=130)
+
+    def write() -> None:
+        with atomic_dir(target, "analysis") as tmp:
+            write_csv(outcomes, tmp / "outcomes.csv")
+            write_csv(sens, tmp / "sensitivity.csv")
+            write_csv(tor, tmp / "tornado.csv")
             if be is not None:
-                be.to_df().to_csv(tmp / "break_even.csv", index=False)
-                fig = break_even_figure(be, source=analysis.source)
-                save_figure(fig, tmp / "break_even", dpi=130)
-    except OSError as exc:
-        _fail(
-            f"could not write the analysis to {target}: {exc.strerror or exc}. Nothing was written; choose "
-            "another --out folder or free some space.",
-            code=1,
-        )
+                write_csv(be.to_df(), tmp / "break_even.csv")
+            charts: list[Chart] = [
+                (
+                    "tornado",
+                    lambda: tornado_figure(
+                        tor[tor["outcome"] == "client_saving"], results.currency, c, ref, analysis.source
+                    ),
+                    130,
+                )
+            ]
+            if be is not None:
+                charts.append(("break_even", lambda: break_even_figure(be, source=analysis.source), 130))
+            draw_charts(tmp, charts)
+
+    _written(target, write)
     for outcome in OUTCOMES:
         console.print(_sensitivity_table(sens[sens["outcome"] == outcome], outcome, c, ref))
     shares = win_shares(outcomes)
@@ -773,12 +863,17 @@ def _sensitivity_table(sens: Any, outcome: str, contract: str, reference: str) -
 def report(folder: Path, out: Path | None, xlsx: Path | None, title: str | None) -> None:
     """Write one self-contained HTML report (charts inline, prints to PDF) from RESULTS_DIR: a folder written by
     run, incentives, transition or sweep, or a folder holding several of them (e.g. results/)."""
+    from .files import OutputError, check_file_target
     from .report import ReportError, find_results, write_report
     from .workbook import write_workbook
 
-    for name, path in (("--out", out), ("--xlsx", xlsx)):
-        if path is not None and path.is_dir():
-            _fail(f"{name} {path}: is a folder; give a file name such as {path / 'report.html'}.")
+    target = out or folder / "report.html"
+    try:
+        check_file_target(target, "--out")
+        if xlsx is not None:
+            check_file_target(xlsx, "--xlsx")
+    except OutputError as exc:
+        _fail(str(exc), exc.exit_code)
     try:
         found = find_results(folder)
     except ReportError as exc:
@@ -786,7 +881,6 @@ def report(folder: Path, out: Path | None, xlsx: Path | None, title: str | None)
         raise  # unreachable
     if xlsx is not None and not any(kind != "sweep" for kind, _ in found):
         _fail(f"--xlsx: {folder} holds only sweep results; the workbook is made from a run's results folder.")
-    target = out or folder / "report.html"
     with err.status("rendering the report..."):
         _written(target.parent, lambda: write_report(folder, target, title))
         if xlsx is not None:
@@ -807,9 +901,17 @@ def validate(scenario: str, overrides: tuple[str, ...]) -> None:
     clients = sum(c.count for c in sc.clients)
     users = sum(c.count * c.users for c in sc.clients)
     console.print(
-        f"{scenario}: valid. '{sc.name}': {clients} clients, {users} users, "
+        f"{escape(scenario)}: valid. '{escape(sc.name)}': {clients:,} clients, {users:,} users, "
         f"{len(sc.incidents.categories)} incident categories, contracts: "
-        f"{', '.join(c.name for c in sc.contracts)}."
+        f"{escape(', '.join(c.name for c in sc.contracts))}.",
+        soft_wrap=True,
+    )
+    from .estimate import estimate_run
+
+    estimate = estimate_run(sc, sc.replications, 1)
+    fits = "fits in" if estimate.fits() else "does not fit in"
+    console.print(
+        f"`msp-sim run` would take {escape(estimate.describe())}; that {fits} this machine's memory.", soft_wrap=True
     )
 
 

@@ -30,6 +30,7 @@ from .contracts import Contract, Managed, PerBreach, PerDowntimeHour, TimeAndMat
 from .incidents import client_table, generate_incidents
 from .metrics import billing_context, measure
 from .model import simulate_contract
+from .processes import process_pool
 
 __all__ = [
     "LEVERS",
@@ -213,7 +214,7 @@ def analyze_incentives(
             raise ValueError(f"unknown levers {unknown}; choose from {', '.join(LEVERS)}")
     workers = max(1, min(workers if workers > 0 else (os.cpu_count() or 1), n))
     say = progress or (lambda _msg: None)
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    pool = process_pool(workers) if workers > 1 else None
     try:
         spaces = {c.name: settings.contracts.get(c.name, settings.levers) for c in scenario.contracts}
         grids = {c.name: lever_grid(c, spaces[c.name], levers) for c in scenario.contracts}

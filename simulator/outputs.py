@@ -1,25 +1,26 @@
-"""Writing a run's results folder atomically: everything appears at once, or nothing does."""
+"""Writing a command's results folder atomically (everything appears at once, or nothing does), and reading it
+back. The folder rules (what may be replaced, locks, permissions) live in :mod:`simulator.files`."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from .config import Scenario, dump_scenario, load_scenario
+from .files import atomic_dir, read_csv, write_csv
 from .incentives import IncentiveResults
 from .runner import Results
 from .transition import TransitionResults
 
 __all__ = [
     "RUN_FILES",
+    "ChartWarning",
     "atomic_dir",
+    "draw_charts",
     "read_incentives",
     "read_results",
     "read_scenario",
@@ -34,33 +35,47 @@ RUN_FILES = ("summary.csv", "replications.csv", "differences.csv", "monthly.csv"
 """What ``msp-sim run`` writes besides charts: a folder holding these is a run's results folder."""
 
 
-@contextmanager
-def atomic_dir(out: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside ``out``; on success it replaces ``out``, on any failure it is removed."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        yield tmp
-        old = None
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            out.rename(old)
-        tmp.rename(out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+class ChartWarning(UserWarning):
+    """A chart could not be drawn; the folder holds every table, and the other charts."""
 
 
 def save_figure(fig: Any, stem: Path, dpi: int) -> None:
     """Save a figure as ``stem``.png and ``stem``.svg, then free it."""
     import matplotlib.pyplot as plt
 
-    fig.savefig(stem.with_suffix(".png"), dpi=dpi, bbox_inches="tight")
-    fig.savefig(stem.with_suffix(".svg"), bbox_inches="tight")
-    plt.close(fig)
+    try:
+        fig.savefig(stem.with_suffix(".png"), dpi=dpi, bbox_inches="tight")
+        fig.savefig(stem.with_suffix(".svg"), bbox_inches="tight")
+    finally:
+        plt.close(fig)
+
+
+Chart = tuple[str, Callable[[], Any], int]
+"""A chart to draw: file stem, a function making the figure, PNG resolution."""
+
+
+def draw_charts(folder: Path, charts: list[Chart]) -> list[str]:
+    """Draw each chart into ``folder``. The tables are written first, so a chart that fails loses no numbers: it
+    is left out with a :class:`ChartWarning` (its message says which and why) and the others are drawn. Returns
+    the stems drawn."""
+    import matplotlib.pyplot as plt
+
+    drawn = []
+    for stem, make, dpi in charts:
+        try:
+            save_figure(make(), folder / stem, dpi)
+        except Exception as exc:
+            plt.close("all")
+            for suffix in (".png", ".svg"):
+                (folder / stem).with_suffix(suffix).unlink(missing_ok=True)
+            warnings.warn(
+                f"the {stem} chart could not be drawn ({type(exc).__name__}: {exc}); every table is written",
+                ChartWarning,
+                stacklevel=2,
+            )
+        else:
+            drawn.append(stem)
+    return drawn
 
 
 def write_results(
@@ -70,20 +85,23 @@ def write_results(
     add files (a report) to the folder before it appears."""
     from .charts import comparison_figure, revenue_figure, service_figure
 
-    with atomic_dir(Path(out)) as tmp:
-        results.replications.to_csv(tmp / "replications.csv", index=False)
-        results.summary.to_csv(tmp / "summary.csv", index=False)
-        results.differences.to_csv(tmp / "differences.csv", index=False)
-        results.monthly.to_csv(tmp / "monthly.csv", index=False)
+    with atomic_dir(Path(out), "run") as tmp:
+        write_csv(results.replications, tmp / "replications.csv")
+        write_csv(results.summary, tmp / "summary.csv")
+        write_csv(results.differences, tmp / "differences.csv")
+        write_csv(results.monthly, tmp / "monthly.csv")
         if results.times is not None:
-            results.times.to_csv(tmp / "ticket_times.csv", index=False)
+            write_csv(results.times, tmp / "ticket_times.csv")
         (tmp / "scenario.resolved.yaml").write_text(dump_scenario(results.scenario), encoding="utf-8")
-        save_figure(comparison_figure(results), tmp / "comparison", dpi=130)
-        save_figure(revenue_figure(results), tmp / "revenue", dpi=130)
-        if results.times is not None:
-            save_figure(service_figure(results), tmp / "service", dpi=110)
         if tickets and results.tickets is not None:
             results.tickets.to_parquet(tmp / "tickets.parquet", index=False)
+        charts: list[Chart] = [
+            ("comparison", lambda: comparison_figure(results), 130),
+            ("revenue", lambda: revenue_figure(results), 130),
+        ]
+        if results.times is not None:
+            charts.append(("service", lambda: service_figure(results), 110))
+        draw_charts(tmp, charts)
         if extra is not None:
             extra(tmp)
     return Path(out)
@@ -93,15 +111,14 @@ def write_incentives(incentives: IncentiveResults, out: Path) -> Path:
     """Write the incentive tables, every evaluation, the resolved scenario and the charts into ``out``."""
     from .charts import incentives_figure
 
-    with atomic_dir(Path(out)) as tmp:
-        incentives.best_response.to_csv(tmp / "best_response.csv", index=False)
-        incentives.misalignment.to_csv(tmp / "misalignment.csv", index=False)
-        incentives.curves.to_csv(tmp / "curves.csv", index=False)
-        incentives.design.to_csv(tmp / "design.csv", index=False)
+    with atomic_dir(Path(out), "incentives") as tmp:
+        write_csv(incentives.best_response, tmp / "best_response.csv")
+        write_csv(incentives.misalignment, tmp / "misalignment.csv")
+        write_csv(incentives.curves, tmp / "curves.csv")
+        write_csv(incentives.design, tmp / "design.csv")
         incentives.evaluations.to_parquet(tmp / "evaluations.parquet", index=False)
         (tmp / "scenario.resolved.yaml").write_text(dump_scenario(incentives.scenario), encoding="utf-8")
-        fig = incentives_figure(incentives)
-        save_figure(fig, tmp / "incentives", dpi=120)
+        draw_charts(tmp, [("incentives", lambda: incentives_figure(incentives), 120)])
     return Path(out)
 
 
@@ -109,12 +126,11 @@ def write_transition(transition: TransitionResults, out: Path) -> Path:
     """Write the monthly table, the summary, the resolved scenario and the charts into ``out``."""
     from .charts import transition_figure
 
-    with atomic_dir(Path(out)) as tmp:
-        transition.monthly.to_csv(tmp / "transition_monthly.csv", index=False)
-        transition.summary.to_csv(tmp / "transition_summary.csv", index=False)
+    with atomic_dir(Path(out), "transition") as tmp:
+        write_csv(transition.monthly, tmp / "transition_monthly.csv")
+        write_csv(transition.summary, tmp / "transition_summary.csv")
         (tmp / "scenario.resolved.yaml").write_text(dump_scenario(transition.scenario), encoding="utf-8")
-        fig = transition_figure(transition)
-        save_figure(fig, tmp / "transition", dpi=110)
+        draw_charts(tmp, [("transition", lambda: transition_figure(transition), 110)])
     return Path(out)
 
 
@@ -134,12 +150,12 @@ def read_results(folder: Path) -> Results:
     times = folder / "ticket_times.csv"
     results = Results(
         scenario=read_scenario(folder),
-        replications=pd.read_csv(folder / "replications.csv"),
-        monthly=pd.read_csv(folder / "monthly.csv"),
-        times=pd.read_csv(times) if times.is_file() else None,
+        replications=read_csv(folder / "replications.csv"),
+        monthly=read_csv(folder / "monthly.csv"),
+        times=read_csv(times) if times.is_file() else None,
     )
-    results.summary = pd.read_csv(folder / "summary.csv")
-    results.differences = pd.read_csv(folder / "differences.csv")
+    results.summary = read_csv(folder / "summary.csv")
+    results.differences = read_csv(folder / "differences.csv")
     return results
 
 
@@ -149,10 +165,10 @@ def read_incentives(folder: Path) -> IncentiveResults:
     return IncentiveResults(
         scenario=read_scenario(folder),
         evaluations=pd.read_parquet(folder / "evaluations.parquet"),
-        best_response=pd.read_csv(folder / "best_response.csv"),
-        misalignment=pd.read_csv(folder / "misalignment.csv"),
-        curves=pd.read_csv(folder / "curves.csv"),
-        design=pd.read_csv(folder / "design.csv"),
+        best_response=read_csv(folder / "best_response.csv"),
+        misalignment=read_csv(folder / "misalignment.csv"),
+        curves=read_csv(folder / "curves.csv"),
+        design=read_csv(folder / "design.csv"),
     )
 
 
@@ -161,6 +177,6 @@ def read_transition(folder: Path) -> TransitionResults:
     folder = Path(folder)
     return TransitionResults(
         scenario=read_scenario(folder),
-        monthly=pd.read_csv(folder / "transition_monthly.csv"),
-        summary=pd.read_csv(folder / "transition_summary.csv"),
+        monthly=read_csv(folder / "transition_monthly.csv"),
+        summary=read_csv(folder / "transition_summary.csv"),
     )

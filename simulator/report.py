@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -21,6 +19,7 @@ from markupsafe import Markup
 from . import charts
 from .assumptions import assumptions, key_assumptions
 from .config import Scenario
+from .files import write_text
 from .metrics import METRICS
 from .outputs import RUN_FILES, read_incentives, read_results, read_transition
 from .runner import Results
@@ -497,16 +496,5 @@ def write_report(folder: Path, out: Path | None = None, title: str | None = None
     folder = Path(folder)
     target = Path(out) if out is not None else folder / "report.html"
     html = render_report(folder, title)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(html)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a report is meant to be shared
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text(target, html)
     return target

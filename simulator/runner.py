@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -16,6 +15,7 @@ from .config import Scenario
 from .incidents import client_table, generate_incidents
 from .metrics import METRICS, billing_context, measure, ticket_time_counts, time_edges
 from .model import simulate_contract
+from .processes import process_pool
 
 __all__ = ["Results", "paired_differences", "run_replication", "run_tasks", "simulate", "summarize"]
 
@@ -125,7 +125,7 @@ def run_tasks(fn: Callable[[T], R], tasks: list[T], workers: int, progress: Any 
             if progress:
                 progress()
         return results
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with process_pool(workers) as pool:
         for result in pool.map(fn, tasks):
             results.append(result)
             if progress:

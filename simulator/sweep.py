@@ -22,10 +22,9 @@ import itertools
 import json
 import math
 import os
-import signal
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +45,9 @@ from .config import (
     read_yaml,
 )
 from .contracts import Managed
+from .files import FolderBusy, atomic_file, clean_temporaries, folder_lock, read_csv, write_csv, write_text
 from .metrics import METRICS
+from .processes import parent_watch_plugin, process_pool
 from .runner import simulate
 
 __all__ = [
@@ -729,15 +730,18 @@ def run_sweep(
             f"{out}: nothing to resume (no manifest.json from an earlier run of this sweep). Fix: run "
             "without --resume, or give the --out folder of the interrupted run."
         )
+    _check_folder(plan, out)  # before anything is created: a refused folder stays exactly as it was
+    parts = out / "parts"
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        parts = out / "parts"
-        parts.mkdir(exist_ok=True)
+        parts.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SweepRunError(f"could not create the results folder {out}: {exc.strerror or exc}.") from None
-    with _lock(out):
+    with _sweep_lock(out):
         _check_folder(plan, out)
-        _clean_temporaries(out)
+        for folder in (out, parts):
+            clean_temporaries(folder)
+        with contextlib.suppress(FileNotFoundError):
+            (out / ".lock").unlink()  # the lock file of earlier versions
         try:
             _write_state(plan, out)
         except OSError as exc:
@@ -794,18 +798,14 @@ def run_sweep(
     )
 
 
-def _ignore_sigint() -> None:
-    # Ctrl-C is the main process's business: it saves the finished points and stops the pool.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _run_pool(
     tasks: Iterator[PointTask],
     workers: int,
     finished: Callable[[pd.DataFrame, float], None],
     writer: _PartWriter,
 ) -> None:
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+    # Ctrl-C is the main process's business: it saves the finished points and stops the pool.
+    pool = process_pool(workers, ignore_interrupt=True)
     pending: dict[Future[tuple[pd.DataFrame, float]], str] = {}
     window = 4 * workers
     interrupted = False
@@ -873,6 +873,7 @@ def _run_dask(
                 silence_logs=logging.ERROR,
             )
             client = dist.Client(cluster)
+            client.register_plugin(parent_watch_plugin(os.getpid()))  # no orphans if we are killed
         else:
             client = dist.Client(scheduler, timeout=CONNECT_TIMEOUT_SECONDS)
     except Exception as exc:
@@ -979,7 +980,7 @@ class _PartWriter:
         frame = pd.concat(self.buffer, ignore_index=True)
         target = self.folder / f"part-{self.next:06d}.parquet"
         try:
-            _atomic_write(target, lambda tmp: frame.to_parquet(tmp, index=False))
+            atomic_file(target, lambda tmp: frame.to_parquet(tmp, index=False))
         except OSError as exc:
             raise SweepRunError(_write_failure(self.folder.parent, exc)) from None
         self.buffer.clear()
@@ -994,58 +995,21 @@ def _write_failure(out: Path, exc: OSError) -> str:
     )
 
 
-def _atomic_write(target: Path, write: Callable[[Path], None]) -> None:
-    """Write via ``write(tmp)`` to a temp file beside ``target``, fsync it, then rename it into place."""
-    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
-    try:
-        write(tmp)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-
-
-def _write_text(target: Path, text: str) -> None:
-    def write(tmp: Path) -> None:
-        tmp.write_text(text, encoding="utf-8")
-
-    _atomic_write(target, write)
-
-
-def _clean_temporaries(out: Path) -> None:
-    """Remove temp files a killed run left behind (they were never renamed into place)."""
-    for folder in (out, out / "parts"):
-        for tmp in folder.glob(".*.tmp-*"):
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-
-
 @contextlib.contextmanager
-def _lock(out: Path) -> Iterator[None]:
-    """One writer per results folder; the OS drops the lock when the process dies (kill -9 included)."""
+def _sweep_lock(out: Path) -> Iterator[None]:
+    """One writer per sweep folder (see :func:`simulator.files.folder_lock`)."""
     try:
-        import fcntl
-    except ImportError:  # not POSIX: no locking
-        yield
-        return
-    handle = (out / ".lock").open("a+")
+        lock = folder_lock(out)
+        lock.__enter__()
+    except FolderBusy:
+        raise SweepRunError(
+            f"{out}: another msp-sim command is writing to this folder. Wait for it to finish, or choose "
+            "another --out folder."
+        ) from None
     try:
-        try:  # a POSIX record lock: owned by this process only, not by the workers it forks
-            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise SweepRunError(
-                f"{out}: another msp-sim sweep is writing to this folder. Wait for it to finish, or choose "
-                "another --out folder."
-            ) from None
         yield
     finally:
-        handle.close()
+        lock.__exit__(None, None, None)
 
 
 def _manifest(plan: SweepPlan) -> dict[str, Any]:
@@ -1068,6 +1032,12 @@ def _manifest(plan: SweepPlan) -> dict[str, Any]:
 
 
 def _check_folder(plan: SweepPlan, out: Path) -> None:
+    """Refuse a folder this sweep may not write into (reads only): a file, another sweep's results, or a folder
+    holding anything that is not this sweep's."""
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise SweepError(f"{out}: exists and is not a folder. Fix: give --out a folder name.")
+    if not out.exists():
+        return
     manifest = out / "manifest.json"
     if manifest.exists():
         try:
@@ -1080,25 +1050,31 @@ def _check_folder(plan: SweepPlan, out: Path) -> None:
                 "scenario, parameters, seed or replications). Fix: choose another --out folder, or delete "
                 "this one."
             )
-    elif any(p for p in out.iterdir() if p.name not in ("parts", ".lock")) or any((out / "parts").iterdir()):
+        return
+    parts = out / "parts"
+    leftovers = [p for p in out.iterdir() if p.name not in ("parts", ".lock")]
+    if (parts.is_dir() and any(parts.iterdir())) or (parts.exists() and not parts.is_dir()):
+        leftovers.append(parts)
+    if leftovers:
+        shown = ", ".join(sorted(p.name for p in leftovers)[:5]) + (" ..." if len(leftovers) > 5 else "")
         raise SweepError(
-            f"{out}: is not empty and holds no sweep results. Fix: choose another --out folder (a new or "
-            "empty one)."
+            f"{out}: is not empty and holds no sweep results ({shown}), so it is left as it is. Fix: choose "
+            "another --out folder (a new or empty one)."
         )
 
 
 def _write_state(plan: SweepPlan, out: Path) -> None:
     """The resolved sweep and base scenario, the design table and the manifest (before any part)."""
-    _write_text(out / "base.resolved.yaml", dump_scenario(plan.base))
+    write_text(out / "base.resolved.yaml", dump_scenario(plan.base))
     resolved = plan.spec.model_dump(mode="json", exclude_none=True)
     resolved.update({"base": "base.resolved.yaml", "overrides": {}})
-    _write_text(
+    write_text(
         out / "sweep.resolved.yaml",
         f"# Sweep '{plan.name}', every default written out; its base is the resolved scenario beside it.\n"
         + dump_yaml(resolved, default_flow_style=None, width=110),
     )
-    _atomic_write(out / "design.csv", lambda tmp: plan.design.to_csv(tmp, index=False))
-    _write_text(out / "manifest.json", json.dumps(_manifest(plan), indent=2) + "\n")
+    atomic_file(out / "design.csv", lambda tmp: write_csv(plan.design, tmp))
+    write_text(out / "manifest.json", json.dumps(_manifest(plan), indent=2) + "\n")
 
 
 def _part_files(parts: Path) -> list[Path]:
@@ -1139,9 +1115,9 @@ def _finalize(plan: SweepPlan, out: Path) -> SweepResults | None:
     summary = summarize_points(rows, plan.parameters)
     differences = point_differences(rows, reference, plan.parameters)
     try:
-        _atomic_write(out / "points.parquet", lambda tmp: rows.to_parquet(tmp, index=False))
-        _atomic_write(out / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
-        _atomic_write(out / "differences.csv", lambda tmp: differences.to_csv(tmp, index=False))
+        atomic_file(out / "points.parquet", lambda tmp: rows.to_parquet(tmp, index=False))
+        atomic_file(out / "summary.csv", lambda tmp: write_csv(summary, tmp))
+        atomic_file(out / "differences.csv", lambda tmp: write_csv(differences, tmp))
     except OSError as exc:
         raise SweepRunError(_write_failure(out, exc)) from None
     return SweepResults(
@@ -1220,7 +1196,7 @@ def load_results(out: str | Path) -> SweepResults:
             "`msp-sim sweep --out` wrote."
         )
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    design = pd.read_csv(out / "design.csv", dtype={"point_id": str})
+    design = read_csv(out / "design.csv", dtype={"point_id": str})
     if (out / "points.parquet").exists():
         rows = pd.read_parquet(out / "points.parquet")
     else:

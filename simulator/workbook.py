@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import math
-import os
 import re
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from openpyxl.utils.cell import coordinate_from_string  # type: ignore[import-un
 
 from .assumptions import assumptions, key_assumptions
 from .config import Scenario, load_scenario
+from .files import atomic_file, read_csv
 from .metrics import METRICS
 
 __all__ = ["write_workbook"]
@@ -54,17 +53,17 @@ def write_workbook(folder: Path | str, target: Path | str) -> Path:
     wb = Workbook()
     wb.remove(wb.active)
     if has_run:
-        _summary(wb, pd.read_csv(folder / "summary.csv"), scenario, replications, seed)
+        _summary(wb, read_csv(folder / "summary.csv"), scenario, replications, seed)
         for sheet, name in (("Replications", "replications.csv"), ("Differences", "differences.csv")):
             if (folder / name).is_file():
-                frame = pd.read_csv(folder / name)
+                frame = read_csv(folder / name)
                 if sheet == "Differences":
                     frame["significant"] = [
                         _significant(lo, hi) for lo, hi in zip(frame.ci_low, frame.ci_high, strict=True)
                     ]
                 _table(wb.create_sheet(sheet), frame, freeze="B2")
     for sheet, path in optional:
-        _table(wb.create_sheet(sheet), pd.read_csv(path), freeze="B2")
+        _table(wb.create_sheet(sheet), read_csv(path), freeze="B2")
     _table(
         wb.create_sheet("Key assumptions"),
         key_assumptions(scenario),
@@ -103,29 +102,27 @@ def _print_setup(ws: Any) -> None:
 
 
 def _save(wb: Any, target: Path) -> Path:
-    """Save to a temporary file beside ``target`` and move it into place; on failure remove it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # A fresh name rather than mkstemp, so the file gets the usual permissions (mkstemp's are owner-only).
-    name = target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
-    try:
-        wb.save(name)
-        os.replace(name, target)
-    except BaseException:
-        name.unlink(missing_ok=True)
-        raise
-    return target
+    """Save atomically (a temporary file beside ``target``, then renamed), marked as the tool's and with every
+    user text stored as text: a name such as ``=1+1`` is never a formula."""
+    wb.properties.creator = "msp-sim"
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":  # openpyxl reads any text starting with "=" as a formula
+                    cell.data_type = "s"
+    return atomic_file(target, wb.save, sync=False)
 
 
 def _replications_and_seed(folder: Path, scenario: Scenario) -> tuple[int | None, int]:
     """Replications and seed actually used, read from the tables (command-line overrides are not in the YAML)."""
     reps = folder / "replications.csv"
     if reps.is_file():
-        frame = pd.read_csv(reps, usecols=["replication", "seed"])
+        frame = read_csv(reps, usecols=["replication", "seed"])
         seeds = frame["seed"].unique()
         return int(frame["replication"].nunique()), int(seeds[0]) if len(seeds) == 1 else scenario.seed
     for name in ("summary.csv", "transition_summary.csv"):
         if (folder / name).is_file():
-            return int(pd.read_csv(folder / name, usecols=["n"])["n"].max()), scenario.seed
+            return int(read_csv(folder / name, usecols=["n"])["n"].max()), scenario.seed
     if (folder / "evaluations.parquet").is_file():
         evaluations = pd.read_parquet(folder / "evaluations.parquet", columns=["replication"])
         return int(evaluations["replication"].nunique()), scenario.seed

@@ -36,7 +36,7 @@ def test_run_writes_every_output(run_dir: Path) -> None:
     assert names == {
         "replications.csv", "summary.csv", "differences.csv", "monthly.csv", "scenario.resolved.yaml",
         "comparison.png", "comparison.svg", "tickets.parquet", "ticket_times.csv", "revenue.png", "revenue.svg",
-        "service.png", "service.svg",
+        "service.png", "service.svg", ".msp-sim.json",
     }
     reps = pd.read_csv(run_dir / "replications.csv")
     assert list(reps.columns[:3]) == ["contract", "replication", "seed"]
@@ -158,7 +158,8 @@ def test_transition_end_to_end(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "Lowest cumulative cash" in done.stdout
     assert {p.name for p in out.iterdir()} == {"transition_monthly.csv", "transition_summary.csv",
-                                               "transition.png", "transition.svg", "scenario.resolved.yaml"}
+                                               "transition.png", "transition.svg", "scenario.resolved.yaml",
+                                               ".msp-sim.json"}
     monthly = pd.read_csv(out / "transition_monthly.csv")
     assert set(monthly["strategy"]) == {"stay", "gradual"} and len(monthly) == 2 * 2 * 6
 

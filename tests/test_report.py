@@ -348,9 +348,9 @@ def test_write_report_is_atomic(results_root: Path, tmp_path: Path, monkeypatch:
     def broken(*_args: object, **_kw: object) -> str:
         raise OSError(28, "No space left on device")
 
-    import simulator.report as report
+    import simulator.files as files
 
-    monkeypatch.setattr(report.os, "replace", broken)
+    monkeypatch.setattr(files.os, "replace", broken)
     with pytest.raises(OSError):
         write_report(results_root / "small-office", target)
     assert target.read_text() == "old report"

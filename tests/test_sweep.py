@@ -322,12 +322,13 @@ def test_one_writer_per_folder(grid_run: tuple[SweepPlan, Path]) -> None:
     plan, out = grid_run
     holder = subprocess.Popen(
         [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); "
-         "fcntl.lockf(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(30)", str(out / ".lock")],
+         "fcntl.lockf(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(30)",
+         str(out.parent / f".{out.name}.lock")],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        with pytest.raises(SweepRunError, match="another msp-sim sweep is writing"):
+        with pytest.raises(SweepRunError, match="another msp-sim command is writing"):
             run_sweep(plan, out, workers=1)
     finally:
         holder.kill()
@@ -445,7 +446,7 @@ def test_full_disk_keeps_the_finished_points(tmp_path: Path, monkeypatch: pytest
     import simulator.sweep as sweep_module
 
     plan = load_sweep(write_sweep(tmp_path, GRID))
-    real = sweep_module._atomic_write
+    real = sweep_module.atomic_file
     parts_seen = []
 
     def full_after_first_part(target: Path, write: Any) -> None:
@@ -455,7 +456,7 @@ def test_full_disk_keeps_the_finished_points(tmp_path: Path, monkeypatch: pytest
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         real(target, write)
 
-    monkeypatch.setattr(sweep_module, "_atomic_write", full_after_first_part)
+    monkeypatch.setattr(sweep_module, "atomic_file", full_after_first_part)
     out = tmp_path / "out"
     with pytest.raises(SweepRunError, match="No space left on device") as info:
         run_sweep(plan, out, workers=1, chunk_points=2)
