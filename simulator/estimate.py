@@ -28,15 +28,17 @@ __all__ = [
     "expected_incidents",
 ]
 
-INCIDENTS_PER_SECOND = 150_000.0
+INCIDENTS_PER_SECOND = 100_000.0
 """Incidents one worker process simulates per second and contract, billing and metrics included, beyond the fixed
-cost below (measured on a 2-core x86-64 machine: about 185k/s on 300 small offices; rounded down)."""
+cost below (measured on a 2-core x86-64 machine: 115k–185k/s on 300 small offices, the lower figure with the
+other core busy; rounded down)."""
 SECONDS_PER_SIMULATION = 0.015
 """Fixed cost of one replication of one contract: set-up of the arrays, billing, metrics (measured: 13 ms)
 [seconds]."""
-BYTES_PER_INCIDENT = 2_500
-"""Peak memory of one replication per incident: the incident table, one contract's ticket log and the queue's
-lists (measured with tracemalloc: 1.7 kB; rounded up for what the allocator keeps) [bytes]."""
+BYTES_PER_INCIDENT = 7_000
+"""Peak memory of one replication per incident and contract: the incident table, one contract's ticket log, the
+queue's lists and the temporaries of billing (measured: 1.7 kB live at the peak with tracemalloc, 5–6 kB of
+resident memory with what the allocator keeps; rounded up) [bytes]."""
 BYTES_PER_TICKET_ROW = 400
 """Memory of one row of a kept ticket log (``--tickets``) [bytes]."""
 BYTES_PER_RESULT_ROW = 1_000
