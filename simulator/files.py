@@ -297,7 +297,13 @@ _HELD_LOCK = threading.Lock()
 
 
 def _lock_path(out: Path) -> Path:
+    out = _absolute(out)
     return out.parent / f".{out.name}.lock"
+
+
+def _absolute(path: Path) -> Path:
+    """``path`` made absolute without resolving links, so that ``.`` or ``a/..`` have a name and a parent."""
+    return Path(os.path.abspath(path))
 
 
 @contextlib.contextmanager
@@ -485,7 +491,7 @@ def claim_folder(out: Path | str) -> Iterator[Path]:
     created = _missing_parents(out)
     try:
         with folder_lock(out):
-            recover(out)
+            recover(_absolute(out))
             check_target(out)
             yield out
     finally:
@@ -551,7 +557,7 @@ def atomic_dir(out: Path | str, kind: str) -> Iterator[Path]:
     ``out`` is claimed first (:func:`claim_folder`): a folder holding anything the tool did not write is refused
     with :class:`FolderRefused` before anything is written.
     """
-    out = Path(out)
+    out = _absolute(Path(out))
     with claim_folder(out):
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
