@@ -307,8 +307,12 @@ def _incentives_section(folder: Path, key: str) -> _Section:
             "contract": r["contract"],
             "loss": charts.format_money(float(r["welfare_loss"]), money),
             "interval": f"{charts.format_money(float(r['welfare_loss_ci_low']), money)} – "
-            f"{charts.format_money(float(r['welfare_loss_ci_high']), money)}",
-            "downtime": f"{float(r['extra_downtime_user_hours']):+,.0f}",
+            f"{charts.format_money(float(r['welfare_loss_ci_high']), money)}"
+            if np.isfinite([r["welfare_loss_ci_low"], r["welfare_loss_ci_high"]]).all()
+            else "–",
+            "downtime": f"{float(r['extra_downtime_user_hours']):+,.0f}"
+            if np.isfinite(r["extra_downtime_user_hours"])
+            else "–",
             "marginal": charts.format_money(float(r["marginal_profit_per_incident"]), money)
             if "marginal_profit_per_incident" in r
             else "–",
@@ -330,15 +334,22 @@ def _incentives_section(folder: Path, key: str) -> _Section:
                     f"{r['prevention_hours_per_endpoint_month']:.2f} h of prevention per endpoint-month and "
                     f"{r['technicians']} technicians."
                 )
-    worst = inc.misalignment.sort_values("welfare_loss").iloc[-1]
+    known = inc.misalignment[np.isfinite(inc.misalignment["welfare_loss"].to_numpy(dtype=float))]
+    if known.empty:
+        headline = "No contract's welfare loss could be measured: see the tables below."
+    else:
+        worst = known.sort_values("welfare_loss").iloc[-1]
+        headline = (
+            f"Under {worst['contract']}, what maximises the provider's profit costs "
+            f"{charts.format_money(float(worst['welfare_loss']), money)} more over {s.measured_months} months "
+            "than the best outcome for provider and client together."
+        )
     section.data = {
         "levers": levers,
         "gaps": gaps,
         "design": design,
         "months": s.measured_months,
-        "headline": f"Under {worst['contract']}, what maximises the provider's profit costs "
-        f"{charts.format_money(float(worst['welfare_loss']), money)} more over {s.measured_months} months than "
-        "the best outcome for provider and client together.",
+        "headline": headline,
         "assumptions": _grouped(assumptions(s, ("incentives",))),
     }
     section.charts = [
