@@ -59,6 +59,7 @@ __all__ = [
     "source_line",
     "tornado_figure",
     "transition_figure",
+    "unstable_caveat",
 ]
 
 # Okabe–Ito, colour-blind safe; one colour per contract, in scenario order.
@@ -562,6 +563,24 @@ def service_figure(results: Results) -> Figure:
     return fig
 
 
+def unstable_caveat(results: Results, names: list[str]) -> str:
+    """The clause a headline naming ``names`` adds for those of them whose queue does not keep up (see
+    :func:`simulator.metrics.unstable_contracts`): '' when every one keeps up."""
+    from .metrics import unstable_contracts
+
+    found = {u.contract: u for u in unstable_contracts(results.scenario, results.summary)}
+    hit = [found[name] for name in dict.fromkeys(names) if name in found]
+    if not hit:
+        return ""
+    if len(hit) > 1 and len({u.meaning for u in hit}) == 1:
+        reasons = ", ".join(f"{u.contract}: {u.reason}" for u in hit)
+        both = "neither keeps up" if len(hit) == 2 else "none of them keeps up"
+        return f"; but {both} ({reasons}): their figures describe {hit[0].meaning}"
+    return "".join(
+        f"; but {u.contract} does not keep up ({u.reason}): its figures describe {u.meaning}" for u in hit
+    )
+
+
 def _significance(row: Any, months: int) -> tuple[float, float, bool]:
     """A paired difference's 95% interval per month and whether it excludes zero (without an interval, as from
     one replication: not significant)."""
@@ -570,7 +589,8 @@ def _significance(row: Any, months: int) -> tuple[float, float, bool]:
 
 
 def headline(results: Results) -> str:
-    """One sentence stating the finding for the client, with the paired difference's 95% CI."""
+    """One sentence stating the finding for the client, with the paired difference's 95% CI, and whether the
+    contracts it names keep up with their work."""
     from .runner import paired_differences
 
     months = results.scenario.measured_months
@@ -583,20 +603,25 @@ def headline(results: Results) -> str:
 
     others = total.drop(best)
     if others.empty:
-        return f"{best}: {money(float(total[best]))} per month for the client, fees and downtime together"
+        return (
+            f"{best}: {money(float(total[best]))} per month for the client, fees and downtime together"
+            + unstable_caveat(results, [best])
+        )
     runner_up = str(others.idxmin())
     diff = paired_differences(results.replications, best)
     row = diff[(diff["contract"] == runner_up) & (diff["metric"] == "client_total_cost")].iloc[0]
     lo, hi, significant = _significance(row, months)
+    caveat = unstable_caveat(results, [best, runner_up])
     if not significant:
         why = "difference not significant" if np.isfinite(lo) else "one replication: no interval"
         return (
             f"{best} and {runner_up} cost the client about the same: {money(float(total[best]))} vs "
-            f"{money(float(total[runner_up]))}/month including downtime ({why})"
+            f"{money(float(total[runner_up]))}/month including downtime ({why})" + caveat
         )
     return (
         f"{best} costs the client least: {money(float(total[best]))}/month including downtime, "
         f"{money(float(row['mean']) / months)} less than {runner_up} (95% CI {money(lo)} to {money(hi)})"
+        + caveat
     )
 
 
@@ -611,6 +636,7 @@ def provider_headline(results: Results) -> str:
     cv = results.table("revenue_monthly_cv")["mean"]
     best = str(profit.idxmax())
     text = f"{best} earns the provider most: {format_money(float(profit[best]), currency)}/month profit"
+    named = [best]
     others = profit.drop(best)
     if not others.empty:
         runner = str(others.idxmax())
@@ -628,12 +654,13 @@ def provider_headline(results: Results) -> str:
                 f"{best} and {runner} earn the provider about the same: {format_money(float(profit[best]), currency)}"
                 f" vs {format_money(float(profit[runner]), currency)}/month ({why})"
             )
+        named.append(runner)
     if np.isfinite(cv[best]):
         text += f"; its monthly revenue varies by ±{cv[best]:.0%}"
         steadiest = str(cv.idxmin())
         if steadiest != best and np.isfinite(cv[steadiest]):
             text += f" ({steadiest}: ±{cv[steadiest]:.0%})"
-    return text
+    return text + unstable_caveat(results, named)
 
 
 def comparison_figure(results: Results) -> Figure:
@@ -644,7 +671,16 @@ def comparison_figure(results: Results) -> Figure:
     plot_provider_profit(results, axes[1])
     plot_downtime(results, axes[2])
     _suptitle(fig, headline(results))
-    _add_source(fig, _source(results, "Bars are means, whiskers 95% confidence intervals; money per month."))
+    from .metrics import unstable_contracts
+
+    _add_source(
+        fig,
+        _source(results, "Bars are means, whiskers 95% confidence intervals; money per month."),
+        *(
+            f"{u.contract} does not keep up ({u.reason}): its figures describe {u.meaning}."
+            for u in unstable_contracts(results.scenario, results.summary)
+        ),
+    )
     return fig
 
 

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from . import charts
 from .assumptions import assumptions, key_assumptions
 from .config import Scenario
-from .metrics import METRICS
+from .metrics import METRICS, unstable_contracts
 from .outputs import RUN_FILES, read_incentives, read_results, read_transition
 from .runner import Results
 from .tables import RUN_ROWS, TRANSITION_ROWS, format_number
@@ -201,6 +201,7 @@ def _run_section(folder: Path, key: str) -> _Section:
         "headline_client": charts.headline(results),
         "headline_provider": charts.provider_headline(results),
         "headline_service": charts.service_headline(results) if results.times is not None else "",
+        "unstable": [u.note for u in unstable_contracts(s, results.summary)],
         "rows": main_rows,
         "all_rows": all_rows,
         "differences": diffs,
