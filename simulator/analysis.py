@@ -360,9 +360,8 @@ class BreakEvenMap:
     def grid(self, column: str) -> np.ndarray:
         """One column of the cells as a (len(y_centres), len(x_centres)) array; NaN where a cell is empty."""
         out = np.full((len(self.y_centres), len(self.x_centres)), np.nan)
-        out[self.cells["iy"].to_numpy(), self.cells["ix"].to_numpy()] = self.cells[column].to_numpy(
-            dtype=float
-        )
+        iy, ix = self.cells["iy"].to_numpy(dtype=np.int64), self.cells["ix"].to_numpy(dtype=np.int64)
+        out[iy, ix] = self.cells[column].to_numpy(dtype=float)
         return out
 
     def to_df(self) -> pd.DataFrame:

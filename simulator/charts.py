@@ -37,6 +37,7 @@ __all__ = [
     "format_money",
     "headline",
     "incentives_figure",
+    "incentives_headline",
     "plot_break_even",
     "plot_cash",
     "plot_client_cost",
@@ -58,6 +59,7 @@ __all__ = [
     "source_line",
     "tornado_figure",
     "transition_figure",
+    "unstable_caveat",
 ]
 
 # Okabe–Ito, colour-blind safe; one colour per contract, in scenario order.
@@ -79,7 +81,9 @@ def contract_colors(scenario: Scenario) -> dict[str, str]:
 
 def format_money(value: float, currency: str, precise: bool = False) -> str:
     """Money for people: $12k, $1.2M, −$340, or 12k CHF for currencies without a symbol; ``precise`` keeps
-    one decimal in thousands."""
+    one decimal in thousands; – when there is no number (NaN)."""
+    if not np.isfinite(value):
+        return "–"
     symbol = CURRENCY_SYMBOLS.get(currency, "")
     sign = "−" if value < 0 else ""
     x = abs(value)
@@ -158,6 +162,23 @@ def _colors(n: int) -> list[str]:
     return [PALETTE[i % len(PALETTE)] for i in range(n)]
 
 
+def _finite_max(*values: Any, default: float = 0.0) -> float:
+    """The largest finite number among ``values`` (arrays or scalars), or ``default`` when there is none."""
+    x = np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in values]) if values else np.zeros(0)
+    x = x[np.isfinite(x)]
+    return float(x.max()) if len(x) else default
+
+
+def _finite_min(*values: Any, default: float = 0.0) -> float:
+    """The smallest finite number among ``values``, or ``default`` when there is none."""
+    return -_finite_max(*(-np.asarray(v, dtype=float) for v in values), default=-default)
+
+
+def _set_ylim(ax: Axes, low: float, high: float) -> None:
+    """Vertical limits that matplotlib accepts: an empty range (every value zero) becomes one unit tall."""
+    ax.set_ylim(low, high if high > low else low + 1.0)
+
+
 def _title(ax: Axes, text: str, size: float = 11, width: int = 50) -> None:
     """A panel title stating the finding, wrapped to stay over its panel."""
     ax.set_title(textwrap.fill(text, width), loc="left", fontsize=size, parse_math=False)
@@ -179,10 +200,11 @@ def _ci(
     """95% CI whiskers at each contract, with an optional label above each."""
     x = np.arange(len(mean)) if x is None else x
     ax.errorbar(x, mean, yerr=[mean - lo, hi - mean], fmt="none", ecolor="black", capsize=4, lw=1.1)
+    top = np.where(np.isfinite(hi), hi, mean)  # one replication has no interval: the label sits on the bar
     for xi, text in zip(x, labels or [], strict=False):
         ax.annotate(
             text,
-            (xi, hi[list(x).index(xi)]),
+            (xi, top[list(x).index(xi)]),
             textcoords="offset points",
             xytext=(0, 4),
             ha="center",
@@ -235,7 +257,8 @@ def plot_client_cost(results: Results, ax: Axes | None = None) -> Axes:
         edgecolor="white",
         label="downtime and staff time lost",
     )
-    visible = float(np.nanmax(credits)) > 0.01 * float(np.nanmax(hi))
+    top = _finite_max(hi, total)
+    visible = _finite_max(credits) > 0.01 * top
     if visible:
         ax.bar(x, -credits, color="white", edgecolor=colors, hatch="..", lw=1, label="SLA credits received")
     _ci(ax, total, lo, hi, [format_money(t, currency) for t in total], bold=True)
@@ -250,8 +273,8 @@ def plot_client_cost(results: Results, ax: Axes | None = None) -> Axes:
     else:
         title = f"Client: {best} and {runner} cost about the same"
     _title(ax, title)
-    low = -float(np.nanmax(credits)) * 1.4 if visible else 0.0
-    ax.set_ylim(low, float(np.nanmax(hi)) * 1.3)
+    low = -_finite_max(credits) * 1.4 if visible else 0.0
+    _set_ylim(ax, low, top * 1.3)
     ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
     _style(ax, names)
     return ax
@@ -278,11 +301,12 @@ def plot_provider_profit(results: Results, ax: Axes | None = None) -> Axes:
     best, runner, significant = _ranked(results, "provider_profit", lowest=False)
     margin = float(results.table("provider_margin")["mean"][best])
     if runner is None or significant:
-        title = f"Provider: {best} earns most ({margin:.0%} margin)"
+        # No revenue, no margin (its mean is NaN).
+        title = f"Provider: {best} earns most" + (f" ({margin:.0%} margin)" if np.isfinite(margin) else "")
     else:
         title = f"Provider: {best} and {runner} earn about the same"
     _title(ax, title)
-    ax.set_ylim(min(0.0, float(np.nanmin(lo)) * 1.2), float(np.nanmax(np.r_[revenue, hi])) * 1.25)
+    _set_ylim(ax, min(0.0, _finite_min(lo, profit) * 1.2), _finite_max(revenue, hi, profit) * 1.25)
     ax.legend(fontsize=8, loc="upper left", framealpha=0.9, ncol=3)
     _style(ax, names)
     return ax
@@ -323,7 +347,7 @@ def plot_downtime(results: Results, ax: Axes | None = None) -> Axes:
                 fontsize=9,
                 fontweight="bold",
             )
-    ax.set_ylim(0, max((float(np.max(v)) for v in values if len(v)), default=1.0) * 1.18)
+    _set_ylim(ax, 0.0, _finite_max(*values, default=1.0) * 1.18)
     ax.set_ylabel("hours per user per year")
     means = results.table("downtime_hours_per_user_year")["mean"]
     if len(names) > 1:
@@ -422,16 +446,28 @@ def plot_ticket_times(
     colors = contract_colors(results.scenario)
     targets = _targets(results, measure, priority)
     target = next(iter(targets.values()), None)
-    from .metrics import sla_clock
+    from .metrics import sla_clock, time_edges
 
     clock = "business hours" if sla_clock(results.scenario) == "business" else "clock hours"
-    drawn = False
+    # The last bin is open (longer than the longest finite edge): a ticket there has no point on the curve.
+    limit = format_hours(float(time_edges(results.scenario)[-2]))
+    done = "answered" if measure == "response" else "resolved"
+    drawn = tickets = False
     for i, name in enumerate(results.contracts):
         upper, share = _ecdf(results, name, measure, priority)
         if not len(upper):
             continue
-        drawn = True
+        tickets = True
         finite = np.isfinite(upper)
+        style = {
+            "color": colors[name],
+            "ls": CONTRACT_STYLES[i % len(CONTRACT_STYLES)],
+            "lw": CONTRACT_WIDTHS[i % len(CONTRACT_WIDTHS)],
+        }
+        if not finite.any():  # every ticket took longer: a legend entry, no line
+            ax.plot([], [], label=f"{name}: none {done} within {limit}", **style)
+            continue
+        drawn = True
         label = name
         if target is not None:
             label += f": {share_within(results, name, measure, priority, target):.0%} within target"
@@ -439,10 +475,8 @@ def plot_ticket_times(
             np.r_[upper[finite][0] / 2, upper[finite]],
             np.r_[0.0, share[finite]],
             where="post",
-            color=colors[name],
-            ls=CONTRACT_STYLES[i % len(CONTRACT_STYLES)],
-            lw=CONTRACT_WIDTHS[i % len(CONTRACT_WIDTHS)],
             label=label,
+            **style,
         )
     for name, hours in targets.items():
         ax.axvline(hours, color=colors[name], ls="--", lw=1.2)
@@ -455,14 +489,18 @@ def plot_ticket_times(
             color=colors[name],
             va="bottom",
         )
-    if drawn:
+    if tickets:
         ax.set_xscale("log")
         from matplotlib.ticker import FixedLocator
 
         ax.xaxis.set_major_locator(FixedLocator([1 / 60, 0.1, 1.0, 10.0, 100.0, 1000.0, 8760.0]))
+    if tickets and not drawn:
+        ax.set_xlim(1 / 60, 8760.0)
+    if not drawn:
+        text = f"no {priority} ticket {done} within {limit}" if tickets else f"no {priority} tickets"
+        ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color=SOURCE_COLOR)
+    if tickets:
         ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(0.0, -0.2), frameon=False)
-    else:
-        ax.text(0.5, 0.5, "no tickets", ha="center", va="center", transform=ax.transAxes, color=SOURCE_COLOR)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos=None: _tick_hours(x)))
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos=None: f"{y:.0%}"))
@@ -493,10 +531,12 @@ def service_headline(results: Results) -> str:
                     "count"
                 ].sum()
             )
-            met += share_within(results, name, "response", p, next(iter(targets[p].values()))) * n
-            total += n
-        if total:
-            parts.append(f"{name} {met / total:.0%}")
+            if n:  # a priority without tickets adds nothing (its share is undefined)
+                met += share_within(results, name, "response", p, next(iter(targets[p].values()))) * n
+                total += n
+        parts.append(f"{name} {met / total:.0%}" if total else f"{name} no tickets")
+    if not any(part.endswith("%") for part in parts):
+        return "No tickets in the measured months"
     managed = next(iter(next(t for t in targets.values() if t)))
     return f"Tickets answered within the response targets of {managed}: " + ", ".join(parts)
 
@@ -523,8 +563,34 @@ def service_figure(results: Results) -> Figure:
     return fig
 
 
+def unstable_caveat(results: Results, names: list[str]) -> str:
+    """The clause a headline naming ``names`` adds for those of them whose queue does not keep up (see
+    :func:`simulator.metrics.unstable_contracts`): '' when every one keeps up."""
+    from .metrics import unstable_contracts
+
+    found = {u.contract: u for u in unstable_contracts(results.scenario, results.summary)}
+    hit = [found[name] for name in dict.fromkeys(names) if name in found]
+    if not hit:
+        return ""
+    if len(hit) > 1 and len({u.meaning for u in hit}) == 1:
+        reasons = ", ".join(f"{u.contract}: {u.reason}" for u in hit)
+        both = "neither keeps up" if len(hit) == 2 else "none of them keeps up"
+        return f"; but {both} ({reasons}): their figures describe {hit[0].meaning}"
+    return "".join(
+        f"; but {u.contract} does not keep up ({u.reason}): its figures describe {u.meaning}" for u in hit
+    )
+
+
+def _significance(row: Any, months: int) -> tuple[float, float, bool]:
+    """A paired difference's 95% interval per month and whether it excludes zero (without an interval, as from
+    one replication: not significant)."""
+    lo, hi = float(row["ci_low"]) / months, float(row["ci_high"]) / months
+    return lo, hi, bool(np.isfinite(lo) and np.isfinite(hi) and (lo > 0 or hi < 0))
+
+
 def headline(results: Results) -> str:
-    """One sentence stating the finding for the client, with the paired difference's 95% CI."""
+    """One sentence stating the finding for the client, with the paired difference's 95% CI, and whether the
+    contracts it names keep up with their work."""
     from .runner import paired_differences
 
     months = results.scenario.measured_months
@@ -537,19 +603,25 @@ def headline(results: Results) -> str:
 
     others = total.drop(best)
     if others.empty:
-        return f"{best}: {money(float(total[best]))} per month for the client, fees and downtime together"
+        return (
+            f"{best}: {money(float(total[best]))} per month for the client, fees and downtime together"
+            + unstable_caveat(results, [best])
+        )
     runner_up = str(others.idxmin())
     diff = paired_differences(results.replications, best)
     row = diff[(diff["contract"] == runner_up) & (diff["metric"] == "client_total_cost")].iloc[0]
-    lo, hi = float(row["ci_low"]) / months, float(row["ci_high"]) / months
-    if lo <= 0:
+    lo, hi, significant = _significance(row, months)
+    caveat = unstable_caveat(results, [best, runner_up])
+    if not significant:
+        why = "difference not significant" if np.isfinite(lo) else "one replication: no interval"
         return (
             f"{best} and {runner_up} cost the client about the same: {money(float(total[best]))} vs "
-            f"{money(float(total[runner_up]))}/month including downtime (difference not significant)"
+            f"{money(float(total[runner_up]))}/month including downtime ({why})" + caveat
         )
     return (
         f"{best} costs the client least: {money(float(total[best]))}/month including downtime, "
         f"{money(float(row['mean']) / months)} less than {runner_up} (95% CI {money(lo)} to {money(hi)})"
+        + caveat
     )
 
 
@@ -564,28 +636,31 @@ def provider_headline(results: Results) -> str:
     cv = results.table("revenue_monthly_cv")["mean"]
     best = str(profit.idxmax())
     text = f"{best} earns the provider most: {format_money(float(profit[best]), currency)}/month profit"
+    named = [best]
     others = profit.drop(best)
     if not others.empty:
         runner = str(others.idxmax())
         diff = paired_differences(results.replications, runner)
         row = diff[(diff["contract"] == best) & (diff["metric"] == "provider_profit")].iloc[0]
-        lo, hi = float(row["ci_low"]) / months, float(row["ci_high"]) / months
-        if lo > 0:
+        lo, hi, significant = _significance(row, months)
+        if significant:
             text += (
                 f", {format_money(float(row['mean']) / months, currency)} more than {runner} "
                 f"(95% CI {format_money(lo, currency)} to {format_money(hi, currency)})"
             )
         else:
+            why = "difference not significant" if np.isfinite(lo) else "one replication: no interval"
             text = (
                 f"{best} and {runner} earn the provider about the same: {format_money(float(profit[best]), currency)}"
-                f" vs {format_money(float(profit[runner]), currency)}/month (difference not significant)"
+                f" vs {format_money(float(profit[runner]), currency)}/month ({why})"
             )
+        named.append(runner)
     if np.isfinite(cv[best]):
         text += f"; its monthly revenue varies by ±{cv[best]:.0%}"
         steadiest = str(cv.idxmin())
         if steadiest != best and np.isfinite(cv[steadiest]):
             text += f" ({steadiest}: ±{cv[steadiest]:.0%})"
-    return text
+    return text + unstable_caveat(results, named)
 
 
 def comparison_figure(results: Results) -> Figure:
@@ -596,7 +671,16 @@ def comparison_figure(results: Results) -> Figure:
     plot_provider_profit(results, axes[1])
     plot_downtime(results, axes[2])
     _suptitle(fig, headline(results))
-    _add_source(fig, _source(results, "Bars are means, whiskers 95% confidence intervals; money per month."))
+    from .metrics import unstable_contracts
+
+    _add_source(
+        fig,
+        _source(results, "Bars are means, whiskers 95% confidence intervals; money per month."),
+        *(
+            f"{u.contract} does not keep up ({u.reason}): its figures describe {u.meaning}."
+            for u in unstable_contracts(results.scenario, results.summary)
+        ),
+    )
     return fig
 
 
@@ -666,20 +750,23 @@ def plot_clients(transition: TransitionResults, strategy: str, ax: Axes | None =
     ax = _axes(ax, _transition_source(transition))
     m = transition.monthly[transition.monthly["strategy"] == strategy]
     columns = [c for c in m.columns if c.startswith("clients_") and m[c].any()]
-    mean = m.groupby("month")[columns].mean()
-    by_name = contract_colors(transition.scenario)
-    colors = [by_name.get(c.removeprefix("clients_"), "#999999") for c in columns]
-    ax.stackplot(
-        mean.index,
-        mean.to_numpy().T,
-        labels=[c.removeprefix("clients_") for c in columns],
-        colors=colors,
-        alpha=0.85,
-    )
+    if columns:
+        mean = m.groupby("month")[columns].mean()
+        by_name = contract_colors(transition.scenario)
+        colors = [by_name.get(c.removeprefix("clients_"), "#999999") for c in columns]
+        ax.stackplot(
+            mean.index,
+            mean.to_numpy().T,
+            labels=[c.removeprefix("clients_") for c in columns],
+            colors=colors,
+            alpha=0.85,
+        )
+        ax.legend(fontsize=8, loc="upper left")
+    else:
+        ax.text(0.5, 0.5, "no clients", ha="center", va="center", transform=ax.transAxes, color=SOURCE_COLOR)
     ax.set_xlabel("month")
     ax.set_ylabel("clients")
     ax.set_title(f"Clients by contract: {strategy}", loc="left", fontsize=11)
-    ax.legend(fontsize=8, loc="upper left")
     ax.spines[["top", "right"]].set_visible(False)
     return ax
 
@@ -724,12 +811,15 @@ def transition_figure(transition: TransitionResults) -> Figure:
         plot_clients(transition, name, ax)
     for ax in axes[4 + len(strategies) :]:
         ax.set_visible(False)
-    finals = s[s["metric"] == "final_cash"].set_index("strategy")["mean"]
-    best = str(finals.idxmax())
-    title = (
-        f"Moving to managed services: '{best}' ends {transition.scenario.horizon_months} months with the most "
-        f"cash ({money(float(finals[best]))}), after a low of {money(float(lows[best]))}"
-    )
+    finals = s[s["metric"] == "final_cash"].set_index("strategy")["mean"].dropna()
+    if finals.empty:
+        title = "Moving to managed services: cumulative cash, recurring revenue and clients by strategy"
+    else:
+        best = str(finals.idxmax())
+        title = (
+            f"Moving to managed services: '{best}' ends {transition.scenario.horizon_months} months with the "
+            f"most cash ({money(float(finals[best]))}), after a low of {money(float(lows[best]))}"
+        )
     _suptitle(fig, title)
     _add_source(fig, _transition_source(transition))
     return fig
@@ -805,12 +895,15 @@ def plot_misalignment(incentives: IncentiveResults, ax: Axes | None = None) -> A
     hi = m["welfare_loss_ci_high"].to_numpy(dtype=float)
     ax.bar(np.arange(len(names)), mean, color=_colors(len(names)))
     money = _money(incentives.scenario.currency)
-    extra = m["extra_downtime_user_hours"]
-    labels = [f"{money(v)}\n{d / 1000:+.1f}k user-h" for v, d in zip(mean, extra, strict=True)]
+    extra = m["extra_downtime_user_hours"].to_numpy(dtype=float)
+    labels = [
+        (money(v) if np.isfinite(v) else "–") + (f"\n{d / 1000:+.1f}k user-h" if np.isfinite(d) else "")
+        for v, d in zip(mean, extra, strict=True)
+    ]
     _ci(ax, mean, lo, hi, labels)
     ax.axhline(0, color="black", lw=0.8)
     ax.yaxis.set_major_formatter(money)
-    ax.set_ylim(min(0.0, float(np.nanmin(lo)) * 1.2), float(np.nanmax(hi)) * 1.35)
+    _set_ylim(ax, min(0.0, _finite_min(lo, mean) * 1.2), _finite_max(hi, mean) * 1.35)
     ax.set_ylabel(f"welfare loss over {incentives.scenario.measured_months} months")
     ax.set_title(
         "Welfare loss: social cost at the provider's choice minus the best\n(labels: and the extra downtime)",
@@ -819,6 +912,20 @@ def plot_misalignment(incentives: IncentiveResults, ax: Axes | None = None) -> A
     )
     _style(ax, names)
     return ax
+
+
+def incentives_headline(incentives: IncentiveResults) -> str:
+    """The chart's title: the contract whose provider's choices lose the most welfare (contracts whose loss could
+    not be measured left out)."""
+    m = incentives.misalignment
+    known = m[np.isfinite(m["welfare_loss"].to_numpy(dtype=float))]
+    if known.empty:
+        return "Incentives: the provider's profit-maximising choices against the social optimum, per contract"
+    worst = known.sort_values("welfare_loss").iloc[-1]
+    return (
+        f"Incentives: under {worst['contract']} the provider's profit-maximising choices cost "
+        f"{_money(incentives.scenario.currency)(float(worst['welfare_loss']))} more than the social optimum"
+    )
 
 
 def incentives_figure(incentives: IncentiveResults) -> Figure:
@@ -832,10 +939,8 @@ def incentives_figure(incentives: IncentiveResults) -> Figure:
     plot_misalignment(incentives, axes[n])
     for ax in axes[n + 1 :]:
         ax.set_visible(False)
-    worst = incentives.misalignment.sort_values("welfare_loss").iloc[-1]
     fig.suptitle(
-        f"Incentives: under {worst['contract']} the provider's profit-maximising choices cost "
-        f"{_money(incentives.scenario.currency)(float(worst['welfare_loss']))} more than the social optimum",
+        incentives_headline(incentives),
         fontsize=12,
         fontweight="bold",
         x=0.01,
@@ -898,9 +1003,13 @@ def plot_tornado(
     y = np.arange(len(rows))
     base = float(rows["baseline"].iloc[0]) if len(rows) else 0.0
     low_color, high_color = PALETTE[1], PALETTE[0]
+    drawn = False
     for yi, r in zip(y, rows.to_dict("records"), strict=True):
         for end, color in (("low", low_color), ("high", high_color)):
             value = float(r[f"at_{end}"])
+            if not (np.isfinite(value) and np.isfinite(base)):  # no points at that end: no bar
+                continue
+            drawn = True
             ax.barh(yi, value - base, left=base, height=0.6, color=color, alpha=0.85)
             se = float(r[f"at_{end}_se"])
             if np.isfinite(se):
@@ -915,10 +1024,13 @@ def plot_tornado(
                 color=color,
                 fontweight="bold",
             )
-    ax.axvline(base, color="black", lw=1)
-    if len(rows):
+    if np.isfinite(base):
+        ax.axvline(base, color="black", lw=1)
+    if not drawn:
+        ax.text(0.5, 0.5, "no outcome to show", ha="center", va="center", transform=ax.transAxes, color=SOURCE_COLOR)
+    if drawn:
         span = np.r_[rows["at_low"], rows["at_high"], base]
-        if np.nanmin(span) < 0 < np.nanmax(span):
+        if _finite_min(span) < 0 < _finite_max(span):
             ax.axvline(0, color="dimgrey", lw=1, ls="--")
             ax.annotate(
                 "break-even",
@@ -929,7 +1041,7 @@ def plot_tornado(
                 fontsize=8,
                 color="dimgrey",
             )
-    ax.set_yticks(y, [_param_label(p) for p in rows["parameter"]], fontsize=9)
+    ax.set_yticks(y, [_param_label(p) for p in rows["parameter"]] if len(rows) else [], fontsize=9)
     ax.xaxis.set_major_formatter(_money_fine(currency, ax))
     outcome = str(rows["outcome"].iloc[0]) if len(rows) else "client_saving"
     ax.set_xlabel(f"{OUTCOME_LABELS.get(outcome, outcome)}: {contract} vs {reference}")
@@ -990,7 +1102,8 @@ def plot_break_even(
     money = _money(be.currency)
     values = be.grid(outcome)
     prob = be.grid(f"{outcome}_p")
-    limit = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
+    limit = _finite_max(np.abs(values))
+    limit = limit if limit > 0 else 1.0  # every cell zero (or none measured): zero still sits on white
     mesh = ax.pcolormesh(
         be.x_edges,
         be.y_edges,
@@ -1008,14 +1121,15 @@ def plot_break_even(
     if prob.shape[0] >= 2 and prob.shape[1] >= 2:
         xs, ys = np.meshgrid(be.x_centres, be.y_centres)
         p = np.ma.masked_invalid(prob)
-        if np.nanmin(prob) < 0.5 < np.nanmax(prob):
+        lowest, highest = _finite_min(prob, default=np.nan), _finite_max(prob, default=np.nan)
+        if lowest < 0.5 < highest:
             ax.contour(xs, ys, p, levels=[0.5], colors="black", linewidths=2)
             handles.append(Line2D([], [], color="black", lw=2, label="break-even (50%)"))
         for level, style, text in (
             (0.975, "--", f"97.5%: {be.contract} wins, 95% sure"),
             (0.025, ":", f"2.5%: {be.reference} wins, 95% sure"),
         ):
-            if np.nanmin(prob) < level < np.nanmax(prob):
+            if lowest < level < highest:
                 ax.contour(xs, ys, p, levels=[level], colors="black", linewidths=1.2, linestyles=style)
                 handles.append(Line2D([], [], color="black", lw=1.2, ls=style, label=text))
     if annotate if annotate is not None else values.size <= 30:

@@ -256,6 +256,10 @@ def run(
 
     _written(folder, lambda: write_results(results, folder, tickets=tickets, extra=extra))
     console.print(_table(results))
+    from .metrics import unstable_contracts
+
+    for unstable in unstable_contracts(results.scenario, results.summary):
+        console.print(f"[bold yellow]{escape(unstable.note)}[/]", soft_wrap=True)  # one line each
     from .charts import headline
 
     console.print(f"[bold]{headline(results)}.[/]")

@@ -5,11 +5,14 @@ Pure functions of the simulated log and the ledger; the warm-up months are cut h
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .billing import bill, sla_outcomes
+from .calendar import HOURS_PER_MONTH
 from .config import Scenario
 from .contracts import Contract, Managed
 from .ledger import Account, Ledger, Party
@@ -19,11 +22,14 @@ from .records import BillingContext, Handling
 __all__ = [
     "METRICS",
     "MONTHLY_METRICS",
+    "Unstable",
     "cost_ledger",
     "measure",
+    "on_duty_hours_per_month",
     "sla_clock",
     "ticket_time_counts",
     "time_edges",
+    "unstable_contracts",
 ]
 
 METRICS: dict[str, str] = {
@@ -60,6 +66,10 @@ METRICS: dict[str, str] = {
     "technician_utilization": "Busy hours / on-duty hours of the pool [share]",
     "technician_hours_worked": "Hands-on, travel and prevention hours [hours]",
     "prevention_hours": "Prevention hours worked [hours]",
+    "offered_load": "Technician work arriving (tickets' hands-on and travel hours, prevention hours) / on-duty "
+    "hours of the pool; 1 or more: work comes in at least as fast as the pool can do it and the queue grows "
+    "without bound [ratio]",
+    "backlog_hours_at_end": "Work still queued or in progress at the end of the horizon (done after it) [hours]",
     "marginal_profit_per_incident": "Revenue an incident brings (its invoice lines, less the average SLA credit per "
     "incident) minus its direct cost (hands-on and travel hours at the technician hour cost, parts) [currency]",
 }
@@ -230,6 +240,9 @@ def measure(
     )
     row["technician_hours_worked"] = float(run.busy_hours_by_month[m].sum())
     row["prevention_hours"] = float(run.prevention.hours[measured[run.prevention.month]].sum())
+    on_duty = float(run.coverage_hours_by_month[m].sum())
+    row["offered_load"] = float(run.offered_hours_by_month[m].sum()) / on_duty if on_duty else float("nan")
+    row["backlog_hours_at_end"] = run.overtime_hours
     row["marginal_profit_per_incident"] = _marginal_profit(scenario, log, ledger, in_window, measured)
     return row, monthly, ledger
 
@@ -296,3 +309,92 @@ def ticket_time_counts(
         name: np.vstack([np.histogram(values[priority == p], bins=edges)[0] for p in (1, 2, 3, 4)])
         for name, values in times.items()
     }
+
+
+# ----------------------------------------------------------------------------------------------- stability
+
+
+def on_duty_hours_per_month(scenario: Scenario, contract: Contract) -> float:
+    """On-duty hours of a contract's technician pool in an average measured month [hours/month]: the pool's
+    coverage calendar times its technicians, as the simulation counts them."""
+    edges = scenario.calendar.coverage().business_time(np.arange(scenario.horizon_months + 1) * HOURS_PER_MONTH)
+    per_month = np.diff(edges)[scenario.warmup_months :]
+    return float(per_month.mean()) * contract.policy.technicians
+
+
+@dataclass(frozen=True)
+class Unstable:
+    """A contract whose queue does not keep up (see :func:`unstable_contracts`), with the numbers that say so:
+    means over replications."""
+
+    contract: str
+    offered_load: float
+    """Work arriving / on-duty hours of the pool [ratio]."""
+    backlog_hours: float
+    """Work still queued or in progress at the end of the horizon [hours]."""
+    month_hours: float
+    """On-duty hours of the pool in a month [hours]."""
+
+    @property
+    def grows(self) -> bool:
+        """Whether the offered load is 1 or more: the queue grows without bound, however long the horizon."""
+        return self.offered_load >= 1.0
+
+    @property
+    def reason(self) -> str:
+        """What shows it, in a few words."""
+        if self.grows:
+            return f"offered load {self.offered_load:.2f}"
+        return f"{self.backlog_hours:,.0f} h of work queued at the end"
+
+    @property
+    def meaning(self) -> str:
+        """What its figures then describe."""
+        if self.grows:
+            return "a provider falling ever further behind"
+        return "a provider that fell behind within the horizon, not a steady state"
+
+    @property
+    def note(self) -> str:
+        """One sentence: which contract, its offered load, the backlog and what it means."""
+        months = self.backlog_hours / self.month_hours if self.month_hours > 0 else float("nan")
+        backlog = f"{self.backlog_hours:,.0f} h of work still queued at the end ({months:.1f} months of on-duty hours)"
+        if self.grows:
+            numbers = (
+                f"offered load {self.offered_load:.2f} (1 or more: work comes in at least as fast as its technicians "
+                f"can do it, so the queue grows without bound) and {backlog}"
+            )
+        else:
+            numbers = (
+                f"offered load {self.offered_load:.2f}, but {backlog}, more than a month of its pool's on-duty "
+                f"hours ({self.month_hours:,.0f} h)"
+            )
+        return (
+            f"{self.contract} does not keep up: {numbers}; its figures describe {self.meaning}; add technicians "
+            "or lower the load."
+        )
+
+
+def unstable_contracts(scenario: Scenario, summary: pd.DataFrame) -> list[Unstable]:
+    """The contracts whose queue does not keep up, in scenario order, from a run's summary (``contract, metric,
+    mean``; a summary without the two metrics gives none).
+
+    A queue keeps up when its offered load ρ (work arriving / on-duty hours) is below 1: a queue fed work at
+    least as fast as its servers can do it (ρ ≥ 1) has no steady state, its backlog grows without bound (by
+    (ρ − 1) × on-duty hours a month when ρ > 1). So a contract does not keep up when the mean offered load over
+    replications is 1 or more, or when the mean backlog left at the end exceeds one month of the pool's on-duty
+    hours: a stable queue's expected backlog is a fixed number of hours (λ·E[S²] / (2(1 − ρ)) for one server,
+    Pollaczek–Khinchine), far below a month of on-duty hours unless ρ is close to 1, so a pool that ends more
+    than a month behind is one whose queue did not settle within the horizon.
+    """
+    means = summary.set_index(["contract", "metric"])["mean"]
+    out = []
+    for contract in scenario.contracts:
+        key_load, key_backlog = (contract.name, "offered_load"), (contract.name, "backlog_hours_at_end")
+        if key_load not in means.index or key_backlog not in means.index:
+            continue
+        load, backlog = float(means[key_load]), float(means[key_backlog])
+        month = on_duty_hours_per_month(scenario, contract)
+        if load >= 1.0 or backlog > month:
+            out.append(Unstable(contract.name, load, backlog, month))
+    return out

@@ -60,6 +60,7 @@ class ContractRun:
     monitored_endpoints_by_month: np.ndarray  # endpoints of clients on monitored contracts, per month
     prevented_by_month: np.ndarray  # incidents removed by prevention, by month of (would-be) occurrence
     busy_hours_by_month: np.ndarray
+    offered_hours_by_month: np.ndarray  # work reaching the pool: tickets by month created, prevention by month due
     overtime_hours: float  # work done after the horizon to clear the backlog of tickets created within it
     coverage_hours_by_month: np.ndarray
     ticket_contract: np.ndarray  # contract index of each row of ``tickets``
@@ -344,6 +345,11 @@ def simulate_plan(
     busy = np.bincount(
         _month(cov.clock_time(start_c, earliest=False), months), weights=pool.service, minlength=months
     )
+    # Work offered to the pool: each ticket's hands-on and travel hours in the month it was created, each
+    # prevention job's hours in the month it is due (whenever the pool gets to it).
+    offered = np.bincount(
+        log.month[ticket], weights=(log.work_hours + log.travel_hours)[ticket], minlength=months
+    ) + np.bincount(prev["month"], weights=prev["hours"], minlength=months)
     monitored = np.where(plan.assignment >= 0, monitoring[np.maximum(plan.assignment, 0)], False)
     return ContractRun(
         tickets=log,
@@ -352,6 +358,7 @@ def simulate_plan(
         monitored_endpoints_by_month=(monitored * clients.endpoints[:, None]).sum(axis=0).astype(float),
         prevented_by_month=np.bincount(_month(incidents.occurred[prevented], months), minlength=months),
         busy_hours_by_month=busy,
+        offered_hours_by_month=offered.astype(float),
         overtime_hours=float(np.maximum(end_c - np.maximum(start_c, float(edges_c[-1])), 0.0).sum()),
         coverage_hours_by_month=np.diff(edges_c) * plan.technicians,
         ticket_contract=route_all["contract"].astype(np.int64),

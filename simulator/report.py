@@ -20,7 +20,7 @@ from . import charts
 from .assumptions import assumptions, key_assumptions
 from .config import Scenario
 from .files import write_text
-from .metrics import METRICS
+from .metrics import METRICS, unstable_contracts
 from .outputs import RUN_FILES, read_incentives, read_results, read_transition
 from .runner import Results
 from .tables import RUN_ROWS, TRANSITION_ROWS, format_number
@@ -200,6 +200,7 @@ def _run_section(folder: Path, key: str) -> _Section:
         "headline_client": charts.headline(results),
         "headline_provider": charts.provider_headline(results),
         "headline_service": charts.service_headline(results) if results.times is not None else "",
+        "unstable": [u.note for u in unstable_contracts(s, results.summary)],
         "rows": main_rows,
         "all_rows": all_rows,
         "differences": diffs,
@@ -306,8 +307,12 @@ def _incentives_section(folder: Path, key: str) -> _Section:
             "contract": r["contract"],
             "loss": charts.format_money(float(r["welfare_loss"]), money),
             "interval": f"{charts.format_money(float(r['welfare_loss_ci_low']), money)} – "
-            f"{charts.format_money(float(r['welfare_loss_ci_high']), money)}",
-            "downtime": f"{float(r['extra_downtime_user_hours']):+,.0f}",
+            f"{charts.format_money(float(r['welfare_loss_ci_high']), money)}"
+            if np.isfinite([r["welfare_loss_ci_low"], r["welfare_loss_ci_high"]]).all()
+            else "–",
+            "downtime": f"{float(r['extra_downtime_user_hours']):+,.0f}"
+            if np.isfinite(r["extra_downtime_user_hours"])
+            else "–",
             "marginal": charts.format_money(float(r["marginal_profit_per_incident"]), money)
             if "marginal_profit_per_incident" in r
             else "–",
@@ -329,15 +334,22 @@ def _incentives_section(folder: Path, key: str) -> _Section:
                     f"{r['prevention_hours_per_endpoint_month']:.2f} h of prevention per endpoint-month and "
                     f"{r['technicians']} technicians."
                 )
-    worst = inc.misalignment.sort_values("welfare_loss").iloc[-1]
+    known = inc.misalignment[np.isfinite(inc.misalignment["welfare_loss"].to_numpy(dtype=float))]
+    if known.empty:
+        headline = "No contract's welfare loss could be measured: see the tables below."
+    else:
+        worst = known.sort_values("welfare_loss").iloc[-1]
+        headline = (
+            f"Under {worst['contract']}, what maximises the provider's profit costs "
+            f"{charts.format_money(float(worst['welfare_loss']), money)} more over {s.measured_months} months "
+            "than the best outcome for provider and client together."
+        )
     section.data = {
         "levers": levers,
         "gaps": gaps,
         "design": design,
         "months": s.measured_months,
-        "headline": f"Under {worst['contract']}, what maximises the provider's profit costs "
-        f"{charts.format_money(float(worst['welfare_loss']), money)} more over {s.measured_months} months than "
-        "the best outcome for provider and client together.",
+        "headline": headline,
         "assumptions": _grouped(assumptions(s, ("incentives",))),
     }
     section.charts = [

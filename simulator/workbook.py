@@ -16,7 +16,7 @@ from openpyxl.utils.cell import coordinate_from_string  # type: ignore[import-un
 from .assumptions import assumptions, key_assumptions
 from .config import Scenario, load_scenario
 from .files import atomic_file, read_csv
-from .metrics import METRICS
+from .metrics import METRICS, Unstable, unstable_contracts
 
 __all__ = ["write_workbook"]
 
@@ -52,8 +52,11 @@ def write_workbook(folder: Path | str, target: Path | str) -> Path:
     replications, seed = _replications_and_seed(folder, scenario)
     wb = Workbook()
     wb.remove(wb.active)
+    unstable: list[Unstable] | None = None
     if has_run:
-        _summary(wb, read_csv(folder / "summary.csv"), scenario, replications, seed)
+        summary = read_csv(folder / "summary.csv")
+        unstable = unstable_contracts(scenario, summary)
+        _summary(wb, summary, scenario, replications, seed, unstable)
         for sheet, name in (("Replications", "replications.csv"), ("Differences", "differences.csv")):
             if (folder / name).is_file():
                 frame = read_csv(folder / name)
@@ -72,7 +75,7 @@ def write_workbook(folder: Path | str, target: Path | str) -> Path:
         wrap_width=110,
     )
     _table(wb.create_sheet("Assumptions"), assumptions(scenario), freeze="C2", wrap=("meaning", "value"))
-    _about(wb, folder, target, scenario, replications, seed)
+    _about(wb, folder, target, scenario, replications, seed, unstable)
     for ws in wb.worksheets:
         _row_heights(ws)
         _print_setup(ws)
@@ -229,8 +232,16 @@ def _table(
     ws.auto_filter.ref = ws.dimensions
 
 
-def _summary(wb: Any, summary: pd.DataFrame, scenario: Scenario, replications: int | None, seed: int) -> None:
-    """The Summary sheet: one row per metric, mean and 95% CI per contract, as stored in summary.csv."""
+def _summary(
+    wb: Any,
+    summary: pd.DataFrame,
+    scenario: Scenario,
+    replications: int | None,
+    seed: int,
+    unstable: list[Unstable],
+) -> None:
+    """The Summary sheet: one row per metric, mean and 95% CI per contract, as stored in summary.csv; the note
+    under the title names the contracts whose queue does not keep up."""
     ws = wb.create_sheet("Summary")
     ws["A1"] = (
         f"{scenario.name}: {replications} replications, {scenario.measured_months} measured months, "
@@ -240,6 +251,11 @@ def _summary(wb: Any, summary: pd.DataFrame, scenario: Scenario, replications: i
     ws["A2"] = (
         "Money and count metrics are totals over the measured months unless the unit says per month; each "
         "value is the mean over replications with its 95% confidence interval."
+        + (
+            f" Not keeping up with their work (see About, Queues): {', '.join(u.contract for u in unstable)}."
+            if unstable
+            else ""
+        )
     )
     present = list(dict.fromkeys(summary["contract"]))
     contracts = [c.name for c in scenario.contracts if c.name in present]
@@ -275,9 +291,16 @@ def _summary(wb: Any, summary: pd.DataFrame, scenario: Scenario, replications: i
 
 
 def _about(
-    wb: Any, folder: Path, target: Path, scenario: Scenario, replications: int | None, seed: int
+    wb: Any,
+    folder: Path,
+    target: Path,
+    scenario: Scenario,
+    replications: int | None,
+    seed: int,
+    unstable: list[Unstable] | None,
 ) -> None:
-    """The About sheet: what the workbook is, the run it comes from and how to read the intervals."""
+    """The About sheet: what the workbook is, the run it comes from, whether each contract's queue keeps up (for
+    a run) and how to read the intervals."""
     ws = wb.create_sheet("About")
     # Inside the folder: say so, as `msp-sim run` writes the workbook while the folder still has a temporary name.
     inside = "the folder holding this workbook"
@@ -295,6 +318,18 @@ def _about(
             f"{scenario.measured_months} (warm-up months left out: {scenario.warmup_months})",
         ),
         ("Currency", scenario.currency),
+        *(
+            [
+                (
+                    "Queues",
+                    "\n".join(u.note for u in unstable)
+                    or "Every contract keeps up: its offered load (work arriving / on-duty hours of the pool) is "
+                    "below 1 and it ends the horizon at most a month of on-duty hours behind.",
+                )
+            ]
+            if unstable is not None
+            else []
+        ),
         (
             "95% confidence interval",
             "A Student-t interval over the independent replications: a range that would cover the long-run "

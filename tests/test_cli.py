@@ -28,6 +28,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     done = msp_sim("run", BASELINE, "-r", "3", *SHORT, "--out", out, "--tickets")
     assert done.returncode == 0, done.stderr
     assert "Client total cost" in done.stdout
+    assert "does not keep up" not in done.stdout  # the baseline's queues are stable
     return out
 
 

@@ -133,7 +133,7 @@ def _identities_hold(reps: Any) -> None:
 )
 @given(mutated())
 def test_a_broken_scenario_is_refused_or_runs_with_its_identities(case: tuple[str, dict[str, Any], list[str]]) -> None:
-    name, data, _mutations = case
+    _name, data, _mutations = case
     try:
         scenario = load_scenario(data)
     except ScenarioError as exc:
