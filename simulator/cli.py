@@ -142,7 +142,7 @@ def _written(folder: Path, write: Callable[[], object]) -> None:
 @click.option(
     "--replications",
     "-r",
-    type=click.IntRange(min=2),
+    type=click.IntRange(min=2, max=100_000),
     default=None,
     help="Replications (default: the scenario's).",
 )
@@ -224,7 +224,7 @@ def run(
 @click.option(
     "--replications",
     "-r",
-    type=click.IntRange(min=2),
+    type=click.IntRange(min=2, max=100_000),
     default=None,
     help="Replications per lever setting (default: incentives.replications, else the scenario's).",
 )
@@ -300,7 +300,7 @@ def incentives(
 @click.option(
     "--replications",
     "-r",
-    type=click.IntRange(min=2),
+    type=click.IntRange(min=2, max=100_000),
     default=None,
     help="Replications (default: the scenario's).",
 )
