@@ -58,6 +58,8 @@ BAD_VALUES = [
     (BASELINE, f"contracts.break-fix-tm.policy.technicians={10**19}", "contracts[break-fix-tm].policy.technicians",
      "less than or equal to 10000"),
     (BASELINE, f"replications={10**12}", "replications", "less than or equal to 100000"),
+    (BASELINE, f"contracts.break-fix-tm.policy.prevention_hours_per_endpoint_month={2**64}",
+     "contracts[break-fix-tm].policy.prevention_hours_per_endpoint_month", "less than or equal to 100"),
     (BASELINE, f"seed={2**63}", "seed", "less than or equal to"),
     (BASELINE, "incentives.levers.monitoring=[]", "incentives.levers.monitoring", "at least 1 item"),
     (BASELINE, "incentives.design.per_breach=[-5]", "incentives.design.per_breach[0]", "greater than or equal to 0"),
@@ -163,6 +165,13 @@ def test_override_errors_name_the_scenario_file(override: str, needle: str) -> N
         load_scenario(BASELINE, [override])
     assert str(info.value).startswith(f"{BASELINE}: "), info.value
     assert needle in str(info.value)
+
+
+def test_override_after_an_item_was_renamed_to_a_number() -> None:
+    # Found by mutating the shipped scenarios: the closest-name hint used to fail on a name that is not text.
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(BASELINE, ["incidents.categories.network.name=5", "incidents.categories.network.theta=1"])
+    assert str(info.value).startswith(f"{BASELINE}: override path 'incidents.categories.network'")
 
 
 # ------------------------------------------------------------------------------------------------- YAML
