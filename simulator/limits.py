@@ -60,8 +60,9 @@ SEED = 2**63 - 1
 """Largest seed [integer]."""
 MONTHS = 600
 """Longest horizon, and any span in months [months]."""
-RATE = 1_000.0
-"""Incident rates per user- or endpoint-month, sales wins per month [per month]."""
+RATE = 10_000.0
+"""Incident rates per user- or endpoint-month, sales wins per month [per month]; one user may stand for a whole
+stream of tickets (a queueing check), and 10,000 a month is about 14 an hour."""
 VALUE = 1_000_000.0
 """Distribution means and uniform bounds [hours or currency]."""
 CV_MIN = 0.001
