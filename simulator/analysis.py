@@ -17,6 +17,7 @@ the contract wins.
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -399,12 +400,13 @@ def break_even(
             x = top.pop(0) if top else None
         if y is None:
             y = top.pop(0) if top else None
-    for name in (x, y):
+    for option, name in (("-x", x), ("-y", y)):
         if name is None:
             raise ValueError("a break-even map needs two swept numeric parameters; this sweep has fewer")
         if name not in numeric:
             raise ValueError(
-                f"'{name}' is not a swept numeric parameter; choose from: {', '.join(numeric) or '(none)'}"
+                f"{option} {name}: '{name}' is not a swept numeric parameter that varies; choose from: "
+                f"{', '.join(numeric) or '(none)'} (the sweep's parameters: {', '.join(results.parameters)})"
             )
     assert x is not None and y is not None
     if x == y:
@@ -498,12 +500,26 @@ def analyze_sweep(
     bins: int | None = None,
 ) -> SweepAnalysis:
     """Point outcomes, sensitivity and tornado for both outcomes, and the break-even map over ``x`` and ``y``
-    (default: the two parameters that matter most)."""
+    (default: the two parameters that matter most). An ``x`` or ``y`` the map cannot use is a ValueError that
+    names the option (``-x``/``-y``) and the sweep's parameters."""
+    for option, name in (("-x", x), ("-y", y)):
+        if name is not None and name not in results.parameters:
+            hint = difflib.get_close_matches(name, results.parameters, n=1)
+            raise ValueError(
+                f"{option} {name}: the sweep has no parameter '{name}'"
+                + (f"; did you mean '{hint[0]}'?" if hint else ".")
+                + f" Its parameters: {', '.join(results.parameters)}."
+            )
     outcomes = point_outcomes(results, contract, reference)
     sens = pd.concat([sensitivity(results, o, contract, reference) for o in OUTCOMES], ignore_index=True)
     tor = pd.concat([tornado(results, o, contract, reference) for o in OUTCOMES], ignore_index=True)
     ranked = set(sens.loc[sens["method"] != "not ranked (not numeric)", "parameter"])
     numeric = [p for p in results.parameters if p in ranked]
+    if len(numeric) < 2 and (x is not None or y is not None):
+        raise ValueError(
+            f"{'-x' if x is not None else '-y'}: a break-even map needs two swept numeric parameters that vary; "
+            f"this sweep has {', '.join(numeric) or 'none'} (parameters: {', '.join(results.parameters)})."
+        )
     be = break_even(results, x, y, contract, reference, bins) if len(numeric) >= 2 else None
     c, ref = _pair(results, contract, reference)
     return SweepAnalysis(c, ref, outcomes, sens, tor, be, sweep_source(results))

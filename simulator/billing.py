@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .contracts import FixedPrice, Managed, TimeAndMaterials, TmTerms
-from .ledger import Account, Ledger, Party
+from .ledger import Account, Ledger, Party, to_cents
 from .records import BillingContext, Handling, PreventionLog, TicketLog
 
 __all__ = ["LineBlock", "bill", "billable_hours", "monthly_fee", "sla_outcomes", "tm_labour"]
@@ -112,7 +112,11 @@ def _credits(contract: Managed, log: TicketLog, ctx: BillingContext, fee: np.nda
         )
         credit = hours.reshape(shape) * scheme.amount_per_user_hour
     if contract.sla.cap_percent_of_fee is not None:
-        credit = np.minimum(credit, contract.sla.cap_percent_of_fee * fee_cm)
+        # Capped in whole cents, as posted: the cap is the share of the fee's cents rounded down (a few ulps of
+        # float noise do not lose a cent), the credit is rounded as the ledger rounds it, then the smaller.
+        cap = contract.sla.cap_percent_of_fee * to_cents(fee_cm)
+        cap_cents = np.floor(cap + 4 * np.spacing(cap))
+        credit = np.minimum(to_cents(credit), cap_cents) / 100.0
     return credit
 
 

@@ -185,7 +185,7 @@ def _written(folder: Path, write: Callable[[], object]) -> None:
 @click.option(
     "--replications",
     "-r",
-    type=click.IntRange(min=2),
+    type=click.IntRange(min=2, max=100_000),
     default=None,
     help="Replications (default: the scenario's).",
 )
@@ -282,7 +282,7 @@ def run(
 @click.option(
     "--replications",
     "-r",
-    type=click.IntRange(min=2),
+    type=click.IntRange(min=2, max=100_000),
     default=None,
     help="Replications per lever setting (default: incentives.replications, else the scenario's).",
 )
@@ -369,7 +369,7 @@ def incentives(
 @click.option(
     "--replications",
     "-r",
-    type=click.IntRange(min=2),
+    type=click.IntRange(min=2, max=100_000),
     default=None,
     help="Replications (default: the scenario's).",
 )

@@ -14,6 +14,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import special
 
+from .limits import CV_MAX, CV_MIN, VALUE
+
+LARGEST_UNIFORM = 1.0 - 2.0**-53
+"""The largest number ``Generator.random`` returns."""
+
 __all__ = [
     "Distribution",
     "Exponential",
@@ -25,7 +30,7 @@ __all__ = [
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True)
 
     @property
     def expected(self) -> float:
@@ -45,6 +50,12 @@ class _Dist(BaseModel):
         """
         raise NotImplementedError
 
+    @property
+    def largest(self) -> float:
+        """The largest value a draw can take: the quantile at the largest uniform numpy's generator returns
+        (1 − 2⁻⁵³)."""
+        return float(self.ppf(np.array([LARGEST_UNIFORM]))[0])
+
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Draw ``size`` independent values."""
         return self.ppf(rng.random(size))
@@ -54,7 +65,7 @@ class Fixed(_Dist):
     """Always the same value."""
 
     dist: Literal["fixed"]
-    mean: float = Field(ge=0)
+    mean: float = Field(ge=0, le=VALUE)
     """The value."""
 
     @property
@@ -73,7 +84,7 @@ class Exponential(_Dist):
     """Exponential with the given mean (cv is 1 by definition)."""
 
     dist: Literal["exponential"]
-    mean: float = Field(gt=0)
+    mean: float = Field(gt=0, le=VALUE)
     """Mean."""
 
     @property
@@ -91,9 +102,9 @@ class Exponential(_Dist):
 class _MeanCv(_Dist):
     """A distribution given by its mean and coefficient of variation."""
 
-    mean: float = Field(gt=0)
+    mean: float = Field(gt=0, le=VALUE)
     """Mean."""
-    cv: float = Field(gt=0)
+    cv: float = Field(ge=CV_MIN, le=CV_MAX)
     """Coefficient of variation (standard deviation / mean)."""
 
     @property
@@ -128,9 +139,9 @@ class Uniform(_Dist):
     """Uniform between ``low`` and ``high``."""
 
     dist: Literal["uniform"]
-    low: float = Field(ge=0)
+    low: float = Field(ge=0, le=VALUE)
     """Lower bound."""
-    high: float = Field(ge=0)
+    high: float = Field(ge=0, le=VALUE)
     """Upper bound (at least ``low``)."""
 
     @model_validator(mode="after")

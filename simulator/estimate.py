@@ -158,20 +158,11 @@ def expected_incidents(scenario: Scenario, months: int | None = None) -> float:
     """Expected incidents of one replication over ``months`` (default: the horizon), before prevention, with
     major incidents and the recurrences of fixes at the least thorough policy of the scenario's contracts."""
     months = scenario.horizon_months if months is None else months
-    per_month = 0.0
-    for segment in scenario.clients:
-        rate = sum(c.rate_per_client_month(segment.users, segment.endpoints) for c in scenario.incidents.categories)
-        per_month += segment.count * rate
-    major = scenario.incidents.major.annual_probability
-    clients = sum(s.count for s in scenario.clients)
-    if major > 0:
-        per_month += clients * -math.log1p(-major) / 12.0
-    recurrence = scenario.provider.recurrence
-    k = min(c.policy.thoroughness for c in scenario.contracts)
-    p = min(1.0, recurrence.probability * k ** (-recurrence.thoroughness_elasticity))
-    # Each fix recurs with probability p, a recurrence being fixed again: n/(1 − p) in all, at most 10n (the
-    # horizon stops an unending chain).
-    factor = min(10.0, 1.0 / (1.0 - p)) if p < 1 else 10.0
+    per_month = sum(scenario.expected_incidents_per_month().values())
+    p = scenario.provider.recurrence.probability_at(min(c.policy.thoroughness for c in scenario.contracts))
+    # Each fix recurs with probability p, a recurrence being fixed again: n/(1 − p) in all, and the model ends a
+    # chain after 50 recurrences.
+    factor = 51.0 if p >= 1 else min(51.0, 1.0 / (1.0 - p))
     return per_month * months * factor
 
 

@@ -8,7 +8,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-__all__ = ["Account", "Ledger", "Party", "to_cents"]
+__all__ = ["MAX_CENTS", "Account", "Ledger", "Party", "to_cents"]
 
 
 class Party:
@@ -58,10 +58,24 @@ class Account:
     )
 
 
+MAX_CENTS = 2.0**62
+"""Largest amount a line may hold [cents]: half of what int64 holds, so that sums of lines stay exact too."""
+
+
 def to_cents(amount: np.ndarray | float) -> np.ndarray:
-    """Round money to whole cents (half away from zero), as int64."""
+    """Round money to whole cents (half away from zero), as int64.
+
+    An amount beyond :data:`MAX_CENTS` (or not a number) would wrap around silently in int64: it raises
+    ``OverflowError`` instead. Scenario validation keeps every amount far below (``MONEY_TOTAL_LIMIT``)."""
     a = np.asarray(amount, dtype=float) * 100.0
-    return (np.sign(a) * np.floor(np.abs(a) + 0.5)).astype(np.int64)
+    size = np.abs(a)
+    if not np.all(size < MAX_CENTS):
+        worst = float(np.nanmax(size)) if not np.isnan(size).all() else float("nan")
+        raise OverflowError(
+            f"a money amount of {worst / 100:.3g} (or not a number) is beyond what whole cents in int64 hold; "
+            "the scenario's numbers are too large"
+        )
+    return (np.sign(a) * np.floor(size + 0.5)).astype(np.int64)
 
 
 @dataclass

@@ -69,8 +69,7 @@ class ContractRun:
 
 def recurrence_probability(scenario: Scenario, thoroughness: float) -> float:
     """p(k) = min(1, p₀ · k^(−elasticity)) [share]."""
-    rec = scenario.provider.recurrence
-    return min(1.0, rec.probability * thoroughness ** (-rec.thoroughness_elasticity))
+    return scenario.provider.recurrence.probability_at(thoroughness)
 
 
 def simulate_contract(

@@ -6,10 +6,13 @@ import json
 import types
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel
+import annotated_types as at
+from pydantic import BaseModel, StringConstraints
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from .config import Scenario
+from .limits import CV_MAX, CV_MIN, MONEY_TOTAL_LIMIT, VALUE
 
 __all__ = ["json_schema", "reference"]
 
@@ -54,8 +57,12 @@ def reference() -> str:
     """A readable reference of every scenario field: path, type, default, meaning and unit."""
     lines = [
         "Scenario file reference (YAML). Distributions are written {dist: fixed|exponential|lognormal|gamma|"
-        "uniform, mean, cv} (fixed and exponential: mean only; uniform: low, high).",
-        "Unknown keys are rejected. Contracts and credit schemes are chosen by `kind`.",
+        "uniform, mean, cv} (fixed and exponential: mean only; uniform: low, high); means and bounds at most "
+        f"{_number(VALUE)}, cv from {_number(CV_MIN)} to {_number(CV_MAX)}.",
+        "Unknown keys and keys given twice are rejected. Contracts and credit schemes are chosen by `kind`.",
+        "Numbers are finite (no .inf, .nan) within each field's range; names are 1 to 200 characters without "
+        "control characters. The money a scenario can post over its horizon (fees, labour, T&M billing, credits) "
+        f"must stay below {_number(MONEY_TOTAL_LIMIT)} currency units.",
         "",
     ]
     seen: set[str] = set()
@@ -64,7 +71,7 @@ def reference() -> str:
         for name, field in model.model_fields.items():
             path = f"{prefix}{name}"
             default = "" if field.is_required() else f" = {_default(field.default)}"
-            doc = (field.description or "").replace("\n", " ")
+            doc = " ".join(x for x in ((field.description or "").replace("\n", " "), _limits(field)) if x)
             lines.append(f"{'  ' * depth}{path}: {_type_name(field.annotation)}{default}")
             if doc:
                 lines.append(f"{'  ' * depth}    {doc}")
@@ -83,6 +90,51 @@ def reference() -> str:
 
     walk(Scenario, "", 0)
     return "\n".join(lines)
+
+
+def _number(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+
+def _constraints(metadata: list[Any]) -> list[str]:
+    """Readable bounds from pydantic field metadata: ">= 0", "<= 1,000,000", "1 to 200 characters"."""
+    out = []
+    for m in metadata:
+        if isinstance(m, at.Ge):
+            out.append(f">= {_number(m.ge)}")  # type: ignore[arg-type]
+        elif isinstance(m, at.Gt):
+            out.append(f"> {_number(m.gt)}")  # type: ignore[arg-type]
+        elif isinstance(m, at.Le):
+            out.append(f"<= {_number(m.le)}")  # type: ignore[arg-type]
+        elif isinstance(m, at.Lt):
+            out.append(f"< {_number(m.lt)}")  # type: ignore[arg-type]
+        elif isinstance(m, at.MinLen):
+            out.append(f"at least {m.min_length} item{'s' if m.min_length != 1 else ''}")
+        elif isinstance(m, StringConstraints) and m.max_length is not None:
+            out.append(f"{m.min_length or 0} to {m.max_length:,} characters")
+    return out
+
+
+def _limits(field: FieldInfo) -> str:
+    """The field's range (and its items' range, for a list or mapping of bounded numbers), as a sentence."""
+    own = _constraints(field.metadata)
+    items: list[str] = []
+
+    def walk(tp: Any) -> None:
+        if get_origin(tp) is Annotated:
+            for extra in get_args(tp)[1:]:
+                if isinstance(extra, FieldInfo):
+                    items.extend(_constraints(extra.metadata))
+            walk(get_args(tp)[0])
+        elif get_origin(tp) in (list, dict, Union, types.UnionType):
+            for arg in get_args(tp):
+                walk(arg)
+
+    walk(field.annotation)
+    if get_origin(field.annotation) in (list, dict) and items:
+        items = ["each " + ", ".join(items)]
+    text = ", ".join(own + items)
+    return f"Allowed: {text}." if text else ""
 
 
 def _default(value: Any) -> str:

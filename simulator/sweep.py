@@ -32,7 +32,16 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 from scipy import stats
 
 from .config import (
@@ -41,11 +50,13 @@ from .config import (
     apply_overrides,
     dump_scenario,
     dump_yaml,
+    fix_for,
     format_validation_error,
     read_yaml,
 )
 from .contracts import Managed
 from .files import FolderBusy, atomic_file, clean_temporaries, folder_lock, read_csv, write_csv, write_text
+from .limits import REPLICATIONS, SEED, Label, PathText, Text
 from .metrics import METRICS
 from .processes import parent_watch_plugin, process_pool
 from .runner import simulate
@@ -86,11 +97,39 @@ class SweepRunError(RuntimeError):
 
 class _Model(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", frozen=True, use_attribute_docstrings=True, validate_default=True
+        extra="forbid", frozen=True, use_attribute_docstrings=True, validate_default=True, allow_inf_nan=False
     )
 
 
-Scalar = StrictBool | StrictInt | float | str
+SWEPT = 1e19
+"""Largest magnitude of a swept value, bound or multiplier (a little more than the largest seed)."""
+Number = Annotated[float, Field(ge=-SWEPT, le=SWEPT)]
+
+
+def _scalar(value: Any) -> Any:
+    """A grid value: true/false, text, or a finite number of magnitude at most :data:`SWEPT` (kept as given)."""
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a finite number (.inf and .nan are not allowed)")
+    if isinstance(value, int | float):
+        if abs(value) > SWEPT:
+            shown = f"{value:.3g}" if isinstance(value, float) else f"an integer of {len(str(abs(value)))} digits"
+            raise ValueError(f"{shown} is too large; swept values are at most {SWEPT:.0e} in size")
+        return value
+    raise ValueError(f"a value must be a number, true/false or text, not {type(value).__name__}")
+
+
+Scalar = Annotated[Any, AfterValidator(_scalar)]
+"""One value of a grid (validated by :func:`_scalar`, so that a bad value gives one message, not one per type)."""
+
+
+def _grid_entry(value: Any) -> str:
+    return "axis" if isinstance(value, dict | Axis) else "values"
+
+
+MAX_POINTS = 1_000_000
+"""Most points of a grid (every combination of its values), as for the sampled designs."""
 
 
 class Axis(_Model):
@@ -107,9 +146,9 @@ class Axis(_Model):
 class Range(_Model):
     """A continuous parameter sampled uniformly between ``low`` and ``high``."""
 
-    low: float
+    low: Number
     """Lowest value (or multiplier, with ``relative``)."""
-    high: float
+    high: Number
     """Highest value (or multiplier, with ``relative``)."""
     paths: list[str] | None = None
     """Dotted paths the value is written to (default: the parameter's name); ``*`` matches every list item."""
@@ -127,15 +166,31 @@ class Grid(_Model):
     """Every combination of the listed values (a full factorial)."""
 
     kind: Literal["grid"]
-    parameters: dict[str, list[Scalar] | Axis] = Field(min_length=1)
-    """Per dotted path, the list of values; or ``{values, paths, relative}`` to write one value to several
-    paths or to multiply the base value."""
+    parameters: dict[
+        str,
+        Annotated[
+            Annotated[list[Scalar], Field(min_length=1), Tag("values")] | Annotated[Axis, Tag("axis")],
+            Discriminator(_grid_entry),
+        ],
+    ] = Field(min_length=1)
+    """Per dotted path, the list of values (at least one); or ``{values, paths, relative}`` to write one value
+    to several paths or to multiply the base value."""
+
+    @model_validator(mode="after")
+    def _size(self) -> Grid:
+        size = math.prod(len(v.values if isinstance(v, Axis) else v) for v in self.parameters.values())
+        if size > MAX_POINTS:
+            raise ValueError(
+                f"the grid has {size:,} points (every combination of the values), more than {MAX_POINTS:,}; "
+                "list fewer values, or sample the space with random, latin_hypercube or sobol"
+            )
+        return self
 
 
 class _Sampled(_Model):
     points: int = Field(ge=1, le=1_000_000)
     """Number of points."""
-    seed: int | None = Field(None, ge=0)
+    seed: int | None = Field(None, ge=0, le=SEED)
     """Seed of the sampler (default: the sweep seed)."""
     parameters: dict[str, Range] = Field(min_length=1)
     """Per dotted path (or label with ``paths``), the range ``{low, high}``."""
@@ -186,17 +241,17 @@ Design = Annotated[Grid | RandomDesign | LatinHypercube | SobolDesign, Field(dis
 class Sweep(_Model):
     """A sweep file: a base scenario, fixed overrides, a design over dotted paths, replications and a seed."""
 
-    name: str | None = None
+    name: Label | None = None
     """Sweep label (default: the file name without extension); results go to results/<name>."""
-    description: str = ""
+    description: Text = ""
     """What the sweep asks."""
-    base: str
+    base: PathText
     """The base scenario file, relative to the sweep file's folder."""
     overrides: dict[str, Any] = {}
     """Fixed overrides of the base scenario by dotted path, applied before the design (like ``--set``)."""
-    replications: int | None = Field(None, ge=2)
+    replications: int | None = Field(None, ge=2, le=REPLICATIONS)
     """Replications per point (default: the base scenario's)."""
-    seed: int | None = Field(None, ge=0)
+    seed: int | None = Field(None, ge=0, le=SEED)
     """Seed of every point: common random numbers across the sweep (default: the base scenario's)."""
     reference_contract: str | None = None
     """Contract the others are compared with, paired by replication (default: the base scenario's)."""
@@ -280,14 +335,21 @@ def load_sweep(path: str | Path) -> SweepPlan:
     that does not exist in the base scenario, or a point that is not a valid scenario.
     """
     path = Path(path)
-    if not path.exists():
+    try:
+        missing, folder = not path.exists(), path.is_dir()
+    except OSError:  # a name too long, say: read_yaml tells
+        missing, folder = False, False
+    if missing:
         raise SweepError(
             f"{path}: file not found. Give the path to a sweep YAML file, e.g. "
-            "scenarios/sweeps/grid-fee-downtime.yaml."
+            "scenarios/sweeps/fee-downtime-grid.yaml."
         )
-    if path.is_dir():
+    if folder:
         raise SweepError(f"{path}: is a folder; give the path to a sweep YAML file.")
-    data = read_yaml(path)
+    try:
+        data = read_yaml(path)
+    except ScenarioError as exc:
+        raise SweepError(str(exc)) from None
     try:
         spec = Sweep.model_validate(data)
     except ValidationError as exc:
@@ -298,13 +360,19 @@ def load_sweep(path: str | Path) -> SweepPlan:
 def plan_sweep(spec: Sweep, path: Path) -> SweepPlan:
     """Expand a validated sweep model (``path`` locates the base scenario and labels messages)."""
     label = str(path)
-    base_path = (path.parent / spec.base).resolve() if not Path(spec.base).is_absolute() else Path(spec.base)
     try:
+        base_path = (
+            (path.parent / spec.base).resolve() if not Path(spec.base).is_absolute() else Path(spec.base)
+        )
         base_raw = read_yaml(base_path)
-        data = apply_overrides(base_raw, spec.overrides)
-        base = Scenario.model_validate(data)
+    except (ScenarioError, OSError, RuntimeError) as exc:
+        raise SweepError(f"{label}: field 'base' ({spec.base}): {exc}") from None
+    try:
+        data = apply_overrides(base_raw, spec.overrides, f"{label}: field 'overrides'")
     except ScenarioError as exc:
-        raise SweepError(f"{label}: field 'base' ({spec.base}) or 'overrides': {exc}") from None
+        raise SweepError(str(exc)) from None
+    try:
+        base = Scenario.model_validate(data)
     except ValidationError as exc:
         raise SweepError(
             f"{label}: the base scenario with the sweep's overrides is not valid:\n"
@@ -541,8 +609,8 @@ def _expand(
             overrides.update(more)
         pid = point_id(base_digest, overrides, int(spec.seed or 0), int(spec.replications or 0))
         if pid not in overrides_by_id:
-            point = apply_overrides(base_data, overrides)
             try:
+                point = apply_overrides(base_data, overrides, f"{label} point {sample}")
                 scenario = Scenario.model_validate(point)
             except ValidationError as exc:
                 shown = ", ".join(f"{k}={_short(v)}" for k, v in values.items())
@@ -551,6 +619,8 @@ def _expand(
                     + format_validation_error(f"{label} point {sample}", exc, point)
                     + "\nFix: narrow the ranges (or values) in design.parameters so every point is valid."
                 ) from None
+            except ScenarioError as exc:
+                raise SweepError(str(exc)) from None
             overrides_by_id[pid] = overrides
             months_by_id[pid] = scenario.measured_months
         rows.append({"sample": sample, "point_id": pid, **values, "measured_months": months_by_id[pid]})
@@ -596,7 +666,7 @@ def _format_errors(label: str, exc: ValidationError, data: dict[str, Any]) -> st
     lines = []
     errors = exc.errors(include_url=False)
     for err in errors[:8]:
-        loc = [str(k) for k in err["loc"] if not _is_tag(k, data)]
+        loc = [str(k) for i, k in enumerate(err["loc"]) if not _is_tag(k, data) and not _is_axis_tag(i, k)]
         where = ".".join(loc) or "(top level)"
         kind = err["type"]
         msg = str(err["msg"])
@@ -614,11 +684,16 @@ def _format_errors(label: str, exc: ValidationError, data: dict[str, Any]) -> st
             text = msg.removeprefix("Value error, ")
         else:
             shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-            text = f"{msg}{shown}. Fix: correct the value."
+            text = f"{msg}{shown}. Fix: {fix_for(kind)}"
         lines.append(f"{label}: field '{where}': {text}")
     if len(errors) > 8:
         lines.append(f"... and {len(errors) - 8} more problems.")
     return "\n".join(lines)
+
+
+def _is_axis_tag(index: int, key: Any) -> bool:
+    """The tag pydantic inserts after ``design.<kind>.parameters.<name>`` for a ``{values, paths}`` entry."""
+    return index == 4 and key == "axis"
 
 
 def _is_tag(key: Any, data: dict[str, Any]) -> bool:
@@ -636,7 +711,7 @@ _DESIGNS: dict[str, type[BaseModel]] = {
 
 def _allowed(loc: tuple[Any, ...], data: dict[str, Any]) -> list[str]:
     """Field names of the sweep model at ``loc``."""
-    keys = [k for k in loc if not _is_tag(k, data)]
+    keys = [k for i, k in enumerate(loc) if not _is_tag(k, data) and not _is_axis_tag(i, k)]
     if not keys:
         return sorted(Sweep.model_fields)
     design = data.get("design") if isinstance(data.get("design"), dict) else {}

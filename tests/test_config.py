@@ -102,7 +102,7 @@ def test_bad_override_paths(override: str, needle: str) -> None:
          "unknown categories ['printer']"),
         ("incidents.categories.password.effort_hours.dist=weibull", "incidents.categories[password].effort_hours",
          "fixed"),
-        ("incidents.categories.password.effort_hours.cv=-1", "effort_hours.cv", "greater than 0"),
+        ("incidents.categories.password.effort_hours.cv=-1", "effort_hours.cv", "greater than or equal to 0.001"),
         ("contracts.managed-services.sla.targets.P1.resolution_hours=0.1", "sla.targets.P1",
          "resolution_hours must be at least response_hours"),
     ],
