@@ -60,6 +60,13 @@ HOSTILE = st.one_of(
 )  # fmt: skip
 
 
+def _leaf(data: Any, path: tuple[Any, ...]) -> Any:
+    node = data
+    for key in path:
+        node = node[key]
+    return node
+
+
 def _set(data: Any, path: tuple[Any, ...], value: Any) -> None:
     node = data
     for key in path[:-1]:
@@ -74,16 +81,38 @@ def _delete(data: Any, path: tuple[Any, ...]) -> None:
     del node[path[-1]]
 
 
+def _scalars(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(node, dict):
+        return [p for k, v in node.items() for p in _scalars(v, (*prefix, k))]
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node) for p in _scalars(v, (*prefix, i))]
+    return [prefix]
+
+
+FACTORS = [0, 0.001, 0.01, 0.5, 2, 10, 100, 1000, -1]
+"""Extreme but plausible changes of a number: the kind a run may accept, then crash on."""
+
+
 @st.composite
 def mutated(draw: st.DrawFn) -> tuple[str, dict[str, Any], list[str]]:
+    """A shipped scenario with one or two changes: half of them a number scaled to an extreme, the others a
+    hostile value anywhere (a section included), a key removed or an unknown key added."""
     name = draw(st.sampled_from(sorted(RAW)))
     data = copy.deepcopy(RAW[name])
     done = []
-    for _ in range(draw(st.integers(1, 3))):
-        paths = _leaves(data)
-        path = draw(st.sampled_from(paths))
-        action = draw(st.sampled_from(["set", "set", "set", "delete", "unknown"]))
-        if action == "set":
+    for _ in range(draw(st.integers(1, 2))):
+        action = draw(st.sampled_from(["scale"] * 5 + ["hostile", "hostile", "delete", "unknown"]))
+        if action == "scale":
+            numbers = [p for p in _scalars(data) if type(_leaf(data, p)) in (int, float)]
+            path = draw(st.sampled_from(numbers))
+            old = _leaf(data, path)
+            factor = draw(st.sampled_from(FACTORS))
+            value = old * factor if isinstance(old, float) else round(old * factor)
+            _set(data, path, value)
+            done.append(f"set {path}={value!r} (was {old!r})")
+            continue
+        path = draw(st.sampled_from(_leaves(data)))
+        if action == "hostile":
             value = draw(HOSTILE)
             _set(data, path, value)
             done.append(f"set {path}={value!r}")

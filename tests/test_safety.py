@@ -380,3 +380,40 @@ def test_hostile_names_are_only_ever_text(workspace: Path) -> None:
     assert HOSTILE["contract"] in read_results(out).contracts  # and read back as it was
     marker = json.loads((out / ".msp-sim.json").read_text())
     assert marker["written_by"] == "msp-sim" and "report.html" in marker["files"]
+
+
+# ------------------------------------------------------------------------------ every bad input, as a user meets it
+
+
+def _bad_rows() -> list[tuple[Path, str, str]]:
+    from test_validation import BAD_VALUES
+
+    return [(source, override, field) for source, override, field, _needle in BAD_VALUES if field is not None]
+
+
+@pytest.mark.parametrize(("source", "override", "field"), _bad_rows())
+def test_every_bad_input_is_a_clear_error_and_touches_nothing(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, source: Path, override: str, field: str
+) -> None:
+    """Through the command line, in-process: exit code 2, one message naming the file and the field, no
+    traceback, and the workspace (an earlier results folder of the tool's included) exactly as it was."""
+    from click.testing import CliRunner
+
+    from simulator.cli import main
+    from simulator.files import atomic_dir
+
+    out = workspace / "results" / "earlier"
+    with atomic_dir(out, "run") as tmp:
+        (tmp / "summary.csv").write_text("earlier results\n")
+    before = tree(workspace)
+    monkeypatch.chdir(workspace)
+    runner = CliRunner()
+    for args in (["run", str(source), "--set", override, "--out", str(out), "-r", "2"],
+                 ["run", str(source), "--set", override],
+                 ["validate", str(source), "--set", override]):  # fmt: skip
+        done = runner.invoke(main, args)
+        assert done.exit_code == 2, (args, done.output)
+        assert isinstance(done.exception, SystemExit), done.exception
+        assert "Traceback" not in done.output
+        assert f"{source}: field '{field}'" in done.stderr, done.stderr
+        assert tree(workspace) == before
