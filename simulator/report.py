@@ -59,7 +59,8 @@ def find_results(folder: Path) -> list[tuple[str, Path]]:
     kind = _kind(folder)
     if kind is not None:
         return [(kind, folder)]
-    found = [(k, sub) for sub in sorted(p for p in folder.iterdir() if p.is_dir()) if (k := _kind(sub))]
+    subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))  # no temporaries
+    found = [(k, sub) for sub in subfolders if (k := _kind(sub))]
     if not found:
         raise ReportError(
             f"{folder} holds no results: no summary.csv (msp-sim run), best_response.csv (incentives), "

@@ -255,3 +255,14 @@ def test_any_name_survives_the_csv_round_trip(tmp_path_factory: pytest.TempPathF
     write_csv(pd.DataFrame({"name": texts}), path)
     back = read_csv(path, keep_default_na=False, dtype=str)
     assert back["name"].tolist() == texts
+
+
+def test_a_report_of_results_leaves_out_what_an_interrupted_write_left(tmp_path: Path) -> None:
+    from simulator.outputs import RUN_FILES
+    from simulator.report import find_results
+
+    for name in ("baseline", ".baseline.old-4242", ".baseline.tmp-abcd1234"):
+        for file in RUN_FILES:
+            (tmp_path / name).mkdir(exist_ok=True)
+            (tmp_path / name / file).write_text("x")
+    assert find_results(tmp_path) == [("run", tmp_path / "baseline")]
