@@ -29,7 +29,7 @@ import pandas as pd
 import simpy
 
 from simulator import Results, load_scenario, simulate
-from simulator.provider import run_pool
+from simulator.engine.pool import run_pool
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from simulator import load_scenario
-from simulator.estimate import estimate_run, size
+from simulator.studies.estimate import estimate_run, size
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = [

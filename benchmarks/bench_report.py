@@ -18,9 +18,9 @@ from pathlib import Path
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from simulator import load_scenario, simulate
-from simulator.outputs import write_results
-from simulator.report import write_report
-from simulator.workbook import write_workbook
+from simulator.outputs.folders import write_results
+from simulator.outputs.report import write_report
+from simulator.outputs.workbook import write_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from simulator.sweep import SweepRun, load_sweep, plan_sweep, run_sweep
+from simulator.studies.sweep import SweepRun, load_sweep, plan_sweep, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP = ROOT / "scenarios" / "sweeps" / "size-rate-downtime-lhs.yaml"

@@ -13,9 +13,9 @@ report), ``workbook`` (the Excel export), ``outputs`` (results folders, written 
 ``transition``, ``sweep`` and ``analysis``.
 """
 
-from .config import Scenario, ScenarioError, apply_overrides, dump_scenario, load_scenario
+from .config.scenario import Scenario, ScenarioError, apply_overrides, dump_scenario, load_scenario
 from .metrics import METRICS
-from .runner import Results, paired_differences, simulate, summarize
+from .studies.run import Results, paired_differences, simulate, summarize
 
 __all__ = [
     "METRICS",

@@ -11,13 +11,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .billing import bill, sla_outcomes
-from .calendar import HOURS_PER_MONTH
-from .config import Scenario
-from .contracts import Contract, Managed
-from .ledger import Account, Ledger, Party
-from .model import ContractRun
-from .records import BillingContext, Handling
+from .base.calendar import HOURS_PER_MONTH
+from .base.records import BillingContext, Handling
+from .config.scenario import Scenario
+from .contracts.billing import bill, sla_outcomes
+from .contracts.ledger import Account, Ledger, Party
+from .contracts.terms import Contract, Managed
+from .engine.replication import ContractRun
 
 __all__ = [
     "METRICS",

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from simulator.calendar import HOURS_PER_MONTH
+from simulator.base.calendar import HOURS_PER_MONTH
 
 __all__ = [
     "ALL_HOURS",

@@ -20,9 +20,16 @@ import pytest
 from matplotlib.axes import Axes
 from test_sweep import DOWNTIME, FEE, TECH_COST, write_sweep
 
-from simulator.analysis import analyze_sweep, break_even, point_outcomes, sensitivity, tornado, win_shares
-from simulator.charts import break_even_figure, plot_break_even, plot_tornado, tornado_figure
-from simulator.sweep import SweepResults, load_sweep, run_sweep
+from simulator.outputs.charts import break_even_figure, plot_break_even, plot_tornado, tornado_figure
+from simulator.studies.analysis import (
+    analyze_sweep,
+    break_even,
+    point_outcomes,
+    sensitivity,
+    tornado,
+    win_shares,
+)
+from simulator.studies.sweep import SweepResults, load_sweep, run_sweep
 
 RANGES = {DOWNTIME: {"low": 10.0, "high": 100.0}, TECH_COST: {"low": 20.0, "high": 60.0}}
 

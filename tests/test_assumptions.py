@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from simulator import load_scenario
-from simulator.assumptions import assumptions, format_value, key_assumptions
-from simulator.tables import format_price
+from simulator.outputs.assumptions import assumptions, format_value, key_assumptions
+from simulator.outputs.tables import format_price
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
 

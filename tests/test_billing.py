@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from simulator.billing import bill, billable_hours, monthly_fee, sla_outcomes, tm_labour
-from simulator.calendar import WeekCalendar
-from simulator.contracts import FixedPrice, Managed, TimeAndMaterials, TmTerms
-from simulator.ledger import Account, Ledger, Party, to_cents
-from simulator.records import BillingContext, Handling, PreventionLog, TicketLog
+from simulator.base.calendar import WeekCalendar
+from simulator.base.records import BillingContext, Handling, PreventionLog, TicketLog
+from simulator.contracts.billing import bill, billable_hours, monthly_fee, sla_outcomes, tm_labour
+from simulator.contracts.ledger import Account, Ledger, Party, to_cents
+from simulator.contracts.terms import FixedPrice, Managed, TimeAndMaterials, TmTerms
 
 NAN = float("nan")
 CATEGORIES = ("password", "hardware", "software", "network", "major")

@@ -111,7 +111,7 @@ def test_bad_files(tmp_path: Path) -> None:
 def test_failed_write_leaves_previous_results_intact(run_dir: Path, tmp_path: Path) -> None:
     """The results folder is replaced atomically: a run that cannot finish leaves the old folder as it was."""
     from simulator import load_scenario, simulate
-    from simulator.outputs import write_results
+    from simulator.outputs.folders import write_results
 
     results = simulate(load_scenario(BASELINE, {"horizon_months": 2, "warmup_months": 0}), replications=2)
     target = tmp_path / "res"

@@ -10,7 +10,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 from scipy import stats
 
-from simulator.distributions import Distribution, Exponential, Fixed, Gamma, Lognormal, Uniform
+from simulator.base.distributions import Distribution, Exponential, Fixed, Gamma, Lognormal, Uniform
 
 ADAPTER: TypeAdapter[Any] = TypeAdapter(Distribution)
 Z = float(stats.norm.ppf(0.9995))  # two-sided 99.9%

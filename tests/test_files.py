@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.files import (
+from simulator.base.files import (
     MARKER,
     FolderBusy,
     FolderRefused,
@@ -258,8 +258,8 @@ def test_any_name_survives_the_csv_round_trip(tmp_path_factory: pytest.TempPathF
 
 
 def test_a_report_of_results_leaves_out_what_an_interrupted_write_left(tmp_path: Path) -> None:
-    from simulator.outputs import RUN_FILES
-    from simulator.report import find_results
+    from simulator.outputs.folders import RUN_FILES
+    from simulator.outputs.report import find_results
 
     for name in ("baseline", ".baseline.old-4242", ".baseline.tmp-abcd1234"):
         for file in RUN_FILES:

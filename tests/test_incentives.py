@@ -37,8 +37,9 @@ from helpers import category, client, fixed_price_contract, managed_contract, sc
 from scipy import optimize, stats
 
 from simulator import Scenario, load_scenario, simulate
-from simulator.config import LeverSpace, Span, Staffing
-from simulator.incentives import (
+from simulator.config.scenario import LeverSpace, Span, Staffing
+from simulator.engine.incidents import client_table, generate_incidents
+from simulator.studies.incentives import (
     IncentiveResults,
     analyze_incentives,
     best_of,
@@ -46,7 +47,6 @@ from simulator.incentives import (
     lever_grid,
     with_levers,
 )
-from simulator.incidents import client_table, generate_incidents
 
 PREVENTION = "prevention_hours_per_endpoint_month"
 ONLY_PREVENTION = (PREVENTION,)

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator import load_scenario, simulate
-from simulator.config import ScenarioError
-from simulator.estimate import estimate_run
+from simulator.config.scenario import ScenarioError
+from simulator.studies.estimate import estimate_run
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))

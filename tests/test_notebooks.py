@@ -22,7 +22,7 @@ EXPECTED = {
     "04_sweeps.ipynb",
     "05_transition.ipynb",
 }
-MODEL_INTERNALS = {"model", "provider", "incidents"}
+MODEL_INTERNALS = {"engine", "model", "provider", "incidents"}
 """Simulation internals a notebook must not reach into (it goes through simulate, analyze_incentives, ...)."""
 
 
@@ -95,6 +95,8 @@ def test_notebook_imports_only_the_public_api(path: Path) -> None:
         ("import simulator._private.thing", True),
         ("from simulator.model import simulate_contract", True),
         ("import simulator.provider", True),
+        ("from simulator.engine.replication import simulate_contract", True),
+        ("import simulator.engine.pool", True),
         ("from simulator import incidents", True),
         ("def f():\n    from simulator.incidents import generate_incidents", True),
     ],

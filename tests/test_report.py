@@ -23,11 +23,11 @@ from helpers import msp_sim
 from markupsafe import escape
 
 from simulator import charts, load_scenario, simulate
-from simulator.assumptions import key_assumptions
-from simulator.outputs import read_results, write_results, write_transition
-from simulator.report import ReportError, find_results, render_report, write_report
-from simulator.tables import format_number
-from simulator.transition import simulate_transition
+from simulator.outputs.assumptions import key_assumptions
+from simulator.outputs.folders import read_results, write_results, write_transition
+from simulator.outputs.report import ReportError, find_results, render_report, write_report
+from simulator.outputs.tables import format_number
+from simulator.studies.transition import simulate_transition
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "scenarios" / "small-office.yaml"
@@ -348,7 +348,7 @@ def test_write_report_is_atomic(results_root: Path, tmp_path: Path, monkeypatch:
     def broken(*_args: object, **_kw: object) -> str:
         raise OSError(28, "No space left on device")
 
-    import simulator.files as files
+    import simulator.base.files as files
 
     monkeypatch.setattr(files.os, "replace", broken)
     with pytest.raises(OSError):

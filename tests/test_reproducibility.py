@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from simulator import Results, Scenario, load_scenario, simulate
-from simulator.incidents import client_table, generate_incidents
+from simulator.engine.incidents import client_table, generate_incidents
 
 BASELINE = "scenarios/baseline.yaml"
 SMALL = {"horizon_months": 4, "warmup_months": 0, "replications": 3}

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from simulator.files import tool_wrote
+from simulator.base.files import tool_wrote
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "scenarios" / "small-office.yaml"
@@ -377,7 +377,7 @@ def test_hostile_names_are_only_ever_text(workspace: Path) -> None:
                 assert not cell.strip('"').startswith(("=", "+", "@")), (csv.name, cell)
     summary = pd.read_csv(out / "summary.csv")
     assert "'" + HOSTILE["contract"] in set(summary["contract"])  # neutralised the usual way
-    from simulator.outputs import read_results
+    from simulator.outputs.folders import read_results
 
     assert HOSTILE["contract"] in read_results(out).contracts  # and read back as it was
     marker = json.loads((out / ".msp-sim.json").read_text())
@@ -401,8 +401,8 @@ def test_every_bad_input_is_a_clear_error_and_touches_nothing(
     traceback, and the workspace (an earlier results folder of the tool's included) exactly as it was."""
     from click.testing import CliRunner
 
-    from simulator.cli import main
-    from simulator.files import atomic_dir
+    from simulator.base.files import atomic_dir
+    from simulator.cli.main import main
 
     out = workspace / "results" / "earlier"
     with atomic_dir(out, "run") as tmp:

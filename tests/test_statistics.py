@@ -18,10 +18,10 @@ from helpers import category, client, managed_contract, mmc_scenario, scenario, 
 from scipy import stats
 
 from simulator import Results, Scenario, load_scenario, simulate
-from simulator.calendar import HOURS_PER_MONTH
-from simulator.incidents import client_table, generate_incidents
-from simulator.provider import run_pool
-from simulator.records import Handling
+from simulator.base.calendar import HOURS_PER_MONTH
+from simulator.base.records import Handling
+from simulator.engine.incidents import client_table, generate_incidents
+from simulator.engine.pool import run_pool
 
 LEVEL = 0.999
 Z = float(stats.norm.ppf(0.5 + LEVEL / 2))  # ≈ 3.29

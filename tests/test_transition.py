@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from simulator import load_scenario
-from simulator.config import Scenario
-from simulator.ledger import Party
-from simulator.runner import run_replication
-from simulator.transition import run_strategy, simulate_transition, slot_scenario
+from simulator.config.scenario import Scenario
+from simulator.contracts.ledger import Party
+from simulator.studies.run import run_replication
+from simulator.studies.transition import run_strategy, simulate_transition, slot_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 TRANSITION = ROOT / "scenarios" / "transition.yaml"
@@ -51,7 +51,7 @@ def test_cash_equals_the_ledger() -> None:
     sc = short()
     strategy = sc.portfolio.strategies[1]
     result = run_strategy(sc, strategy, replication=0, seed=sc.seed)
-    from simulator.transition import monthly_rows
+    from simulator.studies.transition import monthly_rows
 
     rows = monthly_rows(sc, strategy, 0, result)
     led = result.books.ledger
@@ -158,7 +158,7 @@ def test_summary_has_every_metric_with_intervals(shipped: Any) -> None:
 
 
 def test_missing_portfolio_is_a_clear_error() -> None:
-    from simulator.transition import simulate_transition as run
+    from simulator.studies.transition import simulate_transition as run
 
     with pytest.raises(ValueError, match="no `portfolio:` section"):
         run(load_scenario(ROOT / "scenarios" / "baseline.yaml"))

@@ -31,14 +31,14 @@ from markupsafe import escape
 from scipy import stats
 
 from simulator import Results, charts, load_scenario, simulate
-from simulator.analysis import BreakEvenMap
-from simulator.calendar import HOURS_PER_MONTH
-from simulator.incentives import IncentiveResults, analyze_incentives
+from simulator.base.calendar import HOURS_PER_MONTH
 from simulator.metrics import METRICS, Unstable, on_duty_hours_per_month, unstable_contracts
-from simulator.outputs import write_incentives, write_results
-from simulator.report import render_report
-from simulator.transition import TransitionResults, simulate_transition
-from simulator.workbook import write_workbook
+from simulator.outputs.folders import write_incentives, write_results
+from simulator.outputs.report import render_report
+from simulator.outputs.workbook import write_workbook
+from simulator.studies.analysis import BreakEvenMap
+from simulator.studies.incentives import IncentiveResults, analyze_incentives
+from simulator.studies.transition import TransitionResults, simulate_transition
 
 SMALL = ROOT / "scenarios" / "small-office.yaml"
 BASELINE = ROOT / "scenarios" / "baseline.yaml"

@@ -16,15 +16,15 @@ import yaml
 from helpers import ROOT, category, managed_contract, msp_sim, scenario, sla_terms
 
 from simulator import ScenarioError, load_scenario, simulate
-from simulator.analysis import analyze_sweep
-from simulator.billing import bill
-from simulator.calendar import WeekCalendar
-from simulator.config import MAX_NODES, Scenario, apply_overrides, read_yaml
-from simulator.contracts import Managed
-from simulator.ledger import Account, to_cents
-from simulator.limits import MONEY_TOTAL_LIMIT
-from simulator.records import BillingContext, Handling, PreventionLog, TicketLog
-from simulator.sweep import SweepError, load_results, load_sweep, run_sweep
+from simulator.base.calendar import WeekCalendar
+from simulator.base.limits import MONEY_TOTAL_LIMIT
+from simulator.base.records import BillingContext, Handling, PreventionLog, TicketLog
+from simulator.config.scenario import MAX_NODES, Scenario, apply_overrides, read_yaml
+from simulator.contracts.billing import bill
+from simulator.contracts.ledger import Account, to_cents
+from simulator.contracts.terms import Managed
+from simulator.studies.analysis import analyze_sweep
+from simulator.studies.sweep import SweepError, load_results, load_sweep, run_sweep
 
 SCENARIOS = ROOT / "scenarios"
 BASELINE = SCENARIOS / "baseline.yaml"

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from simulator import load_scenario, outputs, simulate
-from simulator.assumptions import assumptions, key_assumptions
-from simulator.outputs import write_results
-from simulator.workbook import write_workbook
+from simulator.outputs.assumptions import assumptions, key_assumptions
+from simulator.outputs.folders import write_results
+from simulator.outputs.workbook import write_workbook
 
 SMALL = Path(__file__).resolve().parents[1] / "scenarios" / "small-office.yaml"
 SHEETS = ["Summary", "Replications", "Differences", "Key assumptions", "Assumptions", "About"]

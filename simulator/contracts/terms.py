@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .limits import (
+from simulator.base.limits import (
     FACTOR,
     MONEY,
     MONTH_HOURS,

@@ -13,9 +13,9 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .calendar import HOURS_PER_MONTH, HOURS_PER_YEAR
-from .config import MAJOR, Scenario
-from .rng import stream
+from simulator.base.calendar import HOURS_PER_MONTH, HOURS_PER_YEAR
+from simulator.base.rng import stream
+from simulator.config.scenario import MAJOR, Scenario
 
 __all__ = [
     "ClientTable",

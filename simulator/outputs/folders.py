@@ -10,11 +10,11 @@ from typing import Any
 
 import pandas as pd
 
-from .config import Scenario, dump_scenario, load_scenario
-from .files import atomic_dir, read_csv, write_csv
-from .incentives import IncentiveResults
-from .runner import Results
-from .transition import TransitionResults
+from simulator.base.files import atomic_dir, read_csv, write_csv
+from simulator.config.scenario import Scenario, dump_scenario, load_scenario
+from simulator.studies.incentives import IncentiveResults
+from simulator.studies.run import Results
+from simulator.studies.transition import TransitionResults
 
 __all__ = [
     "RUN_FILES",

@@ -17,20 +17,9 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .calendar import HOURS_PER_MONTH, HOURS_PER_YEAR, WeekCalendar
-from .contracts import (
-    PRIORITIES,
-    ComplianceTiers,
-    Contract,
-    FixedPrice,
-    Managed,
-    PerBreach,
-    PerDowntimeHour,
-    TimeAndMaterials,
-    TmTerms,
-)
-from .distributions import Distribution
-from .limits import (
+from simulator.base.calendar import HOURS_PER_MONTH, HOURS_PER_YEAR, WeekCalendar
+from simulator.base.distributions import Distribution
+from simulator.base.limits import (
     CLIENTS,
     ENDPOINTS,
     FACTOR,
@@ -51,6 +40,17 @@ from .limits import (
     WORK_HOURS,
     Label,
     Text,
+)
+from simulator.contracts.terms import (
+    PRIORITIES,
+    ComplianceTiers,
+    Contract,
+    FixedPrice,
+    Managed,
+    PerBreach,
+    PerDowntimeHour,
+    TimeAndMaterials,
+    TmTerms,
 )
 
 __all__ = [

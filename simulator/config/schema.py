@@ -11,8 +11,9 @@ from pydantic import BaseModel, StringConstraints
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from .config import Scenario
-from .limits import CV_MAX, CV_MIN, MONEY_TOTAL_LIMIT, VALUE
+from simulator.base.limits import CV_MAX, CV_MIN, MONEY_TOTAL_LIMIT, VALUE
+
+from .scenario import Scenario
 
 __all__ = ["json_schema", "reference"]
 

@@ -16,9 +16,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .config import Scenario, ScenarioError, load_scenario
-from .files import default_out
-from .tables import RUN_ROWS, TRANSITION_ROWS, format_number
+from simulator.base.files import default_out
+from simulator.config.scenario import Scenario, ScenarioError, load_scenario
+from simulator.outputs.tables import RUN_ROWS, TRANSITION_ROWS, format_number
 
 __all__ = ["main"]
 
@@ -147,7 +147,7 @@ def _sized(estimate: Any, shrink: str, force: bool) -> None:
 def _claim(folder: Path) -> None:
     """Claim the results folder for this command before any work starts: refuse a folder the tool may not
     replace (exit 2, nothing touched), turn away a second writer (exit 1), hold the lock until the command ends."""
-    from .files import OutputError, claim_folder
+    from simulator.base.files import OutputError, claim_folder
 
     try:
         click.get_current_context().with_resource(claim_folder(folder))
@@ -160,8 +160,8 @@ def _written(folder: Path, write: Callable[[], object]) -> None:
     that could not be drawn are reported; their tables are written."""
     import warnings
 
-    from .files import OutputError
-    from .outputs import ChartWarning
+    from simulator.base.files import OutputError
+    from simulator.outputs.folders import ChartWarning
 
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -213,9 +213,9 @@ def run(
     force: bool,
 ) -> None:
     """Run SCENARIO: compare its contracts over replications and write results, charts and tables."""
-    from .estimate import estimate_run
-    from .outputs import write_results
-    from .runner import simulate
+    from simulator.outputs.folders import write_results
+    from simulator.studies.estimate import estimate_run
+    from simulator.studies.run import simulate
 
     sc = _resolved(_load(scenario, overrides), replications, seed)
     n = sc.replications
@@ -247,8 +247,8 @@ def run(
         )
     extra = None
     if with_report:
-        from .report import write_report
-        from .workbook import write_workbook
+        from simulator.outputs.report import write_report
+        from simulator.outputs.workbook import write_workbook
 
         def extra(tmp: Path) -> None:
             write_report(tmp, tmp / "report.html")
@@ -256,11 +256,11 @@ def run(
 
     _written(folder, lambda: write_results(results, folder, tickets=tickets, extra=extra))
     console.print(_table(results))
-    from .metrics import unstable_contracts
+    from simulator.metrics import unstable_contracts
 
     for unstable in unstable_contracts(results.scenario, results.summary):
         console.print(f"[bold yellow]{escape(unstable.note)}[/]", soft_wrap=True)  # one line each
-    from .charts import headline
+    from simulator.outputs.charts import headline
 
     console.print(f"[bold]{headline(results)}.[/]")
     console.print(
@@ -303,9 +303,9 @@ def incentives(
 ) -> None:
     """Find what each contract makes the provider do (its best response), what the client and society would
     prefer, and the cost of the gap."""
-    from .estimate import estimate_incentives
-    from .incentives import LEVERS, analyze_incentives
-    from .outputs import write_incentives
+    from simulator.outputs.folders import write_incentives
+    from simulator.studies.estimate import estimate_incentives
+    from simulator.studies.incentives import LEVERS, analyze_incentives
 
     sc = _load(scenario, overrides)
     chosen = None
@@ -389,9 +389,9 @@ def transition(
     force: bool,
 ) -> None:
     """Follow the provider's portfolio month by month under each migration strategy (break/fix to managed)."""
-    from .estimate import estimate_transition
-    from .outputs import write_transition
-    from .transition import simulate_transition
+    from simulator.outputs.folders import write_transition
+    from simulator.studies.estimate import estimate_transition
+    from simulator.studies.transition import simulate_transition
 
     sc = _load(scenario, overrides)
     if sc.portfolio is None:
@@ -582,7 +582,7 @@ def sweep_command(
 
     from rich.progress import TimeElapsedColumn
 
-    from .sweep import SweepError, SweepRunError, load_sweep, run_sweep
+    from simulator.studies.sweep import SweepError, SweepRunError, load_sweep, run_sweep
 
     try:
         plan = load_sweep(sweep_file)
@@ -602,7 +602,7 @@ def sweep_command(
     folder = out or default_out(plan.name)
     n_workers = workers or 0
     if scheduler in (None, "local"):
-        from .estimate import estimate_sweep
+        from simulator.studies.estimate import estimate_sweep
 
         _sized(
             estimate_sweep(plan.base, len(plan.point_ids), plan.replications, n_workers),
@@ -668,7 +668,7 @@ def sweep_command(
         raise  # unreachable
     console.print(_sweep_table(run))
     if run.results is not None and run.results.contract is not None:
-        from .analysis import point_outcomes, win_shares
+        from simulator.studies.analysis import point_outcomes, win_shares
 
         shares = win_shares(point_outcomes(run.results))
         c, ref = run.results.contract, run.results.reference
@@ -743,11 +743,11 @@ def analyze(
     """Analyse the sweep results in DIR: what drives the client's saving and the provider's gain from the
     contract (Sobol indices for a sobol design, else regression), a tornado chart and a break-even map."""
 
-    from .analysis import OUTCOMES, analyze_sweep, win_shares
-    from .charts import break_even_figure, tornado_figure
-    from .files import atomic_dir, write_csv
-    from .outputs import Chart, draw_charts
-    from .sweep import load_results
+    from simulator.base.files import atomic_dir, write_csv
+    from simulator.outputs.charts import break_even_figure, tornado_figure
+    from simulator.outputs.folders import Chart, draw_charts
+    from simulator.studies.analysis import OUTCOMES, analyze_sweep, win_shares
+    from simulator.studies.sweep import load_results
 
     target = out or folder / "analysis"
     _claim(target)
@@ -867,9 +867,9 @@ def _sensitivity_table(sens: Any, outcome: str, contract: str, reference: str) -
 def report(folder: Path, out: Path | None, xlsx: Path | None, title: str | None) -> None:
     """Write one self-contained HTML report (charts inline, prints to PDF) from RESULTS_DIR: a folder written by
     run, incentives, transition or sweep, or a folder holding several of them (e.g. results/)."""
-    from .files import OutputError, check_file_target
-    from .report import ReportError, find_results, write_report
-    from .workbook import write_workbook
+    from simulator.base.files import OutputError, check_file_target
+    from simulator.outputs.report import ReportError, find_results, write_report
+    from simulator.outputs.workbook import write_workbook
 
     target = out or folder / "report.html"
     try:
@@ -910,7 +910,7 @@ def validate(scenario: str, overrides: tuple[str, ...]) -> None:
         f"{escape(', '.join(c.name for c in sc.contracts))}.",
         soft_wrap=True,
     )
-    from .estimate import estimate_run
+    from simulator.studies.estimate import estimate_run
 
     estimate = estimate_run(sc, sc.replications, 1)
     fits = "fits in" if estimate.fits() else "does not fit in"
@@ -925,6 +925,6 @@ def validate(scenario: str, overrides: tuple[str, ...]) -> None:
 )
 def schema(as_json: bool) -> None:
     """Print the scenario file reference (every field, its unit and default)."""
-    from .schema import json_schema, reference
+    from simulator.config.schema import json_schema, reference
 
     click.echo(json_schema() if as_json else reference())

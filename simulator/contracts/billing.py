@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .contracts import FixedPrice, Managed, TimeAndMaterials, TmTerms
+from simulator.base.records import BillingContext, Handling, PreventionLog, TicketLog
+
 from .ledger import Account, Ledger, Party, to_cents
-from .records import BillingContext, Handling, PreventionLog, TicketLog
+from .terms import FixedPrice, Managed, TimeAndMaterials, TmTerms
 
 __all__ = ["LineBlock", "bill", "billable_hours", "monthly_fee", "sla_outcomes", "tm_labour"]
 

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .calendar import HOURS_PER_MONTH, WeekCalendar, scalar_maps
-from .config import Scenario
-from .contracts import Contract, Managed
+from simulator.base.calendar import HOURS_PER_MONTH, WeekCalendar, scalar_maps
+from simulator.base.records import Handling, PreventionLog, TicketLog
+from simulator.base.rng import stream
+from simulator.config.scenario import Scenario
+from simulator.contracts.terms import Contract, Managed
+
 from .incidents import ClientTable, IncidentSet, U, attributes_from_uniforms
-from .provider import Job, run_pool
-from .records import Handling, PreventionLog, TicketLog
-from .rng import stream
+from .pool import Job, run_pool
 
 __all__ = ["ContractRun", "Plan", "simulate_contract", "simulate_plan"]
 

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .config import Scenario
-from .incidents import client_table, generate_incidents
-from .metrics import METRICS, billing_context, measure, ticket_time_counts, time_edges
-from .model import simulate_contract
-from .processes import process_pool
+from simulator.base.processes import process_pool
+from simulator.config.scenario import Scenario
+from simulator.engine.incidents import client_table, generate_incidents
+from simulator.engine.replication import simulate_contract
+from simulator.metrics import METRICS, billing_context, measure, ticket_time_counts, time_edges
 
 __all__ = ["Results", "paired_differences", "run_replication", "run_tasks", "simulate", "summarize"]
 

@@ -1,0 +1,5 @@
+"""The command line, ``msp-sim`` (also ``python -m simulator``)."""
+
+from .main import main
+
+__all__ = ["main"]

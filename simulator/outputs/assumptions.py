@@ -1,0 +1,406 @@
+"""A scenario's assumptions in plain words: every parameter with its meaning, value and unit, for reports.
+
+The words come from the scenario model's own field docstrings (the same text as ``msp-sim schema``), so the
+report's assumptions section can never drift from what the simulator reads.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel
+
+from simulator.base.distributions import Exponential, Fixed, Gamma, Lognormal, Uniform
+from simulator.config.scenario import Scenario
+from simulator.contracts.terms import (
+    ComplianceTiers,
+    FixedPrice,
+    Managed,
+    PerBreach,
+    PerDowntimeHour,
+    Policy,
+    TmTerms,
+)
+
+from .tables import format_price
+
+__all__ = ["SECTIONS", "assumptions", "format_value", "key_assumptions"]
+
+SECTIONS = {
+    "": "Run",
+    "calendar": "Working hours",
+    "clients": "Clients",
+    "incidents": "What goes wrong",
+    "provider": "The provider",
+    "contracts": "Contracts",
+    "incentives": "Incentive analysis",
+    "portfolio": "Portfolio over time",
+}
+"""Top-level scenario fields and the section title each gets."""
+
+_UNIT = re.compile(r"\s*\[([^\]]+)\]")
+_SKIP = {"name", "description", "kind"}
+
+
+def _split(doc: str | None) -> tuple[str, str]:
+    """A field docstring's first sentence (without backticks) and its unit in brackets."""
+    text = " ".join((doc or "").split())
+    match = _UNIT.search(text)
+    unit = match.group(1) if match else ""
+    if match:
+        text = text[: match.start()] + text[match.end() :]
+    text = text.replace("``", "").strip().rstrip(".;: ")
+    return text, unit
+
+
+def format_value(value: Any, unit: str = "", currency: str = "") -> str:
+    """A parameter value for people: shares as percentages, money with the currency, distributions in words."""
+    if isinstance(value, Fixed):
+        return format_value(value.mean, unit, currency)
+    if isinstance(value, Exponential):
+        return f"exponential, mean {format_value(value.mean, unit, currency)}"
+    if isinstance(value, Uniform):
+        return (
+            f"uniform {format_value(value.low, unit, currency)} to {format_value(value.high, unit, currency)}"
+        )
+    if isinstance(value, Lognormal | Gamma):
+        mean = format_value(value.mean, unit, currency)
+        return f"{value.dist}, mean {mean}, cv {value.cv:g}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {format_value(v, unit, currency)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(format_value(v, unit, currency) for v in value) if value else "none"
+    if isinstance(value, float | int):
+        if unit.startswith("share"):
+            return f"{value:.1%}".replace(".0%", "%")
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.4g}"
+    return str(value)
+
+
+def _unit_words(unit: str, currency: str) -> str:
+    """The unit as printed: currency named, shares shown as % (the value carries it)."""
+    if unit.startswith("share"):
+        return ""
+    return unit.replace("currency", currency) if currency else unit
+
+
+def _is_distribution(value: Any) -> bool:
+    return isinstance(value, BaseModel) and hasattr(value, "dist")
+
+
+def _walk(model: BaseModel, path: str, section: str, currency: str, rows: list[dict[str, str]]) -> None:
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        if name in _SKIP or value is None:
+            continue
+        where = f"{path}.{name}" if path else name
+        described, unit = _split(info.description)
+        if isinstance(value, BaseModel) and not _is_distribution(value):
+            _walk(value, where, section, currency, rows)
+            continue
+        if (
+            isinstance(value, list)
+            and value
+            and isinstance(value[0], BaseModel)
+            and not _is_distribution(value[0])
+        ):
+            for i, item in enumerate(value):
+                label = getattr(item, "name", None) or getattr(item, "segment", None) or str(i)
+                _walk(item, f"{where}[{label}]", section, currency, rows)
+            continue
+        if isinstance(value, dict) and value and isinstance(next(iter(value.values())), BaseModel):
+            for key, item in value.items():
+                if _is_distribution(item):
+                    rows.append(_row(section, f"{where}.{key}", described, item, unit, currency))
+                else:
+                    _walk(item, f"{where}.{key}", section, currency, rows)
+            continue
+        rows.append(_row(section, where, described, value, unit, currency))
+
+
+def _row(section: str, where: str, described: str, value: Any, unit: str, currency: str) -> dict[str, str]:
+    shown = str(value) if where.endswith("seed") else format_value(value, unit, currency)
+    return {
+        "section": section,
+        "parameter": where,
+        "meaning": described,
+        "value": shown,
+        "unit": _unit_words(unit, currency),
+    }
+
+
+def assumptions(scenario: Scenario, sections: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Every parameter of ``scenario`` as ``section, parameter, meaning, value, unit`` rows, in file order.
+
+    ``sections`` selects top-level parts by field name (default: all but the incentive search and the portfolio,
+    which matter only to their own analyses); ``""`` is the run settings (horizon, replications, seed...).
+    """
+    chosen = (
+        sections
+        if sections is not None
+        else ("", "calendar", "clients", "incidents", "provider", "contracts")
+    )
+    rows: list[dict[str, str]] = []
+    currency = scenario.currency
+    for name, info in Scenario.model_fields.items():
+        value = getattr(scenario, name)
+        key = name if isinstance(value, BaseModel | list) or name == "portfolio" else ""
+        if key not in chosen or name in _SKIP or value is None:
+            continue
+        section = SECTIONS.get(key, key)
+        described, unit = _split(info.description)
+        if isinstance(value, BaseModel):
+            _walk(value, name, section, currency, rows)
+        elif isinstance(value, list):
+            for item in value:
+                label = getattr(item, "name", "")
+                _walk(item, f"{name}[{label}]", section, currency, rows)
+        else:
+            rows.append(_row(section, name, described, value, unit, currency))
+    return pd.DataFrame(rows, columns=["section", "parameter", "meaning", "value", "unit"])
+
+
+# ----------------------------------------------------------------------------------------- key assumptions
+
+
+Money = Callable[[float], str]
+
+
+def _pct(share: float) -> str:
+    return format_value(share, "share")
+
+
+def _hours(hours: float) -> str:
+    return f"{hours:g} h"
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _spread(values: Sequence[float], weights: Sequence[float], money: Money) -> str:
+    """One value, or its range with the weighted mean."""
+    low, high = min(values), max(values)
+    if low == high:
+        return money(low)
+    mean = sum(v * w for v, w in zip(values, weights, strict=True)) / sum(weights)
+    return f"{money(low)} to {money(high)} (weighted mean {money(mean)})"
+
+
+_WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _days(days: Sequence[str]) -> str:
+    """Business days as 'Mon–Fri' when they run on, else listed."""
+    index = sorted(_WEEK.index(d) for d in days)
+    if len(index) > 2 and index == list(range(index[0], index[-1] + 1)):
+        return f"{_WEEK[index[0]].capitalize()}–{_WEEK[index[-1]].capitalize()}"
+    return ", ".join(_WEEK[i].capitalize() for i in index)
+
+
+def _clock(hour: float) -> str:
+    return f"{int(hour):02d}:{round(hour % 1 * 60):02d}"
+
+
+def _policy(policy: Policy) -> str:
+    techs = f"{policy.technicians} technician{'s' if policy.technicians != 1 else ''}"
+    prevention = (
+        f"{policy.prevention_hours_per_endpoint_month:g} h of prevention per endpoint-month"
+        if policy.prevention_hours_per_endpoint_month
+        else "no prevention"
+    )
+    monitoring = "monitoring on" if policy.monitoring else "no monitoring"
+    thorough = "" if policy.thoroughness == 1 else f", fixes {policy.thoroughness:g}× as thorough as usual"
+    return f"The provider staffs {techs}, with {prevention} and {monitoring}{thorough}."
+
+
+def _tm(terms: TmTerms, money: Money) -> str:
+    text = (
+        f"{money(terms.remote_rate)}/h remote, {money(terms.onsite_rate)}/h on site, billed in "
+        f"{terms.billing_increment_hours:g} h steps"
+    )
+    minimums = [
+        f"{_hours(h)} {where}"
+        for h, where in ((terms.minimum_remote_hours, "remote"), (terms.minimum_onsite_hours, "on site"))
+        if h
+    ]
+    if minimums:
+        text += f" (minimum {_join(minimums)})"
+    if terms.trip_charge:
+        text += f", {money(terms.trip_charge)} per trip"
+    text += f", parts at cost + {_pct(terms.parts_markup)}" if terms.parts_markup else ", parts at cost"
+    if terms.after_hours_multiplier != 1:
+        text += f"; after hours ×{terms.after_hours_multiplier:g}"
+    return text
+
+
+def _credits(managed: Managed, money: Money) -> str:
+    credit = managed.sla.credit
+    if credit is None:
+        return "no credits for missed targets"
+    if isinstance(credit, PerBreach):
+        parts = [money(credit.amount)] if credit.amount else []
+        parts += [f"{_pct(credit.percent_of_fee)} of the month's fee"] if credit.percent_of_fee else []
+        text = f"a credit of {' + '.join(parts) or money(0)} per ticket that misses a target"
+    elif isinstance(credit, ComplianceTiers):
+        tiers = sorted(credit.tiers, key=lambda t: -t.below)
+        steps = [f"{_pct(t.percent_of_fee)} below {_pct(t.below)}" for t in tiers]
+        text = f"credits of the month's fee when fewer tickets meet their targets: {_join(steps)}"
+    elif isinstance(credit, PerDowntimeHour):
+        text = f"a credit of {money(credit.amount_per_user_hour)} per blocked user-hour"
+    else:  # pragma: no cover - the union is closed
+        text = str(credit)
+    if managed.sla.cap_percent_of_fee is not None:
+        text += f", capped at {_pct(managed.sla.cap_percent_of_fee)} of the fee"
+    return text
+
+
+def _managed(managed: Managed, scenario: Scenario, money: Money) -> str:
+    fees = [
+        f"{money(fee)} per {what}-month"
+        for fee, what in (
+            (managed.fee_per_user_month, "user"),
+            (managed.fee_per_endpoint_month, "endpoint"),
+            (managed.fee_per_server_month, "server"),
+        )
+        if fee
+    ]
+    monthly = sum(
+        seg.count * managed.fee_per_client_month(seg.users, seg.endpoints, seg.servers)
+        for seg in scenario.clients
+    )
+    text = (
+        f"A flat {_join(fees) if fees else 'fee of ' + money(0)} ({money(monthly)} a month for these clients)"
+    )
+    if managed.onboarding_fee:
+        text += f", {money(managed.onboarding_fee)} per client at the start"
+    covered = [
+        w
+        for w, yes in (
+            ("remote work", managed.includes.remote),
+            ("on-site work", managed.includes.onsite),
+            ("parts", managed.includes.parts),
+        )
+        if yes
+    ]
+    text += f"; covers {_join(covered) if covered else 'no labour'}"
+    if managed.out_of_scope_categories:
+        text += f"; {_join(managed.out_of_scope_categories)} billed at T&M rates"
+    targets = managed.sla.targets
+    shown = "; ".join(
+        f"{p} {_hours(targets[p].response_hours)} response, {_hours(targets[p].resolution_hours)} resolution"
+        for p in ("P1", "P2", "P3", "P4")
+        if p in targets
+    )
+    clock = "business hours" if managed.sla.clock == "business" else "round the clock"
+    return f"{text}. SLA ({clock}): {shown}; {_credits(managed, money)}. {_policy(managed.policy)}"
+
+
+def _fixed(fixed: FixedPrice, money: Money) -> str:
+    menu = ", ".join(f"{job} {money(price)}" for job, price in fixed.menu.items())
+    text = f"A fixed price per job: {menu}"
+    if fixed.labour_cap_hours is not None:
+        over = "absorbed by the provider" if fixed.overrun == "absorbed" else "billed at T&M rates"
+        text += f"; hours beyond {_hours(fixed.labour_cap_hours)} are {over}"
+    text += "; parts included" if fixed.parts == "included" else "; parts billed"
+    if fixed.trip_charge:
+        text += f"; {money(fixed.trip_charge)} per trip"
+    if fixed.warranty_days:
+        text += f"; a repeat within {fixed.warranty_days:g} days is fixed free"
+    return f"{text}. {_policy(fixed.policy)}"
+
+
+def key_assumptions(scenario: Scenario) -> pd.DataFrame:
+    """The assumptions that drive the answer, one plain sentence per topic (``topic, assumption``): the clients,
+    what downtime costs them, how often things go wrong, what each contract charges and how the provider staffs
+    it. Derived from the scenario, so a report's summary of its assumptions matches what was simulated."""
+
+    def money(value: float) -> str:
+        return format_price(value, scenario.currency)
+
+    segs = scenario.clients
+    clients = sum(s.count for s in segs)
+    users = [s.count * s.users for s in segs]
+    total_users = sum(users)
+    rows: list[tuple[str, str]] = []
+    cal = scenario.calendar
+    hours = (
+        "round the clock"
+        if cal.hours == "24x7"
+        else f"{_clock(cal.open_hour)} to {_clock(cal.close_hour)}, {_days(cal.business_days)}"
+    )
+    rows.append(
+        (
+            "Simulation",
+            f"{scenario.horizon_months} months, the first {scenario.warmup_months} left out as warm-up; "
+            f"{scenario.replications} replications from seed {scenario.seed}; working hours {hours}.",
+        )
+    )
+    rows.append(
+        (
+            "Clients",
+            f"{clients} client{'s' if clients != 1 else ''} in {len(segs)} segment{'s' if len(segs) != 1 else ''} "
+            f"({', '.join(f'{s.count} × {s.name}' for s in segs)}): {total_users:,} users, "
+            f"{sum(s.count * s.endpoints for s in segs):,} endpoints, {sum(s.count * s.servers for s in segs):,} "
+            "servers in all.",
+        )
+    )
+    rows.append(
+        (
+            "Cost of downtime",
+            f"A blocked user-hour costs the client "
+            f"{_spread([s.downtime_cost_per_user_hour for s in segs], users, money)}; in a site outage "
+            f"{_spread([s.site_outage_cost_per_user_hour for s in segs], users, money)}.",
+        )
+    )
+    per_month = {
+        cat.name: sum(s.count * cat.rate_per_client_month(s.users, s.endpoints) for s in segs)
+        for cat in scenario.incidents.categories
+    }
+    total = sum(per_month.values())
+    largest = sorted(per_month.items(), key=lambda kv: -kv[1])[:3]
+    text = (
+        f"{12 * total / total_users:.1f} incidents per user a year before prevention ({total:,.0f} a month in all; "
+        f"most often {_join([f'{name} {_pct(n / total)}' for name, n in largest if n > 0])})"
+        if total > 0
+        else "No incidents"
+    )
+    major = scenario.incidents.major
+    if major.annual_probability > 0:
+        text += f"; each client has a {_pct(major.annual_probability)} chance a year of a major incident"
+    rows.append(("What goes wrong", text + "."))
+    rows.append(
+        (
+            "Calling the provider",
+            f"Under break/fix, staff call the provider for "
+            f"{_spread([s.break_fix.call_in_share for s in segs], users, _pct)} of incidents and work around the "
+            f"rest; under managed services for {_spread([s.managed.call_in_share for s in segs], users, _pct)}.",
+        )
+    )
+    p = scenario.provider
+    basis = (
+        f"every paid hour counts, busy or idle ({p.paid_hours_per_technician_month:g} h per technician-month)"
+        if p.labour_cost_basis == "paid"
+        else "only hours worked count"
+    )
+    cost = f"A technician hour costs the provider {money(p.cost_per_technician_hour)}; {basis}"
+    if p.tools_cost_per_endpoint_month:
+        cost += f"; monitoring tools {money(p.tools_cost_per_endpoint_month)} per endpoint-month when on"
+    rows.append(("Provider's costs", cost + "."))
+    for contract in scenario.contracts:
+        if isinstance(contract, Managed):
+            rows.append((contract.name, _managed(contract, scenario, money)))
+        elif isinstance(contract, FixedPrice):
+            rows.append((contract.name, _fixed(contract, money)))
+        else:
+            rows.append(
+                (contract.name, f"Time and materials: {_tm(contract, money)}. {_policy(contract.policy)}")
+            )
+    return pd.DataFrame(rows, columns=["topic", "assumption"])

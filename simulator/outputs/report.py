@@ -1,0 +1,514 @@
+"""The consultant's report: one self-contained HTML file (Jinja2, charts as inline SVG, no network needed) built
+from one or more results folders (``msp-sim run``, ``incentives``, ``transition``, ``sweep``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from simulator.base.files import write_text
+from simulator.config.scenario import Scenario
+from simulator.metrics import METRICS, unstable_contracts
+from simulator.studies.run import Results
+
+from . import charts
+from .assumptions import assumptions, key_assumptions
+from .folders import RUN_FILES, read_incentives, read_results, read_transition
+from .tables import RUN_ROWS, TRANSITION_ROWS, format_number
+
+__all__ = ["ReportError", "find_results", "render_report", "svg", "write_report"]
+
+KINDS = ("run", "incentives", "transition", "sweep")
+
+
+class ReportError(ValueError):
+    """A folder the report cannot be built from; the message says which and what to run first."""
+
+
+def _kind(folder: Path) -> str | None:
+    """What wrote ``folder``: one of KINDS, or None."""
+    if (folder / "manifest.json").is_file():
+        return "sweep"
+    if all((folder / name).is_file() for name in RUN_FILES):
+        return "run"
+    if (folder / "best_response.csv").is_file() and (folder / "scenario.resolved.yaml").is_file():
+        return "incentives"
+    if (folder / "transition_summary.csv").is_file() and (folder / "scenario.resolved.yaml").is_file():
+        return "transition"
+    return None
+
+
+def find_results(folder: Path) -> list[tuple[str, Path]]:
+    """The results folders to report: ``folder`` itself if a command wrote it, else its subfolders that one
+    did (runs first, then incentives, transitions and sweeps; by name within a kind)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ReportError(
+            f"{folder}: no such folder. Fix: give a folder written by `msp-sim run` (or incentives, "
+            "transition, sweep), e.g. results/baseline."
+        )
+    kind = _kind(folder)
+    if kind is not None:
+        return [(kind, folder)]
+    subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))  # no temporaries
+    found = [(k, sub) for sub in subfolders if (k := _kind(sub))]
+    if not found:
+        raise ReportError(
+            f"{folder} holds no results: no summary.csv (msp-sim run), best_response.csv (incentives), "
+            "transition_summary.csv (transition) or manifest.json (sweep) in it or its subfolders. Fix: run "
+            "`msp-sim run SCENARIO --out DIR` first, then `msp-sim report DIR`."
+        )
+    return sorted(found, key=lambda kp: KINDS.index(kp[0]))
+
+
+# ----------------------------------------------------------------------------------------------- SVG
+
+
+_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def svg(fig: Any, prefix: str) -> Markup:
+    """A figure as an inline ``<svg>`` element: fonts as paths, no metadata, every id prefixed so that several
+    charts can live in one page, scaled to the page width. The figure is closed."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = buffer.getvalue()
+    text = text[text.index("<svg") :]
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
+    ids = set(_ID.findall(text))
+    text = _ID.sub(lambda m: f'id="{prefix}-{m.group(1)}"', text)
+    text = re.sub(
+        r'href="#([^"]+)"', lambda m: f'href="#{prefix}-{m.group(1)}"' if m.group(1) in ids else m[0], text
+    )
+    text = re.sub(
+        r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}-{m.group(1)})" if m.group(1) in ids else m[0], text
+    )
+    text = re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', r'<svg\1 width="100%"', text, count=1)
+    return Markup(text.replace("<svg", f'<svg role="img" aria-labelledby="{prefix}-title"', 1))
+
+
+@dataclass
+class _Chart:
+    key: str
+    title: str
+    caption: str
+    svg: Markup
+    wide: bool = True
+
+
+@dataclass
+class _Section:
+    kind: str
+    key: str
+    title: str
+    scenario: Scenario
+    data: dict[str, Any] = field(default_factory=dict)
+    charts: list[_Chart] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------------------------- run
+
+
+def _cell(row: Any, unit: str, scale: float = 1.0) -> dict[str, Any]:
+    """A table cell: the text shown (mean and 95% CI, scaled) and the raw summary numbers as data."""
+    mean, lo, hi = (float(row[c]) for c in ("mean", "ci_low", "ci_high"))
+    text = format_number(mean / scale, unit)
+    interval = ""
+    if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
+        interval = f"{format_number(lo / scale, unit)} – {format_number(hi / scale, unit)}"
+    return {"text": text, "interval": interval, "mean": repr(mean), "low": repr(lo), "high": repr(hi)}
+
+
+def _unit(metric: str) -> str:
+    match = re.search(r"\[([^\]]+)\]\s*$", METRICS.get(metric, ""))
+    return match.group(1) if match else ""
+
+
+def _kind_of_unit(unit: str) -> str:
+    if unit.startswith("currency"):
+        return "money"
+    if unit in ("share", "ratio"):
+        return unit
+    if "hours" in unit or unit.startswith("user-hours"):
+        return "hours"
+    return "count"
+
+
+def _run_section(folder: Path, key: str) -> _Section:
+    results = read_results(folder)
+    s = results.scenario
+    months = s.measured_months
+    table = results.summary.set_index(["contract", "metric"])
+    contracts = results.contracts
+    main_rows = []
+    for metric, label, unit in RUN_ROWS:
+        if (contracts[0], metric) not in table.index:
+            continue
+        per_month = unit == "money" or metric in ("incidents", "tickets")
+        main_rows.append(
+            {
+                "metric": metric,
+                "label": label + (" per month" if per_month else ""),
+                "cells": [
+                    _cell(table.loc[(c, metric)], unit, months if per_month else 1.0) for c in contracts
+                ],
+            }
+        )
+    all_rows = [
+        {
+            "metric": metric,
+            "description": METRICS.get(metric, ""),
+            "cells": [_cell(table.loc[(c, metric)], _kind_of_unit(_unit(metric))) for c in contracts],
+        }
+        for metric in dict.fromkeys(results.summary["metric"])
+    ]
+    diffs = []
+    d = results.differences
+    for metric, label, unit, scale in (
+        ("client_total_cost", "Client total cost per month", "money", months),
+        ("provider_profit", "Provider profit per month", "money", months),
+        ("downtime_hours_per_user_year", "Downtime h/user-year", "hours", 1.0),
+        ("revenue_monthly_cv", "Revenue CV (monthly)", "ratio", 1.0),
+    ):
+        for _, r in d[d["metric"] == metric].iterrows():
+            lo, hi = float(r["ci_low"]), float(r["ci_high"])
+            diffs.append(
+                {
+                    "label": label,
+                    "contract": r["contract"],
+                    "reference": r["reference"],
+                    "cell": _cell(r, unit, scale),
+                    "significant": bool(np.isfinite(lo) and (lo > 0 or hi < 0)),
+                }
+            )
+    n = int(results.replications["replication"].nunique())
+    section = _Section("run", key, f"Comparison: {s.name}", s)
+    section.data = {
+        "contracts": contracts,
+        "colors": charts.contract_colors(s),
+        "headline_client": charts.headline(results),
+        "headline_provider": charts.provider_headline(results),
+        "headline_service": charts.service_headline(results) if results.times is not None else "",
+        "unstable": [u.note for u in unstable_contracts(s, results.summary)],
+        "rows": main_rows,
+        "all_rows": all_rows,
+        "differences": diffs,
+        "reference": s.reference,
+        "replications": n,
+        "months": months,
+        "key_assumptions": key_assumptions(s).to_dict("records"),
+        "assumptions": _grouped(assumptions(s)),
+    }
+    section.charts = _run_charts(results, key)
+    return section
+
+
+def _run_charts(results: Results, key: str) -> list[_Chart]:
+    import matplotlib.pyplot as plt
+
+    def single(plot: Any, size: tuple[float, float]) -> Any:
+        fig, ax = plt.subplots(figsize=size, layout="constrained")
+        plot(results, ax)
+        charts._add_source(fig, charts._source(results))
+        return fig
+
+    out = [
+        _Chart(
+            "client-cost",
+            "What the client pays",
+            "Fees (solid) and the cost of downtime and staff time lost (hatched) per month for all clients; "
+            "SLA credits received are drawn below zero. Whiskers: 95% confidence interval of the total.",
+            svg(single(charts.plot_client_cost, (7, 5.2)), f"{key}-client-cost"),
+            wide=False,
+        ),
+        _Chart(
+            "provider",
+            "What the provider earns",
+            "Revenue, cost and profit per month; whiskers: 95% confidence interval of the profit.",
+            svg(single(charts.plot_provider_profit, (7, 5.2)), f"{key}-provider"),
+            wide=False,
+        ),
+        _Chart(
+            "downtime",
+            "How much working time the client loses",
+            "Hours per user and year lost to IT problems (blocked time, partial losses weighted, site outages); "
+            "each dot is one replication, boxes show the middle half.",
+            svg(single(charts.plot_downtime, (7, 5.2)), f"{key}-downtime"),
+            wide=False,
+        ),
+        _Chart(
+            "revenue",
+            "How predictable the provider's revenue is",
+            "Monthly revenue: median over replications and the band holding 80% of them. A flat, narrow band "
+            "is revenue the provider can plan on.",
+            svg(single(charts.plot_revenue_band, (7, 5.2)), f"{key}-revenue"),
+            wide=False,
+        ),
+    ]
+    if results.times is not None and not results.times.empty:
+        out.append(
+            _Chart(
+                "service",
+                "How fast tickets are answered and fixed",
+                "Share of tickets answered (top) and resolved (bottom) within a given time, per priority; dashed "
+                "lines are the managed contract's SLA targets (break/fix contracts promise none).",
+                svg(charts.service_figure(results), f"{key}-service"),
+            )
+        )
+    return out
+
+
+def _grouped(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Assumption rows grouped by section, for the template."""
+    return [
+        {"section": name, "rows": group.to_dict("records")}
+        for name, group in frame.groupby("section", sort=False)
+    ]
+
+
+# ----------------------------------------------------------------------------------------------- incentives
+
+
+def _incentives_section(folder: Path, key: str) -> _Section:
+    inc = read_incentives(folder)
+    s = inc.scenario
+    section = _Section("incentives", key, f"Incentives: {s.name}", s)
+    br = inc.best_response
+    money = s.currency
+    levers = [
+        {
+            "contract": r["contract"],
+            "role": {
+                "provider": "the provider (best response)",
+                "client": "the client",
+                "social": "society",
+            }.get(r["role"], r["role"]),
+            "prevention": f"{r['prevention_hours_per_endpoint_month']:.2f} h",
+            "technicians": str(r["technicians"]),
+            "monitoring": "on" if bool(r["monitoring"]) else "off",
+            "thoroughness": f"{r['thoroughness']:.2f}",
+            "profit": charts.format_money(float(r["provider_profit"]), money),
+        }
+        for _, r in br.iterrows()
+    ]
+    gaps = [
+        {
+            "contract": r["contract"],
+            "loss": charts.format_money(float(r["welfare_loss"]), money),
+            "interval": f"{charts.format_money(float(r['welfare_loss_ci_low']), money)} – "
+            f"{charts.format_money(float(r['welfare_loss_ci_high']), money)}"
+            if np.isfinite([r["welfare_loss_ci_low"], r["welfare_loss_ci_high"]]).all()
+            else "–",
+            "downtime": f"{float(r['extra_downtime_user_hours']):+,.0f}"
+            if np.isfinite(r["extra_downtime_user_hours"])
+            else "–",
+            "marginal": charts.format_money(float(r["marginal_profit_per_incident"]), money)
+            if "marginal_profit_per_incident" in r
+            else "–",
+        }
+        for _, r in inc.misalignment.iterrows()
+    ]
+    design = []
+    if not inc.design.empty:
+        for name, group in inc.design.groupby("contract", sort=False):
+            rec = group[group["recommended"]]
+            if rec.empty:
+                design.append(f"{name}: no credit level tried gives a fee both sides prefer to break/fix.")
+            else:
+                r = rec.iloc[0]
+                design.append(
+                    f"{name}: a {r['scheme'].replace('_', ' ')} credit of {r['credit']:g} with a fee between "
+                    f"{r['fee_min']:.0f} and {r['fee_max']:.0f} {money} per user-month leaves both sides better "
+                    f"off than break/fix; the provider then picks "
+                    f"{r['prevention_hours_per_endpoint_month']:.2f} h of prevention per endpoint-month and "
+                    f"{r['technicians']} technicians."
+                )
+    known = inc.misalignment[np.isfinite(inc.misalignment["welfare_loss"].to_numpy(dtype=float))]
+    if known.empty:
+        headline = "No contract's welfare loss could be measured: see the tables below."
+    else:
+        worst = known.sort_values("welfare_loss").iloc[-1]
+        headline = (
+            f"Under {worst['contract']}, what maximises the provider's profit costs "
+            f"{charts.format_money(float(worst['welfare_loss']), money)} more over {s.measured_months} months "
+            "than the best outcome for provider and client together."
+        )
+    section.data = {
+        "levers": levers,
+        "gaps": gaps,
+        "design": design,
+        "months": s.measured_months,
+        "headline": headline,
+        "assumptions": _grouped(assumptions(s, ("incentives",))),
+    }
+    section.charts = [
+        _Chart(
+            "incentives",
+            "What each contract makes the provider do",
+            "Provider profit (left axis) and social cost (right axis, dashed) against prevention effort; dotted "
+            "lines mark the provider's choice and the best choice for society. Bars: welfare lost at the "
+            "provider's choice.",
+            svg(charts.incentives_figure(inc), f"{key}-incentives"),
+        )
+    ]
+    return section
+
+
+# ----------------------------------------------------------------------------------------------- transition
+
+
+def _transition_section(folder: Path, key: str) -> _Section:
+    tr = read_transition(folder)
+    s = tr.scenario
+    summary = tr.summary.set_index(["strategy", "metric"])
+    rows = []
+    for metric, label, unit in TRANSITION_ROWS:
+        if (tr.strategies[0], metric) not in summary.index:
+            continue
+        rows.append(
+            {
+                "metric": metric,
+                "label": label,
+                "cells": [_cell(summary.loc[(name, metric)], unit) for name in tr.strategies],
+            }
+        )
+    section = _Section("transition", key, f"Moving to managed services: {s.name}", s)
+    section.data = {
+        "strategies": tr.strategies,
+        "rows": rows,
+        "horizon": s.horizon_months,
+        "replications": int(tr.monthly["replication"].nunique()),
+        "assumptions": _grouped(assumptions(s, ("portfolio",))),
+    }
+    section.charts = [
+        _Chart(
+            "transition",
+            "Cash, recurring revenue and clients month by month",
+            "Lines are means over replications, bands 95% confidence intervals.",
+            svg(charts.transition_figure(tr), f"{key}-transition"),
+        )
+    ]
+    return section
+
+
+# ----------------------------------------------------------------------------------------------- sweep
+
+
+def _sweep_section(folder: Path, key: str) -> _Section:
+    from simulator.config.scenario import load_scenario
+    from simulator.studies.analysis import OUTCOMES, analyze_sweep, win_shares
+    from simulator.studies.sweep import load_results
+
+    results = load_results(folder)
+    analysis = analyze_sweep(results)
+    base = folder / "base.resolved.yaml"
+    scenario = load_scenario(base) if base.is_file() else None
+    shares = win_shares(analysis.outcomes)
+    section = _Section("sweep", key, f"Sweep: {folder.name}", scenario)  # type: ignore[arg-type]
+    sens = analysis.sensitivity
+    section.data = {
+        "contract": analysis.contract,
+        "reference": analysis.reference,
+        "points": int(results.rows["point_id"].nunique()),
+        "parameters": list(results.parameters),
+        "shares": {o: shares[o] for o in OUTCOMES},
+        "sensitivity": [
+            {
+                "outcome": {"client_saving": "client's saving", "provider_gain": "provider's gain"}[
+                    r["outcome"]
+                ],
+                "parameter": r["parameter"],
+                "method": r["method"],
+                "importance": f"{float(r['importance']):.2f}" if np.isfinite(r["importance"]) else "–",
+                "rank": int(r["rank"]),
+            }
+            for _, r in sens.iterrows()
+        ],
+    }
+    tor = analysis.tornado
+    section.charts = [
+        _Chart(
+            "tornado",
+            "What drives the client's saving",
+            "The client's saving per month at each parameter's low and high end; the largest swing on top.",
+            svg(
+                charts.tornado_figure(
+                    tor[tor["outcome"] == "client_saving"],
+                    results.currency,
+                    analysis.contract,
+                    analysis.reference,
+                    analysis.source,
+                ),
+                f"{key}-tornado",
+            ),
+        )
+    ]
+    if analysis.break_even is not None:
+        section.charts.append(
+            _Chart(
+                "break-even",
+                "Where the contract wins",
+                "Blue where the contract beats the reference, orange where it loses; the solid line is the "
+                "break-even, dashed and dotted lines bound its 95% band.",
+                svg(charts.break_even_figure(analysis.break_even, source=analysis.source), f"{key}-break-even"),
+            )
+        )
+    return section
+
+
+# ----------------------------------------------------------------------------------------------- page
+
+_BUILDERS = {
+    "run": _run_section,
+    "incentives": _incentives_section,
+    "transition": _transition_section,
+    "sweep": _sweep_section,
+}
+
+
+def render_report(folder: Path, title: str | None = None) -> str:
+    """The report of every results folder found in ``folder`` (see :func:`find_results`) as HTML text."""
+    found = find_results(Path(folder))
+    sections = [_BUILDERS[kind](path, f"s{i}") for i, (kind, path) in enumerate(found)]
+    first = next((s for s in sections if s.kind == "run"), sections[0])
+    env = Environment(
+        loader=PackageLoader("simulator.outputs", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    try:
+        version = metadata.version("msp-sim")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        version = "dev"
+    scenario = first.scenario
+    return env.get_template("report.html.j2").render(
+        title=title or f"IT support options: {scenario.name if scenario else Path(folder).name}",
+        description=scenario.description if scenario else "",
+        sections=sections,
+        first=first,
+        generated=dt.date.today().isoformat(),
+        version=version,
+    )
+
+
+def write_report(folder: Path, out: Path | None = None, title: str | None = None) -> Path:
+    """Write the report of ``folder`` to ``out`` (default: ``folder``/report.html) atomically."""
+    folder = Path(folder)
+    target = Path(out) if out is not None else folder / "report.html"
+    html = render_report(folder, title)
+    write_text(target, html)
+    return target

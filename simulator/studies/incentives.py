@@ -1,0 +1,483 @@
+"""Incentive analysis (DESIGN.md §4): what each contract makes the provider do, and how far that is from the best.
+
+For every contract the provider's levers (prevention, technicians, monitoring, thoroughness) are searched on a grid,
+then continuous levers are refined with a bounded scalar search. Every lever setting is simulated on the same
+incidents (common random numbers), so objectives differ only through the levers and the argmax is stable. Three
+optima are read off the same evaluations:
+
+- ``provider``: the best response, maximum expected provider profit;
+- ``client``: minimum client total cost, subject to provider profit >= 0 when participation is on;
+- ``social``: minimum social cost (provider's real costs + client downtime; payments cancel).
+
+Each optimum comes with the range of lever values whose objective is not significantly worse (paired 95% CI).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from simulator.base.processes import process_pool
+from simulator.config.scenario import LeverSpace, Scenario
+from simulator.contracts.terms import Contract, Managed, PerBreach, PerDowntimeHour, TimeAndMaterials
+from simulator.engine.incidents import client_table, generate_incidents
+from simulator.engine.replication import simulate_contract
+from simulator.metrics import billing_context, measure
+
+__all__ = [
+    "LEVERS",
+    "ROLES",
+    "IncentiveResults",
+    "analyze_incentives",
+    "best_of",
+    "evaluate",
+    "lever_grid",
+    "with_levers",
+]
+
+LEVERS = ("prevention_hours_per_endpoint_month", "technicians", "monitoring", "thoroughness")
+CONTINUOUS = ("prevention_hours_per_endpoint_month", "thoroughness")
+ROLES = {
+    "provider": ("provider_profit", 1.0),
+    "client": ("client_total_cost", -1.0),
+    "social": ("social_cost", -1.0),
+}
+"""Role -> (objective metric, sign: +1 maximise, −1 minimise)."""
+REPORTED = (
+    "provider_profit",
+    "provider_revenue",
+    "provider_cost",
+    "client_total_cost",
+    "client_fees",
+    "client_downtime_cost",
+    "social_cost",
+    "incidents",
+    "tickets",
+    "downtime_user_hours",
+    "sla_credits",
+    "technician_utilization",
+    "marginal_profit_per_incident",
+)
+
+Levers = dict[str, Any]
+
+
+def with_levers(contract: Contract, levers: Levers) -> Contract:
+    """The contract with its policy's levers replaced."""
+    return contract.model_copy(update={"policy": contract.policy.model_copy(update=levers)})
+
+
+def lever_grid(contract: Contract, space: LeverSpace, only: tuple[str, ...] | None = None) -> list[Levers]:
+    """Every lever combination of the coarse grid; levers not searched stay at the contract's policy value."""
+    policy = contract.policy
+    axes: dict[str, list[Any]] = {}
+    for lever in LEVERS:
+        spec = getattr(space, lever)
+        if spec is None or (only is not None and lever not in only):
+            axes[lever] = [getattr(policy, lever)]
+        elif lever == "technicians":
+            axes[lever] = list(range(spec.low, spec.high + 1))
+        elif lever == "monitoring":
+            axes[lever] = list(dict.fromkeys(spec))
+        else:
+            axes[lever] = [float(v) for v in np.linspace(spec.low, spec.high, spec.points)]
+    return [dict(zip(LEVERS, combo, strict=True)) for combo in itertools.product(*axes.values())]
+
+
+# ----------------------------------------------------------------------------------------------- evaluation
+
+Job = tuple[int, int, Levers, list[tuple[str, Contract]]]
+"""(contract index, point id, levers, [(variant label, priced contract)]): one simulation, several price lists."""
+
+
+def _evaluate_replication(args: tuple[Scenario, int, int, list[Job]]) -> list[dict[str, Any]]:
+    scenario, replication, seed, jobs = args
+    clients = client_table(scenario)
+    ctx = billing_context(scenario, clients)
+    incidents = generate_incidents(scenario, clients, replication, seed)
+    rows = []
+    for contract_index, point, levers, variants in jobs:
+        contract = with_levers(scenario.contracts[contract_index], levers)
+        run = simulate_contract(scenario, contract, incidents, clients, seed, replication)
+        for label, priced in variants:
+            row, _, _ = measure(scenario, with_levers(priced, levers), run, ctx)
+            rows.append(
+                {
+                    "contract": contract.name,
+                    "variant": label,
+                    "point": point,
+                    "replication": replication,
+                    **levers,
+                    **{m: row[m] for m in REPORTED},
+                }
+            )
+    return rows
+
+
+def evaluate(
+    scenario: Scenario,
+    jobs: list[Job],
+    replications: int,
+    seed: int,
+    pool: ProcessPoolExecutor | None = None,
+) -> pd.DataFrame:
+    """Simulate every job on every replication (common random numbers); one row per job × variant × replication."""
+    tasks = [(scenario, r, seed, jobs) for r in range(replications)]
+    results = (
+        pool.map(_evaluate_replication, tasks) if pool is not None else map(_evaluate_replication, tasks)
+    )
+    return pd.DataFrame([row for rows in results for row in rows])
+
+
+# ----------------------------------------------------------------------------------------------- optima
+
+
+def _t_half(x: np.ndarray) -> float:
+    return float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else np.nan
+
+
+def best_of(rows: pd.DataFrame, role: str, participation: bool) -> tuple[int, pd.DataFrame]:
+    """The best point for a role among evaluated points of one contract, and each point's paired gap to it.
+
+    The gap is the per-replication difference of the objective (best minus point, signed so that a worse point has
+    a positive gap) with its 95% t-interval; ``near`` marks points not significantly worse than the best.
+    """
+    metric, sign = ROLES[role]
+    wide = rows.pivot_table(index="point", columns="replication", values=metric, aggfunc="first")
+    means = wide.mean(axis=1) * sign
+    if role == "client" and participation:
+        profit = rows.groupby("point")["provider_profit"].mean()
+        feasible = profit.reindex(means.index) >= 0
+        if feasible.any():
+            means = means[feasible]
+    best = int(np.asarray(means.index)[int(np.argmax(means.to_numpy()))])
+    gaps = (wide.loc[best].to_numpy()[None, :] - wide.to_numpy()) * sign
+    mean = gaps.mean(axis=1)
+    half = np.array([_t_half(g) for g in gaps])
+    table = pd.DataFrame({"point": wide.index, "gap": mean, "gap_half": half})
+    table["near"] = (mean - half <= 0) & table["point"].isin(means.index)
+    return best, table
+
+
+def _summary(rows: pd.DataFrame) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for m in REPORTED:
+        x = rows[m].to_numpy(dtype=float)
+        x = x[~np.isnan(x)]
+        mean = float(x.mean()) if len(x) else np.nan
+        half = _t_half(x) if len(x) > 1 else np.nan
+        out[m], out[f"{m}_ci_low"], out[f"{m}_ci_high"] = mean, mean - half, mean + half
+    return out
+
+
+@dataclass
+class IncentiveResults:
+    """Tidy outputs of the incentive analysis."""
+
+    scenario: Scenario
+    evaluations: pd.DataFrame  # every simulated lever point × replication
+    best_response: pd.DataFrame  # contract, role, levers, ranges, metrics with CIs
+    misalignment: pd.DataFrame
+    curves: pd.DataFrame
+    design: pd.DataFrame
+
+    @property
+    def incidents_simulated(self) -> int:
+        """Incidents simulated across every evaluation (recurrences included, prevented ones excluded)."""
+        base = self.evaluations[self.evaluations["variant"] == "base"]
+        return int(base["incidents"].sum())
+
+
+def analyze_incentives(
+    scenario: Scenario,
+    replications: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    levers: tuple[str, ...] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> IncentiveResults:
+    """Best response, client-preferred and socially optimal levers for every contract; misalignment; design."""
+    settings = scenario.incentives
+    n = replications or settings.replications or scenario.replications
+    s = scenario.seed if seed is None else seed
+    if levers is not None:
+        unknown = sorted(set(levers) - set(LEVERS))
+        if unknown:
+            raise ValueError(f"unknown levers {unknown}; choose from {', '.join(LEVERS)}")
+    workers = max(1, min(workers if workers > 0 else (os.cpu_count() or 1), n))
+    say = progress or (lambda _msg: None)
+    pool = process_pool(workers) if workers > 1 else None
+    try:
+        spaces = {c.name: settings.contracts.get(c.name, settings.levers) for c in scenario.contracts}
+        grids = {c.name: lever_grid(c, spaces[c.name], levers) for c in scenario.contracts}
+        jobs: list[Job] = []
+        for i, c in enumerate(scenario.contracts):
+            variants = [("base", c), *_design_variants(c, scenario)]
+            jobs += [(i, p, lv, variants) for p, lv in enumerate(grids[c.name])]
+        say(f"grid: {len(jobs)} lever settings × {n} replications")
+        evals = evaluate(scenario, jobs, n, s, pool)
+        base = evals[evals["variant"] == "base"]
+        grid = base
+
+        # Refinement of continuous levers around each role's grid optimum.
+        if settings.refine:
+            extra = []
+            for i, c in enumerate(scenario.contracts):
+                mine = base[base["contract"] == c.name]
+                for role in ROLES:
+                    say(f"refining {c.name} / {role}")
+                    found = _refine(
+                        scenario, i, mine, role, spaces[c.name], levers, n, s, pool, settings.participation
+                    )
+                    # Later roles number their points after these, and may start from them.
+                    mine = pd.concat([mine, found], ignore_index=True)
+                    extra.append(found)
+            base = pd.concat([base, *extra], ignore_index=True)
+        best = _best_table(scenario, base, settings.participation)
+        return IncentiveResults(
+            scenario=scenario,
+            evaluations=pd.concat([base, evals[evals["variant"] != "base"]], ignore_index=True),
+            best_response=best,
+            misalignment=_misalignment(scenario, base, best),
+            curves=_curves(scenario, grid, settings.participation),
+            design=_design(scenario, evals, best),
+        )
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+
+def _refine(
+    scenario: Scenario,
+    index: int,
+    rows: pd.DataFrame,
+    role: str,
+    space: LeverSpace,
+    only: tuple[str, ...] | None,
+    n: int,
+    seed: int,
+    pool: ProcessPoolExecutor | None,
+    participation: bool,
+) -> pd.DataFrame:
+    """One coordinate pass of bounded Brent searches over each continuous lever, between the grid neighbours."""
+    metric, sign = ROLES[role]
+    best, _ = best_of(rows, role, participation)
+    point_levers: Levers = {str(k): v for k, v in rows[rows["point"] == best].iloc[0][list(LEVERS)].items()}
+    next_point = int(rows["point"].max()) + 1
+    found: list[pd.DataFrame] = []
+    contract = scenario.contracts[index]
+
+    def score(frame: pd.DataFrame) -> float:
+        """The objective to minimise: −profit or cost, with infeasible client points pushed out."""
+        value = -sign * float(frame[metric].mean())
+        if role == "client" and participation and frame["provider_profit"].mean() < 0:
+            value += abs(value) + 1e9  # the provider would not take the contract
+        return value
+
+    current = score(rows[rows["point"] == best])
+    for lever in CONTINUOUS:
+        spec = getattr(space, lever)
+        if spec is None or spec.points < 2 or (only is not None and lever not in only):
+            continue
+        step = (spec.high - spec.low) / (spec.points - 1)
+        x0 = float(point_levers[lever])
+        lo, hi = max(spec.low, x0 - step), min(spec.high, x0 + step)
+
+        def objective(x: float, lever: str = lever) -> float:
+            nonlocal next_point
+            levers = {**point_levers, lever: float(x)}
+            levers["technicians"] = int(levers["technicians"])
+            levers["monitoring"] = bool(levers["monitoring"])
+            frame = evaluate(scenario, [(index, next_point, levers, [("base", contract)])], n, seed, pool)
+            next_point += 1
+            found.append(frame)
+            return score(frame)
+
+        res = optimize.minimize_scalar(
+            objective, bounds=(lo, hi), method="bounded", options={"xatol": step / 20, "maxiter": 12}
+        )
+        if float(res.fun) < current:
+            point_levers[lever], current = float(res.x), float(res.fun)
+    return pd.concat(found, ignore_index=True) if found else rows.iloc[0:0]
+
+
+def _best_table(scenario: Scenario, rows: pd.DataFrame, participation: bool) -> pd.DataFrame:
+    out = []
+    for c in scenario.contracts:
+        mine = rows[rows["contract"] == c.name]
+        for role in ROLES:
+            best, gaps = best_of(mine, role, participation)
+            chosen = mine[mine["point"] == best]
+            levers = chosen.iloc[0][list(LEVERS)].to_dict()
+            near = mine[mine["point"].isin(gaps.loc[gaps["near"], "point"])]
+            record: dict[str, Any] = {"contract": c.name, "kind": c.kind, "role": role, "point": best}
+            for lever in LEVERS:
+                record[lever] = levers[lever]
+                if lever == "monitoring":
+                    record[f"{lever}_options"] = "/".join(sorted({str(bool(v)).lower() for v in near[lever]}))
+                else:
+                    record[f"{lever}_low"] = float(near[lever].min())
+                    record[f"{lever}_high"] = float(near[lever].max())
+            profit = chosen["provider_profit"].mean()
+            record["provider_participates"] = bool(profit >= 0)
+            record.update(_summary(chosen))
+            out.append(record)
+    return pd.DataFrame(out)
+
+
+def _paired(a: pd.DataFrame, b: pd.DataFrame, metric: str) -> tuple[float, float, float]:
+    diff = a.set_index("replication")[metric] - b.set_index("replication")[metric]
+    x = diff.dropna().to_numpy()
+    mean = float(x.mean())
+    half = _t_half(x)
+    return mean, mean - half, mean + half
+
+
+def _misalignment(scenario: Scenario, rows: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
+    """At each contract's best response: welfare loss against the social optimum, and what it does to the client."""
+    out = []
+    best_social = best[best["role"] == "social"]["social_cost"].min()
+    for c in scenario.contracts:
+        mine = rows[rows["contract"] == c.name]
+        pick: Any = best[best["contract"] == c.name].set_index("role")
+        br = mine[mine["point"] == pick.loc["provider", "point"]]
+        so = mine[mine["point"] == pick.loc["social", "point"]]
+        cp = mine[mine["point"] == pick.loc["client", "point"]]
+        loss = _paired(br, so, "social_cost")
+        record = {
+            "contract": c.name,
+            "kind": c.kind,
+            "welfare_loss": loss[0],
+            "welfare_loss_ci_low": loss[1],
+            "welfare_loss_ci_high": loss[2],
+            "welfare_loss_vs_best_contract": float(br["social_cost"].mean() - best_social),
+            "extra_downtime_user_hours": _paired(br, so, "downtime_user_hours")[0],
+            "extra_incidents": _paired(br, so, "incidents")[0],
+            "client_cost_vs_client_preferred": _paired(br, cp, "client_total_cost")[0],
+            "client_cost_vs_social_optimum": _paired(br, so, "client_total_cost")[0],
+            "marginal_profit_per_incident": float(br["marginal_profit_per_incident"].mean()),
+            "best_response_prevention": float(pick.loc["provider", "prevention_hours_per_endpoint_month"]),
+            "social_optimum_prevention": float(pick.loc["social", "prevention_hours_per_endpoint_month"]),
+            "best_response_technicians": int(pick.loc["provider", "technicians"]),
+            "social_optimum_technicians": int(pick.loc["social", "technicians"]),
+        }
+        out.append(record)
+    return pd.DataFrame(out)
+
+
+def _curves(scenario: Scenario, rows: pd.DataFrame, participation: bool) -> pd.DataFrame:
+    """Each objective along each lever, the other levers held at the provider's best grid point."""
+    out = []
+    for c in scenario.contracts:
+        mine = rows[rows["contract"] == c.name]
+        anchor, _ = best_of(mine, "provider", participation)
+        br: Any = mine[mine["point"] == anchor].iloc[0]
+        for lever in LEVERS:
+            others = [lv for lv in LEVERS if lv != lever]
+            mask = np.ones(len(mine), dtype=bool)
+            for o in others:
+                mask &= np.isclose(mine[o].astype(float), float(br[o]))
+            along = mine[mask]
+            if along[lever].nunique() < 2:
+                continue
+            for value, group in along.groupby(lever):
+                level: Any = value
+                rec: dict[str, Any] = {"contract": c.name, "lever": lever, "value": float(level)}
+                for m in ("provider_profit", "client_total_cost", "social_cost"):
+                    x = group[m].to_numpy(dtype=float)
+                    half = _t_half(x)
+                    rec[m], rec[f"{m}_ci_low"], rec[f"{m}_ci_high"] = (
+                        x.mean(),
+                        x.mean() - half,
+                        x.mean() + half,
+                    )
+                out.append(rec)
+    return pd.DataFrame(out)
+
+
+# ----------------------------------------------------------------------------------------------- contract design
+
+
+def _design_variants(contract: Contract, scenario: Scenario) -> list[tuple[str, Contract]]:
+    """Managed contracts re-priced with each credit level tried (the simulation is shared; only billing differs)."""
+    if not isinstance(contract, Managed):
+        return []
+    design = scenario.incentives.design
+    variants: list[tuple[str, Contract]] = []
+    for amount in design.per_downtime_hour:
+        credit = PerDowntimeHour(kind="per_downtime_hour", amount_per_user_hour=amount)
+        sla = contract.sla.model_copy(update={"credit": credit})
+        variants.append((f"per_downtime_hour={amount:g}", contract.model_copy(update={"sla": sla})))
+    for amount in design.per_breach:
+        credit_b = PerBreach(kind="per_breach", amount=amount)
+        sla = contract.sla.model_copy(update={"credit": credit_b})
+        variants.append((f"per_breach={amount:g}", contract.model_copy(update={"sla": sla})))
+    return variants
+
+
+def _design(scenario: Scenario, evals: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
+    """For each managed contract and credit level: the provider's best response, its social-cost gap, and the fee
+    zone in which both sides prefer the managed contract to break/fix at break/fix's own best response.
+
+    The fee per user-month is a lump sum: it moves profit and client cost one for one and leaves the best response
+    unchanged, so the zone is the interval of fees between the provider's and the client's break-even fees (SLA
+    credits are held at their value under the contract's own fee).
+    """
+    alternative = next(
+        (c for c in scenario.contracts if isinstance(c, TimeAndMaterials)), scenario.contracts[0]
+    )
+    alt: Any = best[(best["contract"] == alternative.name) & (best["role"] == "provider")].iloc[0]
+    users = float(sum(c.count * c.users for c in scenario.clients)) * scenario.measured_months
+    out = []
+    for c in scenario.contracts:
+        if not isinstance(c, Managed):
+            continue
+        mine = evals[evals["contract"] == c.name]
+        social = best[(best["contract"] == c.name) & (best["role"] == "social")].iloc[0]
+        for label, group in mine[mine["variant"] != "base"].groupby("variant", sort=False):
+            scheme, _ = str(label).split("=")
+            # The label shows the amount rounded; take the exact level from the design it came from.
+            levels: list[float] = getattr(scenario.incentives.design, scheme)
+            amount = next(a for a in levels if f"{scheme}={a:g}" == label)
+            point, _ = best_of(group, "provider", False)
+            chosen = group[group["point"] == point]
+            profit = float(chosen["provider_profit"].mean())
+            client = float(chosen["client_total_cost"].mean())
+            # profit(fee) = profit + (fee − fee0)·U·M >= alt profit; client(fee) = client + (fee − fee0)·U·M <= alt.
+            fee_min = c.fee_per_user_month + (float(alt["provider_profit"]) - profit) / users
+            fee_max = c.fee_per_user_month + (float(alt["client_total_cost"]) - client) / users
+            out.append(
+                {
+                    "contract": c.name,
+                    "scheme": scheme,
+                    "credit": float(amount),
+                    "prevention_hours_per_endpoint_month": float(
+                        chosen["prevention_hours_per_endpoint_month"].iloc[0]
+                    ),
+                    "technicians": int(chosen["technicians"].iloc[0]),
+                    "monitoring": bool(chosen["monitoring"].iloc[0]),
+                    "thoroughness": float(chosen["thoroughness"].iloc[0]),
+                    "social_cost": float(chosen["social_cost"].mean()),
+                    "social_gap": float(chosen["social_cost"].mean() - social["social_cost"]),
+                    "sla_credits": float(chosen["sla_credits"].mean()),
+                    "fee_min": fee_min,
+                    "fee_max": fee_max,
+                    "zone_exists": bool(fee_min <= fee_max),
+                }
+            )
+    table = pd.DataFrame(out)
+    if not table.empty:
+        table["recommended"] = False
+        for _, group in table.groupby("contract"):
+            ok = group[group["zone_exists"]]
+            if not ok.empty:
+                table.loc[ok["social_gap"].idxmin(), "recommended"] = True
+    return table

@@ -1,0 +1,573 @@
+"""Portfolio over time (DESIGN.md §4b): a provider's clients month by month while it moves to managed services.
+
+Each strategy is run on the same incidents and the same decision draws (offers, acceptances, churn, sales wins:
+common random numbers), so strategies differ only by what they decide. The month loop is causal: at the start
+of month m the provider applies sales wins and migration offers, and, from the outcomes simulated so far, churn
+at renewal and hiring. Whenever the plan changes, the whole portfolio is simulated again on the same incidents;
+months before the change come out identical, so earlier decisions stay valid.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from simulator.base.records import BillingContext
+from simulator.base.rng import stream
+from simulator.config.scenario import Portfolio, Scenario, Strategy
+from simulator.contracts.billing import bill, sla_outcomes
+from simulator.contracts.ledger import Account, Ledger, Party
+from simulator.contracts.terms import FixedPrice, Managed, TimeAndMaterials
+from simulator.engine.incidents import ClientTable, client_table, generate_incidents
+from simulator.engine.replication import ContractRun, Plan, simulate_plan
+from simulator.metrics import billing_context, cost_ledger
+
+from .run import run_tasks
+
+__all__ = [
+    "TransitionResults",
+    "run_strategy",
+    "simulate_transition",
+    "slot_scenario",
+    "summarize_transition",
+]
+
+
+@dataclass(frozen=True)
+class Slots:
+    """Client slots: the starting clients, then the prospects sales may win, as rows of one client table."""
+
+    scenario: Scenario  # the scenario with each segment's count = its slots
+    clients: ClientTable
+    start_contract: np.ndarray  # contract index at month 0, −1 for prospects
+    prospect: np.ndarray  # bool
+
+
+def slot_scenario(scenario: Scenario) -> Slots:
+    """Expand the portfolio into client slots (starting clients first within each segment, then prospects)."""
+    p = _portfolio(scenario)
+    names = [c.name for c in scenario.contracts]
+    starting: dict[str, list[int]] = {c.name: [] for c in scenario.clients}
+    for entry in p.starting:
+        starting[entry.segment] += [names.index(entry.contract)] * entry.count
+    selling = p.sales.staff > 0 or any(s.sales_staff for s in p.strategies)
+    prospects = {
+        c.name: math.ceil(p.sales.max_new_clients * p.sales.segment_mix.get(c.name, 0.0)) if selling else 0
+        for c in scenario.clients
+    }
+    counts = {name: len(starting[name]) + prospects[name] for name in starting}
+    kept = [
+        seg.model_copy(update={"count": counts[seg.name]}) for seg in scenario.clients if counts[seg.name]
+    ]
+    derived = scenario.model_copy(update={"clients": kept})
+    contract = np.concatenate([starting[s.name] + [-1] * prospects[s.name] for s in kept]).astype(np.int64)
+    return Slots(derived, client_table(derived), contract, contract < 0)
+
+
+def _portfolio(scenario: Scenario) -> Portfolio:
+    if scenario.portfolio is None:
+        raise ValueError(
+            f"scenario '{scenario.name}' has no `portfolio:` section; add one to run a transition"
+        )
+    return scenario.portfolio
+
+
+# ----------------------------------------------------------------------------------------------- the books
+
+
+@dataclass
+class Books:
+    """Money and outcomes of one simulated plan, per month and per client-month."""
+
+    ledger: Ledger
+    fees: np.ndarray  # (clients, months) what each client paid
+    downtime: np.ndarray  # (clients, months) blocked user-hours
+    breaches: np.ndarray  # (clients, months) SLA breaches
+    run: ContractRun
+
+
+def _books(
+    scenario: Scenario, slots: Slots, plan: Plan, run: ContractRun, onboarding: np.ndarray, extra: list[Any]
+) -> Books:
+    months = scenario.horizon_months
+    base = billing_context(slots.scenario, slots.clients)
+    n = slots.clients.count
+    ledger = cost_ledger(scenario, run, base)
+    breaches = np.zeros((n, months))
+    for i, contract in enumerate(plan.contracts):
+        active = plan.assignment == i
+        if not active.any() and not (run.ticket_contract == i).any():
+            continue
+        log = run.tickets.take(run.ticket_contract == i)
+        prevention = run.prevention.take(run.prevention_contract == i)
+        due = np.where(onboarding[:, 1] == i, onboarding[:, 0], -1)
+        ctx = BillingContext(
+            base.months,
+            base.users,
+            base.endpoints,
+            base.servers,
+            base.category_names,
+            base.calendar,
+            active=active,
+            onboarding_month=due,
+        )
+        ledger = ledger.concat(bill(contract, log, prevention, ctx))
+        if isinstance(contract, Managed):
+            sla = sla_outcomes(contract, log, ctx)
+            np.add.at(breaches, (log.client[sla["breach"]], log.month[sla["breach"]]), 1.0)
+    ledger = ledger.concat(Ledger.build(extra)) if extra else ledger
+    paid = (ledger.payer >= 0) & (ledger.payee == Party.PROVIDER)
+    credit = (ledger.payer == Party.PROVIDER) & (ledger.payee >= 0)
+    fees = np.zeros((n, months))
+    np.add.at(fees, (ledger.payer[paid], ledger.month[paid]), ledger.cents[paid] / 100.0)
+    np.add.at(fees, (ledger.payee[credit], ledger.month[credit]), -ledger.cents[credit] / 100.0)
+    downtime = np.zeros((n, months))
+    log = run.tickets
+    np.add.at(downtime, (log.client, log.month), log.downtime_user_hours)
+    return Books(ledger, fees, downtime, breaches, run)
+
+
+# ----------------------------------------------------------------------------------------------- one strategy
+
+
+@dataclass
+class StrategyRun:
+    """The final plan of one strategy in one replication, its books and its client movements."""
+
+    plan: Plan
+    books: Books
+    won: np.ndarray  # (months,)
+    churned: np.ndarray
+    migrated: np.ndarray
+    hires: np.ndarray
+
+
+def run_strategy(scenario: Scenario, strategy: Strategy, replication: int, seed: int) -> StrategyRun:
+    """Follow the portfolio month by month under one strategy."""
+    p = _portfolio(scenario)
+    slots = slot_scenario(scenario)
+    clients = slots.clients
+    n, months = clients.count, scenario.horizon_months
+    contracts = tuple(scenario.contracts)
+    names = [c.name for c in contracts]
+    breakfix = np.array([isinstance(c, TimeAndMaterials | FixedPrice) for c in contracts])
+    incidents = generate_incidents(slots.scenario, clients, replication, seed)
+
+    # Decision draws, shared by every strategy.
+    u_offer = stream(seed, replication, "portfolio/offer").random((n, months))
+    u_accept = stream(seed, replication, "portfolio/accept").random((n, months))
+    u_churn = stream(seed, replication, "portfolio/churn").random((n, months))
+    staff = p.sales.staff if strategy.sales_staff is None else strategy.sales_staff
+    sales_rng = stream(seed, replication, "portfolio/sales")
+    # Inverse-CDF Poisson draws: more sales staff win at least as many clients in every month.
+    wins = stats.poisson.ppf(sales_rng.random(months), staff * p.sales.wins_per_staff_month).astype(np.int64)
+    u_segment = sales_rng.random(p.sales.max_new_clients + 1)
+
+    assignment = np.repeat(slots.start_contract[:, None], months, axis=1)
+    # Starting clients' anniversaries are spread over the term.
+    start = np.where(slots.prospect, 0, -(np.arange(n) % p.term_months)).astype(np.int64)
+    onboarding = np.full((n, 2), -1, dtype=np.int64)  # (month due, contract)
+    technicians = np.full(months, p.hiring.initial_technicians, dtype=np.int64)
+    won, churned, migrated, hires = (np.zeros(months, dtype=np.int64) for _ in range(4))
+    sales_contract = _sales_contract(scenario, strategy)
+    mix_names = list(p.sales.segment_mix)
+    mix_cdf = np.cumsum([p.sales.segment_mix[s] for s in mix_names])
+    segment_names = [c.name for c in slots.scenario.clients]
+    target = names.index(strategy.to) if strategy.to else -1
+    first_managed = months
+    hire_ready = 0
+    win_index = 0
+    extra: list[Any] = [
+        (
+            np.arange(months),
+            Party.PROVIDER,
+            Party.STAFF,
+            Account.COST_SALES,
+            np.full(months, staff * p.sales.cost_per_staff_month),
+            None,
+        )
+    ]
+    used = ~slots.prospect
+    cost_h = scenario.provider.cost_per_technician_hour
+    books: Books | None = None
+
+    def plan() -> Plan:
+        ramp = np.clip((np.arange(months) - first_managed + 1) / max(p.tools_rollout_months, 1), 0.0, 1.0)
+        ramp = (
+            np.where(np.arange(months) >= first_managed, ramp, 1.0)
+            if p.tools_rollout_months
+            else np.ones(months)
+        )
+        return Plan(contracts, assignment.copy(), technicians.copy(), ramp)
+
+    def join(slot: int, m: int, contract: int) -> None:
+        nonlocal first_managed
+        assignment[slot, m:] = contract
+        start[slot] = m
+        if isinstance(contracts[contract], Managed):
+            onboarding[slot] = (m, contract)
+            extra.append(
+                (
+                    np.array([m]),
+                    Party.PROVIDER,
+                    Party.STAFF,
+                    Account.COST_ONBOARDING,
+                    np.array([p.onboarding_hours * cost_h]),
+                    None,
+                )
+            )
+            first_managed = min(first_managed, m)
+
+    if any(c >= 0 and isinstance(contracts[c], Managed) for c in slots.start_contract):
+        first_managed = 0
+    stale = True
+    for m in range(months):
+        # Sales: each win takes the next free prospect slot of a segment drawn from the mix.
+        for _ in range(int(wins[m])):
+            u = u_segment[min(win_index, len(u_segment) - 1)]
+            win_index += 1
+            seg = mix_names[int(np.searchsorted(mix_cdf, u, side="right").clip(0, len(mix_names) - 1))]
+            free = np.flatnonzero(~used & (clients.segment == segment_names.index(seg)))
+            if len(free):
+                used[free[0]] = True
+                join(int(free[0]), m, sales_contract)
+                won[m] += 1
+                stale = True
+        # Migration offers to clients on break/fix this month.
+        if strategy.kind != "stay" and m >= strategy.start_month:
+            on_bf = (assignment[:, m] >= 0) & breakfix[np.maximum(assignment[:, m], 0)]
+            offered = on_bf & (
+                u_offer[:, m] < strategy.offer_rate
+                if strategy.kind == "gradual"
+                else np.full(n, m == strategy.start_month)
+            )
+            accept = np.flatnonzero(offered & (u_accept[:, m] < strategy.acceptance))
+            for slot in accept:
+                join(int(slot), m, target)
+            migrated[m] += len(accept)
+            stale = stale or len(accept) > 0
+        # Outcome-dependent decisions need the simulation of the months so far.
+        renewing = (assignment[:, m] >= 0) & (m > start) & ((m - start) % p.term_months == 0)
+        check_hire = p.hiring.enabled and m >= p.hiring.months_above and m >= hire_ready
+        if (p.churn.enabled and renewing.any()) or check_hire:
+            if stale or books is None:
+                current = plan()
+                run = simulate_plan(slots.scenario, current, incidents, clients, seed, replication)
+                books = _books(slots.scenario, slots, current, run, onboarding, extra)
+                stale = False
+            if p.churn.enabled and renewing.any():
+                leave = _churners(p, books, clients, renewing, start, m, u_churn[:, m])
+                for slot in leave:
+                    assignment[slot, m:] = -1
+                churned[m] += len(leave)
+                stale = stale or len(leave) > 0
+            if check_hire:
+                window = slice(m - p.hiring.months_above, m)
+                util = books.run.busy_hours_by_month[window] / books.run.coverage_hours_by_month[window]
+                if (
+                    np.all(util > p.hiring.utilization_threshold)
+                    and technicians[-1] < p.hiring.max_technicians
+                ):
+                    on_duty = min(m + p.hiring.lag_months, months)
+                    technicians[on_duty:] += 1
+                    hires[m] += 1
+                    hire_ready = on_duty + p.hiring.months_above
+                    extra.append(
+                        (
+                            np.array([m]),
+                            Party.PROVIDER,
+                            Party.STAFF,
+                            Account.COST_HIRING,
+                            np.array([p.hiring.cost_per_hire]),
+                            None,
+                        )
+                    )
+                    stale = True
+    if first_managed < months:
+        extra.append(
+            (
+                np.array([first_managed]),
+                Party.PROVIDER,
+                Party.VENDOR,
+                Account.COST_TOOLS,
+                np.array([p.tools_setup_cost]),
+                None,
+            )
+        )
+        extra.append(
+            (
+                np.arange(first_managed, months),
+                Party.PROVIDER,
+                Party.VENDOR,
+                Account.COST_TOOLS,
+                np.full(months - first_managed, p.tools_platform_cost_per_month),
+                None,
+            )
+        )
+    final = plan()
+    run = simulate_plan(slots.scenario, final, incidents, clients, seed, replication)
+    books = _books(slots.scenario, slots, final, run, onboarding, extra)
+    return StrategyRun(final, books, won, churned, migrated, hires)
+
+
+def _sales_contract(scenario: Scenario, strategy: Strategy) -> int:
+    """Index of the contract new clients sign under a strategy."""
+    p = _portfolio(scenario)
+    names = [c.name for c in scenario.contracts]
+    if strategy.sales_contract is not None:
+        return names.index(strategy.sales_contract)
+    if strategy.kind == "stay":
+        start = [names.index(s.contract) for s in p.starting]
+        return next((i for i in start if not isinstance(scenario.contracts[i], Managed)), start[0])
+    if p.sales.contract is not None:
+        return names.index(p.sales.contract)
+    return next((i for i, c in enumerate(scenario.contracts) if isinstance(c, Managed)), 0)
+
+
+def _churners(
+    p: Portfolio,
+    books: Books,
+    clients: ClientTable,
+    renewing: np.ndarray,
+    start: np.ndarray,
+    m: int,
+    u: np.ndarray,
+) -> np.ndarray:
+    """Clients leaving at this month's renewal: logistic in last term's downtime, breaches and price change."""
+    term = p.term_months
+    lo = max(m - term, 0)
+    idx = np.flatnonzero(renewing)
+    span = np.maximum(m - np.maximum(start[idx], lo), 1)
+    window = slice(lo, m)
+    downtime = books.downtime[idx, window].sum(axis=1) / clients.users[idx] / span
+    breaches = books.breaches[idx, window].sum(axis=1) / span
+    before = books.fees[idx, max(m - 2 * term, 0) : lo]
+    recent = books.fees[idx, window].mean(axis=1)
+    previous = before.mean(axis=1) if before.shape[1] else recent
+    change = np.divide(recent - previous, previous, out=np.zeros(len(idx)), where=previous > 0)
+    # A client who chose a new contract within the window accepted its price: only rises on one contract count.
+    change = np.where(start[idx] > m - 2 * term, 0.0, change)
+    c = p.churn
+    logit = (
+        c.intercept
+        + c.per_downtime_hour_per_user_month * downtime
+        + c.per_breach_per_month * breaches
+        + c.per_price_change * np.maximum(change, 0.0)
+    )
+    prob = 1.0 / (1.0 + np.exp(-logit))
+    return idx[u[idx] < prob]
+
+
+# ----------------------------------------------------------------------------------------------- monthly table
+
+
+def monthly_rows(
+    scenario: Scenario, strategy: Strategy, replication: int, result: StrategyRun
+) -> pd.DataFrame:
+    """One row per month: clients, revenue by type, costs, profit, cash, technicians, client outcomes."""
+    months = scenario.horizon_months
+    plan, books = result.plan, result.books
+    led = books.ledger
+    slots = slot_scenario(scenario)
+    clients = slots.clients
+
+    def by_month(mask: np.ndarray, sign: float = 1.0) -> np.ndarray:
+        return sign * np.bincount(led.month[mask], weights=led.cents[mask] / 100.0, minlength=months)
+
+    paid = (led.payer >= 0) & (led.payee == Party.PROVIDER)
+    credit = (led.payer == Party.PROVIDER) & (led.payee >= 0)
+    contract_of_line = np.full(len(led), -1)
+    client_rows = np.flatnonzero(paid)
+    contract_of_line[client_rows] = plan.assignment[led.payer[paid], led.month[paid]]
+    contract_of_credit = np.full(len(led), -1)
+    contract_of_credit[np.flatnonzero(credit)] = plan.assignment[led.payee[credit], led.month[credit]]
+    kinds = np.array([c.kind for c in plan.contracts] + ["none"])
+    kind_line = kinds[contract_of_line]
+    recurring = by_month(paid & (led.account == Account.FEE)) - by_month(credit)
+    onboarding = by_month(paid & (led.account == Account.ONBOARDING))
+    per_job = by_month(paid & (kind_line == "fixed_price"))
+    revenue = by_month(paid) - by_month(credit)
+    tm = revenue - recurring - onboarding - per_job
+    labour = by_month(led.account == Account.COST_LABOUR)
+    tools = by_month(led.account == Account.COST_TOOLS)
+    parts = by_month(led.account == Account.COST_PARTS)
+    onboarding_cost = by_month(led.account == Account.COST_ONBOARDING)
+    hiring = by_month(led.account == Account.COST_HIRING)
+    sales = by_month(led.account == Account.COST_SALES)
+    cost = labour + tools + parts + onboarding_cost + hiring + sales
+    profit = revenue - cost
+    log = books.run.tickets
+    downtime_cost = np.bincount(log.month, weights=log.downtime_cost, minlength=months)
+    downtime_hours = np.bincount(log.month, weights=log.downtime_user_hours, minlength=months)
+    active = plan.assignment >= 0
+    users = (active * clients.users[:, None]).sum(axis=0)
+    frame = pd.DataFrame(
+        {
+            "strategy": strategy.name,
+            "replication": replication,
+            "month": np.arange(months),
+        }
+    )
+    for i, c in enumerate(plan.contracts):
+        frame[f"clients_{c.name}"] = (plan.assignment == i).sum(axis=0)
+    frame["clients"] = active.sum(axis=0)
+    frame["won"] = result.won
+    frame["churned"] = result.churned
+    frame["migrated"] = result.migrated
+    frame["revenue_tm"] = tm
+    frame["revenue_per_job"] = per_job
+    frame["revenue_recurring"] = recurring
+    frame["revenue_onboarding"] = onboarding
+    frame["revenue"] = revenue
+    frame["mrr_share"] = np.divide(recurring, revenue, out=np.zeros(months), where=revenue > 0)
+    frame["labour_cost"] = labour
+    frame["tools_cost"] = tools
+    frame["parts_cost"] = parts
+    frame["onboarding_cost"] = onboarding_cost
+    frame["hiring_cost"] = hiring
+    frame["sales_cost"] = sales
+    frame["cost"] = cost
+    frame["profit"] = profit
+    frame["cash"] = np.cumsum(profit)
+    frame["technicians"] = plan.technicians
+    frame["hires"] = result.hires
+    frame["utilization"] = books.run.busy_hours_by_month / books.run.coverage_hours_by_month
+    frame["users"] = users
+    frame["downtime_user_hours"] = downtime_hours
+    frame["client_downtime_cost"] = downtime_cost
+    frame["client_fees"] = revenue
+    frame["client_total_cost"] = revenue + downtime_cost
+    return frame
+
+
+def _task(args: tuple[Scenario, tuple[str, ...], int, int]) -> pd.DataFrame:
+    scenario, strategy_names, replication, seed = args
+    p = _portfolio(scenario)
+    frames = []
+    for strategy in p.strategies:
+        if strategy.name in strategy_names:
+            result = run_strategy(scenario, strategy, replication, seed)
+            frames.append(monthly_rows(scenario, strategy, replication, result))
+    return pd.concat(frames, ignore_index=True)
+
+
+@dataclass
+class TransitionResults:
+    """Monthly rows per strategy and replication, and the per-strategy summary."""
+
+    scenario: Scenario
+    monthly: pd.DataFrame
+    summary: pd.DataFrame
+
+    @property
+    def strategies(self) -> list[str]:
+        return list(dict.fromkeys(self.monthly["strategy"]))
+
+
+def simulate_transition(
+    scenario: Scenario,
+    strategies: list[str] | None = None,
+    replications: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    progress: Any = None,
+) -> TransitionResults:
+    """Run the portfolio under each strategy (common random numbers across strategies)."""
+    p = _portfolio(scenario)
+    known = [s.name for s in p.strategies]
+    chosen = tuple(strategies) if strategies else tuple(known)
+    unknown = [s for s in chosen if s not in known]
+    if unknown:
+        raise ValueError(f"unknown strategies {unknown}; the scenario defines {known}")
+    n = replications or scenario.replications
+    s = scenario.seed if seed is None else seed
+    frames = run_tasks(_task, [(scenario, chosen, r, s) for r in range(n)], workers, progress)
+    monthly = pd.concat(frames, ignore_index=True)
+    order = {name: i for i, name in enumerate(chosen)}
+    monthly = monthly.sort_values(
+        ["strategy", "replication", "month"],
+        key=lambda c: c.map(order) if c.name == "strategy" else c,
+        kind="stable",
+    ).reset_index(drop=True)
+    return TransitionResults(scenario, monthly, summarize_transition(scenario, monthly))
+
+
+# ----------------------------------------------------------------------------------------------- summary
+
+
+def _ci(x: np.ndarray) -> tuple[float, float, float]:
+    x = x[~np.isnan(x)]
+    if len(x) == 0:
+        return (np.nan, np.nan, np.nan)
+    mean = float(x.mean())
+    if len(x) < 2:
+        return (mean, np.nan, np.nan)
+    half = float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
+    return (mean, mean - half, mean + half)
+
+
+def summarize_transition(scenario: Scenario, monthly: pd.DataFrame) -> pd.DataFrame:
+    """Per strategy, with 95% CIs over replications: the cash dip and its month, payback against ``stay`` (or
+    against zero without one), revenue predictability over the last 12 months, yearly profit, churn, downtime."""
+    months = scenario.horizon_months
+    baseline = next((s.name for s in _portfolio(scenario).strategies if s.kind == "stay"), None)
+    per_rep: list[dict[str, Any]] = []
+    for (strategy, rep), g in monthly.groupby(["strategy", "replication"], sort=False):
+        g = g.sort_values("month")
+        cash = g["cash"].to_numpy()
+        ref = np.zeros(months)
+        if baseline is not None:
+            ref = (
+                monthly[(monthly["strategy"] == baseline) & (monthly["replication"] == rep)]
+                .sort_values("month")["cash"]
+                .to_numpy()
+            )
+        gap = cash - ref
+        low = int(np.argmin(gap))
+        behind = np.flatnonzero(gap < 0)
+        payback = np.nan if gap[-1] < 0 else (0.0 if len(behind) == 0 else float(behind[-1] + 1))
+        if strategy == baseline:  # compared with itself: nothing to catch up
+            payback = np.nan
+        last = g["revenue"].to_numpy()[-12:]
+        row = {
+            "strategy": strategy,
+            "replication": rep,
+            "lowest_cash": float(cash.min()),
+            "lowest_cash_month": float(np.argmin(cash)),
+            "largest_gap_to_stay": float(gap[low]) if strategy != baseline else np.nan,
+            "payback_month": payback,
+            "revenue_cv_last_12": float(last.std(ddof=1) / last.mean()) if last.mean() > 0 else np.nan,
+            "mrr_share_last_12": float(g["revenue_recurring"].to_numpy()[-12:].sum() / max(last.sum(), 1e-9)),
+            "churned_clients": float(g["churned"].sum()),
+            "won_clients": float(g["won"].sum()),
+            "migrated_clients": float(g["migrated"].sum()),
+            "final_technicians": float(g["technicians"].iloc[-1]),
+            "client_downtime_per_user_year": float(
+                g["downtime_user_hours"].sum() / max(g["users"].sum(), 1) * 12
+            ),
+            "final_cash": float(cash[-1]),
+        }
+        for year in range(1, math.ceil(months / 12) + 1):
+            row[f"profit_year_{year}"] = float(g["profit"].to_numpy()[(year - 1) * 12 : year * 12].sum())
+        per_rep.append(row)
+    table = pd.DataFrame(per_rep)
+    out = []
+    for strategy, g in table.groupby("strategy", sort=False):
+        for metric in [c for c in table.columns if c not in ("strategy", "replication")]:
+            mean, lo, hi = _ci(g[metric].to_numpy(dtype=float))
+            out.append(
+                {
+                    "strategy": strategy,
+                    "metric": metric,
+                    "mean": mean,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "n": int(g[metric].notna().sum()),
+                }
+            )
+    return pd.DataFrame(out)
