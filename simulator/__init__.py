@@ -13,7 +13,7 @@ report), ``workbook`` (the Excel export), ``outputs`` (results folders, written 
 ``transition``, ``sweep`` and ``analysis``.
 """
 
-from .config.scenario import Scenario, ScenarioError, apply_overrides, dump_scenario, load_scenario
+from .config import Scenario, ScenarioError, apply_overrides, dump_scenario, load_scenario
 from .metrics import METRICS
 from .studies.run import Results, paired_differences, simulate, summarize
 

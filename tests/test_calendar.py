@@ -11,7 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from simulator.base.calendar import HOURS_PER_WEEK, WeekCalendar, scalar_maps
-from simulator.config.scenario import Calendar
+from simulator.config import Calendar
 
 DEFAULT = WeekCalendar()
 MON, TUE, WED, FRI, SAT = 0.0, 24.0, 48.0, 96.0, 120.0

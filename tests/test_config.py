@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from simulator import ScenarioError, dump_scenario, load_scenario
-from simulator.config.scenario import apply_overrides, parse_override
+from simulator.config import apply_overrides, parse_override
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
 

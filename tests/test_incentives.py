@@ -37,7 +37,7 @@ from helpers import category, client, fixed_price_contract, managed_contract, sc
 from scipy import optimize, stats
 
 from simulator import Scenario, load_scenario, simulate
-from simulator.config.scenario import LeverSpace, Span, Staffing
+from simulator.config import LeverSpace, Span, Staffing
 from simulator.engine.incidents import client_table, generate_incidents
 from simulator.studies.incentives import (
     IncentiveResults,

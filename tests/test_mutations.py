@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator import load_scenario, simulate
-from simulator.config.scenario import ScenarioError
+from simulator.config import ScenarioError
 from simulator.studies.estimate import estimate_run
 
 ROOT = Path(__file__).resolve().parents[1]

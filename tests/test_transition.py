@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from simulator import load_scenario
-from simulator.config.scenario import Scenario
+from simulator.config import Scenario
 from simulator.contracts.ledger import Party
 from simulator.studies.run import run_replication
 from simulator.studies.transition import run_strategy, simulate_transition, slot_scenario

@@ -19,7 +19,7 @@ from simulator import ScenarioError, load_scenario, simulate
 from simulator.base.calendar import WeekCalendar
 from simulator.base.limits import MONEY_TOTAL_LIMIT
 from simulator.base.records import BillingContext, Handling, PreventionLog, TicketLog
-from simulator.config.scenario import MAX_NODES, Scenario, apply_overrides, read_yaml
+from simulator.config import MAX_NODES, Scenario, apply_overrides, read_yaml
 from simulator.contracts.billing import bill
 from simulator.contracts.ledger import Account, to_cents
 from simulator.contracts.terms import Managed

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from simulator.base.files import default_out
-from simulator.config.scenario import Scenario, ScenarioError, load_scenario
+from simulator.config import Scenario, ScenarioError, load_scenario
 from simulator.outputs.tables import RUN_ROWS, TRANSITION_ROWS, format_number
 
 __all__ = ["main"]

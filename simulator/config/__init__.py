@@ -1,5 +1,71 @@
-"""Scenario files (DESIGN.md §6): the validated scenario model, YAML reading and writing, overrides, the error
-messages that name the file, the field and the fix, and the schema reference."""
+"""Scenario files (DESIGN.md §6): the validated scenario model, YAML reading and writing, overrides, and the error
+messages that name the file, the field and the fix. ``msp-sim schema`` prints the model as the file reference.
 
-from .scenario import *  # noqa: F403
-from .scenario import __all__ as __all__
+Modules: ``sections`` (calendar, clients, incidents, provider), ``incentive_settings``, ``portfolio``,
+``scenario`` (the whole file and its cross-field checks), ``money`` (the money limit), ``reading`` (YAML in and
+out), ``overrides`` (``--set``), ``errors`` (the messages), ``loading`` (``load_scenario``), ``schema``.
+"""
+
+from .errors import ScenarioError, fix_for, format_validation_error
+from .incentive_settings import Design, IncentiveSettings, LeverSpace, Span, Staffing, ThoroughnessSpan
+from .loading import load_scenario
+from .money import Term
+from .overrides import apply_overrides, parse_override
+from .portfolio import Churn, Hiring, Portfolio, Sales, StartingClients, Strategy
+from .reading import MAX_DEPTH, MAX_NODES, dump_scenario, dump_yaml, read_yaml
+from .scenario import Scenario, priorities
+from .sections import (
+    DAY_NAMES,
+    MAJOR,
+    Behaviour,
+    Calendar,
+    Category,
+    ClientSegment,
+    Incidents,
+    MajorIncidents,
+    Parts,
+    Provider,
+    Recurrence,
+    Triage,
+)
+
+__all__ = [
+    "DAY_NAMES",
+    "MAJOR",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "Behaviour",
+    "Calendar",
+    "Category",
+    "Churn",
+    "ClientSegment",
+    "Design",
+    "Hiring",
+    "IncentiveSettings",
+    "Incidents",
+    "LeverSpace",
+    "MajorIncidents",
+    "Parts",
+    "Portfolio",
+    "Provider",
+    "Recurrence",
+    "Sales",
+    "Scenario",
+    "ScenarioError",
+    "Span",
+    "Staffing",
+    "StartingClients",
+    "Strategy",
+    "Term",
+    "ThoroughnessSpan",
+    "Triage",
+    "apply_overrides",
+    "dump_scenario",
+    "dump_yaml",
+    "fix_for",
+    "format_validation_error",
+    "load_scenario",
+    "parse_override",
+    "priorities",
+    "read_yaml",
+]

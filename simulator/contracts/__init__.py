@@ -1,6 +1,61 @@
-"""Contracts (DESIGN.md §3): each kind's terms and bill, the SLA and credit terms, the ledger in whole cents.
+"""Contracts (DESIGN.md §3): one module per kind — its terms, its bill, its money estimate and its terms in plain
+words — plus what the kinds share (:mod:`.base`, :mod:`.lines`), the SLA and credit terms (:mod:`.sla`) and the
+ledger in whole cents (:mod:`.ledger`).
 
-Pure: a contract turns the ticket log into ledger entries and never draws a random number or touches a clock."""
+Pure: a contract turns the ticket log into ledger entries and never draws a random number or touches a clock.
+The rest of the package uses a contract through :class:`~simulator.contracts.base.ContractKind`; it never asks
+which kind a contract is. A new kind is one module and one entry in :data:`KINDS` and :data:`Contract`.
+"""
 
-from .terms import *  # noqa: F403
-from .terms import __all__ as __all__
+from typing import Annotated
+
+from pydantic import Field
+
+from .base import ContractKind, ContractModel, Exposure, KindExposure, Policy, Size, Term, TmTerms, Words
+from .fixed_price import FixedPrice
+from .managed import Inclusions, Managed
+from .sla import (
+    PRIORITIES,
+    ComplianceTier,
+    ComplianceTiers,
+    CreditScheme,
+    PerBreach,
+    PerDowntimeHour,
+    SlaMonth,
+    SlaTarget,
+    SlaTerms,
+)
+from .time_and_materials import TimeAndMaterials
+
+__all__ = [
+    "KINDS",
+    "PRIORITIES",
+    "ComplianceTier",
+    "ComplianceTiers",
+    "Contract",
+    "ContractKind",
+    "ContractModel",
+    "CreditScheme",
+    "Exposure",
+    "FixedPrice",
+    "Inclusions",
+    "KindExposure",
+    "Managed",
+    "PerBreach",
+    "PerDowntimeHour",
+    "Policy",
+    "Size",
+    "SlaMonth",
+    "SlaTarget",
+    "SlaTerms",
+    "Term",
+    "TimeAndMaterials",
+    "TmTerms",
+    "Words",
+]
+
+KINDS: tuple[type[ContractKind], ...] = (TimeAndMaterials, FixedPrice, Managed)
+"""Every contract kind, in the order the schema lists them."""
+
+Contract = Annotated[TimeAndMaterials | FixedPrice | Managed, Field(discriminator="kind")]
+"""Any contract, chosen by ``kind``."""

@@ -15,7 +15,7 @@ import numpy as np
 
 from simulator.base.calendar import HOURS_PER_MONTH, HOURS_PER_YEAR
 from simulator.base.rng import stream
-from simulator.config.scenario import MAJOR, Scenario
+from simulator.config import MAJOR, Scenario
 
 __all__ = [
     "ClientTable",

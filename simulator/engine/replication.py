@@ -14,7 +14,7 @@ import numpy as np
 from simulator.base.calendar import HOURS_PER_MONTH, WeekCalendar, scalar_maps
 from simulator.base.records import Handling, PreventionLog, TicketLog
 from simulator.base.rng import stream
-from simulator.config.scenario import Scenario
+from simulator.config import Scenario
 from simulator.contracts.terms import Contract, Managed
 
 from .incidents import ClientTable, IncidentSet, U, attributes_from_uniforms

@@ -14,7 +14,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from simulator.base.distributions import Exponential, Fixed, Gamma, Lognormal, Uniform
-from simulator.config.scenario import Scenario
+from simulator.config import Scenario
 from simulator.contracts.terms import (
     ComplianceTiers,
     FixedPrice,

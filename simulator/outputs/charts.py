@@ -22,7 +22,7 @@ from scipy import stats
 from .tables import CURRENCY_SYMBOLS
 
 if TYPE_CHECKING:
-    from simulator.config.scenario import Scenario
+    from simulator.config import Scenario
     from simulator.studies.incentives import IncentiveResults
     from simulator.studies.run import Results
     from simulator.studies.transition import TransitionResults

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from simulator.base.files import atomic_dir, read_csv, write_csv
-from simulator.config.scenario import Scenario, dump_scenario, load_scenario
+from simulator.config import Scenario, dump_scenario, load_scenario
 from simulator.studies.incentives import IncentiveResults
 from simulator.studies.run import Results
 from simulator.studies.transition import TransitionResults

@@ -17,7 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from simulator.base.files import write_text
-from simulator.config.scenario import Scenario
+from simulator.config import Scenario
 from simulator.metrics import METRICS, unstable_contracts
 from simulator.studies.run import Results
 
@@ -408,7 +408,7 @@ def _transition_section(folder: Path, key: str) -> _Section:
 
 
 def _sweep_section(folder: Path, key: str) -> _Section:
-    from simulator.config.scenario import load_scenario
+    from simulator.config import load_scenario
     from simulator.studies.analysis import OUTCOMES, analyze_sweep, win_shares
     from simulator.studies.sweep import load_results
 

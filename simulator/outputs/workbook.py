@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 from openpyxl.utils.cell import coordinate_from_string  # type: ignore[import-untyped]
 
 from simulator.base.files import atomic_file, read_csv
-from simulator.config.scenario import Scenario, load_scenario
+from simulator.config import Scenario, load_scenario
 from simulator.metrics import METRICS, Unstable, unstable_contracts
 
 from .assumptions import assumptions, key_assumptions

@@ -14,7 +14,7 @@ import math
 import os
 from dataclasses import dataclass
 
-from simulator.config.scenario import LeverSpace, Scenario
+from simulator.config import LeverSpace, Scenario
 
 __all__ = [
     "BYTES_PER_INCIDENT",

@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from simulator.base.processes import process_pool
-from simulator.config.scenario import LeverSpace, Scenario
+from simulator.config import LeverSpace, Scenario
 from simulator.contracts.terms import Contract, Managed, PerBreach, PerDowntimeHour, TimeAndMaterials
 from simulator.engine.incidents import client_table, generate_incidents
 from simulator.engine.replication import simulate_contract

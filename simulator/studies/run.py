@@ -12,7 +12,7 @@ import pandas as pd
 from scipy import stats
 
 from simulator.base.processes import process_pool
-from simulator.config.scenario import Scenario
+from simulator.config import Scenario
 from simulator.engine.incidents import client_table, generate_incidents
 from simulator.engine.replication import simulate_contract
 from simulator.metrics import METRICS, billing_context, measure, ticket_time_counts, time_edges

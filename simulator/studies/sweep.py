@@ -55,7 +55,7 @@ from simulator.base.files import (
 )
 from simulator.base.limits import REPLICATIONS, SEED, Label, PathText, Text
 from simulator.base.processes import parent_watch_plugin, process_pool
-from simulator.config.scenario import (
+from simulator.config import (
     Scenario,
     ScenarioError,
     apply_overrides,

@@ -19,7 +19,7 @@ from scipy import stats
 
 from simulator.base.records import BillingContext
 from simulator.base.rng import stream
-from simulator.config.scenario import Portfolio, Scenario, Strategy
+from simulator.config import Portfolio, Scenario, Strategy
 from simulator.contracts.billing import bill, sla_outcomes
 from simulator.contracts.ledger import Account, Ledger, Party
 from simulator.contracts.terms import FixedPrice, Managed, TimeAndMaterials

@@ -1,0 +1,187 @@
+"""An upper estimate of the money a scenario can post over its horizon, so that validation can keep every
+total far inside the integer-cents ledger (see :data:`simulator.base.limits.MONEY_TOTAL_LIMIT`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from simulator.base.distributions import Distribution
+from simulator.base.limits import MONTH_HOURS
+from simulator.contracts.base import Exposure, KindExposure, Size, Term
+
+from .sections import MAJOR, Parts
+
+if TYPE_CHECKING:
+    from .scenario import Scenario
+
+__all__ = ["Term", "money_terms"]
+
+@dataclass(frozen=True)
+class _Kind:
+    """One kind of incident as the money estimate sees it."""
+
+    name: str
+    field: str
+    jobs: float  # over the horizon, recurrences included
+    effort: Distribution
+    parts: Parts
+    onsite: float
+    affected: int  # users one incident can take down
+
+
+def money_terms(s: Scenario) -> dict[str, list[Term]]:
+    """See :meth:`Scenario.money_terms`: the costs every contract shares, then each contract's own parts."""
+    counts = _counts(s)
+    exposure, kinds = _exposure(s, counts)
+    common = _common_terms(s, exposure, kinds)
+    return {c.name: [*common, *c.money_terms(exposure, f"contracts[{c.name}]")] for c in s.contracts}
+
+
+def _counts(s: Scenario) -> dict[str, int]:
+    """Clients per segment: the segments' counts, or a portfolio's starting clients plus every prospect if that
+    is more."""
+    counts = {seg.name: seg.count for seg in s.clients}
+    if s.portfolio is not None:
+        for seg in s.clients:
+            start = sum(x.count for x in s.portfolio.starting if x.segment == seg.name)
+            counts[seg.name] = max(seg.count, start + s.portfolio.sales.max_new_clients)
+    return counts
+
+
+def _levers(s: Scenario) -> tuple[int, list[float], float]:
+    """The largest levers the scenario can use (its policies, the incentive search spaces, hiring): technicians,
+    every thoroughness, prevention hours per endpoint-month."""
+    spaces = [s.incentives.levers, *s.incentives.contracts.values()]
+    policies = [c.policy for c in s.contracts]
+    techs = max([p.technicians for p in policies] + [x.technicians.high for x in spaces if x.technicians])
+    if s.portfolio is not None:
+        techs = max(techs, s.portfolio.hiring.max_technicians)
+    k = [p.thoroughness for p in policies]
+    k += [v for x in spaces if x.thoroughness for v in (x.thoroughness.low, x.thoroughness.high)]
+    prevention = max(
+        [p.prevention_hours_per_endpoint_month for p in policies]
+        + [
+            x.prevention_hours_per_endpoint_month.high
+            for x in spaces
+            if x.prevention_hours_per_endpoint_month
+        ]
+    )
+    return techs, k, prevention
+
+
+def _kinds(s: Scenario, counts: dict[str, int], chain: float) -> list[_Kind]:
+    """Every category and the major incidents with their jobs over the horizon."""
+    months = s.horizon_months
+    site_users = max(seg.users for seg in s.clients)
+    per_month = s.expected_incidents_per_month(counts)
+    major = s.incidents.major
+    kinds = [
+        _Kind(
+            c.name,
+            f"incidents.categories[{c.name}]",
+            per_month[c.name] * chain * months,
+            c.effort_hours,
+            c.parts,
+            c.onsite_share,
+            site_users if c.scope == "site" else 1,
+        )
+        for c in s.incidents.categories
+    ]
+    kinds.append(
+        _Kind(
+            MAJOR,
+            "incidents.major",
+            per_month[MAJOR] * chain * months,
+            major.effort_hours,
+            major.parts,
+            1.0,
+            site_users,
+        )
+    )
+    return kinds
+
+
+def _exposure(s: Scenario, counts: dict[str, int]) -> tuple[Exposure, list[_Kind]]:
+    """What the scenario can put in front of every contract (see :class:`~simulator.contracts.Exposure`)."""
+    months = s.horizon_months
+    _, k, prevention = _levers(s)
+    provider = s.provider
+    effort_factor = max(k) * max(1.0, provider.tools_effort_factor)
+    p_recur = provider.recurrence.probability_at(min(k))
+    # Jobs per incident, its recurrences included (the model ends a chain after 50).
+    chain = 51.0 if p_recur >= 1 else min(51.0, 1.0 / (1.0 - p_recur))
+    kinds = _kinds(s, counts, chain)
+    endpoints = sum(counts[seg.name] * seg.endpoints for seg in s.clients)
+    largest_effort, effort_field = max((x.effort.largest * effort_factor, f"{x.field}.effort_hours") for x in kinds)
+    design = s.incentives.design
+    exposure = Exposure(
+        months=months,
+        clients=sum(counts.values()),
+        users=sum(counts[seg.name] * seg.users for seg in s.clients),
+        endpoints=endpoints,
+        servers=sum(counts[seg.name] * seg.servers for seg in s.clients),
+        sizes=[Size(seg.users, seg.endpoints, seg.servers) for seg in s.clients],
+        kinds=[KindExposure(x.name, x.field, x.jobs, x.effort.expected, x.affected) for x in kinds],
+        jobs=sum(x.jobs for x in kinds),
+        effort_factor=effort_factor,
+        hour_cost=provider.cost_per_technician_hour,
+        prevention_hours=prevention * endpoints * months,
+        parts=sum(a for a, _ in _parts(kinds)),
+        largest_effort=largest_effort,
+        largest_effort_field=effort_field,
+        largest_parts=max(x.parts.cost.largest for x in kinds),
+        design_per_breach=max(design.per_breach, default=0.0),
+        design_per_downtime_hour=max(design.per_downtime_hour, default=0.0),
+    )
+    return exposure, kinds
+
+
+def _parts(kinds: list[_Kind]) -> list[tuple[float, str]]:
+    return [(x.jobs * x.parts.probability * x.parts.cost.expected, f"{x.field}.parts.cost") for x in kinds]
+
+
+def _common_terms(s: Scenario, x: Exposure, kinds: list[_Kind]) -> list[Term]:
+    """The provider's costs, the same under every contract: the pool, the expected work, tools, parts, and a
+    portfolio's sales, hiring, onboarding and platform."""
+    months = s.horizon_months
+    provider = s.provider
+    techs, _, prevention = _levers(s)
+    hour_cost = provider.cost_per_technician_hour
+    work = sum(
+        k.jobs * (k.effort.expected * x.effort_factor + k.onsite * provider.travel_hours.expected) for k in kinds
+    )
+    work += prevention * x.endpoints * months
+    parts = _parts(kinds)
+    common: list[Term] = [
+        (
+            techs * MONTH_HOURS * hour_cost * months,
+            "provider.cost_per_technician_hour",
+            f"the pool's labour cost ({techs} technicians × {MONTH_HOURS:g} h × {months} months)",
+        ),
+        (work * hour_cost, "provider.cost_per_technician_hour", f"the cost of {work:.3g} hours of expected work"),
+        (
+            provider.tools_cost_per_endpoint_month * x.endpoints * months,
+            "provider.tools_cost_per_endpoint_month",
+            f"the tools cost ({x.endpoints} endpoints × {months} months)",
+        ),
+        (sum(a for a, _ in parts), max(parts)[1], "the parts bought"),
+    ]
+    if s.portfolio is not None:
+        p = s.portfolio
+        staff = max([p.sales.staff] + [st.sales_staff or 0 for st in p.strategies])
+        common += [
+            (
+                staff * p.sales.cost_per_staff_month * months,
+                "portfolio.sales.cost_per_staff_month",
+                f"the sales cost ({staff} staff × {months} months)",
+            ),
+            (p.hiring.max_technicians * p.hiring.cost_per_hire, "portfolio.hiring.cost_per_hire", "the hiring cost"),
+            (x.clients * p.onboarding_hours * hour_cost, "portfolio.onboarding_hours", "the onboarding labour"),
+            (
+                p.tools_setup_cost + p.tools_platform_cost_per_month * months,
+                "portfolio.tools_platform_cost_per_month",
+                "the platform cost",
+            ),
+        ]
+    return common

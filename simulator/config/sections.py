@@ -1,0 +1,285 @@
+"""The sections of a scenario file: calendar, client segments and their behaviour, incident categories and
+major incidents, and the provider. Each field carries a docstring with its unit and a finite range."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from simulator.base.calendar import WeekCalendar
+from simulator.base.distributions import Distribution
+from simulator.base.limits import (
+    CLIENTS,
+    ENDPOINTS,
+    FACTOR,
+    MONEY,
+    MONTH_HOURS,
+    RATE,
+    SERVERS,
+    USERS,
+    Label,
+)
+
+__all__ = [
+    "DAY_NAMES",
+    "MAJOR",
+    "Behaviour",
+    "Calendar",
+    "Category",
+    "ClientSegment",
+    "ConfigModel",
+    "Incidents",
+    "MajorIncidents",
+    "Parts",
+    "Provider",
+    "Recurrence",
+    "Triage",
+]
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAJOR = "major"
+
+
+class ConfigModel(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_attribute_docstrings=True, validate_default=True, allow_inf_nan=False
+    )
+
+
+class Calendar(ConfigModel):
+    """When users work and when technicians are on duty."""
+
+    hours: Literal["business", "24x7"] = "business"
+    """Technician coverage: only business hours, or around the clock (work outside business hours is after-hours)."""
+    business_days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = [
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+    ]
+    """Days on which users work."""
+    open_hour: float = Field(8.0, ge=0, lt=24)
+    """Start of the business day [hour of day]."""
+    close_hour: float = Field(18.0, gt=0, le=24)
+    """End of the business day [hour of day]."""
+
+    @model_validator(mode="after")
+    def _order(self) -> Calendar:
+        if self.close_hour <= self.open_hour:
+            raise ValueError("close_hour must be later than open_hour")
+        if not self.business_days:
+            raise ValueError("business_days needs at least one day")
+        return self
+
+    def users(self) -> WeekCalendar:
+        """The users' working week (downtime, reporting delays and business-hour SLA clocks count in it)."""
+        return WeekCalendar(
+            tuple(DAY_NAMES.index(d) for d in self.business_days), self.open_hour, self.close_hour
+        )
+
+    def coverage(self) -> WeekCalendar:
+        """The technicians' duty hours."""
+        if self.hours == "24x7":
+            return WeekCalendar(always_open=True)
+        return self.users()
+
+
+class Behaviour(ConfigModel):
+    """How a client's staff deal with incidents under one kind of contract."""
+
+    call_in_share: float = Field(ge=0, le=1)
+    """Share of user-scope incidents reported to the provider; the rest are worked around by staff [share]."""
+    reporting_delay_hours: Distribution
+    """Occurrence to report, for incidents monitoring does not catch [business hours]."""
+    self_handling_hours: Distribution = {"dist": "fixed", "mean": 0.5}  # type: ignore[assignment]
+    """Staff time lost on an incident that is not called in (counts as blocked user-hours) [hours]."""
+
+
+class ClientSegment(ConfigModel):
+    """``count`` identical clients."""
+
+    name: Label
+    """Segment label."""
+    count: int = Field(ge=1, le=CLIENTS)
+    """Number of identical clients [count]."""
+    users: int = Field(ge=1, le=USERS)
+    """Employees with a computer, per client [count]."""
+    endpoints: int = Field(ge=0, le=ENDPOINTS)
+    """Workstations and laptops, per client [count]."""
+    servers: int = Field(0, ge=0, le=SERVERS)
+    """Servers, per client [count]."""
+    downtime_cost_per_user_hour: float = Field(ge=0, le=MONEY)
+    """Cost of one blocked user-hour: loaded wage × productivity loss [currency/user-hour]."""
+    site_outage_cost_per_user_hour: float = Field(ge=0, le=MONEY)
+    """Cost per user-hour when the whole site is down (lost revenue included) [currency/user-hour]."""
+    break_fix: Behaviour
+    """Staff behaviour under break/fix contracts (time and materials, fixed price)."""
+    managed: Behaviour = Behaviour(
+        call_in_share=1.0,
+        reporting_delay_hours={"dist": "exponential", "mean": 0.5},  # type: ignore[arg-type]
+    )
+    """Staff behaviour under a managed contract (clients report everything: nothing extra to pay)."""
+
+
+class Parts(ConfigModel):
+    """Parts needed by an incident."""
+
+    probability: float = Field(0.0, ge=0, le=1)
+    """Share of incidents that need parts [share]."""
+    cost: Distribution = {"dist": "fixed", "mean": 0.0}  # type: ignore[assignment]
+    """Parts cost at the provider's cost, when needed [currency]."""
+
+
+class Category(ConfigModel):
+    """One kind of incident and its arrival rate, effort and effects."""
+
+    name: Label
+    """Category label; the fixed-price menu and out-of-scope lists refer to it."""
+    rate_per_user_month: float | None = Field(None, ge=0, le=RATE)
+    """Arrival rate without prevention [incidents/user-month]; give this or ``rate_per_endpoint_month``."""
+    rate_per_endpoint_month: float | None = Field(None, ge=0, le=RATE)
+    """Arrival rate without prevention [incidents/endpoint-month]."""
+    effort_hours: Distribution
+    """Technician hands-on time at thoroughness 1 without tooling [hours]."""
+    onsite_share: float = Field(0.0, ge=0, le=1)
+    """Share needing an on-site visit [share]."""
+    parts: Parts = Parts()
+    """Parts needed."""
+    blocking_share: float = Field(0.22, ge=0, le=1)
+    """Share of incidents that fully block the user [share]."""
+    partial_productivity_loss: float = Field(0.25, ge=0, le=1)
+    """Productivity lost while a non-blocking incident is open [share]."""
+    scope: Literal["user", "site"] = "user"
+    """One user affected, or the whole site (all the client's users)."""
+    priority_mix: dict[Literal["P1", "P2", "P3", "P4"], float]
+    """Share of incidents at each priority; sums to 1 [shares]."""
+    preventable: float = Field(0.0, ge=0, le=1)
+    """Share of the rate that prevention can remove [share]."""
+    theta: float = Field(0.0, ge=0, le=FACTOR)
+    """Prevention effectiveness: rate(e) = base·((1 − preventable) + preventable·exp(−theta·e))
+    [1/(hours/endpoint-month)]."""
+    detectable: float = Field(0.0, ge=0, le=1)
+    """Share that monitoring detects at once [share]."""
+    auto_remediable: float = Field(0.0, ge=0, le=1)
+    """Share of detected incidents that monitoring fixes with no technician [share]."""
+
+    @field_validator("priority_mix")
+    @classmethod
+    def _mix(cls, mix: dict[str, float]) -> dict[str, float]:
+        _check_mix(mix)
+        return mix
+
+    def rate_per_client_month(self, users: int, endpoints: int) -> float:
+        """Expected incidents a month, without prevention, at a client with these users and endpoints."""
+        if self.rate_per_user_month is not None:
+            return self.rate_per_user_month * users
+        return float(self.rate_per_endpoint_month or 0.0) * endpoints
+
+    @model_validator(mode="after")
+    def _check(self) -> Category:
+        if (self.rate_per_user_month is None) == (self.rate_per_endpoint_month is None):
+            raise ValueError("give exactly one of rate_per_user_month and rate_per_endpoint_month")
+        if self.name == MAJOR:
+            raise ValueError(f"the category name '{MAJOR}' is reserved for major incidents")
+        return self
+
+
+def _check_mix(mix: Mapping[Any, float]) -> None:
+    if any(v < 0 for v in mix.values()):
+        raise ValueError("priority_mix shares must be >= 0")
+    total = sum(mix.values())
+    if not math.isclose(total, 1.0, abs_tol=1e-6):
+        raise ValueError(f"priority_mix must sum to 1 (it sums to {total:g}); adjust the shares")
+
+
+class MajorIncidents(ConfigModel):
+    """Rare site-wide events (ransomware-class, server loss)."""
+
+    annual_probability: float = Field(0.0, ge=0, lt=1)
+    """Probability that a client has at least one major incident in a year, without prevention [share/year]."""
+    downtime_hours: Distribution = {"dist": "lognormal", "mean": 24.0, "cv": 1.5}  # type: ignore[assignment]
+    """Site outage duration at the least [business hours]; heavy-tailed."""
+    effort_hours: Distribution = {"dist": "lognormal", "mean": 16.0, "cv": 0.8}  # type: ignore[assignment]
+    """Technician time to recover [hours]."""
+    parts: Parts = Parts()
+    """Parts (replacement hardware) needed."""
+    preventable: float = Field(0.0, ge=0, le=1)
+    """Share that prevention (patching, backups, hardening) can remove [share]."""
+    theta: float = Field(0.0, ge=0, le=FACTOR)
+    """Prevention effectiveness, as for categories [1/(hours/endpoint-month)]."""
+    detectable: float = Field(0.0, ge=0, le=1)
+    """Share that monitoring catches at once [share]."""
+
+
+class Incidents(ConfigModel):
+    """What goes wrong."""
+
+    categories: list[Category] = Field(min_length=1)
+    """Incident categories."""
+    major: MajorIncidents = MajorIncidents()
+    """Major incidents."""
+
+
+class Triage(ConfigModel):
+    """Triage and dispatch delay before a ticket joins the technician queue."""
+
+    manual: Distribution = {"dist": "exponential", "mean": 0.5}  # type: ignore[assignment]
+    """Without PSA automation [hours on duty]."""
+    automated: Distribution = {"dist": "exponential", "mean": 0.083}  # type: ignore[assignment]
+    """With PSA automation (monitoring/tooling on) [hours on duty]."""
+    urgent: Distribution = {"dist": "exponential", "mean": 0.5}  # type: ignore[assignment]
+    """P1 tickets without automation: dispatched at once rather than scheduled [hours on duty]."""
+
+
+class Recurrence(ConfigModel):
+    """Fixes that do not hold."""
+
+    probability: float = Field(0.05, ge=0, le=1)
+    """Probability that a fix at thoroughness 1 recurs [share]."""
+    thoroughness_elasticity: float = Field(2.0, ge=0, le=FACTOR)
+    """p(k) = min(1, probability · k^(−elasticity)): rushing (k < 1) raises it [dimensionless]."""
+    delay_hours: Distribution = {"dist": "exponential", "mean": 120.0}  # type: ignore[assignment]
+    """Resolution to recurrence [business hours]."""
+
+    def probability_at(self, thoroughness: float) -> float:
+        """p(k) = min(1, probability · k^(−elasticity)) [share]; 1 when k^(−elasticity) is beyond floats."""
+        try:
+            with np.errstate(over="ignore"):  # a numpy k gives inf, a float raises
+                factor = thoroughness ** (-self.thoroughness_elasticity)
+        except OverflowError:
+            factor = math.inf
+        return min(1.0, self.probability * factor) if self.probability > 0 else 0.0
+
+
+class Provider(ConfigModel):
+    """The IT service provider's cost side and operations."""
+
+    cost_per_technician_hour: float = Field(ge=0, le=MONEY)
+    """Loaded labour cost of a technician hour [currency/hour]."""
+    labour_cost_basis: Literal["paid", "worked"] = "paid"
+    """``paid``: every paid hour of the pool costs, busy or idle (salaried, short run); ``worked``: only hours worked
+    cost (long run, or a provider whose pool also serves other clients)."""
+    paid_hours_per_technician_month: float = Field(173.3, gt=0, le=MONTH_HOURS)
+    """Paid hours per technician; with ``paid`` costing, each technician slot is paid for at least this, or for all
+    its on-duty hours when coverage is longer (24x7 needs shifts) [hours/month]."""
+    travel_hours: Distribution = {"dist": "lognormal", "mean": 0.75, "cv": 0.5}  # type: ignore[assignment]
+    """Round-trip travel per on-site visit, unbilled beyond the trip charge [hours]."""
+    tools_cost_per_endpoint_month: float = Field(0.0, ge=0, le=MONEY)
+    """RMM/PSA/AV tooling cost when monitoring is on [currency/endpoint-month]."""
+    tools_effort_factor: float = Field(1.0, gt=0, le=FACTOR)
+    """Effort multiplier when tooling is on (documentation, remote access) [factor]."""
+    triage_delay_hours: Triage = Triage()
+    """Triage and dispatch delay."""
+    auto_remediation_hours: Distribution = {"dist": "fixed", "mean": 0.25}  # type: ignore[assignment]
+    """Time for monitoring to fix an auto-remediable incident [hours]."""
+    prevention_job_hours: float = Field(2.0, ge=0.01, le=MONTH_HOURS)
+    """Prevention work per client-month is scheduled in jobs of this length [hours]."""
+    recurrence: Recurrence = Recurrence()
+    """Fixes that do not hold."""
+
+
