@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 
 from simulator.base.calendar import HOURS_PER_MONTH, HOURS_PER_YEAR
 from simulator.base.limits import MONEY_TOTAL_LIMIT, MONTHS, REPLICATIONS, SEED, Label, Text
-from simulator.contracts.terms import PRIORITIES, Contract, FixedPrice, Managed
+from simulator.contracts import PRIORITIES, Contract
 
 from .incentive_settings import IncentiveSettings
 from .money import Term, money_terms
@@ -68,9 +68,7 @@ class Scenario(ConfigModel):
                 raise ValueError(f"@{label}: names must be unique; repeated: {dupes}")
         known = {c.name for c in self.incidents.categories} | {MAJOR}
         for c in self.contracts:
-            refs = list(c.menu) if isinstance(c, FixedPrice) else []
-            refs += c.out_of_scope_categories if isinstance(c, Managed) else []
-            unknown = [r for r in refs if r not in known]
+            unknown = [r for r in c.categories_named() if r not in known]
             if unknown:
                 raise ValueError(
                     f"@contracts[{c.name}]: contract '{c.name}' names unknown categories {unknown}; "
@@ -108,7 +106,7 @@ class Scenario(ConfigModel):
                 raise ValueError(
                     f"@portfolio.strategies[{st.name}].sales_contract: no contract '{st.sales_contract}'"
                 )
-            if st.to is not None and not isinstance(by_name.get(st.to), Managed):
+            if st.to is not None and not (st.to in by_name and by_name[st.to].managed):
                 raise ValueError(f"@portfolio.strategies[{st.name}].to: '{st.to}' is not a managed contract")
         names = [st.name for st in p.strategies]
         if len(set(names)) != len(names):
@@ -125,7 +123,7 @@ class Scenario(ConfigModel):
             target = p.sales.contract
             if target is not None and target not in by_name:
                 raise ValueError(f"@portfolio.sales.contract: no contract '{target}'")
-            if target is None and not any(isinstance(c, Managed) for c in self.contracts):
+            if target is None and not any(c.managed for c in self.contracts):
                 raise ValueError("@portfolio.sales.contract: name the contract new clients sign")
 
     @property

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,7 +17,7 @@ from simulator.base.records import BillingContext, PreventionLog, TicketLog
 from .ledger import Ledger
 
 if TYPE_CHECKING:
-    from .sla import SlaTerms
+    from .sla import CreditScheme, SlaTerms
 
 __all__ = [
     "ContractKind",
@@ -152,8 +152,6 @@ class ContractKind(ContractModel):
 
     behaviour: ClassVar[Literal["break_fix", "managed"]]
     """Which of a client's behaviours (``break_fix`` or ``managed`` in the client segment) applies under it."""
-    recurring: ClassVar[bool]
-    """Whether it charges a monthly fee (recurring revenue, onboarding when a client joins)."""
 
     if TYPE_CHECKING:
         name: str
@@ -165,6 +163,16 @@ class ContractKind(ContractModel):
         return self.behaviour == "break_fix"
 
     @property
+    def managed(self) -> bool:
+        """Whether it is a managed-services contract (the client reports everything; onboarding, monitoring)."""
+        return self.behaviour == "managed"
+
+    def with_credit(self, credit: CreditScheme) -> Self | None:
+        """A copy with another SLA credit scheme (the incentive analysis re-prices with it); None without an
+        SLA."""
+        return None
+
+    @property
     def sla_terms(self) -> SlaTerms | None:
         """Its service levels and credits, if it has any."""
         return None
@@ -172,6 +180,11 @@ class ContractKind(ContractModel):
     def categories_named(self) -> list[str]:
         """Incident categories its terms name (checked against the scenario's)."""
         return []
+
+    def user_fee(self) -> float:
+        """Its fee per user-month, the lever of the incentive analysis's fee window (0 without one)
+        [currency/user-month]."""
+        return 0.0
 
     def monthly_fee(self, ctx: BillingContext) -> np.ndarray:
         """Each client's monthly fee [currency/month] (zeros without one)."""

@@ -30,7 +30,6 @@ class FixedPrice(ContractKind):
     """Break/fix with a set price per kind of job; anything not on the menu is billed by the fallback T&M terms."""
 
     behaviour: ClassVar[Literal["break_fix", "managed"]] = "break_fix"
-    recurring: ClassVar[bool] = False
 
     kind: Literal["fixed_price"]
     name: Label

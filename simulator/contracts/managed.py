@@ -16,7 +16,7 @@ from simulator.base.records import BillingContext, Handling, PreventionLog, Tick
 from .base import ContractKind, ContractModel, Exposure, Policy, Size, Term, TmTerms, Words
 from .ledger import Account, Ledger, Party, to_cents
 from .lines import LineBlock, category_names, client_lines, describe_policy, tm_lines, tm_money_terms
-from .sla import SlaMonth, SlaTerms, sla_outcomes
+from .sla import CreditScheme, SlaMonth, SlaTerms, sla_outcomes
 
 __all__ = ["Inclusions", "Managed"]
 
@@ -36,7 +36,6 @@ class Managed(ContractKind):
     """Managed services: a flat monthly fee with an SLA; the provider monitors and maintains proactively."""
 
     behaviour: ClassVar[Literal["break_fix", "managed"]] = "managed"
-    recurring: ClassVar[bool] = True
 
     kind: Literal["managed"]
     name: Label
@@ -73,9 +72,17 @@ class Managed(ContractKind):
         """Its service levels and credits."""
         return self.sla
 
+    def with_credit(self, credit: CreditScheme) -> Managed:
+        """A copy with another SLA credit scheme."""
+        return self.model_copy(update={"sla": self.sla.model_copy(update={"credit": credit})})
+
     def categories_named(self) -> list[str]:
         """The out-of-scope categories."""
         return list(self.out_of_scope_categories)
+
+    def user_fee(self) -> float:
+        """Its fee per user-month [currency/user-month]."""
+        return self.fee_per_user_month
 
     def monthly_fee(self, ctx: BillingContext) -> np.ndarray:
         """Each client's monthly fee [currency/month]."""

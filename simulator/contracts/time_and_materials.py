@@ -19,7 +19,6 @@ class TimeAndMaterials(TmTerms, ContractKind):
     """Break/fix time and materials: bill the hours and parts when something breaks."""
 
     behaviour: ClassVar[Literal["break_fix", "managed"]] = "break_fix"
-    recurring: ClassVar[bool] = False
 
     kind: Literal["time_and_materials"]
     name: Label

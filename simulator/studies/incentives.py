@@ -27,7 +27,7 @@ from scipy import optimize, stats
 
 from simulator.base.processes import process_pool
 from simulator.config import LeverSpace, Scenario
-from simulator.contracts.terms import Contract, Managed, PerBreach, PerDowntimeHour, TimeAndMaterials
+from simulator.contracts import Contract, CreditScheme, PerBreach, PerDowntimeHour
 from simulator.engine.incidents import client_table, generate_incidents
 from simulator.engine.replication import simulate_contract
 from simulator.metrics import billing_context, measure
@@ -407,19 +407,21 @@ def _curves(scenario: Scenario, rows: pd.DataFrame, participation: bool) -> pd.D
 
 
 def _design_variants(contract: Contract, scenario: Scenario) -> list[tuple[str, Contract]]:
-    """Managed contracts re-priced with each credit level tried (the simulation is shared; only billing differs)."""
-    if not isinstance(contract, Managed):
+    """Contracts with an SLA re-priced with each credit level tried (the simulation is shared; only billing
+    differs)."""
+    if contract.sla_terms is None:
         return []
     design = scenario.incentives.design
+    credits: list[tuple[str, CreditScheme]] = [
+        (f"per_downtime_hour={a:g}", PerDowntimeHour(kind="per_downtime_hour", amount_per_user_hour=a))
+        for a in design.per_downtime_hour
+    ]
+    credits += [(f"per_breach={a:g}", PerBreach(kind="per_breach", amount=a)) for a in design.per_breach]
     variants: list[tuple[str, Contract]] = []
-    for amount in design.per_downtime_hour:
-        credit = PerDowntimeHour(kind="per_downtime_hour", amount_per_user_hour=amount)
-        sla = contract.sla.model_copy(update={"credit": credit})
-        variants.append((f"per_downtime_hour={amount:g}", contract.model_copy(update={"sla": sla})))
-    for amount in design.per_breach:
-        credit_b = PerBreach(kind="per_breach", amount=amount)
-        sla = contract.sla.model_copy(update={"credit": credit_b})
-        variants.append((f"per_breach={amount:g}", contract.model_copy(update={"sla": sla})))
+    for label, credit in credits:
+        priced = contract.with_credit(credit)
+        if priced is not None:
+            variants.append((label, priced))
     return variants
 
 
@@ -431,14 +433,12 @@ def _design(scenario: Scenario, evals: pd.DataFrame, best: pd.DataFrame) -> pd.D
     unchanged, so the zone is the interval of fees between the provider's and the client's break-even fees (SLA
     credits are held at their value under the contract's own fee).
     """
-    alternative = next(
-        (c for c in scenario.contracts if isinstance(c, TimeAndMaterials)), scenario.contracts[0]
-    )
+    alternative = next((c for c in scenario.contracts if c.break_fix), scenario.contracts[0])
     alt: Any = best[(best["contract"] == alternative.name) & (best["role"] == "provider")].iloc[0]
     users = float(sum(c.count * c.users for c in scenario.clients)) * scenario.measured_months
     out = []
     for c in scenario.contracts:
-        if not isinstance(c, Managed):
+        if c.sla_terms is None:
             continue
         mine = evals[evals["contract"] == c.name]
         social = best[(best["contract"] == c.name) & (best["role"] == "social")].iloc[0]
@@ -452,8 +452,8 @@ def _design(scenario: Scenario, evals: pd.DataFrame, best: pd.DataFrame) -> pd.D
             profit = float(chosen["provider_profit"].mean())
             client = float(chosen["client_total_cost"].mean())
             # profit(fee) = profit + (fee − fee0)·U·M >= alt profit; client(fee) = client + (fee − fee0)·U·M <= alt.
-            fee_min = c.fee_per_user_month + (float(alt["provider_profit"]) - profit) / users
-            fee_max = c.fee_per_user_month + (float(alt["client_total_cost"]) - client) / users
+            fee_min = c.user_fee() + (float(alt["provider_profit"]) - profit) / users
+            fee_max = c.user_fee() + (float(alt["client_total_cost"]) - client) / users
             out.append(
                 {
                     "contract": c.name,

@@ -20,9 +20,8 @@ from scipy import stats
 from simulator.base.records import BillingContext
 from simulator.base.rng import stream
 from simulator.config import Portfolio, Scenario, Strategy
-from simulator.contracts.billing import bill, sla_outcomes
+from simulator.contracts.billing import bill
 from simulator.contracts.ledger import Account, Ledger, Party
-from simulator.contracts.terms import FixedPrice, Managed, TimeAndMaterials
 from simulator.engine.incidents import ClientTable, client_table, generate_incidents
 from simulator.engine.replication import ContractRun, Plan, simulate_plan
 from simulator.metrics import billing_context, cost_ledger
@@ -117,8 +116,8 @@ def _books(
             onboarding_month=due,
         )
         ledger = ledger.concat(bill(contract, log, prevention, ctx))
-        if isinstance(contract, Managed):
-            sla = sla_outcomes(contract, log, ctx)
+        sla = contract.sla_outcomes(log, ctx)
+        if sla is not None:
             np.add.at(breaches, (log.client[sla["breach"]], log.month[sla["breach"]]), 1.0)
     ledger = ledger.concat(Ledger.build(extra)) if extra else ledger
     paid = (ledger.payer >= 0) & (ledger.payee == Party.PROVIDER)
@@ -155,7 +154,7 @@ def run_strategy(scenario: Scenario, strategy: Strategy, replication: int, seed:
     n, months = clients.count, scenario.horizon_months
     contracts = tuple(scenario.contracts)
     names = [c.name for c in contracts]
-    breakfix = np.array([isinstance(c, TimeAndMaterials | FixedPrice) for c in contracts])
+    breakfix = np.array([c.break_fix for c in contracts])
     incidents = generate_incidents(slots.scenario, clients, replication, seed)
 
     # Decision draws, shared by every strategy.
@@ -209,7 +208,7 @@ def run_strategy(scenario: Scenario, strategy: Strategy, replication: int, seed:
         nonlocal first_managed
         assignment[slot, m:] = contract
         start[slot] = m
-        if isinstance(contracts[contract], Managed):
+        if contracts[contract].managed:
             onboarding[slot] = (m, contract)
             extra.append(
                 (
@@ -223,7 +222,7 @@ def run_strategy(scenario: Scenario, strategy: Strategy, replication: int, seed:
             )
             first_managed = min(first_managed, m)
 
-    if any(c >= 0 and isinstance(contracts[c], Managed) for c in slots.start_contract):
+    if any(c >= 0 and contracts[c].managed for c in slots.start_contract):
         first_managed = 0
     stale = True
     for m in range(months):
@@ -323,10 +322,10 @@ def _sales_contract(scenario: Scenario, strategy: Strategy) -> int:
         return names.index(strategy.sales_contract)
     if strategy.kind == "stay":
         start = [names.index(s.contract) for s in p.starting]
-        return next((i for i in start if not isinstance(scenario.contracts[i], Managed)), start[0])
+        return next((i for i in start if not scenario.contracts[i].managed), start[0])
     if p.sales.contract is not None:
         return names.index(p.sales.contract)
-    return next((i for i, c in enumerate(scenario.contracts) if isinstance(c, Managed)), 0)
+    return next((i for i, c in enumerate(scenario.contracts) if c.managed), 0)
 
 
 def _churners(
