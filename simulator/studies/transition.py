@@ -147,171 +147,184 @@ class StrategyRun:
 
 
 def run_strategy(scenario: Scenario, strategy: Strategy, replication: int, seed: int) -> StrategyRun:
-    """Follow the portfolio month by month under one strategy."""
-    p = _portfolio(scenario)
-    slots = slot_scenario(scenario)
-    clients = slots.clients
-    n, months = clients.count, scenario.horizon_months
-    contracts = tuple(scenario.contracts)
-    names = [c.name for c in contracts]
-    breakfix = np.array([c.break_fix for c in contracts])
-    incidents = generate_incidents(slots.scenario, clients, replication, seed)
+    """Follow the portfolio month by month under one strategy: each month sales wins, migration offers, then
+    churn at renewal and hiring from the outcomes simulated so far."""
+    walk = _Walk(scenario, strategy, replication, seed)
+    for m in range(scenario.horizon_months):
+        walk.sales(m)
+        walk.offers(m)
+        walk.renewals_and_hiring(m)
+    return walk.finish()
 
-    # Decision draws, shared by every strategy.
-    u_offer = stream(seed, replication, "portfolio/offer").random((n, months))
-    u_accept = stream(seed, replication, "portfolio/accept").random((n, months))
-    u_churn = stream(seed, replication, "portfolio/churn").random((n, months))
-    staff = p.sales.staff if strategy.sales_staff is None else strategy.sales_staff
-    sales_rng = stream(seed, replication, "portfolio/sales")
-    # Inverse-CDF Poisson draws: more sales staff win at least as many clients in every month.
-    wins = stats.poisson.ppf(sales_rng.random(months), staff * p.sales.wins_per_staff_month).astype(np.int64)
-    u_segment = sales_rng.random(p.sales.max_new_clients + 1)
 
-    assignment = np.repeat(slots.start_contract[:, None], months, axis=1)
-    # Starting clients' anniversaries are spread over the term.
-    start = np.where(slots.prospect, 0, -(np.arange(n) % p.term_months)).astype(np.int64)
-    onboarding = np.full((n, 2), -1, dtype=np.int64)  # (month due, contract)
-    technicians = np.full(months, p.hiring.initial_technicians, dtype=np.int64)
-    won, churned, migrated, hires = (np.zeros(months, dtype=np.int64) for _ in range(4))
-    sales_contract = _sales_contract(scenario, strategy)
-    mix_names = list(p.sales.segment_mix)
-    mix_cdf = np.cumsum([p.sales.segment_mix[s] for s in mix_names])
-    segment_names = [c.name for c in slots.scenario.clients]
-    target = names.index(strategy.to) if strategy.to else -1
-    first_managed = months
-    hire_ready = 0
-    win_index = 0
-    extra: list[Any] = [
-        (
-            np.arange(months),
-            Party.PROVIDER,
-            Party.STAFF,
-            Account.COST_SALES,
-            np.full(months, staff * p.sales.cost_per_staff_month),
-            None,
-        )
-    ]
-    used = ~slots.prospect
-    cost_h = scenario.provider.cost_per_technician_hour
-    books: Books | None = None
+class _Walk:
+    """The state of one strategy's month-by-month walk: who is on which contract from when, the technician pool,
+    what happened each month, and the cost lines that are not about incidents."""
 
-    def plan() -> Plan:
-        ramp = np.clip((np.arange(months) - first_managed + 1) / max(p.tools_rollout_months, 1), 0.0, 1.0)
+    def __init__(self, scenario: Scenario, strategy: Strategy, replication: int, seed: int) -> None:
+        p = _portfolio(scenario)
+        self.scenario, self.strategy, self.replication, self.seed, self.p = scenario, strategy, replication, seed, p
+        self.slots = slot_scenario(scenario)
+        self.clients = self.slots.clients
+        n, months = self.clients.count, scenario.horizon_months
+        self.n, self.months = n, months
+        self.contracts = tuple(scenario.contracts)
+        self.breakfix = np.array([c.break_fix for c in self.contracts])
+        self.incidents = generate_incidents(self.slots.scenario, self.clients, replication, seed)
+
+        # Decision draws, shared by every strategy.
+        self.u_offer = stream(seed, replication, "portfolio/offer").random((n, months))
+        self.u_accept = stream(seed, replication, "portfolio/accept").random((n, months))
+        self.u_churn = stream(seed, replication, "portfolio/churn").random((n, months))
+        staff = p.sales.staff if strategy.sales_staff is None else strategy.sales_staff
+        sales_rng = stream(seed, replication, "portfolio/sales")
+        # Inverse-CDF Poisson draws: more sales staff win at least as many clients in every month.
+        self.wins = stats.poisson.ppf(sales_rng.random(months), staff * p.sales.wins_per_staff_month).astype(np.int64)
+        self.u_segment = sales_rng.random(p.sales.max_new_clients + 1)
+
+        self.assignment = np.repeat(self.slots.start_contract[:, None], months, axis=1)
+        # Starting clients' anniversaries are spread over the term.
+        self.start = np.where(self.slots.prospect, 0, -(np.arange(n) % p.term_months)).astype(np.int64)
+        self.onboarding = np.full((n, 2), -1, dtype=np.int64)  # (month due, contract)
+        self.technicians = np.full(months, p.hiring.initial_technicians, dtype=np.int64)
+        self.won, self.churned, self.migrated, self.hires = (np.zeros(months, dtype=np.int64) for _ in range(4))
+        self.sales_contract = _sales_contract(scenario, strategy)
+        self.mix_names = list(p.sales.segment_mix)
+        self.mix_cdf = np.cumsum([p.sales.segment_mix[s] for s in self.mix_names])
+        self.segment_names = [c.name for c in self.slots.scenario.clients]
+        names = [c.name for c in self.contracts]
+        self.target = names.index(strategy.to) if strategy.to else -1
+        managed_at_start = any(c >= 0 and self.contracts[c].managed for c in self.slots.start_contract)
+        self.first_managed = 0 if managed_at_start else months
+        self.hire_ready = 0
+        self.win_index = 0
+        self.extra: list[Any] = [
+            (
+                np.arange(months),
+                Party.PROVIDER,
+                Party.STAFF,
+                Account.COST_SALES,
+                np.full(months, staff * p.sales.cost_per_staff_month),
+                None,
+            )
+        ]
+        self.used = ~self.slots.prospect
+        self.books: Books | None = None
+        self.stale = True
+
+    def plan(self) -> Plan:
+        """The plan so far: contracts month by month, the pool, the tools rollout ramp."""
+        p, months = self.p, self.months
+        ramp = np.clip((np.arange(months) - self.first_managed + 1) / max(p.tools_rollout_months, 1), 0.0, 1.0)
         ramp = (
-            np.where(np.arange(months) >= first_managed, ramp, 1.0)
+            np.where(np.arange(months) >= self.first_managed, ramp, 1.0)
             if p.tools_rollout_months
             else np.ones(months)
         )
-        return Plan(contracts, assignment.copy(), technicians.copy(), ramp)
+        return Plan(self.contracts, self.assignment.copy(), self.technicians.copy(), ramp)
 
-    def join(slot: int, m: int, contract: int) -> None:
-        nonlocal first_managed
-        assignment[slot, m:] = contract
-        start[slot] = m
-        if contracts[contract].managed:
-            onboarding[slot] = (m, contract)
-            extra.append(
+    def join(self, slot: int, m: int, contract: int) -> None:
+        """A client starts a contract in month m (a managed one with onboarding)."""
+        self.assignment[slot, m:] = contract
+        self.start[slot] = m
+        if self.contracts[contract].managed:
+            self.onboarding[slot] = (m, contract)
+            hours_cost = self.p.onboarding_hours * self.scenario.provider.cost_per_technician_hour
+            self.extra.append(
+                (np.array([m]), Party.PROVIDER, Party.STAFF, Account.COST_ONBOARDING, np.array([hours_cost]), None)
+            )
+            self.first_managed = min(self.first_managed, m)
+
+    def sales(self, m: int) -> None:
+        """Each win takes the next free prospect slot of a segment drawn from the mix."""
+        segments = self.clients.segment
+        for _ in range(int(self.wins[m])):
+            u = self.u_segment[min(self.win_index, len(self.u_segment) - 1)]
+            self.win_index += 1
+            pick = int(np.searchsorted(self.mix_cdf, u, side="right").clip(0, len(self.mix_names) - 1))
+            free = np.flatnonzero(~self.used & (segments == self.segment_names.index(self.mix_names[pick])))
+            if len(free):
+                self.used[free[0]] = True
+                self.join(int(free[0]), m, self.sales_contract)
+                self.won[m] += 1
+                self.stale = True
+
+    def offers(self, m: int) -> None:
+        """Migration offers to the clients on break/fix this month, and who accepts."""
+        strategy = self.strategy
+        if strategy.kind == "stay" or m < strategy.start_month:
+            return
+        current = self.assignment[:, m]
+        on_bf = (current >= 0) & self.breakfix[np.maximum(current, 0)]
+        offered = on_bf & (
+            self.u_offer[:, m] < strategy.offer_rate
+            if strategy.kind == "gradual"
+            else np.full(self.n, m == strategy.start_month)
+        )
+        accept = np.flatnonzero(offered & (self.u_accept[:, m] < strategy.acceptance))
+        for slot in accept:
+            self.join(int(slot), m, self.target)
+        self.migrated[m] += len(accept)
+        self.stale = self.stale or len(accept) > 0
+
+    def renewals_and_hiring(self, m: int) -> None:
+        """Churn at renewal and hiring, from the simulation of the months so far (redone when the plan
+        changed)."""
+        p = self.p
+        renewing = (self.assignment[:, m] >= 0) & (m > self.start) & ((m - self.start) % p.term_months == 0)
+        check_hire = p.hiring.enabled and m >= p.hiring.months_above and m >= self.hire_ready
+        if not ((p.churn.enabled and renewing.any()) or check_hire):
+            return
+        if self.stale or self.books is None:
+            current = self.plan()
+            run = simulate_plan(self.slots.scenario, current, self.incidents, self.clients, self.seed, self.replication)
+            self.books = _books(self.slots.scenario, self.slots, current, run, self.onboarding, self.extra)
+            self.stale = False
+        books = self.books
+        if p.churn.enabled and renewing.any():
+            leave = _churners(p, books, self.clients, renewing, self.start, m, self.u_churn[:, m])
+            for slot in leave:
+                self.assignment[slot, m:] = -1
+            self.churned[m] += len(leave)
+            self.stale = self.stale or len(leave) > 0
+        if check_hire:
+            self._hire(m, books)
+
+    def _hire(self, m: int, books: Books) -> None:
+        """A technician joins after the lag when utilisation stayed above the threshold."""
+        hiring = self.p.hiring
+        window = slice(m - hiring.months_above, m)
+        util = books.run.busy_hours_by_month[window] / books.run.coverage_hours_by_month[window]
+        if np.all(util > hiring.utilization_threshold) and self.technicians[-1] < hiring.max_technicians:
+            on_duty = min(m + hiring.lag_months, self.months)
+            self.technicians[on_duty:] += 1
+            self.hires[m] += 1
+            self.hire_ready = on_duty + hiring.months_above
+            cost = np.array([hiring.cost_per_hire])
+            self.extra.append((np.array([m]), Party.PROVIDER, Party.STAFF, Account.COST_HIRING, cost, None))
+            self.stale = True
+
+    def finish(self) -> StrategyRun:
+        """The platform's costs from the first managed month, then the final simulation of the whole plan."""
+        months, p = self.months, self.p
+        if self.first_managed < months:
+            first = self.first_managed
+            setup = np.array([p.tools_setup_cost])
+            self.extra.append((np.array([first]), Party.PROVIDER, Party.VENDOR, Account.COST_TOOLS, setup, None))
+            self.extra.append(
                 (
-                    np.array([m]),
+                    np.arange(first, months),
                     Party.PROVIDER,
-                    Party.STAFF,
-                    Account.COST_ONBOARDING,
-                    np.array([p.onboarding_hours * cost_h]),
+                    Party.VENDOR,
+                    Account.COST_TOOLS,
+                    np.full(months - first, p.tools_platform_cost_per_month),
                     None,
                 )
             )
-            first_managed = min(first_managed, m)
-
-    if any(c >= 0 and contracts[c].managed for c in slots.start_contract):
-        first_managed = 0
-    stale = True
-    for m in range(months):
-        # Sales: each win takes the next free prospect slot of a segment drawn from the mix.
-        for _ in range(int(wins[m])):
-            u = u_segment[min(win_index, len(u_segment) - 1)]
-            win_index += 1
-            seg = mix_names[int(np.searchsorted(mix_cdf, u, side="right").clip(0, len(mix_names) - 1))]
-            free = np.flatnonzero(~used & (clients.segment == segment_names.index(seg)))
-            if len(free):
-                used[free[0]] = True
-                join(int(free[0]), m, sales_contract)
-                won[m] += 1
-                stale = True
-        # Migration offers to clients on break/fix this month.
-        if strategy.kind != "stay" and m >= strategy.start_month:
-            on_bf = (assignment[:, m] >= 0) & breakfix[np.maximum(assignment[:, m], 0)]
-            offered = on_bf & (
-                u_offer[:, m] < strategy.offer_rate
-                if strategy.kind == "gradual"
-                else np.full(n, m == strategy.start_month)
-            )
-            accept = np.flatnonzero(offered & (u_accept[:, m] < strategy.acceptance))
-            for slot in accept:
-                join(int(slot), m, target)
-            migrated[m] += len(accept)
-            stale = stale or len(accept) > 0
-        # Outcome-dependent decisions need the simulation of the months so far.
-        renewing = (assignment[:, m] >= 0) & (m > start) & ((m - start) % p.term_months == 0)
-        check_hire = p.hiring.enabled and m >= p.hiring.months_above and m >= hire_ready
-        if (p.churn.enabled and renewing.any()) or check_hire:
-            if stale or books is None:
-                current = plan()
-                run = simulate_plan(slots.scenario, current, incidents, clients, seed, replication)
-                books = _books(slots.scenario, slots, current, run, onboarding, extra)
-                stale = False
-            if p.churn.enabled and renewing.any():
-                leave = _churners(p, books, clients, renewing, start, m, u_churn[:, m])
-                for slot in leave:
-                    assignment[slot, m:] = -1
-                churned[m] += len(leave)
-                stale = stale or len(leave) > 0
-            if check_hire:
-                window = slice(m - p.hiring.months_above, m)
-                util = books.run.busy_hours_by_month[window] / books.run.coverage_hours_by_month[window]
-                if (
-                    np.all(util > p.hiring.utilization_threshold)
-                    and technicians[-1] < p.hiring.max_technicians
-                ):
-                    on_duty = min(m + p.hiring.lag_months, months)
-                    technicians[on_duty:] += 1
-                    hires[m] += 1
-                    hire_ready = on_duty + p.hiring.months_above
-                    extra.append(
-                        (
-                            np.array([m]),
-                            Party.PROVIDER,
-                            Party.STAFF,
-                            Account.COST_HIRING,
-                            np.array([p.hiring.cost_per_hire]),
-                            None,
-                        )
-                    )
-                    stale = True
-    if first_managed < months:
-        extra.append(
-            (
-                np.array([first_managed]),
-                Party.PROVIDER,
-                Party.VENDOR,
-                Account.COST_TOOLS,
-                np.array([p.tools_setup_cost]),
-                None,
-            )
-        )
-        extra.append(
-            (
-                np.arange(first_managed, months),
-                Party.PROVIDER,
-                Party.VENDOR,
-                Account.COST_TOOLS,
-                np.full(months - first_managed, p.tools_platform_cost_per_month),
-                None,
-            )
-        )
-    final = plan()
-    run = simulate_plan(slots.scenario, final, incidents, clients, seed, replication)
-    books = _books(slots.scenario, slots, final, run, onboarding, extra)
-    return StrategyRun(final, books, won, churned, migrated, hires)
+        final = self.plan()
+        run = simulate_plan(self.slots.scenario, final, self.incidents, self.clients, self.seed, self.replication)
+        books = _books(self.slots.scenario, self.slots, final, run, self.onboarding, self.extra)
+        return StrategyRun(final, books, self.won, self.churned, self.migrated, self.hires)
 
 
 def _sales_contract(scenario: Scenario, strategy: Strategy) -> int:
