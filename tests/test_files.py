@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from simulator.base.files import (
@@ -250,6 +250,8 @@ def test_formula_cells_are_neutralised_and_restored(tmp_path: Path) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1), min_size=1))
+@example(texts=[" "])
+@example(texts=["  ", "=x"])
 def test_any_name_survives_the_csv_round_trip(tmp_path_factory: pytest.TempPathFactory, texts: list[str]) -> None:
     path = tmp_path_factory.mktemp("csv") / "t.csv"
     write_csv(pd.DataFrame({"name": texts}), path)

@@ -402,7 +402,7 @@ def test_every_bad_input_is_a_clear_error_and_touches_nothing(
     from click.testing import CliRunner
 
     from simulator.base.files import atomic_dir
-    from simulator.cli.main import main
+    from simulator.cli import main
 
     out = workspace / "results" / "earlier"
     with atomic_dir(out, "run") as tmp:

@@ -577,7 +577,7 @@ def invoke(*args: str | Path) -> Any:
     """The command line in this process (quick checks of messages and exit codes)."""
     from click.testing import CliRunner
 
-    from simulator.cli.main import main
+    from simulator.cli import main
 
     return CliRunner().invoke(main, [str(a) for a in args])
 

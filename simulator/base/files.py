@@ -282,7 +282,9 @@ def write_csv(frame: pd.DataFrame, path: Path | str) -> None:
 
 
 def read_csv(path: Path | str, **options: Any) -> pd.DataFrame:
-    """Read a CSV the tool wrote with :func:`write_csv`, restoring neutralised text cells."""
+    """Read a CSV the tool wrote with :func:`write_csv`, restoring neutralised text cells. A row whose only cell is
+    blank space is a value, not a blank line: :func:`write_csv` never writes blank lines."""
+    options.setdefault("skip_blank_lines", False)
     frame = pd.read_csv(path, **options)
     for c in _text_columns(frame):
         frame[c] = frame[c].map(_unprotect)

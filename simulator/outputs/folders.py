@@ -12,6 +12,7 @@ import pandas as pd
 
 from simulator.base.files import atomic_dir, read_csv, write_csv
 from simulator.config import Scenario, dump_scenario, load_scenario
+from simulator.studies.analysis import SweepAnalysis
 from simulator.studies.incentives import IncentiveResults
 from simulator.studies.run import Results
 from simulator.studies.transition import TransitionResults
@@ -26,6 +27,7 @@ __all__ = [
     "read_scenario",
     "read_transition",
     "save_figure",
+    "write_analysis",
     "write_incentives",
     "write_results",
     "write_transition",
@@ -131,6 +133,30 @@ def write_transition(transition: TransitionResults, out: Path) -> Path:
         write_csv(transition.summary, tmp / "transition_summary.csv")
         (tmp / "scenario.resolved.yaml").write_text(dump_scenario(transition.scenario), encoding="utf-8")
         draw_charts(tmp, [("transition", lambda: transition_figure(transition), 110)])
+    return Path(out)
+
+
+def write_analysis(analysis: SweepAnalysis, currency: str, out: Path) -> Path:
+    """Write a sweep's analysis (outcomes, sensitivity, tornado and break-even tables and charts) into ``out``."""
+    from .charts import break_even_figure, tornado_figure
+
+    be, tor = analysis.break_even, analysis.tornado
+    with atomic_dir(Path(out), "analysis") as tmp:
+        write_csv(analysis.outcomes, tmp / "outcomes.csv")
+        write_csv(analysis.sensitivity, tmp / "sensitivity.csv")
+        write_csv(tor, tmp / "tornado.csv")
+        saving = tor[tor["outcome"] == "client_saving"]
+        charts: list[Chart] = [
+            (
+                "tornado",
+                lambda: tornado_figure(saving, currency, analysis.contract, analysis.reference, analysis.source),
+                130,
+            )
+        ]
+        if be is not None:
+            write_csv(be.to_df(), tmp / "break_even.csv")
+            charts.append(("break_even", lambda: break_even_figure(be, source=analysis.source), 130))
+        draw_charts(tmp, charts)
     return Path(out)
 
 

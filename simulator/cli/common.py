@@ -1,0 +1,162 @@
+"""What every command shares: the consoles, the one-paragraph failure (exit code 2 by default), the
+options that mean the same everywhere, the size check, claiming and writing the results folder."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from simulator.config import Scenario, ScenarioError, load_scenario
+
+PIPED_WIDTH = 120
+"""Line width when the output is not a terminal (a file, a pipe, a CI log) and COLUMNS is not set."""
+
+err = Console(stderr=True, highlight=False)
+console = Console(highlight=False)
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    sys.exit(code)
+
+
+def load(path: str, overrides: tuple[str, ...]) -> Scenario:
+    try:
+        return load_scenario(path, list(overrides))
+    except ScenarioError as exc:
+        fail(str(exc))
+        raise  # unreachable
+
+
+
+set_option = click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Override a scenario field, e.g. --set contracts.managed-services.fee_per_user_month=120 "
+    "(list items by index or name). Repeatable.",
+)
+
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+seed_option = click.option(
+    "--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's)."
+)
+
+
+def workers_option(default: int) -> Decorator:
+    """The --workers option; results never depend on it."""
+    return click.option(
+        "--workers",
+        "-w",
+        type=click.IntRange(min=0),
+        default=default,
+        show_default=True,
+        help="Worker processes; 0 = all cores. Results do not depend on it.",
+    )
+
+
+def out_option(suffix: str) -> Decorator:
+    """The --out option of a command whose default folder is results/<scenario name><suffix>."""
+    return click.option(
+        "--out",
+        "-o",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help=f"Results folder (default: results/<scenario name>{suffix}).",
+    )
+
+
+def resolved(sc: Scenario, replications: int | None, seed: int | None) -> Scenario:
+    """The scenario with --replications and --seed written in, so that scenario.resolved.yaml reruns the run."""
+    update: dict[str, int] = {}
+    if replications is not None:
+        update["replications"] = replications
+    if seed is not None:
+        update["seed"] = seed
+    return sc.model_copy(update=update) if update else sc
+
+
+force_option = click.option(
+    "--force",
+    is_flag=True,
+    help="Start even if the job's estimated peak memory is more than this machine has available.",
+)
+
+
+def sized(estimate: Any, shrink: str, force: bool) -> None:
+    """Say how big a long job is before it starts; refuse one whose peak memory would not fit (exit 2, nothing
+    written) unless --force."""
+    if not estimate.fits():
+        if not force:
+            fail(estimate.refusal(shrink))
+        err.print(f"[yellow]warning:[/] {escape(estimate.describe())}; started anyway (--force).", soft_wrap=True)
+    elif estimate.announce:
+        err.print(f"{escape(estimate.describe())}.", soft_wrap=True)
+
+
+def claim(folder: Path) -> None:
+    """Claim the results folder for this command before any work starts: refuse a folder the tool may not
+    replace (exit 2, nothing touched), turn away a second writer (exit 1), hold the lock until the command ends."""
+    from simulator.base.files import OutputError, claim_folder
+
+    try:
+        click.get_current_context().with_resource(claim_folder(folder))
+    except OutputError as exc:
+        fail(str(exc), exc.exit_code)
+
+
+def written(folder: Path, write: Callable[[], object]) -> None:
+    """Run an atomic write; a failure leaves nothing behind and ends the command with a clear message. Charts
+    that could not be drawn are reported; their tables are written."""
+    import warnings
+
+    from simulator.base.files import OutputError
+    from simulator.outputs.folders import ChartWarning
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ChartWarning)
+            write()
+    except OutputError as exc:
+        fail(str(exc), exc.exit_code)
+    except OSError as exc:
+        fail(
+            f"could not write results to {folder}: {exc.strerror or exc}. Nothing was written; "
+            "choose another --out folder or free some space.",
+            code=1,
+        )
+    for warning in caught:
+        if issubclass(warning.category, ChartWarning):
+            err.print(f"[yellow]warning:[/] {escape(str(warning.message))}", soft_wrap=True)
+
+
+
+
+def progress_bar(*middle: ProgressColumn) -> Progress:
+    """A progress bar on stderr that disappears when done: what, the bar, done of total, ``middle`` columns, time
+    left."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        *middle,
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )

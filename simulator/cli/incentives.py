@@ -1,0 +1,156 @@
+"""``msp-sim incentives``: what each contract makes the provider do, and the cost of the gap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from simulator.base.files import default_out
+from simulator.outputs.tables import format_number
+
+from .common import (
+    claim,
+    console,
+    err,
+    fail,
+    force_option,
+    load,
+    out_option,
+    seed_option,
+    set_option,
+    sized,
+    workers_option,
+    written,
+)
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--levers",
+    default=None,
+    metavar="LIST",
+    help="Comma-separated levers to search (default: all): prevention_hours_per_endpoint_month, "
+    "technicians, monitoring, thoroughness. The others stay at each contract's policy value.",
+)
+@click.option(
+    "--replications",
+    "-r",
+    type=click.IntRange(min=2, max=100_000),
+    default=None,
+    help="Replications per lever setting (default: incentives.replications, else the scenario's).",
+)
+@seed_option
+@workers_option(0)
+@set_option
+@out_option("-incentives")
+@force_option
+def incentives(
+    scenario: str,
+    levers: str | None,
+    replications: int | None,
+    seed: int | None,
+    workers: int,
+    overrides: tuple[str, ...],
+    out: Path | None,
+    force: bool,
+) -> None:
+    """Find what each contract makes the provider do (its best response), what the client and society would
+    prefer, and the cost of the gap."""
+    from simulator.outputs.folders import write_incentives
+    from simulator.studies.estimate import estimate_incentives
+    from simulator.studies.incentives import LEVERS, analyze_incentives
+
+    sc = load(scenario, overrides)
+    chosen = None
+    if levers:
+        chosen = tuple(x.strip() for x in levers.split(",") if x.strip())
+        unknown = [x for x in chosen if x not in LEVERS]
+        if unknown:
+            fail(f"--levers: unknown lever(s) {', '.join(unknown)}; choose from {', '.join(LEVERS)}.")
+    n = replications or sc.incentives.replications or sc.replications
+    sized(
+        estimate_incentives(sc, n, workers, chosen),
+        "search fewer lever settings (fewer `points` or a narrower technician range under incentives.levers, "
+        "or --levers), fewer replications (--replications) or a shorter horizon (--set horizon_months=N)",
+        force,
+    )
+    folder = out or default_out(sc.name, "-incentives")
+    claim(folder)
+    with err.status("searching levers...") as status:
+        result = analyze_incentives(
+            sc,
+            replications=replications,
+            seed=seed,
+            workers=workers,
+            levers=chosen,
+            progress=lambda msg: status.update(msg),
+        )
+    written(folder, lambda: write_incentives(result, folder))
+    for table in _incentive_tables(result):
+        console.print(table)
+    design = result.design
+    if not design.empty:
+        for name, group in design.groupby("contract", sort=False):
+            rec = group[group["recommended"]]
+            if rec.empty:
+                console.print(
+                    f"[bold]{name}[/]: no credit level tried gives a fee both sides prefer to break/fix."
+                )
+            else:
+                r = rec.iloc[0]
+                console.print(
+                    f"[bold]{name}[/]: closest to the social optimum with both sides better off than break/fix: "
+                    f"{r['scheme']} credit {r['credit']:g}, fee {r['fee_min']:.0f}–{r['fee_max']:.0f} per user-month "
+                    f"(provider then picks {r['prevention_hours_per_endpoint_month']:.2f} h prevention, "
+                    f"{r['technicians']} technicians)."
+                )
+    console.print(
+        f"{result.incidents_simulated:,} incidents simulated. Results written to [cyan]{folder}[/]: "
+        "best_response.csv, misalignment.csv, curves.csv, design.csv, evaluations.parquet, "
+        "incentives.png/.svg, scenario.resolved.yaml"
+    )
+
+
+def _incentive_tables(result: Any) -> tuple[Table, Table]:
+    """The levers each party would choose, and the misalignment at the provider's choice."""
+    s = result.scenario
+    levers = Table(title=f"{s.name}: levers chosen (provider = best response)", title_justify="left")
+    for col in ("contract", "chosen by", "prevention h", "techs", "RMM", "thoroughness", "profit"):
+        levers.add_column(col, justify="left" if col in ("contract", "chosen by") else "right")
+    for _, r in result.best_response.iterrows():
+        levers.add_row(
+            r["contract"] if r["role"] == "provider" else "",
+            r["role"],
+            f"{r['prevention_hours_per_endpoint_month']:.2f}",
+            f"{r['technicians']}",
+            "on" if r["monitoring"] else "off",
+            f"{r['thoroughness']:.2f}",
+            format_number(r["provider_profit"], "money"),
+        )
+    gap = Table(
+        title=f"Misalignment at the best response (totals over {s.measured_months} months, {s.currency})",
+        title_justify="left",
+    )
+    for col in ("contract", "welfare loss [95% CI]", "extra downtime", "profit / incident"):
+        gap.add_column(col, justify="left" if col == "contract" else "right")
+    for _, m in result.misalignment.iterrows():
+        loss = (
+            f"{format_number(m['welfare_loss'], 'money')} [{format_number(m['welfare_loss_ci_low'], 'money')}, "
+            f"{format_number(m['welfare_loss_ci_high'], 'money')}]"
+        )
+        gap.add_row(
+            m["contract"],
+            loss,
+            f"{m['extra_downtime_user_hours']:,.0f} user-h",
+            f"{m['marginal_profit_per_incident']:,.0f}",
+        )
+    return levers, gap
+
+
+# ----------------------------------------------------------------------------------------------- sweeps
+
+

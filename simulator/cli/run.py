@@ -1,0 +1,220 @@
+"""``msp-sim run``, ``report``, ``validate`` and ``schema``: one scenario compared over replications, its report,
+its check, and the file reference."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from simulator.base.files import default_out
+from simulator.outputs.tables import RUN_ROWS, format_number
+
+from .common import (
+    claim,
+    console,
+    err,
+    fail,
+    force_option,
+    load,
+    out_option,
+    progress_bar,
+    resolved,
+    seed_option,
+    set_option,
+    sized,
+    workers_option,
+    written,
+)
+
+
+def _table(results: Any) -> Table:
+    s = results.scenario
+    table = Table(
+        title=f"{s.name}: {results.table('incidents')['n'].iloc[0]} replications × {s.measured_months} months "
+        f"(totals in {s.currency}; mean ± 95% CI half-width)",
+        title_justify="left",
+    )
+    table.add_column("metric")
+    for name in results.contracts:
+        table.add_column(name, justify="right")
+    for metric, label, unit in RUN_ROWS:
+        t = results.table(metric)
+        cells = []
+        for name in results.contracts:
+            r = t.loc[name]
+            if isinstance(r["mean"], float) and math.isnan(r["mean"]):
+                cells.append("–")
+            else:
+                half = (r["ci_high"] - r["ci_low"]) / 2
+                cells.append(f"{format_number(r['mean'], unit)} ± {format_number(half, unit)}")
+        table.add_row(label, *cells)
+    return table
+
+@click.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--replications",
+    "-r",
+    type=click.IntRange(min=2, max=100_000),
+    default=None,
+    help="Replications (default: the scenario's).",
+)
+@seed_option
+@workers_option(1)
+@set_option
+@out_option("")
+@click.option("--tickets", is_flag=True, help="Also write the full ticket log as tickets.parquet.")
+@click.option(
+    "--report",
+    "with_report",
+    is_flag=True,
+    help="Also write report.html (one self-contained file for the client) and results.xlsx.",
+)
+@force_option
+def run(
+    scenario: str,
+    replications: int | None,
+    seed: int | None,
+    workers: int,
+    overrides: tuple[str, ...],
+    out: Path | None,
+    tickets: bool,
+    with_report: bool,
+    force: bool,
+) -> None:
+    """Run SCENARIO: compare its contracts over replications and write results, charts and tables."""
+    from simulator.outputs.folders import write_results
+    from simulator.studies.estimate import estimate_run
+    from simulator.studies.run import simulate
+
+    sc = resolved(load(scenario, overrides), replications, seed)
+    n = sc.replications
+    sized(
+        estimate_run(sc, n, workers, tickets),
+        "fewer replications (--replications), a shorter horizon (--set horizon_months=N), fewer clients"
+        + (", or one worker process (--workers 1)" if workers != 1 else "")
+        + (", or leave out --tickets" if tickets else ""),
+        force,
+    )
+    folder = out or default_out(sc.name)
+    claim(folder)
+    with progress_bar() as progress:
+        task = progress.add_task(f"simulating {sc.name}", total=n)
+        results = simulate(
+            sc,
+            replications=n,
+            seed=seed,
+            workers=workers,
+            tickets=tickets,
+            progress=lambda: progress.advance(task),
+        )
+    extra = None
+    if with_report:
+        from simulator.outputs.report import write_report
+        from simulator.outputs.workbook import write_workbook
+
+        def extra(tmp: Path) -> None:
+            write_report(tmp, tmp / "report.html")
+            write_workbook(tmp, tmp / "results.xlsx")
+
+    written(folder, lambda: write_results(results, folder, tickets=tickets, extra=extra))
+    console.print(_table(results))
+    from simulator.metrics import unstable_contracts
+
+    for unstable in unstable_contracts(results.scenario, results.summary):
+        console.print(f"[bold yellow]{escape(unstable.note)}[/]", soft_wrap=True)  # one line each
+    from simulator.outputs.charts import headline
+
+    console.print(f"[bold]{headline(results)}.[/]")
+    console.print(
+        f"Results written to [cyan]{folder}[/]: summary.csv, replications.csv, differences.csv, monthly.csv, "
+        "scenario.resolved.yaml, ticket_times.csv, comparison/revenue/service.png/.svg"
+        f"{', tickets.parquet' if tickets else ''}{', report.html, results.xlsx' if with_report else ''}"
+    )
+
+
+@click.command()
+@click.argument("folder", metavar="RESULTS_DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The HTML file to write (default: RESULTS_DIR/report.html).",
+)
+@click.option(
+    "--xlsx",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write an Excel workbook (summary, replications, differences, assumptions) to this file.",
+)
+@click.option("--title", default=None, help="Report title (default: 'IT support options: <scenario>').")
+def report(folder: Path, out: Path | None, xlsx: Path | None, title: str | None) -> None:
+    """Write one self-contained HTML report (charts inline, prints to PDF) from RESULTS_DIR: a folder written by
+    run, incentives, transition or sweep, or a folder holding several of them (e.g. results/)."""
+    from simulator.base.files import OutputError, check_file_target
+    from simulator.outputs.report import ReportError, find_results, write_report
+    from simulator.outputs.workbook import write_workbook
+
+    target = out or folder / "report.html"
+    try:
+        check_file_target(target, "--out")
+        if xlsx is not None:
+            check_file_target(xlsx, "--xlsx")
+    except OutputError as exc:
+        fail(str(exc), exc.exit_code)
+    try:
+        found = find_results(folder)
+    except ReportError as exc:
+        fail(str(exc))
+        raise  # unreachable
+    if xlsx is not None and not any(kind != "sweep" for kind, _ in found):
+        fail(f"--xlsx: {folder} holds only sweep results; the workbook is made from a run's results folder.")
+    with err.status("rendering the report..."):
+        written(target.parent, lambda: write_report(folder, target, title))
+        if xlsx is not None:
+            source = next(path for kind, path in found if kind != "sweep")
+            written(xlsx.parent, lambda: write_workbook(source, xlsx))
+    kinds = ", ".join(f"{kind} ({path.name})" for kind, path in found)
+    console.print(f"Report written to [cyan]{escape(str(target))}[/] from {escape(kinds)}.")
+    if xlsx is not None:
+        console.print(f"Workbook written to [cyan]{escape(str(xlsx))}[/].")
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
+@set_option
+def validate(scenario: str, overrides: tuple[str, ...]) -> None:
+    """Check SCENARIO without running it."""
+    sc = load(scenario, overrides)
+    clients = sum(c.count for c in sc.clients)
+    users = sum(c.count * c.users for c in sc.clients)
+    console.print(
+        f"{escape(scenario)}: valid. '{escape(sc.name)}': {clients:,} clients, {users:,} users, "
+        f"{len(sc.incidents.categories)} incident categories, contracts: "
+        f"{escape(', '.join(c.name for c in sc.contracts))}.",
+        soft_wrap=True,
+    )
+    from simulator.studies.estimate import estimate_run
+
+    estimate = estimate_run(sc, sc.replications, 1)
+    fits = "fits in" if estimate.fits() else "does not fit in"
+    console.print(
+        f"`msp-sim run` would take {escape(estimate.describe())}; that {fits} this machine's memory.", soft_wrap=True
+    )
+
+
+@click.command()
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the JSON Schema instead of the readable reference."
+)
+def schema(as_json: bool) -> None:
+    """Print the scenario file reference (every field, its unit and default)."""
+    from simulator.config.schema import json_schema, reference
+
+    click.echo(json_schema() if as_json else reference())

@@ -1,0 +1,132 @@
+"""``msp-sim transition``: the provider's portfolio month by month under each migration strategy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+from rich.table import Table
+
+from simulator.base.files import default_out
+from simulator.outputs.tables import TRANSITION_ROWS, format_number
+
+from .common import (
+    claim,
+    console,
+    fail,
+    force_option,
+    load,
+    out_option,
+    progress_bar,
+    resolved,
+    seed_option,
+    set_option,
+    sized,
+    workers_option,
+    written,
+)
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--strategies",
+    default=None,
+    metavar="LIST",
+    help="Comma-separated strategy names from the scenario's portfolio (default: all).",
+)
+@click.option(
+    "--replications",
+    "-r",
+    type=click.IntRange(min=2, max=100_000),
+    default=None,
+    help="Replications (default: the scenario's).",
+)
+@seed_option
+@workers_option(0)
+@set_option
+@out_option("-transition")
+@force_option
+def transition(
+    scenario: str,
+    strategies: str | None,
+    replications: int | None,
+    seed: int | None,
+    workers: int,
+    overrides: tuple[str, ...],
+    out: Path | None,
+    force: bool,
+) -> None:
+    """Follow the provider's portfolio month by month under each migration strategy (break/fix to managed)."""
+    from simulator.outputs.folders import write_transition
+    from simulator.studies.estimate import estimate_transition
+    from simulator.studies.transition import simulate_transition
+
+    sc = load(scenario, overrides)
+    if sc.portfolio is None:
+        fail(
+            f"{scenario}: no `portfolio:` section; add one (starting clients, strategies, churn, sales, hiring) "
+            "to run a transition — see scenarios/transition.yaml and `msp-sim schema`."
+        )
+    assert sc.portfolio is not None
+    known = [s.name for s in sc.portfolio.strategies]
+    chosen = [x.strip() for x in strategies.split(",") if x.strip()] if strategies else None
+    unknown = [x for x in chosen or [] if x not in known]
+    if unknown:
+        fail(
+            f"--strategies: unknown strategy {', '.join(unknown)}; the scenario defines {', '.join(known)}."
+        )
+    sc = resolved(sc, replications, seed)
+    n = sc.replications
+    sized(
+        estimate_transition(sc, len(chosen or known), n, workers),
+        "fewer replications (--replications), fewer strategies (--strategies) or a shorter horizon "
+        "(--set horizon_months=N)",
+        force,
+    )
+    folder = out or default_out(sc.name, "-transition")
+    claim(folder)
+    with progress_bar() as progress:
+        task = progress.add_task(f"portfolio {sc.name}", total=n)
+        result = simulate_transition(
+            sc, chosen, replications=n, seed=seed, workers=workers, progress=lambda: progress.advance(task)
+        )
+    written(folder, lambda: write_transition(result, folder))
+    console.print(_transition_table(result))
+    console.print(
+        f"Results written to [cyan]{folder}[/]: transition_monthly.csv, transition_summary.csv, "
+        "transition.png/.svg, scenario.resolved.yaml"
+    )
+
+
+def _transition_table(result: Any) -> Table:
+    s = result.scenario
+    n = int(result.monthly["replication"].nunique())
+    table = Table(
+        title=f"{s.name}: portfolio over {s.horizon_months} months, {n} replications "
+        f"({s.currency}; mean ± 95% CI half-width)",
+        title_justify="left",
+    )
+    table.add_column("metric")
+    for name in result.strategies:
+        table.add_column(name, justify="right")
+    summary = result.summary.set_index(["strategy", "metric"])
+    for metric, label, unit in TRANSITION_ROWS:
+        if (result.strategies[0], metric) not in summary.index:
+            continue
+        cells = []
+        for name in result.strategies:
+            r = summary.loc[(name, metric)]
+            if not np.isfinite(r["mean"]):
+                cells.append("–")
+            elif np.isfinite(r["ci_high"]):
+                half = (r["ci_high"] - r["ci_low"]) / 2
+                cells.append(f"{format_number(r['mean'], unit)} ± {format_number(half, unit)}")
+            else:
+                cells.append(format_number(r["mean"], unit))
+        table.add_row(label, *cells)
+    return table
+
+
