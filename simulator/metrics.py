@@ -13,7 +13,7 @@ import pandas as pd
 
 from .base.calendar import HOURS_PER_MONTH
 from .base.records import BillingContext, Handling, TicketLog
-from .config.scenario import Scenario
+from .config import Scenario
 from .contracts.billing import bill, sla_outcomes
 from .contracts.ledger import Account, Ledger, Party
 from .contracts.terms import Contract, Managed

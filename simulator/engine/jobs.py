@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator.base.records import Handling
-from simulator.config.scenario import Scenario
+from simulator.config import Scenario
 
 from .incidents import ClientTable, IncidentSet
 from .plan import Clocks, Plan

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator.base.calendar import HOURS_PER_MONTH, WeekCalendar
-from simulator.config.scenario import Behaviour, Scenario, Triage
+from simulator.config import Scenario
+from simulator.config.scenario import Behaviour, Triage
 from simulator.contracts.terms import Contract, Managed
 
 __all__ = ["Clocks", "Levers", "Plan", "contract_levers", "month_of", "recurrence_probability"]

@@ -15,7 +15,7 @@ import numpy as np
 
 from simulator.base.calendar import HOURS_PER_MONTH, scalar_maps
 from simulator.base.records import Handling
-from simulator.config.scenario import Scenario
+from simulator.config import Scenario
 
 from .incidents import ClientTable, IncidentSet, U, attributes_from_uniforms
 from .plan import Clocks, Levers

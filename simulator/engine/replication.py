@@ -14,7 +14,7 @@ import numpy as np
 
 from simulator.base.records import PreventionLog, TicketLog
 from simulator.base.rng import stream
-from simulator.config.scenario import Scenario
+from simulator.config import Scenario
 from simulator.contracts.terms import Contract
 
 from .incidents import ClientTable, IncidentSet
