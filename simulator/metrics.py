@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 
 from .base.calendar import HOURS_PER_MONTH
-from .base.records import BillingContext, Handling
+from .base.records import BillingContext, Handling, TicketLog
 from .config import Scenario
-from .contracts.billing import bill, sla_outcomes
+from .contracts import Contract
+from .contracts.billing import bill
 from .contracts.ledger import Account, Ledger, Party
-from .contracts.terms import Contract, Managed
 from .engine.replication import ContractRun
 
 __all__ = [
@@ -142,15 +142,41 @@ def _cv(x: np.ndarray) -> float:
     return float(np.std(x, ddof=1) / mean) if len(x) > 1 and mean > 0 else float("nan")
 
 
-def measure(
-    scenario: Scenario, contract: Contract, run: ContractRun, ctx: BillingContext
-) -> tuple[dict[str, float], dict[str, np.ndarray], Ledger]:
-    """Metrics over the measured months, monthly series (all months), and the full ledger."""
-    log = run.tickets
-    months = ctx.months
-    ledger = bill(contract, log, run.prevention, ctx).concat(cost_ledger(scenario, run, ctx))
-    warm = scenario.warmup_months
-    measured = np.arange(months) >= warm
+@dataclass(frozen=True)
+class MonthlyFlows:
+    """Money and counts by month, every month of the horizon: money [currency/month], ``incidents`` and
+    ``tickets`` [count/month], ``downtime_hours`` [user-hours/month]."""
+
+    revenue: np.ndarray  # billed to the clients, net of SLA credits
+    credits: np.ndarray  # SLA credits paid
+    labour: np.ndarray
+    tools: np.ndarray
+    parts: np.ndarray
+    cost: np.ndarray  # labour + tools + parts
+    downtime_cost: np.ndarray
+    downtime_hours: np.ndarray  # blocked user-hours
+    incidents: np.ndarray
+    tickets: np.ndarray
+
+    def series(self) -> dict[str, np.ndarray]:
+        """The :data:`MONTHLY_METRICS` series."""
+        return {
+            "provider_revenue": self.revenue,
+            "provider_cost": self.cost,
+            "provider_profit": self.revenue - self.cost,
+            "client_fees": self.revenue,
+            "client_downtime_cost": self.downtime_cost,
+            "client_total_cost": self.revenue + self.downtime_cost,
+            "sla_credits": self.credits,
+            "incidents": self.incidents,
+            "tickets": self.tickets,
+            "downtime_user_hours": self.downtime_hours,
+        }
+
+
+def monthly_flows(ledger: Ledger, log: TicketLog, months: int) -> MonthlyFlows:
+    """The ledger's money flows by the month they are booked (in whole cents, shown in currency), and the log's
+    downtime and counts by the month of each incident (of creation for a ticket)."""
 
     def flow(mask: np.ndarray) -> np.ndarray:
         return _by_month(ledger.month[mask], ledger.cents[mask].astype(float), months) / 100.0
@@ -159,92 +185,155 @@ def measure(
     credit_mask = (ledger.payer == Party.PROVIDER) & (ledger.payee >= 0)
     billed = flow(to_provider)
     credits = flow(credit_mask)
-    revenue = billed - credits
     labour = flow(ledger.account == Account.COST_LABOUR)
     tools = flow(ledger.account == Account.COST_TOOLS)
     parts = flow(ledger.account == Account.COST_PARTS)
-    cost = labour + tools + parts
-    downtime_cost = _by_month(log.month, log.downtime_cost, months)
-    downtime_hours = _by_month(log.month, log.downtime_user_hours, months)
-    incidents = _by_month(log.month, None, months)
     ticket = log.handling == Handling.TICKET
-    tickets = _by_month(log.month[ticket], None, months)
+    return MonthlyFlows(
+        revenue=billed - credits,
+        credits=credits,
+        labour=labour,
+        tools=tools,
+        parts=parts,
+        cost=labour + tools + parts,
+        downtime_cost=_by_month(log.month, log.downtime_cost, months),
+        downtime_hours=_by_month(log.month, log.downtime_user_hours, months),
+        incidents=_by_month(log.month, None, months),
+        tickets=_by_month(log.month[ticket], None, months),
+    )
 
-    monthly = {
-        "provider_revenue": revenue,
-        "provider_cost": cost,
-        "provider_profit": revenue - cost,
-        "client_fees": revenue,
-        "client_downtime_cost": downtime_cost,
-        "client_total_cost": revenue + downtime_cost,
-        "sla_credits": credits,
-        "incidents": incidents,
-        "tickets": tickets,
-        "downtime_user_hours": downtime_hours,
-    }
 
-    in_window = measured[log.month]
-    mt = ticket & in_window
-    users_cal = ctx.calendar
-    response = users_cal.business_hours_between(log.created[mt], log.started[mt])
-    resolution = users_cal.business_hours_between(log.created[mt], log.resolved[mt])
-    m = measured
+def money_totals(flows: MonthlyFlows, measured: np.ndarray) -> dict[str, float]:
+    """The provider's and the client's money over the measured months [currency], with the margin [share], the
+    monthly revenue's mean [currency/month] and the variability of monthly revenue and client cost."""
 
     def total(x: np.ndarray) -> float:
-        return float(x[m].sum())
+        return float(x[measured].sum())
 
+    revenue, cost = flows.revenue, flows.cost
     row: dict[str, float] = {
         "provider_revenue": total(revenue),
-        "provider_labour_cost": total(labour),
-        "provider_tools_cost": total(tools),
-        "provider_parts_cost": total(parts),
+        "provider_labour_cost": total(flows.labour),
+        "provider_tools_cost": total(flows.tools),
+        "provider_parts_cost": total(flows.parts),
         "provider_cost": total(cost),
         "provider_profit": total(revenue - cost),
     }
     row["provider_margin"] = (
         row["provider_profit"] / row["provider_revenue"] if row["provider_revenue"] else float("nan")
     )
-    row["revenue_monthly_mean"] = float(revenue[m].mean())
-    row["revenue_monthly_cv"] = _cv(revenue[m])
+    row["revenue_monthly_mean"] = float(revenue[measured].mean())
+    row["revenue_monthly_cv"] = _cv(revenue[measured])
     row["client_fees"] = row["provider_revenue"]
-    row["client_downtime_cost"] = total(downtime_cost)
+    row["client_downtime_cost"] = total(flows.downtime_cost)
     row["client_total_cost"] = row["client_fees"] + row["client_downtime_cost"]
-    client_monthly = (revenue + downtime_cost)[m]
+    client_monthly = (revenue + flows.downtime_cost)[measured]
     row["client_monthly_cost_cv"] = _cv(client_monthly)
     row["client_monthly_cost_p95"] = float(np.percentile(client_monthly, 95))
     row["social_cost"] = row["provider_cost"] + row["client_downtime_cost"]
-    row["incidents"] = float(in_window.sum())
-    row["tickets"] = float(mt.sum())
-    row["self_handled"] = float((in_window & (log.handling == Handling.SELF)).sum())
-    row["auto_remediated"] = float((in_window & (log.handling == Handling.AUTO)).sum())
-    row["recurrences"] = float((in_window & log.recurrence).sum())
-    row["prevented"] = float(run.prevented_by_month[measured].sum())
-    row["downtime_user_hours"] = total(downtime_hours)
+    return row
+
+
+def incident_counts(
+    scenario: Scenario,
+    run: ContractRun,
+    flows: MonthlyFlows,
+    ctx: BillingContext,
+    in_window: np.ndarray,
+    measured: np.ndarray,
+) -> dict[str, float]:
+    """Incidents of the measured months by how they were handled [count], and the downtime they caused
+    [user-hours, hours/user-year]."""
+    log = run.tickets
+    row = {
+        "incidents": float(in_window.sum()),
+        "tickets": float((in_window & (log.handling == Handling.TICKET)).sum()),
+        "self_handled": float((in_window & (log.handling == Handling.SELF)).sum()),
+        "auto_remediated": float((in_window & (log.handling == Handling.AUTO)).sum()),
+        "recurrences": float((in_window & log.recurrence).sum()),
+        "prevented": float(run.prevented_by_month[measured].sum()),
+        "downtime_user_hours": float(flows.downtime_hours[measured].sum()),
+    }
     user_years = float(ctx.users.sum()) * scenario.measured_months / 12.0
     row["downtime_hours_per_user_year"] = row["downtime_user_hours"] / user_years
-    row["mean_response_hours"] = float(response.mean()) if len(response) else float("nan")
-    row["p90_response_hours"] = float(np.percentile(response, 90)) if len(response) else float("nan")
-    row["mean_resolution_hours"] = float(resolution.mean()) if len(resolution) else float("nan")
-    row["p90_resolution_hours"] = float(np.percentile(resolution, 90)) if len(resolution) else float("nan")
-    if isinstance(contract, Managed):
-        sla = sla_outcomes(contract, log, ctx)
+    return row
+
+
+def ticket_times(log: TicketLog, measured_tickets: np.ndarray, ctx: BillingContext) -> dict[str, float]:
+    """Mean and 90th percentile of the measured tickets' response (created to started) and resolution (created to
+    resolved) times [business hours]; NaN without tickets."""
+    users_cal = ctx.calendar
+    mt = measured_tickets
+    response = users_cal.business_hours_between(log.created[mt], log.started[mt])
+    resolution = users_cal.business_hours_between(log.created[mt], log.resolved[mt])
+    return {
+        "mean_response_hours": float(response.mean()) if len(response) else float("nan"),
+        "p90_response_hours": float(np.percentile(response, 90)) if len(response) else float("nan"),
+        "mean_resolution_hours": float(resolution.mean()) if len(resolution) else float("nan"),
+        "p90_resolution_hours": float(np.percentile(resolution, 90)) if len(resolution) else float("nan"),
+    }
+
+
+def sla_figures(
+    contract: Contract,
+    log: TicketLog,
+    ctx: BillingContext,
+    flows: MonthlyFlows,
+    in_window: np.ndarray,
+    measured: np.ndarray,
+) -> dict[str, float]:
+    """Breaches [count] and compliance [share] of the measured in-scope tickets (NaN without an SLA), and the
+    credits paid over the measured months [currency]."""
+    sla = contract.sla_outcomes(log, ctx)
+    if sla is not None:
         scope = sla["in_scope"] & in_window
-        row["sla_breaches"] = float((sla["breach"] & in_window).sum())
-        row["sla_compliance"] = 1.0 - row["sla_breaches"] / scope.sum() if scope.sum() else float("nan")
+        breaches = float((sla["breach"] & in_window).sum())
+        compliance = 1.0 - breaches / scope.sum() if scope.sum() else float("nan")
     else:
-        row["sla_breaches"] = float("nan")
-        row["sla_compliance"] = float("nan")
-    row["sla_credits"] = total(credits)
-    row["technician_utilization"] = float(
-        run.busy_hours_by_month[m].sum() / run.coverage_hours_by_month[m].sum()
-    )
-    row["technician_hours_worked"] = float(run.busy_hours_by_month[m].sum())
-    row["prevention_hours"] = float(run.prevention.hours[measured[run.prevention.month]].sum())
+        breaches = float("nan")
+        compliance = float("nan")
+    return {
+        "sla_breaches": breaches,
+        "sla_compliance": compliance,
+        "sla_credits": float(flows.credits[measured].sum()),
+    }
+
+
+def pool_figures(run: ContractRun, measured: np.ndarray) -> dict[str, float]:
+    """The technician pool over the measured months: utilisation [share], hours worked and prevention hours
+    [hours], offered load [ratio], and the backlog left at the end of the horizon [hours]."""
+    m = measured
     on_duty = float(run.coverage_hours_by_month[m].sum())
-    row["offered_load"] = float(run.offered_hours_by_month[m].sum()) / on_duty if on_duty else float("nan")
-    row["backlog_hours_at_end"] = run.overtime_hours
-    row["marginal_profit_per_incident"] = _marginal_profit(scenario, log, ledger, in_window, measured)
-    return row, monthly, ledger
+    return {
+        "technician_utilization": float(
+            run.busy_hours_by_month[m].sum() / run.coverage_hours_by_month[m].sum()
+        ),
+        "technician_hours_worked": float(run.busy_hours_by_month[m].sum()),
+        "prevention_hours": float(run.prevention.hours[measured[run.prevention.month]].sum()),
+        "offered_load": float(run.offered_hours_by_month[m].sum()) / on_duty if on_duty else float("nan"),
+        "backlog_hours_at_end": run.overtime_hours,
+    }
+
+
+def measure(
+    scenario: Scenario, contract: Contract, run: ContractRun, ctx: BillingContext
+) -> tuple[dict[str, float], dict[str, np.ndarray], Ledger]:
+    """Metrics over the measured months, monthly series (all months), and the full ledger."""
+    log = run.tickets
+    ledger = bill(contract, log, run.prevention, ctx).concat(cost_ledger(scenario, run, ctx))
+    flows = monthly_flows(ledger, log, ctx.months)
+    measured = np.arange(ctx.months) >= scenario.warmup_months
+    in_window = measured[log.month]
+    measured_tickets = (log.handling == Handling.TICKET) & in_window
+    row: dict[str, float] = {
+        **money_totals(flows, measured),
+        **incident_counts(scenario, run, flows, ctx, in_window, measured),
+        **ticket_times(log, measured_tickets, ctx),
+        **sla_figures(contract, log, ctx, flows, in_window, measured),
+        **pool_figures(run, measured),
+        "marginal_profit_per_incident": _marginal_profit(scenario, log, ledger, in_window, measured),
+    }
+    return row, flows.series(), ledger
 
 
 def _marginal_profit(
@@ -270,9 +359,10 @@ def _marginal_profit(
 
 
 def sla_clock(scenario: Scenario) -> str:
-    """The clock ticket times are shown on: the first managed contract's SLA clock, else business hours."""
-    managed = [c for c in scenario.contracts if isinstance(c, Managed)]
-    return managed[0].sla.clock if managed else "business"
+    """The clock ticket times are shown on: the first SLA's clock (in the order of the contracts), else business
+    hours."""
+    slas = [c.sla_terms for c in scenario.contracts if c.sla_terms is not None]
+    return slas[0].clock if slas else "business"
 
 
 def time_edges(scenario: Scenario) -> np.ndarray:
@@ -280,9 +370,9 @@ def time_edges(scenario: Scenario) -> np.ndarray:
     every SLA target of the scenario (so the share within a target is exact, not interpolated)."""
     targets = [
         value + 1e-9
-        for c in scenario.contracts
-        if isinstance(c, Managed)
-        for t in c.sla.targets.values()
+        for sla in (c.sla_terms for c in scenario.contracts)
+        if sla is not None
+        for t in sla.targets.values()
         for value in (t.response_hours, t.resolution_hours)
     ]
     return np.unique(np.r_[0.0, np.geomspace(1 / 60, 8760.0, 61), targets, np.inf])
@@ -317,7 +407,9 @@ def ticket_time_counts(
 def on_duty_hours_per_month(scenario: Scenario, contract: Contract) -> float:
     """On-duty hours of a contract's technician pool in an average measured month [hours/month]: the pool's
     coverage calendar times its technicians, as the simulation counts them."""
-    edges = scenario.calendar.coverage().business_time(np.arange(scenario.horizon_months + 1) * HOURS_PER_MONTH)
+    edges = scenario.calendar.coverage().business_time(
+        np.arange(scenario.horizon_months + 1) * HOURS_PER_MONTH
+    )
     per_month = np.diff(edges)[scenario.warmup_months :]
     return float(per_month.mean()) * contract.policy.technicians
 

@@ -476,7 +476,9 @@ def recover(out: Path) -> None:
         siblings = list(out.parent.iterdir())
     except FileNotFoundError:
         return
-    olds = sorted((p for p in siblings if old_re.match(p.name) and p.is_dir()), key=lambda p: p.stat().st_mtime)
+    olds = sorted(
+        (p for p in siblings if old_re.match(p.name) and p.is_dir()), key=lambda p: p.stat().st_mtime
+    )
     if olds and not out.exists():
         olds.pop().rename(out)  # the swap stopped halfway: the previous results come back
     for leftover in [*olds, *(p for p in siblings if tmp_re.match(p.name) and p.is_dir())]:

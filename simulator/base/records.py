@@ -91,4 +91,6 @@ class BillingContext:
     category_names: tuple[str, ...]  # by category index; the last is "major"
     calendar: WeekCalendar  # the users' business hours (SLA business clock)
     active: np.ndarray | None = None  # (clients, months): on this contract that month; None = always
-    onboarding_month: np.ndarray | None = None  # per client: month its onboarding fee is due, −1 none; None = 0
+    onboarding_month: np.ndarray | None = (
+        None  # per client: month its onboarding fee is due, −1 none; None = 0
+    )

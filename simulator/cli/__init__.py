@@ -21,12 +21,12 @@ __all__ = ["main"]
 def main() -> None:
     """Simulate IT-support economics: break/fix time and materials, fixed price per job, managed services."""
     os.environ.setdefault("MPLBACKEND", "Agg")  # charts are written to files, never shown
-    if "COLUMNS" not in os.environ:  # into a file or a log: tables as wide as they need, not rich's 80 columns
+    if (
+        "COLUMNS" not in os.environ
+    ):  # into a file or a log: tables as wide as they need, not rich's 80 columns
         for c in (console, err):
             if not c.is_terminal:
                 c.width = PIPED_WIDTH
-
-
 
 
 for command in (run, report, incentives, transition, sweep_command, analyze, validate, schema):

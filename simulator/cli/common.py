@@ -28,6 +28,7 @@ PIPED_WIDTH = 120
 err = Console(stderr=True, highlight=False)
 console = Console(highlight=False)
 
+
 def fail(message: str, code: int = 2) -> None:
     err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     sys.exit(code)
@@ -39,7 +40,6 @@ def load(path: str, overrides: tuple[str, ...]) -> Scenario:
     except ScenarioError as exc:
         fail(str(exc))
         raise  # unreachable
-
 
 
 set_option = click.option(
@@ -105,7 +105,9 @@ def sized(estimate: Any, shrink: str, force: bool) -> None:
     if not estimate.fits():
         if not force:
             fail(estimate.refusal(shrink))
-        err.print(f"[yellow]warning:[/] {escape(estimate.describe())}; started anyway (--force).", soft_wrap=True)
+        err.print(
+            f"[yellow]warning:[/] {escape(estimate.describe())}; started anyway (--force).", soft_wrap=True
+        )
     elif estimate.announce:
         err.print(f"{escape(estimate.describe())}.", soft_wrap=True)
 
@@ -144,8 +146,6 @@ def written(folder: Path, write: Callable[[], object]) -> None:
     for warning in caught:
         if issubclass(warning.category, ChartWarning):
             err.print(f"[yellow]warning:[/] {escape(str(warning.message))}", soft_wrap=True)
-
-
 
 
 def progress_bar(*middle: ProgressColumn) -> Progress:

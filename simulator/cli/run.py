@@ -55,6 +55,7 @@ def _table(results: Any) -> Table:
         table.add_row(label, *cells)
     return table
 
+
 @click.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
 @click.option(
@@ -205,7 +206,8 @@ def validate(scenario: str, overrides: tuple[str, ...]) -> None:
     estimate = estimate_run(sc, sc.replications, 1)
     fits = "fits in" if estimate.fits() else "does not fit in"
     console.print(
-        f"`msp-sim run` would take {escape(estimate.describe())}; that {fits} this machine's memory.", soft_wrap=True
+        f"`msp-sim run` would take {escape(estimate.describe())}; that {fits} this machine's memory.",
+        soft_wrap=True,
     )
 
 

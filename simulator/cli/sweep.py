@@ -363,5 +363,3 @@ def _sensitivity_table(sens: Any, outcome: str, contract: str, reference: str) -
             cells = [num(r["importance"]), num(r["src"], True), num(r["srrc"], True)]
         table.add_row(str(r["rank"]), escape(str(r["parameter"])), *cells)
     return table
-
-

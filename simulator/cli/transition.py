@@ -75,9 +75,7 @@ def transition(
     chosen = [x.strip() for x in strategies.split(",") if x.strip()] if strategies else None
     unknown = [x for x in chosen or [] if x not in known]
     if unknown:
-        fail(
-            f"--strategies: unknown strategy {', '.join(unknown)}; the scenario defines {', '.join(known)}."
-        )
+        fail(f"--strategies: unknown strategy {', '.join(unknown)}; the scenario defines {', '.join(known)}.")
     sc = resolved(sc, replications, seed)
     n = sc.replications
     sized(
@@ -128,5 +126,3 @@ def _transition_table(result: Any) -> Table:
                 cells.append(format_number(r["mean"], unit))
         table.add_row(label, *cells)
     return table
-
-

@@ -134,5 +134,3 @@ def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
         list_item = get_args(field.annotation)[0] if get_origin(field.annotation) is list else None
         model = None if list_item is not None else _submodel(field.annotation, node)
     return sorted(model.model_fields) if model is not None else []
-
-

@@ -91,5 +91,3 @@ class IncentiveSettings(ConfigModel):
     """Per-contract search spaces (by contract name), replacing ``levers`` for that contract."""
     design: Design = Design()
     """Credit levels tried for managed contracts."""
-
-

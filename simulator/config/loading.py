@@ -35,5 +35,3 @@ def load_scenario(
         return Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(format_validation_error(label, exc, data)) from None
-
-

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Term", "money_terms"]
 
+
 @dataclass(frozen=True)
 class _Kind:
     """One kind of incident as the money estimate sees it."""
@@ -113,7 +114,9 @@ def _exposure(s: Scenario, counts: dict[str, int]) -> tuple[Exposure, list[_Kind
     chain = 51.0 if p_recur >= 1 else min(51.0, 1.0 / (1.0 - p_recur))
     kinds = _kinds(s, counts, chain)
     endpoints = sum(counts[seg.name] * seg.endpoints for seg in s.clients)
-    largest_effort, effort_field = max((x.effort.largest * effort_factor, f"{x.field}.effort_hours") for x in kinds)
+    largest_effort, effort_field = max(
+        (x.effort.largest * effort_factor, f"{x.field}.effort_hours") for x in kinds
+    )
     design = s.incentives.design
     exposure = Exposure(
         months=months,
@@ -149,7 +152,8 @@ def _common_terms(s: Scenario, x: Exposure, kinds: list[_Kind]) -> list[Term]:
     techs, _, prevention = _levers(s)
     hour_cost = provider.cost_per_technician_hour
     work = sum(
-        k.jobs * (k.effort.expected * x.effort_factor + k.onsite * provider.travel_hours.expected) for k in kinds
+        k.jobs * (k.effort.expected * x.effort_factor + k.onsite * provider.travel_hours.expected)
+        for k in kinds
     )
     work += prevention * x.endpoints * months
     parts = _parts(kinds)
@@ -159,7 +163,11 @@ def _common_terms(s: Scenario, x: Exposure, kinds: list[_Kind]) -> list[Term]:
             "provider.cost_per_technician_hour",
             f"the pool's labour cost ({techs} technicians × {MONTH_HOURS:g} h × {months} months)",
         ),
-        (work * hour_cost, "provider.cost_per_technician_hour", f"the cost of {work:.3g} hours of expected work"),
+        (
+            work * hour_cost,
+            "provider.cost_per_technician_hour",
+            f"the cost of {work:.3g} hours of expected work",
+        ),
         (
             provider.tools_cost_per_endpoint_month * x.endpoints * months,
             "provider.tools_cost_per_endpoint_month",
@@ -176,8 +184,16 @@ def _common_terms(s: Scenario, x: Exposure, kinds: list[_Kind]) -> list[Term]:
                 "portfolio.sales.cost_per_staff_month",
                 f"the sales cost ({staff} staff × {months} months)",
             ),
-            (p.hiring.max_technicians * p.hiring.cost_per_hire, "portfolio.hiring.cost_per_hire", "the hiring cost"),
-            (x.clients * p.onboarding_hours * hour_cost, "portfolio.onboarding_hours", "the onboarding labour"),
+            (
+                p.hiring.max_technicians * p.hiring.cost_per_hire,
+                "portfolio.hiring.cost_per_hire",
+                "the hiring cost",
+            ),
+            (
+                x.clients * p.onboarding_hours * hour_cost,
+                "portfolio.onboarding_hours",
+                "the onboarding labour",
+            ),
             (
                 p.tools_setup_cost + p.tools_platform_cost_per_month * months,
                 "portfolio.tools_platform_cost_per_month",

@@ -108,5 +108,3 @@ def _list_index(node: list[Any], key: str, where: str, label: str | None) -> int
     hint = difflib.get_close_matches(key, [n for n in names if isinstance(n, str)], n=1)
     extra = f"; did you mean '{hint[0]}'?" if hint else f"; names are {names}"
     raise ScenarioError(f"{_prefix(label)}override path '{where}': no list item named '{key}'{extra}")
-
-

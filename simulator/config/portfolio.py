@@ -147,5 +147,3 @@ class Portfolio(ConfigModel):
     """New clients."""
     hiring: Hiring = Hiring()
     """Technician hiring."""
-
-

@@ -13,7 +13,16 @@ from .errors import ScenarioError
 if TYPE_CHECKING:
     from .scenario import Scenario
 
-__all__ = ["MAX_DEPTH", "MAX_NODES", "StrictLoader", "YamlProblem", "dump_scenario", "dump_yaml", "read_yaml", "tree"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "StrictLoader",
+    "YamlProblem",
+    "dump_scenario",
+    "dump_yaml",
+    "read_yaml",
+    "tree",
+]
 
 
 MAX_DEPTH = 100
@@ -173,5 +182,3 @@ def dump_yaml(data: Any, **style: Any) -> str:
 def dump_scenario(scenario: Scenario) -> str:
     """The fully resolved scenario as YAML (every default written out), loadable again."""
     return dump_yaml(scenario.model_dump(mode="json"))
-
-

@@ -179,7 +179,6 @@ class Scenario(ConfigModel):
             )
 
 
-
 def priorities() -> tuple[str, ...]:
     """The priority labels, highest first."""
     return PRIORITIES

@@ -281,5 +281,3 @@ class Provider(ConfigModel):
     """Prevention work per client-month is scheduled in jobs of this length [hours]."""
     recurrence: Recurrence = Recurrence()
     """Fixes that do not hold."""
-
-

@@ -76,7 +76,9 @@ class FixedPrice(ContractKind):
             lines.append(client_lines(log, menu, Account.OVERRUN, amount))
         if self.parts == "billed":
             lines.append(
-                client_lines(log, menu, Account.PARTS, log.parts_cost[menu] * (1 + self.fallback.parts_markup))
+                client_lines(
+                    log, menu, Account.PARTS, log.parts_cost[menu] * (1 + self.fallback.parts_markup)
+                )
             )
         return Ledger.build(lines)
 
@@ -86,7 +88,11 @@ class FixedPrice(ContractKind):
         return [
             *tm_money_terms(self.fallback, f"{where}.fallback", exposure),
             (menu, f"{where}.menu", "the menu prices"),
-            (exposure.jobs * self.trip_charge, f"{where}.trip_charge", f"the trip charges ({exposure.jobs:.3g} jobs)"),
+            (
+                exposure.jobs * self.trip_charge,
+                f"{where}.trip_charge",
+                f"the trip charges ({exposure.jobs:.3g} jobs)",
+            ),
         ]
 
     def describe(self, words: Words, sizes: Sequence[tuple[int, Size]]) -> str:

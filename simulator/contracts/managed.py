@@ -219,7 +219,9 @@ class Managed(ContractKind):
             )
             if fee
         ]
-        monthly = sum(count * self.fee_per_client_month(s.users, s.endpoints, s.servers) for count, s in sizes)
+        monthly = sum(
+            count * self.fee_per_client_month(s.users, s.endpoints, s.servers) for count, s in sizes
+        )
         flat = words.join(fees) if fees else "fee of " + money(0)
         text = f"A flat {flat} ({money(monthly)} a month for these clients)"
         if self.onboarding_fee:

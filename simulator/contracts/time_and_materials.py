@@ -33,7 +33,9 @@ class TimeAndMaterials(TmTerms, ContractKind):
         lines: list[LineBlock] = tm_lines(self, log, log.handling == Handling.TICKET)
         if self.bill_prevention and len(prevention.hours):
             amount = billable_hours(prevention.hours, self.billing_increment_hours, 0.0) * self.remote_rate
-            lines.append((prevention.month, prevention.client, Party.PROVIDER, Account.PREVENTION, amount, None))
+            lines.append(
+                (prevention.month, prevention.client, Party.PROVIDER, Account.PREVENTION, amount, None)
+            )
         return Ledger.build(lines)
 
     def money_terms(self, exposure: Exposure, where: str) -> list[Term]:
@@ -41,12 +43,14 @@ class TimeAndMaterials(TmTerms, ContractKind):
         terms = tm_money_terms(self, where, exposure)
         if self.bill_prevention:
             terms.append(
-                (exposure.prevention_hours * self.remote_rate, f"{where}.remote_rate", "the prevention hours billed")
+                (
+                    exposure.prevention_hours * self.remote_rate,
+                    f"{where}.remote_rate",
+                    "the prevention hours billed",
+                )
             )
         return terms
 
     def describe(self, words: Words, sizes: Sequence[tuple[int, Size]]) -> str:
         """The rates and how the provider staffs it."""
         return f"Time and materials: {describe_tm(self, words)}. {describe_policy(self.policy)}"
-
-

@@ -185,7 +185,9 @@ def _title(ax: Axes, text: str, size: float = 11, width: int = 50) -> None:
 
 
 def _suptitle(fig: Figure, text: str, size: float = 13, width: int = 125) -> None:
-    fig.suptitle(textwrap.fill(text, width), fontsize=size, fontweight="bold", x=0.01, ha="left", parse_math=False)
+    fig.suptitle(
+        textwrap.fill(text, width), fontsize=size, fontweight="bold", x=0.01, ha="left", parse_math=False
+    )
 
 
 def _ci(
@@ -351,9 +353,7 @@ def plot_downtime(results: Results, ax: Axes | None = None) -> Axes:
     ax.set_ylabel("hours per user per year")
     means = results.table("downtime_hours_per_user_year")["mean"]
     if len(names) > 1:
-        title = (
-            f"Downtime: {means.min():.0f} h per user-year under {means.idxmin()} vs {means.max():.0f} h"
-        )
+        title = f"Downtime: {means.min():.0f} h per user-year under {means.idxmin()} vs {means.max():.0f} h"
     else:
         title = f"Downtime: {means.iloc[0]:.0f} h per user-year"
     _title(ax, title)
@@ -1027,7 +1027,15 @@ def plot_tornado(
     if np.isfinite(base):
         ax.axvline(base, color="black", lw=1)
     if not drawn:
-        ax.text(0.5, 0.5, "no outcome to show", ha="center", va="center", transform=ax.transAxes, color=SOURCE_COLOR)
+        ax.text(
+            0.5,
+            0.5,
+            "no outcome to show",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+            color=SOURCE_COLOR,
+        )
     if drawn:
         span = np.r_[rows["at_low"], rows["at_high"], base]
         if _finite_min(span) < 0 < _finite_max(span):

@@ -149,7 +149,9 @@ def write_analysis(analysis: SweepAnalysis, currency: str, out: Path) -> Path:
         charts: list[Chart] = [
             (
                 "tornado",
-                lambda: tornado_figure(saving, currency, analysis.contract, analysis.reference, analysis.source),
+                lambda: tornado_figure(
+                    saving, currency, analysis.contract, analysis.reference, analysis.source
+                ),
                 130,
             )
         ]

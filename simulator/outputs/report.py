@@ -60,7 +60,9 @@ def find_results(folder: Path) -> list[tuple[str, Path]]:
     kind = _kind(folder)
     if kind is not None:
         return [(kind, folder)]
-    subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))  # no temporaries
+    subfolders = sorted(
+        p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")
+    )  # no temporaries
     found = [(k, sub) for sub in subfolders if (k := _kind(sub))]
     if not found:
         raise ReportError(
@@ -463,7 +465,9 @@ def _sweep_section(folder: Path, key: str) -> _Section:
                 "Where the contract wins",
                 "Blue where the contract beats the reference, orange where it loses; the solid line is the "
                 "break-even, dashed and dotted lines bound its 95% band.",
-                svg(charts.break_even_figure(analysis.break_even, source=analysis.source), f"{key}-break-even"),
+                svg(
+                    charts.break_even_figure(analysis.break_even, source=analysis.source), f"{key}-break-even"
+                ),
             )
         )
     return section

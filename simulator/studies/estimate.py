@@ -230,9 +230,7 @@ def estimate_incentives(
     return _estimate(what, per, evaluations * replications, n, evaluations * replications * variants)
 
 
-def estimate_transition(
-    scenario: Scenario, strategies: int, replications: int, workers: int = 0
-) -> Estimate:
+def estimate_transition(scenario: Scenario, strategies: int, replications: int, workers: int = 0) -> Estimate:
     """The size of ``msp-sim transition``: each strategy re-simulates the portfolio when its plan changes, at
     most once a month."""
     p = scenario.portfolio

@@ -123,7 +123,9 @@ def _scalar(value: Any) -> Any:
         raise ValueError(f"{value!r} is not a finite number (.inf and .nan are not allowed)")
     if isinstance(value, int | float):
         if abs(value) > SWEPT:
-            shown = f"{value:.3g}" if isinstance(value, float) else f"an integer of {len(str(abs(value)))} digits"
+            shown = (
+                f"{value:.3g}" if isinstance(value, float) else f"an integer of {len(str(abs(value)))} digits"
+            )
             raise ValueError(f"{shown} is too large; swept values are at most {SWEPT:.0e} in size")
         return value
     raise ValueError(f"a value must be a number, true/false or text, not {type(value).__name__}")

@@ -163,7 +163,13 @@ class _Walk:
 
     def __init__(self, scenario: Scenario, strategy: Strategy, replication: int, seed: int) -> None:
         p = _portfolio(scenario)
-        self.scenario, self.strategy, self.replication, self.seed, self.p = scenario, strategy, replication, seed, p
+        self.scenario, self.strategy, self.replication, self.seed, self.p = (
+            scenario,
+            strategy,
+            replication,
+            seed,
+            p,
+        )
         self.slots = slot_scenario(scenario)
         self.clients = self.slots.clients
         n, months = self.clients.count, scenario.horizon_months
@@ -179,7 +185,9 @@ class _Walk:
         staff = p.sales.staff if strategy.sales_staff is None else strategy.sales_staff
         sales_rng = stream(seed, replication, "portfolio/sales")
         # Inverse-CDF Poisson draws: more sales staff win at least as many clients in every month.
-        self.wins = stats.poisson.ppf(sales_rng.random(months), staff * p.sales.wins_per_staff_month).astype(np.int64)
+        self.wins = stats.poisson.ppf(sales_rng.random(months), staff * p.sales.wins_per_staff_month).astype(
+            np.int64
+        )
         self.u_segment = sales_rng.random(p.sales.max_new_clients + 1)
 
         self.assignment = np.repeat(self.slots.start_contract[:, None], months, axis=1)
@@ -187,7 +195,9 @@ class _Walk:
         self.start = np.where(self.slots.prospect, 0, -(np.arange(n) % p.term_months)).astype(np.int64)
         self.onboarding = np.full((n, 2), -1, dtype=np.int64)  # (month due, contract)
         self.technicians = np.full(months, p.hiring.initial_technicians, dtype=np.int64)
-        self.won, self.churned, self.migrated, self.hires = (np.zeros(months, dtype=np.int64) for _ in range(4))
+        self.won, self.churned, self.migrated, self.hires = (
+            np.zeros(months, dtype=np.int64) for _ in range(4)
+        )
         self.sales_contract = _sales_contract(scenario, strategy)
         self.mix_names = list(p.sales.segment_mix)
         self.mix_cdf = np.cumsum([p.sales.segment_mix[s] for s in self.mix_names])
@@ -215,7 +225,9 @@ class _Walk:
     def plan(self) -> Plan:
         """The plan so far: contracts month by month, the pool, the tools rollout ramp."""
         p, months = self.p, self.months
-        ramp = np.clip((np.arange(months) - self.first_managed + 1) / max(p.tools_rollout_months, 1), 0.0, 1.0)
+        ramp = np.clip(
+            (np.arange(months) - self.first_managed + 1) / max(p.tools_rollout_months, 1), 0.0, 1.0
+        )
         ramp = (
             np.where(np.arange(months) >= self.first_managed, ramp, 1.0)
             if p.tools_rollout_months
@@ -231,7 +243,14 @@ class _Walk:
             self.onboarding[slot] = (m, contract)
             hours_cost = self.p.onboarding_hours * self.scenario.provider.cost_per_technician_hour
             self.extra.append(
-                (np.array([m]), Party.PROVIDER, Party.STAFF, Account.COST_ONBOARDING, np.array([hours_cost]), None)
+                (
+                    np.array([m]),
+                    Party.PROVIDER,
+                    Party.STAFF,
+                    Account.COST_ONBOARDING,
+                    np.array([hours_cost]),
+                    None,
+                )
             )
             self.first_managed = min(self.first_managed, m)
 
@@ -277,7 +296,9 @@ class _Walk:
             return
         if self.stale or self.books is None:
             current = self.plan()
-            run = simulate_plan(self.slots.scenario, current, self.incidents, self.clients, self.seed, self.replication)
+            run = simulate_plan(
+                self.slots.scenario, current, self.incidents, self.clients, self.seed, self.replication
+            )
             self.books = _books(self.slots.scenario, self.slots, current, run, self.onboarding, self.extra)
             self.stale = False
         books = self.books
@@ -310,7 +331,9 @@ class _Walk:
         if self.first_managed < months:
             first = self.first_managed
             setup = np.array([p.tools_setup_cost])
-            self.extra.append((np.array([first]), Party.PROVIDER, Party.VENDOR, Account.COST_TOOLS, setup, None))
+            self.extra.append(
+                (np.array([first]), Party.PROVIDER, Party.VENDOR, Account.COST_TOOLS, setup, None)
+            )
             self.extra.append(
                 (
                     np.arange(first, months),
@@ -322,7 +345,9 @@ class _Walk:
                 )
             )
         final = self.plan()
-        run = simulate_plan(self.slots.scenario, final, self.incidents, self.clients, self.seed, self.replication)
+        run = simulate_plan(
+            self.slots.scenario, final, self.incidents, self.clients, self.seed, self.replication
+        )
         books = _books(self.slots.scenario, self.slots, final, run, self.onboarding, self.extra)
         return StrategyRun(final, books, self.won, self.churned, self.migrated, self.hires)
 

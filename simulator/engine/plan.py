@@ -1,0 +1,117 @@
+"""What a replication's steps read: the plan (who is on which contract when), its contracts' levers as arrays
+indexed by contract, and the calendars and months the replication runs on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator.base.calendar import HOURS_PER_MONTH, WeekCalendar
+from simulator.config import Behaviour, Scenario, Triage
+from simulator.contracts import Contract
+
+__all__ = ["Clocks", "Levers", "Plan", "contract_levers", "month_of", "recurrence_probability"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Who is served under which contract, month by month, and the technician pool over time.
+
+    ``assignment[client, month]`` indexes ``contracts`` (−1: not a client that month). ``technicians[month]`` is
+    the pool on duty (it may only grow). ``tools_ramp[month]`` is the share of the tooling's efficiency in place
+    for clients on monitored contracts (1 = full effect; a rollout ramps it up).
+    """
+
+    contracts: tuple[Contract, ...]
+    assignment: np.ndarray
+    technicians: np.ndarray
+    tools_ramp: np.ndarray
+
+    @staticmethod
+    def constant(contract: Contract, clients: int, months: int) -> Plan:
+        """Every client on one contract for the whole horizon, the contract's own technician count."""
+        return Plan(
+            contracts=(contract,),
+            assignment=np.zeros((clients, months), dtype=np.int64),
+            technicians=np.full(months, contract.policy.technicians, dtype=np.int64),
+            tools_ramp=np.ones(months),
+        )
+
+
+@dataclass(frozen=True)
+class Clocks:
+    """The calendars of a replication and the months of its horizon."""
+
+    users: WeekCalendar  # the users' business hours: when incidents happen and downtime counts
+    coverage: WeekCalendar  # the technicians' on-duty hours: the clock the pool runs on
+    months: int
+    month_edges: np.ndarray  # start of each month, then the end of the horizon [coverage hours]
+
+    @staticmethod
+    def of(scenario: Scenario) -> Clocks:
+        """The scenario's calendars over its horizon."""
+        coverage = scenario.calendar.coverage()
+        months = scenario.horizon_months
+        return Clocks(
+            users=scenario.calendar.users(),
+            coverage=coverage,
+            months=months,
+            month_edges=coverage.business_time(np.arange(months + 1) * HOURS_PER_MONTH),
+        )
+
+
+def month_of(t: np.ndarray, months: int) -> np.ndarray:
+    """The month of each clock time [hours], NaN as month 0, times past the horizon in the last month."""
+    return np.clip((np.nan_to_num(t) // HOURS_PER_MONTH).astype(np.int64), 0, months - 1)
+
+
+def recurrence_probability(scenario: Scenario, thoroughness: float) -> float:
+    """p(k) = min(1, p₀ · k^(−elasticity)) [share]."""
+    return scenario.provider.recurrence.probability_at(thoroughness)
+
+
+@dataclass(frozen=True)
+class Levers:
+    """The provider's levers under each contract of a plan (arrays indexed by contract), the tooling rollout, and
+    how the clients' staff behave under each kind of contract."""
+
+    managed: np.ndarray  # bool: a flat-fee contract (its clients report everything)
+    prevention: np.ndarray  # prevention effort [hours/endpoint-month]
+    monitoring: np.ndarray  # bool: monitoring and PSA tooling on
+    thoroughness: np.ndarray  # multiplier of hands-on effort [ratio]
+    p_recur: np.ndarray  # probability that a fix recurs [share]
+    tools_ramp: np.ndarray  # share of the tooling's efficiency in place, per month [share]
+    behaviours: dict[tuple[bool, int], Behaviour]  # (managed, segment) -> the staff's behaviour
+    call_in: np.ndarray  # [managed, segment]: share of incidents called in [share]
+    triage: Triage  # triage and dispatch delays [hours on duty]
+    tools_gain: float  # change of hands-on effort with full tooling: tools_effort_factor − 1 [ratio]
+
+
+def contract_levers(scenario: Scenario, plan: Plan) -> Levers:
+    """The levers of the plan's contracts and the client behaviour of the scenario's segments."""
+    contracts = plan.contracts
+    thoroughness = np.array([c.policy.thoroughness for c in contracts])
+    behaviours = {
+        (kind, s): (seg.managed if kind else seg.break_fix)
+        for kind in (False, True)
+        for s, seg in enumerate(scenario.clients)
+    }
+    call_in = np.array(
+        [
+            [behaviours[(kind, s)].call_in_share for s in range(len(scenario.clients))]
+            for kind in (False, True)
+        ]
+    )
+    return Levers(
+        managed=np.array([c.managed for c in contracts]),
+        prevention=np.array([c.policy.prevention_hours_per_endpoint_month for c in contracts]),
+        monitoring=np.array([c.policy.monitoring for c in contracts]),
+        thoroughness=thoroughness,
+        p_recur=np.array([recurrence_probability(scenario, k) for k in thoroughness]),
+        tools_ramp=plan.tools_ramp,
+        behaviours=behaviours,
+        call_in=call_in,
+        triage=scenario.provider.triage_delay_hours,
+        tools_gain=scenario.provider.tools_effort_factor - 1.0,
+    )

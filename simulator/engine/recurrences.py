@@ -1,0 +1,166 @@
+"""Fixes that do not hold: the recurrences of a replication, drawn up front, and the callback that settles their
+times while the pool runs.
+
+A ticket's fix recurs when its uniform falls under p(k). Children (and their children) are drawn level by level
+from one stream and handled under their parent's contract; only their times are settled during the run, when the
+parent's fix is done (a child whose client has left by then, or that would come after the horizon, never happens).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator.base.calendar import HOURS_PER_MONTH, scalar_maps
+from simulator.base.records import Handling
+from simulator.config import Scenario
+
+from .incidents import ClientTable, IncidentSet, U, attributes_from_uniforms
+from .plan import Clocks, Levers
+from .pool import Job
+from .routing import Routes, route
+
+__all__ = [
+    "MAX_RECURRENCE_DEPTH",
+    "Recurrences",
+    "draw_recurrences",
+    "recurrence_callback",
+    "recurrence_children",
+]
+
+MAX_RECURRENCE_DEPTH = 50  # a chain of fixes that keep failing stops here (p(k) = 1 would never end)
+
+
+@dataclass
+class Recurrences:
+    """The incidents that got past prevention followed by every recurrence that may happen, level by level.
+
+    Rows before ``first`` are the incidents that happen for sure; the rest happen only if ``happened`` says so
+    once the pool has run. ``occurred`` and ``routes.created`` of a recurrence are filled in during the run.
+    """
+
+    incidents: IncidentSet
+    routes: Routes
+    child: list[int]  # row of each incident's recurrence, −1 none
+    first: int
+    occurred: np.ndarray  # occurrence [clock hours], settled during the run for recurrences
+    happened: np.ndarray  # bool
+
+
+def draw_recurrences(
+    scenario: Scenario,
+    clients: ClientTable,
+    inc: IncidentSet,
+    routes: Routes,
+    levers: Levers,
+    months: int,
+    rng: np.random.Generator,
+) -> Recurrences:
+    """Draw every potential recurrence of the tickets in ``inc`` (routed and timed as ``routes``), up to
+    :data:`MAX_RECURRENCE_DEPTH` levels, and route each under its parent's contract."""
+    n_categories = len(scenario.incidents.categories)
+    levels: list[IncidentSet] = []
+    level_routes: list[Routes] = []
+    child_links: list[np.ndarray] = [np.full(len(inc), -1, dtype=np.int64)]
+    parents, parent_contract = inc, routes.contract
+    parent_mask = (routes.handling == Handling.TICKET) & (inc.u_recur < levers.p_recur[routes.contract])
+    offset = len(inc)
+    for _ in range(MAX_RECURRENCE_DEPTH):
+        idx = np.flatnonzero(parent_mask)
+        if len(idx) == 0:
+            break
+        kids = recurrence_children(scenario, clients, parents.take(idx), rng, n_categories)
+        kid_contract = parent_contract[idx]
+        child_links[-1][idx] = offset + np.arange(len(idx))
+        levels.append(kids)
+        level_routes.append(route(kids, kid_contract, True, levers, clients, months))
+        child_links.append(np.full(len(kids), -1, dtype=np.int64))
+        offset += len(kids)
+        parents, parent_contract = kids, kid_contract
+        parent_mask = kids.u_recur < levers.p_recur[kid_contract]
+    allinc = IncidentSet.concat([inc, *levels]) if levels else inc
+    happened = np.ones(len(allinc), dtype=bool)
+    happened[len(inc) :] = False
+    return Recurrences(
+        incidents=allinc,
+        routes=Routes.concat([routes, *level_routes]),
+        child=np.concatenate(child_links).tolist(),
+        first=len(inc),
+        occurred=allinc.occurred.copy(),
+        happened=happened,
+    )
+
+
+def recurrence_children(
+    scenario: Scenario,
+    clients: ClientTable,
+    parents: IncidentSet,
+    rng: np.random.Generator,
+    n_categories: int,
+) -> IncidentSet:
+    """Attributes of the recurrence of each parent: same client and category, fresh draws; times come later."""
+    u = rng.random((len(parents), U.COUNT))
+    parts = []
+    order = []
+    for category in np.unique(parents.category):
+        m = np.flatnonzero(parents.category == category)
+        kid = attributes_from_uniforms(
+            scenario, clients, parents.client[m], int(category), np.full(len(m), np.nan), u[m]
+        )
+        if category == n_categories:  # a major incident recurs as a site-wide recovery job, not a new outage
+            kid.outage_hours[:] = 0.0
+        parts.append(kid)
+        order.append(m)
+    kids = IncidentSet.concat(parts)
+    return kids.take(np.argsort(np.concatenate(order), kind="stable"))
+
+
+def recurrence_callback(
+    chain: Recurrences, job_row: list[int], assignment: np.ndarray, clocks: Clocks
+) -> Callable[[int, float], Job | None]:
+    """The pool's ``on_done``: when a ticket's fix is done at ``end_c`` [coverage hours] and it has a recurrence,
+    settle when that recurrence occurs (the recurrence delay in the users' business hours after the fix) and is
+    created, record it in ``chain`` and ``job_row``, and return its job; None if it never happens.
+
+    Called once per finished job: everything it reads is bound to a local of this closure beforehand.
+    """
+    months = clocks.months
+    child_all = chain.child
+    occurred = chain.occurred
+    created_all = chain.routes.created
+    happened = chain.happened
+    delay_l: list[float] = chain.routes.delay.tolist()
+    immediate_l: list[bool] = chain.routes.immediate.tolist()
+    triage_l: list[float] = chain.routes.triage.tolist()
+    recur_delay_l: list[float] = chain.incidents.recur_delay.tolist()
+    client_l: list[int] = chain.incidents.client.tolist()
+    assignment_l: list[list[int]] = assignment.tolist()
+    service_all: list[float] = (chain.routes.work + chain.incidents.travel).tolist()
+    priority_all: list[int] = chain.incidents.priority.tolist()
+    ub, uc = scalar_maps(clocks.users)
+    cb, cc = scalar_maps(clocks.coverage)
+    horizon_b = ub(months * HOURS_PER_MONTH)
+
+    def on_done(job: int, end_c: float) -> Job | None:
+        row = job_row[job]
+        if row < 0:
+            return None
+        child = child_all[row]
+        if child < 0:
+            return None
+        when_b = ub(cc(end_c, True)) + recur_delay_l[row]
+        if when_b >= horizon_b:
+            return None
+        occ = uc(when_b, False)
+        if assignment_l[client_l[child]][min(int(occ // HOURS_PER_MONTH), months - 1)] < 0:
+            return None  # the client has left
+        created = occ if immediate_l[child] else uc(when_b + delay_l[child], False)
+        occurred[child] = occ
+        created_all[child] = created
+        happened[child] = True
+        job_row.append(child)
+        return (cb(created) + triage_l[child], priority_all[child], service_all[child])
+
+    return on_done

@@ -1,0 +1,115 @@
+"""What a contract and its client make of each incident: prevention removes some; of the rest, each is fixed by
+monitoring, worked around by the client's staff or becomes a ticket, with its reporting delay, triage and work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from simulator.base.records import Handling
+
+from .incidents import ClientTable, IncidentSet
+from .plan import Clocks, Levers, Plan, month_of
+
+__all__ = ["Routes", "route", "thin_by_prevention", "time_tickets"]
+
+
+@dataclass
+class Routes:
+    """How each incident is handled under its contract: one entry per incident."""
+
+    handling: np.ndarray  # Handling.SELF, AUTO or TICKET
+    immediate: np.ndarray  # bool: seen at once (monitoring, site-wide), no reporting delay
+    delay: np.ndarray  # occurrence to report [users' business hours]
+    triage: np.ndarray  # triage and dispatch before the queue [coverage hours]
+    work: np.ndarray  # hands-on hours at the contract's thoroughness and tooling [hours]
+    self_hours: np.ndarray  # staff time lost when worked around [hours]
+    contract: np.ndarray  # contract index
+    created: np.ndarray  # ticket creation [clock hours]; NaN until known
+    arrival: np.ndarray  # arrival at the queue [coverage hours]; NaN until known
+
+    def take(self, index: np.ndarray) -> Routes:
+        """The entries at ``index`` (a boolean mask or integer index)."""
+        return Routes(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    @staticmethod
+    def concat(parts: list[Routes]) -> Routes:
+        """Join several (always a new set of arrays, even for one part)."""
+        return Routes(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Routes)})
+
+
+def thin_by_prevention(
+    incidents: IncidentSet, plan: Plan, levers: Levers, months: int
+) -> tuple[IncidentSet, np.ndarray, np.ndarray]:
+    """The incidents that still happen, each one's contract (its client's in the month it occurs), and the mask
+    of the shared incidents removed by prevention. Incidents of clients not served that month are dropped too.
+
+    An incident is prevented when its uniform falls under preventable × (1 − exp(−θ·e)), e the prevention hours
+    per endpoint-month of its contract.
+    """
+    contract_of = plan.assignment[incidents.client, month_of(incidents.occurred, months)]
+    served = contract_of >= 0
+    e = np.where(served, levers.prevention[np.maximum(contract_of, 0)], 0.0)
+    prevented = served & (incidents.u_prevent < incidents.prevent_threshold * -np.expm1(-incidents.theta * e))
+    keep = served & ~prevented
+    return incidents.take(keep), contract_of[keep], prevented
+
+
+def route(
+    s: IncidentSet,
+    ci: np.ndarray,
+    recurrence: bool,
+    levers: Levers,
+    clients: ClientTable,
+    months: int,
+) -> Routes:
+    """Handling, reporting delay, triage and work of each incident under contract ``ci`` (times follow once
+    occurrence is known: ``created`` and ``arrival`` are left NaN).
+
+    Monitoring sees detectable incidents at once and fixes the auto-remediable ones (not a recurrence); a
+    detected, site-wide or called-in incident (a recurrence always) becomes a ticket; the staff work around the
+    rest. Tooling automates triage and scales effort, in proportion to its rollout in the month of occurrence.
+    """
+    segment = clients.segment[s.client]
+    kind = levers.managed[ci]
+    mon = levers.monitoring[ci]
+    ramp = levers.tools_ramp[month_of(s.occurred, months)] if not recurrence else np.ones(len(s))
+    detected = s.detectable & mon
+    auto = detected & s.auto_remediable & ~recurrence
+    reported = detected | s.site | (s.u_call < levers.call_in[kind.astype(int), segment]) | recurrence
+    handling = np.where(auto, Handling.AUTO, np.where(reported, Handling.TICKET, Handling.SELF))
+    delay = np.zeros(len(s))
+    self_hours = np.zeros(len(s))
+    for (k, seg), b in levers.behaviours.items():
+        m = (segment == seg) & (kind == k)
+        if m.any():
+            delay[m] = b.reporting_delay_hours.ppf(s.u_report[m])
+            self_hours[m] = b.self_handling_hours.ppf(s.u_self[m])
+    immediate = detected | s.site
+    delay[immediate] = 0.0
+    triage = levers.triage
+    manual = np.where(s.priority == 1, triage.urgent.ppf(s.u_triage), triage.manual.ppf(s.u_triage))
+    automated = triage.automated.ppf(s.u_triage)
+    return Routes(
+        handling=handling,
+        immediate=immediate,
+        delay=delay,
+        triage=np.where(mon, ramp * automated + (1.0 - ramp) * manual, manual),
+        work=s.effort * levers.thoroughness[ci] * np.where(mon, 1.0 + levers.tools_gain * ramp, 1.0),
+        self_hours=self_hours,
+        contract=ci,
+        created=np.full(len(s), np.nan),
+        arrival=np.full(len(s), np.nan),
+    )
+
+
+def time_tickets(s: IncidentSet, routes: Routes, clocks: Clocks) -> Routes:
+    """``routes`` with each incident's ticket creation [clock hours] (occurrence plus the reporting delay in the
+    users' business hours; at once when immediate) and its arrival at the queue [coverage hours] (creation plus
+    triage) filled in."""
+    users = clocks.users
+    created = users.clock_time(users.business_time(s.occurred) + routes.delay, earliest=False)
+    routes.created = np.where(routes.immediate, s.occurred, created)
+    routes.arrival = clocks.coverage.business_time(routes.created) + routes.triage
+    return routes
