@@ -176,7 +176,9 @@ def test_tornado_on_a_grid(grid: SweepResults, tmp_path: Path) -> None:
 def test_sweep_charts_name_their_source(grid: SweepResults) -> None:
     analysis = analyze_sweep(grid, x=DOWNTIME, y=FEE)
     # The grid sweep: 4 fees x 3 downtime costs, 2 replications, seed 5 (test_sweep.write_sweep).
-    assert analysis.source == "Source: msp-sim, sweep 'sweep' (grid design, 12 points × 2 replications), seed 5."
+    assert (
+        analysis.source == "Source: msp-sim, sweep 'sweep' (grid design, 12 points × 2 replications), seed 5."
+    )
     table = analysis.tornado[analysis.tornado["outcome"] == "client_saving"]
     assert analysis.break_even is not None
     for fig in (

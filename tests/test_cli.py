@@ -17,7 +17,10 @@ SHORT = ["--set", "horizon_months=3", "--set", "warmup_months=0"]
 def msp_sim(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "simulator", *map(str, args)],
-        cwd=cwd, capture_output=True, text=True, timeout=300,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={"COLUMNS": "120", "PATH": "/usr/bin:/bin", "HOME": str(cwd)},
     )
 
@@ -35,16 +38,42 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_run_writes_every_output(run_dir: Path) -> None:
     names = {p.name for p in run_dir.iterdir()}
     assert names == {
-        "replications.csv", "summary.csv", "differences.csv", "monthly.csv", "scenario.resolved.yaml",
-        "comparison.png", "comparison.svg", "tickets.parquet", "ticket_times.csv", "revenue.png", "revenue.svg",
-        "service.png", "service.svg", ".msp-sim.json",
+        "replications.csv",
+        "summary.csv",
+        "differences.csv",
+        "monthly.csv",
+        "scenario.resolved.yaml",
+        "comparison.png",
+        "comparison.svg",
+        "tickets.parquet",
+        "ticket_times.csv",
+        "revenue.png",
+        "revenue.svg",
+        "service.png",
+        "service.svg",
+        ".msp-sim.json",
     }
     reps = pd.read_csv(run_dir / "replications.csv")
     assert list(reps.columns[:3]) == ["contract", "replication", "seed"]
-    for col in ("provider_revenue", "provider_cost", "provider_profit", "client_fees", "client_downtime_cost",
-                "client_total_cost", "social_cost", "incidents", "tickets", "downtime_user_hours",
-                "mean_response_hours", "mean_resolution_hours", "sla_breaches", "sla_credits",
-                "technician_utilization", "prevention_hours", "revenue_monthly_cv"):
+    for col in (
+        "provider_revenue",
+        "provider_cost",
+        "provider_profit",
+        "client_fees",
+        "client_downtime_cost",
+        "client_total_cost",
+        "social_cost",
+        "incidents",
+        "tickets",
+        "downtime_user_hours",
+        "mean_response_hours",
+        "mean_resolution_hours",
+        "sla_breaches",
+        "sla_credits",
+        "technician_utilization",
+        "prevention_hours",
+        "revenue_monthly_cv",
+    ):
         assert col in reps.columns
     assert len(reps) == 9
     summary = pd.read_csv(run_dir / "summary.csv")
@@ -77,15 +106,19 @@ def test_validate_and_schema() -> None:
     ("args", "needles"),
     [
         # A value out of range, named by field path with the list item's name.
-        (["--set", "clients.small-office.break_fix.call_in_share=2"],
-         ["clients[small-office].break_fix.call_in_share", "less than or equal to 1"]),
+        (
+            ["--set", "clients.small-office.break_fix.call_in_share=2"],
+            ["clients[small-office].break_fix.call_in_share", "less than or equal to 1"],
+        ),
         # An unknown key, with the closest valid one suggested.
         (["--set", "provider.cost_per_tech_hour=40"], ["provider.cost_per_tech_hour", "unknown key"]),
         # An override path that does not exist.
         (["--set", "contracts.msp.fee_per_user_month=99"], ["no list item named 'msp'"]),
     ],
 )
-def test_bad_input_exit_2_no_traceback_nothing_written(args: list[str], needles: list[str], tmp_path: Path) -> None:
+def test_bad_input_exit_2_no_traceback_nothing_written(
+    args: list[str], needles: list[str], tmp_path: Path
+) -> None:
     out = tmp_path / "never"
     done = msp_sim("run", BASELINE, *args, "--out", out)
     assert done.returncode == 2
@@ -130,48 +163,105 @@ def test_failed_write_leaves_previous_results_intact(run_dir: Path, tmp_path: Pa
 def test_incentives_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "inc"
     done = msp_sim(
-        "incentives", ROOT / "scenarios" / "incentives.yaml", "-r", "2", "-w", "1",
-        "--levers", "prevention_hours_per_endpoint_month,technicians",
-        "--set", "horizon_months=2", "--set", "warmup_months=0", "--set", "incentives.refine=false",
-        "--out", out,
+        "incentives",
+        ROOT / "scenarios" / "incentives.yaml",
+        "-r",
+        "2",
+        "-w",
+        "1",
+        "--levers",
+        "prevention_hours_per_endpoint_month,technicians",
+        "--set",
+        "horizon_months=2",
+        "--set",
+        "warmup_months=0",
+        "--set",
+        "incentives.refine=false",
+        "--out",
+        out,
     )
     assert done.returncode == 0, done.stderr
     assert "welfare loss" in done.stdout
     names = {p.name for p in out.iterdir()}
-    assert {"best_response.csv", "misalignment.csv", "curves.csv", "design.csv", "evaluations.parquet",
-            "incentives.png", "incentives.svg", "scenario.resolved.yaml"} <= names
+    assert {
+        "best_response.csv",
+        "misalignment.csv",
+        "curves.csv",
+        "design.csv",
+        "evaluations.parquet",
+        "incentives.png",
+        "incentives.svg",
+        "scenario.resolved.yaml",
+    } <= names
     best = pd.read_csv(out / "best_response.csv")
     assert set(best["role"]) == {"provider", "client", "social"}
     assert len(best) == 9
 
 
 def test_incentives_bad_lever(tmp_path: Path) -> None:
-    done = msp_sim("incentives", ROOT / "scenarios" / "incentives.yaml", "--levers", "prevention,staff",
-                   "--out", tmp_path / "x")
+    done = msp_sim(
+        "incentives",
+        ROOT / "scenarios" / "incentives.yaml",
+        "--levers",
+        "prevention,staff",
+        "--out",
+        tmp_path / "x",
+    )
     assert done.returncode == 2 and "unknown lever(s) prevention, staff" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "x").exists()
 
 
 def test_transition_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "tr"
-    done = msp_sim("transition", ROOT / "scenarios" / "transition.yaml", "-r", "2", "-w", "1",
-                   "--strategies", "stay,gradual", "--set", "horizon_months=6", "--out", out)
+    done = msp_sim(
+        "transition",
+        ROOT / "scenarios" / "transition.yaml",
+        "-r",
+        "2",
+        "-w",
+        "1",
+        "--strategies",
+        "stay,gradual",
+        "--set",
+        "horizon_months=6",
+        "--out",
+        out,
+    )
     assert done.returncode == 0, done.stderr
     assert "Lowest cumulative cash" in done.stdout
-    assert {p.name for p in out.iterdir()} == {"transition_monthly.csv", "transition_summary.csv",
-                                               "transition.png", "transition.svg", "scenario.resolved.yaml",
-                                               ".msp-sim.json"}
+    assert {p.name for p in out.iterdir()} == {
+        "transition_monthly.csv",
+        "transition_summary.csv",
+        "transition.png",
+        "transition.svg",
+        "scenario.resolved.yaml",
+        ".msp-sim.json",
+    }
     monthly = pd.read_csv(out / "transition_monthly.csv")
     assert set(monthly["strategy"]) == {"stay", "gradual"} and len(monthly) == 2 * 2 * 6
 
 
 def test_transition_bad_input(tmp_path: Path) -> None:
-    done = msp_sim("transition", ROOT / "scenarios" / "transition.yaml", "--strategies", "stay,big-bang",
-                   "--out", tmp_path / "x")
-    assert done.returncode == 2 and "unknown strategy big-bang" in done.stderr and "Traceback" not in done.stderr
+    done = msp_sim(
+        "transition",
+        ROOT / "scenarios" / "transition.yaml",
+        "--strategies",
+        "stay,big-bang",
+        "--out",
+        tmp_path / "x",
+    )
+    assert (
+        done.returncode == 2 and "unknown strategy big-bang" in done.stderr and "Traceback" not in done.stderr
+    )
     no_portfolio = msp_sim("transition", BASELINE, "--out", tmp_path / "y")
     assert no_portfolio.returncode == 2 and "no `portfolio:` section" in no_portfolio.stderr
-    bad = msp_sim("transition", ROOT / "scenarios" / "transition.yaml", "--set",
-                  "portfolio.strategies.gradual.to=break-fix-tm", "--out", tmp_path / "z")
+    bad = msp_sim(
+        "transition",
+        ROOT / "scenarios" / "transition.yaml",
+        "--set",
+        "portfolio.strategies.gradual.to=break-fix-tm",
+        "--out",
+        tmp_path / "z",
+    )
     assert bad.returncode == 2 and "portfolio.strategies[gradual].to" in bad.stderr
     assert not any(tmp_path.iterdir())

@@ -87,24 +87,53 @@ def test_bad_override_paths(override: str, needle: str) -> None:
 @pytest.mark.parametrize(
     ("override", "path", "needle"),
     [
-        ("clients.small-office.break_fix.call_in_share=1.5", "clients[small-office].break_fix.call_in_share",
-         "less than or equal to 1"),
-        ("contracts.break-fix-tm.remote_rate=-5", "contracts[break-fix-tm].remote_rate", "greater than or equal to 0"),
-        ("incidents.categories.password.priority_mix.P1=0.5", "incidents.categories[password].priority_mix",
-         "must sum to 1"),
+        (
+            "clients.small-office.break_fix.call_in_share=1.5",
+            "clients[small-office].break_fix.call_in_share",
+            "less than or equal to 1",
+        ),
+        (
+            "contracts.break-fix-tm.remote_rate=-5",
+            "contracts[break-fix-tm].remote_rate",
+            "greater than or equal to 0",
+        ),
+        (
+            "incidents.categories.password.priority_mix.P1=0.5",
+            "incidents.categories[password].priority_mix",
+            "must sum to 1",
+        ),
         ("provider.travel_hour=1", "provider.travel_hour", "did you mean 'travel_hours'"),
-        ("contracts.managed-services.policy.monitorin=true", "contracts[managed-services].policy.monitorin",
-         "did you mean 'monitoring'"),
-        ("contracts.managed-services.sla.credit.kind=per_minute", "contracts[managed-services].sla.credit",
-         "per_breach"),
+        (
+            "contracts.managed-services.policy.monitorin=true",
+            "contracts[managed-services].policy.monitorin",
+            "did you mean 'monitoring'",
+        ),
+        (
+            "contracts.managed-services.sla.credit.kind=per_minute",
+            "contracts[managed-services].sla.credit",
+            "per_breach",
+        ),
         ("warmup_months=30", "warmup_months", "warmup_months must be smaller"),
-        ("contracts.break-fix-fixed-price.menu.printer=100", "contracts[break-fix-fixed-price]",
-         "unknown categories ['printer']"),
-        ("incidents.categories.password.effort_hours.dist=weibull", "incidents.categories[password].effort_hours",
-         "fixed"),
-        ("incidents.categories.password.effort_hours.cv=-1", "effort_hours.cv", "greater than or equal to 0.001"),
-        ("contracts.managed-services.sla.targets.P1.resolution_hours=0.1", "sla.targets.P1",
-         "resolution_hours must be at least response_hours"),
+        (
+            "contracts.break-fix-fixed-price.menu.printer=100",
+            "contracts[break-fix-fixed-price]",
+            "unknown categories ['printer']",
+        ),
+        (
+            "incidents.categories.password.effort_hours.dist=weibull",
+            "incidents.categories[password].effort_hours",
+            "fixed",
+        ),
+        (
+            "incidents.categories.password.effort_hours.cv=-1",
+            "effort_hours.cv",
+            "greater than or equal to 0.001",
+        ),
+        (
+            "contracts.managed-services.sla.targets.P1.resolution_hours=0.1",
+            "sla.targets.P1",
+            "resolution_hours must be at least response_hours",
+        ),
     ],
 )
 def test_bad_values_name_file_field_and_fix(override: str, path: str, needle: str) -> None:

@@ -143,7 +143,9 @@ def test_empty_and_earlier_version_folders_are_replaced(tmp_path: Path) -> None:
 def test_reports_and_workbooks_of_the_tool_are_its_own(tmp_path: Path) -> None:
     out = tmp_path / "out"
     write(out, {"summary.csv": "1"})
-    (out / "report.html").write_text('<!doctype html><html><head><meta name="generator" content="msp-sim 0.1">')
+    (out / "report.html").write_text(
+        '<!doctype html><html><head><meta name="generator" content="msp-sim 0.1">'
+    )
     write(out, {"summary.csv": "2"})
     (out / "report.html").write_text("<html>the user's own page</html>")
     with pytest.raises(FolderRefused, match=r"report\.html"):
@@ -252,7 +254,9 @@ def test_formula_cells_are_neutralised_and_restored(tmp_path: Path) -> None:
 @given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1), min_size=1))
 @example(texts=[" "])
 @example(texts=["  ", "=x"])
-def test_any_name_survives_the_csv_round_trip(tmp_path_factory: pytest.TempPathFactory, texts: list[str]) -> None:
+def test_any_name_survives_the_csv_round_trip(
+    tmp_path_factory: pytest.TempPathFactory, texts: list[str]
+) -> None:
     path = tmp_path_factory.mktemp("csv") / "t.csv"
     write_csv(pd.DataFrame({"name": texts}), path)
     back = read_csv(path, keep_default_na=False, dtype=str)

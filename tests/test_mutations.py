@@ -146,7 +146,10 @@ def _identities_hold(reps: Any) -> None:
 
     close("client_fees", reps["provider_revenue"])
     close("provider_profit", reps["provider_revenue"] - reps["provider_cost"])
-    close("provider_cost", reps["provider_labour_cost"] + reps["provider_tools_cost"] + reps["provider_parts_cost"])
+    close(
+        "provider_cost",
+        reps["provider_labour_cost"] + reps["provider_tools_cost"] + reps["provider_parts_cost"],
+    )
     close("client_total_cost", reps["client_fees"] + reps["client_downtime_cost"])
     close("social_cost", reps["provider_cost"] + reps["client_downtime_cost"])
     assert (reps["sla_credits"] >= 0).all() and (reps["provider_cost"] >= 0).all()
@@ -161,7 +164,9 @@ def _identities_hold(reps: Any) -> None:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(mutated())
-def test_a_broken_scenario_is_refused_or_runs_with_its_identities(case: tuple[str, dict[str, Any], list[str]]) -> None:
+def test_a_broken_scenario_is_refused_or_runs_with_its_identities(
+    case: tuple[str, dict[str, Any], list[str]],
+) -> None:
     _name, data, _mutations = case
     try:
         scenario = load_scenario(data)

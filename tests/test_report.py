@@ -186,7 +186,7 @@ def test_report_states_the_findings_and_the_assumptions(results_root: Path, run_
         assert needle in run_html
     # The key assumptions, sentence by sentence, as key_assumptions states them.
     for topic, sentence in key_assumptions(sc).itertuples(index=False):
-        assert f"<th scope=\"row\">{escape(topic)}</th><td>{escape(sentence)}</td>" in run_html
+        assert f'<th scope="row">{escape(topic)}</th><td>{escape(sentence)}</td>' in run_html
     # A parameter in plain words with its value and unit.
     assert "Loaded labour cost of a technician hour" in run_html
     assert f"{sc.provider.cost_per_technician_hour:g}" in run_html

@@ -39,7 +39,9 @@ def msp_sim(*args: str | Path, cwd: Path, timeout: float = 300) -> subprocess.Co
 
 def tree(root: Path) -> dict[str, bytes | None]:
     """Every path under ``root``, hidden ones included, with its bytes (None for a folder)."""
-    return {str(p.relative_to(root)): (None if p.is_dir() else p.read_bytes()) for p in sorted(root.rglob("*"))}
+    return {
+        str(p.relative_to(root)): (None if p.is_dir() else p.read_bytes()) for p in sorted(root.rglob("*"))
+    }
 
 
 @pytest.fixture()
@@ -244,7 +246,9 @@ def test_a_killed_sweep_leaves_no_process_behind(workspace: Path, scheduler: str
                 "design": {
                     "kind": "latin_hypercube",
                     "points": 400,
-                    "parameters": {"clients.accounting-office.downtime_cost_per_user_hour": {"low": 20, "high": 150}},
+                    "parameters": {
+                        "clients.accounting-office.downtime_cost_per_user_hour": {"low": 20, "high": 150}
+                    },
                 },
             }
         )

@@ -443,7 +443,7 @@ def test_kill_9_in_the_middle_then_resume_loses_and_repeats_nothing(tmp_path: Pa
 
 
 def test_full_disk_keeps_the_finished_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import simulator.studies.sweep as sweep_module
+    import simulator.studies.sweep.storage as sweep_module
 
     plan = load_sweep(write_sweep(tmp_path, GRID))
     real = sweep_module.atomic_file
@@ -480,7 +480,7 @@ def _dies_on_third_point(task: Any) -> Any:
 def test_a_dying_worker_is_reported_and_finished_points_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import simulator.studies.sweep as sweep_module
+    import simulator.studies.sweep.execution as sweep_module
 
     plan = load_sweep(write_sweep(tmp_path, GRID))
     monkeypatch.setattr(sweep_module, "run_point", _dies_on_third_point)
@@ -597,7 +597,7 @@ def test_cli_option_errors(tmp_path: Path) -> None:
 
 
 def test_cli_unreachable_scheduler_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import simulator.studies.sweep as sweep_module
+    import simulator.studies.sweep.execution as sweep_module
 
     monkeypatch.setattr(sweep_module, "CONNECT_TIMEOUT_SECONDS", 1.0)
     path = write_sweep(tmp_path, GRID)

@@ -55,10 +55,11 @@ def test_cash_equals_the_ledger() -> None:
 
     rows = monthly_rows(sc, strategy, 0, result)
     led = result.books.ledger
-    inflow = (led.payee == Party.PROVIDER)
-    outflow = (led.payer == Party.PROVIDER)
-    net = np.bincount(led.month[inflow], weights=led.cents[inflow], minlength=sc.horizon_months) - np.bincount(
-        led.month[outflow], weights=led.cents[outflow], minlength=sc.horizon_months)
+    inflow = led.payee == Party.PROVIDER
+    outflow = led.payer == Party.PROVIDER
+    net = np.bincount(
+        led.month[inflow], weights=led.cents[inflow], minlength=sc.horizon_months
+    ) - np.bincount(led.month[outflow], weights=led.cents[outflow], minlength=sc.horizon_months)
     np.testing.assert_allclose(rows["profit"].to_numpy() * 100, net, atol=1e-6)
     np.testing.assert_allclose(rows["cash"].to_numpy() * 100, np.cumsum(net), atol=1e-6)
     # Revenue by type adds up, and everything the provider receives is accounted as revenue.
@@ -99,12 +100,16 @@ def test_nothing_moving_matches_the_static_run(contract: str) -> None:
         monthly = out["monthly"]
         mine = monthly[monthly["contract"] == contract].sort_values("month")
         theirs = transition.monthly[transition.monthly["replication"] == rep].sort_values("month")
-        np.testing.assert_allclose(theirs["revenue"].to_numpy(), mine["provider_revenue"].to_numpy(), atol=1e-6)
+        np.testing.assert_allclose(
+            theirs["revenue"].to_numpy(), mine["provider_revenue"].to_numpy(), atol=1e-6
+        )
         np.testing.assert_allclose(theirs["cost"].to_numpy(), mine["provider_cost"].to_numpy(), atol=1e-6)
-        np.testing.assert_allclose(theirs["downtime_user_hours"].to_numpy(),
-                                   mine["downtime_user_hours"].to_numpy(), atol=1e-9)
-        np.testing.assert_allclose(theirs["client_downtime_cost"].to_numpy(),
-                                   mine["client_downtime_cost"].to_numpy(), atol=1e-6)
+        np.testing.assert_allclose(
+            theirs["downtime_user_hours"].to_numpy(), mine["downtime_user_hours"].to_numpy(), atol=1e-9
+        )
+        np.testing.assert_allclose(
+            theirs["client_downtime_cost"].to_numpy(), mine["client_downtime_cost"].to_numpy(), atol=1e-6
+        )
 
 
 def test_migrating_nobody_equals_stay_exactly() -> None:
@@ -113,10 +118,21 @@ def test_migrating_nobody_equals_stay_exactly() -> None:
     data.update({"horizon_months": 14, "replications": 3})
     data["portfolio"]["strategies"] = [
         {"name": "stay", "kind": "stay", "sales_staff": 1},
-        {"name": "nobody-accepts", "kind": "gradual", "to": "managed-services", "offer_rate": 0.5,
-         "acceptance": 0.0, "sales_contract": "break-fix-tm"},
-        {"name": "never-offered", "kind": "all_at_once", "to": "managed-services", "start_month": 99,
-         "sales_contract": "break-fix-tm"},
+        {
+            "name": "nobody-accepts",
+            "kind": "gradual",
+            "to": "managed-services",
+            "offer_rate": 0.5,
+            "acceptance": 0.0,
+            "sales_contract": "break-fix-tm",
+        },
+        {
+            "name": "never-offered",
+            "kind": "all_at_once",
+            "to": "managed-services",
+            "start_month": 99,
+            "sales_contract": "break-fix-tm",
+        },
     ]
     sc = load_scenario(data)
     result = simulate_transition(sc)
@@ -150,8 +166,16 @@ def test_common_random_numbers_across_strategies(shipped: Any) -> None:
 
 def test_summary_has_every_metric_with_intervals(shipped: Any) -> None:
     s = shipped.summary
-    for metric in ("lowest_cash", "lowest_cash_month", "payback_month", "revenue_cv_last_12", "profit_year_1",
-                   "profit_year_2", "churned_clients", "client_downtime_per_user_year"):
+    for metric in (
+        "lowest_cash",
+        "lowest_cash_month",
+        "payback_month",
+        "revenue_cv_last_12",
+        "profit_year_1",
+        "profit_year_2",
+        "churned_clients",
+        "client_downtime_per_user_year",
+    ):
         rows = s[s["metric"] == metric]
         assert set(rows["strategy"]) == {"stay", "gradual", "all-at-once"}, metric
     assert {"ci_low", "ci_high", "n"} <= set(s.columns)

@@ -176,7 +176,9 @@ MMC_MONTHS = 2
 def test_offered_load_is_lambda_es_over_c(rate: float) -> None:
     """M/M/c: the offered load's mean is λ·E[S]/c within its 99.9% t-interval over replications, whether the
     queue is stable or not (it counts the work arriving, not the work done)."""
-    sc = load_scenario(mmc_scenario(MMC_SERVERS, rate, MMC_SERVICE, horizon_months=MMC_MONTHS, replications=40))
+    sc = load_scenario(
+        mmc_scenario(MMC_SERVERS, rate, MMC_SERVICE, horizon_months=MMC_MONTHS, replications=40)
+    )
     results = simulate(sc, workers=1)
     load = results.replications["offered_load"].to_numpy()
     rho = rate * MMC_SERVICE / MMC_SERVERS
@@ -205,7 +207,8 @@ RUN_PLOTS = (
 def three_contracts(**fields: Any) -> Any:
     return load_scenario(
         scenario(
-            contracts=[tm_contract("tm"), fixed_price_contract("fixed"), managed_contract("managed")], **fields
+            contracts=[tm_contract("tm"), fixed_price_contract("fixed"), managed_contract("managed")],
+            **fields,
         )
     )
 
@@ -232,7 +235,11 @@ def every_run_chart(results: Results) -> None:
         drawn(plot(results).figure)
     for figure in (charts.comparison_figure, charts.revenue_figure, charts.service_figure):
         drawn(figure(results))
-    for sentence in (charts.headline(results), charts.provider_headline(results), charts.service_headline(results)):
+    for sentence in (
+        charts.headline(results),
+        charts.provider_headline(results),
+        charts.service_headline(results),
+    ):
         assert "nan" not in sentence.lower(), sentence
 
 
@@ -263,7 +270,9 @@ def test_charts_with_every_ticket_unresolved(unresolved: Results) -> None:
     assert labels == [f"{name}: none resolved within 8,760 h" for name in unresolved.contracts]
     plt.close(ax.figure)
     # So much work is an unstable queue, and the headlines say so.
-    assert [u.contract for u in unstable_contracts(unresolved.scenario, unresolved.summary)] == unresolved.contracts
+    assert [
+        u.contract for u in unstable_contracts(unresolved.scenario, unresolved.summary)
+    ] == unresolved.contracts
     assert "keep" in charts.headline(unresolved)
 
 
@@ -320,7 +329,9 @@ def test_incentive_charts_and_report_with_zero_incidents(tmp_path: Path) -> None
     for column in misalignment.columns:
         if misalignment[column].dtype.kind == "f":
             misalignment[column] = np.nan
-    unknown = IncentiveResults(sc, inc.evaluations, inc.best_response, misalignment, inc.curves.iloc[0:0], inc.design)
+    unknown = IncentiveResults(
+        sc, inc.evaluations, inc.best_response, misalignment, inc.curves.iloc[0:0], inc.design
+    )
     assert "nan" not in charts.incentives_headline(unknown).lower()
     drawn(charts.incentives_figure(unknown))
     html = render_report(write_incentives(unknown, tmp_path / "incentives"))

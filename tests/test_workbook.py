@@ -106,7 +106,9 @@ def test_assumptions_and_about(folder: Path, book: Any) -> None:
     assert len(sheet) - 1 == len(table)
     key = rows(book["Key assumptions"])
     assert key[0] == ("topic", "assumption")
-    assert key[1:] == list(key_assumptions(load_scenario(folder / "scenario.resolved.yaml")).itertuples(index=False))
+    assert key[1:] == list(
+        key_assumptions(load_scenario(folder / "scenario.resolved.yaml")).itertuples(index=False)
+    )
     about = " ".join(str(v) for row in rows(book["About"]) for v in row if v is not None)
     assert "95% confidence interval" in about and str(folder.resolve()) in about
 

@@ -157,6 +157,23 @@ def _numeric(frame: pd.DataFrame, params: list[str]) -> list[str]:
 # ----------------------------------------------------------------------------------------------- sensitivity
 
 
+_SENSITIVITY_COLUMNS = [
+    "outcome",
+    "parameter",
+    "method",
+    "importance",
+    "rank",
+    "S1",
+    "S1_conf",
+    "ST",
+    "ST_conf",
+    "src",
+    "srrc",
+    "r2",
+]
+"""The columns of :func:`sensitivity`, in order."""
+
+
 def sensitivity(
     results: SweepResults,
     outcome: str = "client_saving",
@@ -177,22 +194,7 @@ def sensitivity(
     """
     y_points = _outcome_per_point(results, outcome, contract, reference)
     params = results.parameters
-    design = results.design
-    columns = [
-        "outcome",
-        "parameter",
-        "method",
-        "importance",
-        "rank",
-        "S1",
-        "S1_conf",
-        "ST",
-        "ST_conf",
-        "src",
-        "srrc",
-        "r2",
-    ]
-    first = design.drop_duplicates("point_id").set_index("point_id")
+    first = results.design.drop_duplicates("point_id").set_index("point_id")
     unique = first.loc[y_points.index]
     numeric = _numeric(unique, params)
     table = pd.DataFrame({"parameter": params})
@@ -202,28 +204,7 @@ def sensitivity(
     table["srrc"] = table["parameter"].map(dict(zip(numeric, srrc, strict=True)))
     table["r2"] = r2
     if results.kind == "sobol":
-        y = y_points.reindex(design.sort_values("sample")["point_id"]).to_numpy(dtype=float)
-        if np.isnan(y).any():
-            raise ValueError(
-                "the Sobol design is not complete: finish the sweep (msp-sim sweep --resume) first"
-            )
-        spec = results.manifest["design"]
-        bounds = [[float(spec["parameters"][p]["low"]), float(spec["parameters"][p]["high"])] for p in params]
-        problem = {"num_vars": len(params), "names": params, "bounds": bounds}
-        if float(np.var(y)) == 0.0:
-            zeros = np.zeros(len(params))
-            si: dict[str, Any] = {"S1": zeros, "S1_conf": zeros, "ST": zeros, "ST_conf": zeros}
-        else:
-            from SALib.analyze import sobol as salib_sobol  # type: ignore[import-untyped]
-
-            si = salib_sobol.analyze(
-                problem,
-                y,
-                calc_second_order=bool(spec.get("second_order", False)),
-                num_resamples=200,
-                conf_level=0.95,
-                seed=seed or 1,  # SALib falls back to the global generator for a falsy seed
-            )
+        si = _sobol_indices(results, y_points, seed)
         for key in ("S1", "S1_conf", "ST", "ST_conf"):
             table[key] = np.asarray(si[key], dtype=float)
         table["method"] = "sobol"
@@ -235,7 +216,33 @@ def sensitivity(
         table["importance"] = table["src"] ** 2
     table = table.sort_values("importance", ascending=False, na_position="last", kind="stable")
     table["rank"] = np.arange(1, len(table) + 1)
-    return table[columns].reset_index(drop=True)
+    return table[_SENSITIVITY_COLUMNS].reset_index(drop=True)
+
+
+def _sobol_indices(results: SweepResults, y_points: pd.Series, seed: int) -> dict[str, Any]:
+    """First-order and total Sobol indices (``S1``, ``ST``) and their 95% bootstrap half-widths (SALib) from a
+    complete Saltelli design, its points in sample order; zeros when the outcome does not vary."""
+    params = results.parameters
+    design = results.design
+    y = y_points.reindex(design.sort_values("sample")["point_id"]).to_numpy(dtype=float)
+    if np.isnan(y).any():
+        raise ValueError("the Sobol design is not complete: finish the sweep (msp-sim sweep --resume) first")
+    spec = results.manifest["design"]
+    bounds = [[float(spec["parameters"][p]["low"]), float(spec["parameters"][p]["high"])] for p in params]
+    problem = {"num_vars": len(params), "names": params, "bounds": bounds}
+    if float(np.var(y)) == 0.0:
+        zeros = np.zeros(len(params))
+        return {"S1": zeros, "S1_conf": zeros, "ST": zeros, "ST_conf": zeros}
+    from SALib.analyze import sobol as salib_sobol  # type: ignore[import-untyped]
+
+    return salib_sobol.analyze(
+        problem,
+        y,
+        calc_second_order=bool(spec.get("second_order", False)),
+        num_resamples=200,
+        conf_level=0.95,
+        seed=seed or 1,  # SALib falls back to the global generator for a falsy seed
+    )
 
 
 def _outcome_per_point(
@@ -392,6 +399,37 @@ def break_even(
     """
     contract, reference = _pair(results, contract, reference)
     outcomes = point_outcomes(results, contract, reference)
+    x, y = _map_axes(results, outcomes, x, y, contract, reference)
+    n_pairs = len(outcomes[[x, y]].drop_duplicates())  # Saltelli's points share many (x, y) pairs
+    nbins = bins or int(min(10, max(3, round(math.sqrt(n_pairs / 4)))))
+    ix, x_edges, x_centres = _axis(outcomes[x].astype(float).to_numpy(), nbins)
+    iy, y_edges, y_centres = _axis(outcomes[y].astype(float).to_numpy(), nbins)
+    frame = outcomes.assign(ix=ix, iy=iy)
+    cells = _cells(frame, x_edges, x_centres, y_edges, y_centres, sampled=results.kind != "grid")
+    return BreakEvenMap(
+        x=x,
+        y=y,
+        x_edges=x_edges,
+        y_edges=y_edges,
+        x_centres=x_centres,
+        y_centres=y_centres,
+        cells=cells,
+        contract=contract,
+        reference=reference,
+        currency=results.currency,
+    )
+
+
+def _map_axes(
+    results: SweepResults,
+    outcomes: pd.DataFrame,
+    x: str | None,
+    y: str | None,
+    contract: str,
+    reference: str,
+) -> tuple[str, str]:
+    """The two parameters of a break-even map: those given, the others the ones that matter most for the
+    client's saving; each must be a swept numeric parameter that varies, and the two must differ."""
     numeric = _numeric(outcomes, results.parameters)
     if x is None or y is None:
         ranked = sensitivity(results, "client_saving", contract, reference)
@@ -411,12 +449,19 @@ def break_even(
     assert x is not None and y is not None
     if x == y:
         raise ValueError(f"x and y are both '{x}'; choose two different parameters")
-    n_pairs = len(outcomes[[x, y]].drop_duplicates())  # Saltelli's points share many (x, y) pairs
-    nbins = bins or int(min(10, max(3, round(math.sqrt(n_pairs / 4)))))
-    ix, x_edges, x_centres = _axis(outcomes[x].astype(float).to_numpy(), nbins)
-    iy, y_edges, y_centres = _axis(outcomes[y].astype(float).to_numpy(), nbins)
-    frame = outcomes.assign(ix=ix, iy=iy)
-    sampled = results.kind != "grid"
+    return x, y
+
+
+def _cells(
+    frame: pd.DataFrame,
+    x_edges: np.ndarray,
+    x_centres: np.ndarray,
+    y_edges: np.ndarray,
+    y_centres: np.ndarray,
+    sampled: bool,
+) -> pd.DataFrame:
+    """One row per cell that holds points (``frame`` has their cell indices ``ix``, ``iy``): its centre, edges
+    and number of points, and each outcome's mean, standard error and probability; ordered y, then x."""
     records = []
     for _, cell in frame.groupby(["ix", "iy"], sort=True):
         cx, cy = int(cell["ix"].iloc[0]), int(cell["iy"].iloc[0])
@@ -431,31 +476,27 @@ def break_even(
             "y_high": float(y_edges[cy + 1]),
             "n_points": len(cell),
         }
-        for outcome in OUTCOMES:
-            means = cell[outcome].to_numpy(dtype=float)
-            ses = cell[f"{outcome}_se"].to_numpy(dtype=float)
-            mean = float(means.mean())
-            if sampled and len(means) > 1:
-                se = float(means.std(ddof=1) / math.sqrt(len(means)))
-            else:
-                se = float(math.sqrt(np.nansum(ses**2)) / len(means))
-            rec[outcome] = mean
-            rec[f"{outcome}_se"] = se
-            rec[f"{outcome}_p"] = float(_probability(np.array([mean]), np.array([se]))[0])
+        rec.update(_cell_outcomes(cell, sampled))
         records.append(rec)
-    cells = pd.DataFrame(records).sort_values(["iy", "ix"]).reset_index(drop=True)
-    return BreakEvenMap(
-        x=x,
-        y=y,
-        x_edges=x_edges,
-        y_edges=y_edges,
-        x_centres=x_centres,
-        y_centres=y_centres,
-        cells=cells,
-        contract=contract,
-        reference=reference,
-        currency=results.currency,
-    )
+    return pd.DataFrame(records).sort_values(["iy", "ix"]).reset_index(drop=True)
+
+
+def _cell_outcomes(cell: pd.DataFrame, sampled: bool) -> dict[str, float]:
+    """Per outcome, a cell's mean, standard error and probability of being positive: the se is the spread of
+    the points' means for a sampled design, else the replications' noise propagated from each point's se."""
+    rec: dict[str, float] = {}
+    for outcome in OUTCOMES:
+        means = cell[outcome].to_numpy(dtype=float)
+        ses = cell[f"{outcome}_se"].to_numpy(dtype=float)
+        mean = float(means.mean())
+        if sampled and len(means) > 1:
+            se = float(means.std(ddof=1) / math.sqrt(len(means)))
+        else:
+            se = float(math.sqrt(np.nansum(ses**2)) / len(means))
+        rec[outcome] = mean
+        rec[f"{outcome}_se"] = se
+        rec[f"{outcome}_p"] = float(_probability(np.array([mean]), np.array([se]))[0])
+    return rec
 
 
 def _axis(values: np.ndarray, nbins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
