@@ -23,6 +23,7 @@ from simulator.studies.run import Results
 
 from . import charts
 from .assumptions import assumptions, key_assumptions
+from .charts.style import add_source, run_source
 from .folders import RUN_FILES, read_incentives, read_results, read_transition
 from .tables import RUN_ROWS, TRANSITION_ROWS, format_number
 
@@ -222,7 +223,7 @@ def _run_charts(results: Results, key: str) -> list[_Chart]:
     def single(plot: Any, size: tuple[float, float]) -> Any:
         fig, ax = plt.subplots(figsize=size, layout="constrained")
         plot(results, ax)
-        charts._add_source(fig, charts._source(results))
+        add_source(fig, run_source(results))
         return fig
 
     out = [
