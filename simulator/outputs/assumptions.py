@@ -317,49 +317,53 @@ def _fixed(fixed: FixedPrice, money: Money) -> str:
     return f"{text}. {_policy(fixed.policy)}"
 
 
-def key_assumptions(scenario: Scenario) -> pd.DataFrame:
-    """The assumptions that drive the answer, one plain sentence per topic (``topic, assumption``): the clients,
-    what downtime costs them, how often things go wrong, what each contract charges and how the provider staffs
-    it. Derived from the scenario, so a report's summary of its assumptions matches what was simulated."""
-
-    def money(value: float) -> str:
-        return format_price(value, scenario.currency)
-
-    segs = scenario.clients
-    clients = sum(s.count for s in segs)
-    users = [s.count * s.users for s in segs]
-    total_users = sum(users)
-    rows: list[tuple[str, str]] = []
+def _simulation(scenario: Scenario) -> str:
+    """The horizon, the warm-up, the replications and the working hours."""
     cal = scenario.calendar
     hours = (
         "round the clock"
         if cal.hours == "24x7"
         else f"{_clock(cal.open_hour)} to {_clock(cal.close_hour)}, {_days(cal.business_days)}"
     )
-    rows.append(
-        (
-            "Simulation",
-            f"{scenario.horizon_months} months, the first {scenario.warmup_months} left out as warm-up; "
-            f"{scenario.replications} replications from seed {scenario.seed}; working hours {hours}.",
-        )
+    return (
+        f"{scenario.horizon_months} months, the first {scenario.warmup_months} left out as warm-up; "
+        f"{scenario.replications} replications from seed {scenario.seed}; working hours {hours}."
     )
-    rows.append(
-        (
-            "Clients",
-            f"{clients} client{'s' if clients != 1 else ''} in {len(segs)} segment{'s' if len(segs) != 1 else ''} "
-            f"({', '.join(f'{s.count} × {s.name}' for s in segs)}): {total_users:,} users, "
-            f"{sum(s.count * s.endpoints for s in segs):,} endpoints, {sum(s.count * s.servers for s in segs):,} "
-            "servers in all.",
-        )
+
+
+def _user_weights(scenario: Scenario) -> list[int]:
+    """Each client segment's users in all, to weight the segments' figures by."""
+    return [s.count * s.users for s in scenario.clients]
+
+
+def _clients(scenario: Scenario) -> str:
+    """How many clients in which segments, and their users, endpoints and servers in all."""
+    segs = scenario.clients
+    clients = sum(s.count for s in segs)
+    total_users = sum(_user_weights(scenario))
+    return (
+        f"{clients} client{'s' if clients != 1 else ''} in {len(segs)} segment{'s' if len(segs) != 1 else ''} "
+        f"({', '.join(f'{s.count} × {s.name}' for s in segs)}): {total_users:,} users, "
+        f"{sum(s.count * s.endpoints for s in segs):,} endpoints, {sum(s.count * s.servers for s in segs):,} "
+        "servers in all."
     )
-    rows.append(
-        (
-            "Cost of downtime",
-            f"A blocked user-hour costs the client "
-            f"{_spread([s.downtime_cost_per_user_hour for s in segs], users, money)}; in a site outage "
-            f"{_spread([s.site_outage_cost_per_user_hour for s in segs], users, money)}.",
-        )
+
+
+def _downtime_cost(scenario: Scenario, money: Money) -> str:
+    """What a blocked user-hour costs the client, and in a site outage."""
+    segs, users = scenario.clients, _user_weights(scenario)
+    return (
+        f"A blocked user-hour costs the client "
+        f"{_spread([s.downtime_cost_per_user_hour for s in segs], users, money)}; in a site outage "
+        f"{_spread([s.site_outage_cost_per_user_hour for s in segs], users, money)}."
     )
+
+
+def _incidents(scenario: Scenario) -> str:
+    """How often things go wrong before prevention, the most frequent categories, and the chance of a major
+    incident."""
+    segs = scenario.clients
+    total_users = sum(_user_weights(scenario))
     per_month = {
         cat.name: sum(s.count * cat.rate_per_client_month(s.users, s.endpoints) for s in segs)
         for cat in scenario.incidents.categories
@@ -375,15 +379,21 @@ def key_assumptions(scenario: Scenario) -> pd.DataFrame:
     major = scenario.incidents.major
     if major.annual_probability > 0:
         text += f"; each client has a {_pct(major.annual_probability)} chance a year of a major incident"
-    rows.append(("What goes wrong", text + "."))
-    rows.append(
-        (
-            "Calling the provider",
-            f"Under break/fix, staff call the provider for "
-            f"{_spread([s.break_fix.call_in_share for s in segs], users, _pct)} of incidents and work around the "
-            f"rest; under managed services for {_spread([s.managed.call_in_share for s in segs], users, _pct)}.",
-        )
+    return text + "."
+
+
+def _calling(scenario: Scenario) -> str:
+    """The share of incidents for which staff call the provider, under break/fix and under managed services."""
+    segs, users = scenario.clients, _user_weights(scenario)
+    return (
+        f"Under break/fix, staff call the provider for "
+        f"{_spread([s.break_fix.call_in_share for s in segs], users, _pct)} of incidents and work around the "
+        f"rest; under managed services for {_spread([s.managed.call_in_share for s in segs], users, _pct)}."
     )
+
+
+def _provider_costs(scenario: Scenario, money: Money) -> str:
+    """What a technician hour and the monitoring tools cost the provider, and which hours count."""
     p = scenario.provider
     basis = (
         f"every paid hour counts, busy or idle ({p.paid_hours_per_technician_month:g} h per technician-month)"
@@ -393,7 +403,25 @@ def key_assumptions(scenario: Scenario) -> pd.DataFrame:
     cost = f"A technician hour costs the provider {money(p.cost_per_technician_hour)}; {basis}"
     if p.tools_cost_per_endpoint_month:
         cost += f"; monitoring tools {money(p.tools_cost_per_endpoint_month)} per endpoint-month when on"
-    rows.append(("Provider's costs", cost + "."))
+    return cost + "."
+
+
+def key_assumptions(scenario: Scenario) -> pd.DataFrame:
+    """The assumptions that drive the answer, one plain sentence per topic (``topic, assumption``): the clients,
+    what downtime costs them, how often things go wrong, what each contract charges and how the provider staffs
+    it. Derived from the scenario, so a report's summary of its assumptions matches what was simulated."""
+
+    def money(value: float) -> str:
+        return format_price(value, scenario.currency)
+
+    rows: list[tuple[str, str]] = [
+        ("Simulation", _simulation(scenario)),
+        ("Clients", _clients(scenario)),
+        ("Cost of downtime", _downtime_cost(scenario, money)),
+        ("What goes wrong", _incidents(scenario)),
+        ("Calling the provider", _calling(scenario)),
+        ("Provider's costs", _provider_costs(scenario, money)),
+    ]
     for contract in scenario.contracts:
         if isinstance(contract, Managed):
             rows.append((contract.name, _managed(contract, scenario, money)))
