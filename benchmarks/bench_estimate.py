@@ -25,7 +25,11 @@ CASES = [
     ("baseline, 10 clients", "scenarios/baseline.yaml", []),
     ("baseline, 48 months", "scenarios/baseline.yaml", ["horizon_months=48"]),
     ("300 small offices", "scenarios/small-office.yaml", ["clients.0.count=300"]),
-    ("1,000 small offices, 36 months", "scenarios/small-office.yaml", ["clients.0.count=1000", "horizon_months=36"]),
+    (
+        "1,000 small offices, 36 months",
+        "scenarios/small-office.yaml",
+        ["clients.0.count=1000", "horizon_months=36"],
+    ),
 ]
 
 CHILD = """

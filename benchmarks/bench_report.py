@@ -53,8 +53,10 @@ def main() -> None:
         folder = Path(tmp) / "baseline"
         start = time.perf_counter()
         write_results(simulate(scenario, replications=args.replications, workers=0), folder)
-        print(f"baseline, {args.replications} replications: simulated and written in "
-              f"{time.perf_counter() - start:.1f} s")
+        print(
+            f"baseline, {args.replications} replications: simulated and written in "
+            f"{time.perf_counter() - start:.1f} s"
+        )
         _timed("report", args.repeat, lambda: write_report(folder, Path(tmp) / "report.html"))
         _timed("workbook", args.repeat, lambda: write_workbook(folder, Path(tmp) / "results.xlsx"))
 

@@ -14,9 +14,9 @@ import pytest
 
 from simulator.base.calendar import WeekCalendar
 from simulator.base.records import BillingContext, Handling, PreventionLog, TicketLog
+from simulator.contracts import FixedPrice, Managed, TimeAndMaterials, TmTerms
 from simulator.contracts.billing import bill, billable_hours, monthly_fee, sla_outcomes, tm_labour
 from simulator.contracts.ledger import Account, Ledger, Party, to_cents
-from simulator.contracts.terms import FixedPrice, Managed, TimeAndMaterials, TmTerms
 
 NAN = float("nan")
 CATEGORIES = ("password", "hardware", "software", "network", "major")

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from simulator.base.calendar import HOURS_PER_MONTH, WeekCalendar
 from simulator.base.records import BillingContext, Handling, PreventionLog, TicketLog
+from simulator.contracts import FixedPrice, Managed, TimeAndMaterials
 from simulator.contracts.billing import bill
 from simulator.contracts.ledger import Account, Ledger, Party, to_cents
-from simulator.contracts.terms import FixedPrice, Managed, TimeAndMaterials
 
 NAN = float("nan")
 CATEGORIES = ("password", "hardware", "software", "network", "major")

@@ -20,9 +20,9 @@ from simulator.base.calendar import WeekCalendar
 from simulator.base.limits import MONEY_TOTAL_LIMIT
 from simulator.base.records import BillingContext, Handling, PreventionLog, TicketLog
 from simulator.config import MAX_NODES, Scenario, apply_overrides, read_yaml
+from simulator.contracts import Managed
 from simulator.contracts.billing import bill
 from simulator.contracts.ledger import Account, to_cents
-from simulator.contracts.terms import Managed
 from simulator.studies.analysis import analyze_sweep
 from simulator.studies.sweep import SweepError, load_results, load_sweep, run_sweep
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -15,15 +16,7 @@ from pydantic import BaseModel
 
 from simulator.base.distributions import Exponential, Fixed, Gamma, Lognormal, Uniform
 from simulator.config import Scenario
-from simulator.contracts.terms import (
-    ComplianceTiers,
-    FixedPrice,
-    Managed,
-    PerBreach,
-    PerDowntimeHour,
-    Policy,
-    TmTerms,
-)
+from simulator.contracts import Size
 
 from .tables import format_price
 
@@ -181,7 +174,7 @@ def _hours(hours: float) -> str:
     return f"{hours:g} h"
 
 
-def _join(items: list[str]) -> str:
+def _join(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
@@ -209,157 +202,72 @@ def _clock(hour: float) -> str:
     return f"{int(hour):02d}:{round(hour % 1 * 60):02d}"
 
 
-def _policy(policy: Policy) -> str:
-    techs = f"{policy.technicians} technician{'s' if policy.technicians != 1 else ''}"
-    prevention = (
-        f"{policy.prevention_hours_per_endpoint_month:g} h of prevention per endpoint-month"
-        if policy.prevention_hours_per_endpoint_month
-        else "no prevention"
-    )
-    monitoring = "monitoring on" if policy.monitoring else "no monitoring"
-    thorough = "" if policy.thoroughness == 1 else f", fixes {policy.thoroughness:g}× as thorough as usual"
-    return f"The provider staffs {techs}, with {prevention} and {monitoring}{thorough}."
+@dataclass(frozen=True)
+class _Words:
+    """How a contract's plain-words description formats money, shares, hours and lists in the report."""
+
+    currency: str
+
+    def money(self, amount: float) -> str:
+        return format_price(amount, self.currency)
+
+    def pct(self, share: float) -> str:
+        return _pct(share)
+
+    def hours(self, hours: float) -> str:
+        return _hours(hours)
+
+    def join(self, items: Sequence[str]) -> str:
+        return _join(items)
 
 
-def _tm(terms: TmTerms, money: Money) -> str:
-    text = (
-        f"{money(terms.remote_rate)}/h remote, {money(terms.onsite_rate)}/h on site, billed in "
-        f"{terms.billing_increment_hours:g} h steps"
-    )
-    minimums = [
-        f"{_hours(h)} {where}"
-        for h, where in ((terms.minimum_remote_hours, "remote"), (terms.minimum_onsite_hours, "on site"))
-        if h
-    ]
-    if minimums:
-        text += f" (minimum {_join(minimums)})"
-    if terms.trip_charge:
-        text += f", {money(terms.trip_charge)} per trip"
-    text += f", parts at cost + {_pct(terms.parts_markup)}" if terms.parts_markup else ", parts at cost"
-    if terms.after_hours_multiplier != 1:
-        text += f"; after hours ×{terms.after_hours_multiplier:g}"
-    return text
-
-
-def _credits(managed: Managed, money: Money) -> str:
-    credit = managed.sla.credit
-    if credit is None:
-        return "no credits for missed targets"
-    if isinstance(credit, PerBreach):
-        parts = [money(credit.amount)] if credit.amount else []
-        parts += [f"{_pct(credit.percent_of_fee)} of the month's fee"] if credit.percent_of_fee else []
-        text = f"a credit of {' + '.join(parts) or money(0)} per ticket that misses a target"
-    elif isinstance(credit, ComplianceTiers):
-        tiers = sorted(credit.tiers, key=lambda t: -t.below)
-        steps = [f"{_pct(t.percent_of_fee)} below {_pct(t.below)}" for t in tiers]
-        text = f"credits of the month's fee when fewer tickets meet their targets: {_join(steps)}"
-    elif isinstance(credit, PerDowntimeHour):
-        text = f"a credit of {money(credit.amount_per_user_hour)} per blocked user-hour"
-    else:  # pragma: no cover - the union is closed
-        text = str(credit)
-    if managed.sla.cap_percent_of_fee is not None:
-        text += f", capped at {_pct(managed.sla.cap_percent_of_fee)} of the fee"
-    return text
-
-
-def _managed(managed: Managed, scenario: Scenario, money: Money) -> str:
-    fees = [
-        f"{money(fee)} per {what}-month"
-        for fee, what in (
-            (managed.fee_per_user_month, "user"),
-            (managed.fee_per_endpoint_month, "endpoint"),
-            (managed.fee_per_server_month, "server"),
-        )
-        if fee
-    ]
-    monthly = sum(
-        seg.count * managed.fee_per_client_month(seg.users, seg.endpoints, seg.servers)
-        for seg in scenario.clients
-    )
-    text = (
-        f"A flat {_join(fees) if fees else 'fee of ' + money(0)} ({money(monthly)} a month for these clients)"
-    )
-    if managed.onboarding_fee:
-        text += f", {money(managed.onboarding_fee)} per client at the start"
-    covered = [
-        w
-        for w, yes in (
-            ("remote work", managed.includes.remote),
-            ("on-site work", managed.includes.onsite),
-            ("parts", managed.includes.parts),
-        )
-        if yes
-    ]
-    text += f"; covers {_join(covered) if covered else 'no labour'}"
-    if managed.out_of_scope_categories:
-        text += f"; {_join(managed.out_of_scope_categories)} billed at T&M rates"
-    targets = managed.sla.targets
-    shown = "; ".join(
-        f"{p} {_hours(targets[p].response_hours)} response, {_hours(targets[p].resolution_hours)} resolution"
-        for p in ("P1", "P2", "P3", "P4")
-        if p in targets
-    )
-    clock = "business hours" if managed.sla.clock == "business" else "round the clock"
-    return f"{text}. SLA ({clock}): {shown}; {_credits(managed, money)}. {_policy(managed.policy)}"
-
-
-def _fixed(fixed: FixedPrice, money: Money) -> str:
-    menu = ", ".join(f"{job} {money(price)}" for job, price in fixed.menu.items())
-    text = f"A fixed price per job: {menu}"
-    if fixed.labour_cap_hours is not None:
-        over = "absorbed by the provider" if fixed.overrun == "absorbed" else "billed at T&M rates"
-        text += f"; hours beyond {_hours(fixed.labour_cap_hours)} are {over}"
-    text += "; parts included" if fixed.parts == "included" else "; parts billed"
-    if fixed.trip_charge:
-        text += f"; {money(fixed.trip_charge)} per trip"
-    if fixed.warranty_days:
-        text += f"; a repeat within {fixed.warranty_days:g} days is fixed free"
-    return f"{text}. {_policy(fixed.policy)}"
-
-
-def key_assumptions(scenario: Scenario) -> pd.DataFrame:
-    """The assumptions that drive the answer, one plain sentence per topic (``topic, assumption``): the clients,
-    what downtime costs them, how often things go wrong, what each contract charges and how the provider staffs
-    it. Derived from the scenario, so a report's summary of its assumptions matches what was simulated."""
-
-    def money(value: float) -> str:
-        return format_price(value, scenario.currency)
-
-    segs = scenario.clients
-    clients = sum(s.count for s in segs)
-    users = [s.count * s.users for s in segs]
-    total_users = sum(users)
-    rows: list[tuple[str, str]] = []
+def _simulation(scenario: Scenario) -> str:
+    """The horizon, the warm-up, the replications and the working hours."""
     cal = scenario.calendar
     hours = (
         "round the clock"
         if cal.hours == "24x7"
         else f"{_clock(cal.open_hour)} to {_clock(cal.close_hour)}, {_days(cal.business_days)}"
     )
-    rows.append(
-        (
-            "Simulation",
-            f"{scenario.horizon_months} months, the first {scenario.warmup_months} left out as warm-up; "
-            f"{scenario.replications} replications from seed {scenario.seed}; working hours {hours}.",
-        )
+    return (
+        f"{scenario.horizon_months} months, the first {scenario.warmup_months} left out as warm-up; "
+        f"{scenario.replications} replications from seed {scenario.seed}; working hours {hours}."
     )
-    rows.append(
-        (
-            "Clients",
-            f"{clients} client{'s' if clients != 1 else ''} in {len(segs)} segment{'s' if len(segs) != 1 else ''} "
-            f"({', '.join(f'{s.count} × {s.name}' for s in segs)}): {total_users:,} users, "
-            f"{sum(s.count * s.endpoints for s in segs):,} endpoints, {sum(s.count * s.servers for s in segs):,} "
-            "servers in all.",
-        )
+
+
+def _user_weights(scenario: Scenario) -> list[int]:
+    """Each client segment's users in all, to weight the segments' figures by."""
+    return [s.count * s.users for s in scenario.clients]
+
+
+def _clients(scenario: Scenario) -> str:
+    """How many clients in which segments, and their users, endpoints and servers in all."""
+    segs = scenario.clients
+    clients = sum(s.count for s in segs)
+    total_users = sum(_user_weights(scenario))
+    return (
+        f"{clients} client{'s' if clients != 1 else ''} in {len(segs)} segment{'s' if len(segs) != 1 else ''} "
+        f"({', '.join(f'{s.count} × {s.name}' for s in segs)}): {total_users:,} users, "
+        f"{sum(s.count * s.endpoints for s in segs):,} endpoints, {sum(s.count * s.servers for s in segs):,} "
+        "servers in all."
     )
-    rows.append(
-        (
-            "Cost of downtime",
-            f"A blocked user-hour costs the client "
-            f"{_spread([s.downtime_cost_per_user_hour for s in segs], users, money)}; in a site outage "
-            f"{_spread([s.site_outage_cost_per_user_hour for s in segs], users, money)}.",
-        )
+
+
+def _downtime_cost(scenario: Scenario, money: Money) -> str:
+    """What a blocked user-hour costs the client, and in a site outage."""
+    segs, users = scenario.clients, _user_weights(scenario)
+    return (
+        f"A blocked user-hour costs the client "
+        f"{_spread([s.downtime_cost_per_user_hour for s in segs], users, money)}; in a site outage "
+        f"{_spread([s.site_outage_cost_per_user_hour for s in segs], users, money)}."
     )
+
+
+def _incidents(scenario: Scenario) -> str:
+    """How often things go wrong before prevention, the most frequent categories, and the chance of a major
+    incident."""
+    segs = scenario.clients
+    total_users = sum(_user_weights(scenario))
     per_month = {
         cat.name: sum(s.count * cat.rate_per_client_month(s.users, s.endpoints) for s in segs)
         for cat in scenario.incidents.categories
@@ -375,15 +283,21 @@ def key_assumptions(scenario: Scenario) -> pd.DataFrame:
     major = scenario.incidents.major
     if major.annual_probability > 0:
         text += f"; each client has a {_pct(major.annual_probability)} chance a year of a major incident"
-    rows.append(("What goes wrong", text + "."))
-    rows.append(
-        (
-            "Calling the provider",
-            f"Under break/fix, staff call the provider for "
-            f"{_spread([s.break_fix.call_in_share for s in segs], users, _pct)} of incidents and work around the "
-            f"rest; under managed services for {_spread([s.managed.call_in_share for s in segs], users, _pct)}.",
-        )
+    return text + "."
+
+
+def _calling(scenario: Scenario) -> str:
+    """The share of incidents for which staff call the provider, under break/fix and under managed services."""
+    segs, users = scenario.clients, _user_weights(scenario)
+    return (
+        f"Under break/fix, staff call the provider for "
+        f"{_spread([s.break_fix.call_in_share for s in segs], users, _pct)} of incidents and work around the "
+        f"rest; under managed services for {_spread([s.managed.call_in_share for s in segs], users, _pct)}."
     )
+
+
+def _provider_costs(scenario: Scenario, money: Money) -> str:
+    """What a technician hour and the monitoring tools cost the provider, and which hours count."""
     p = scenario.provider
     basis = (
         f"every paid hour counts, busy or idle ({p.paid_hours_per_technician_month:g} h per technician-month)"
@@ -393,14 +307,26 @@ def key_assumptions(scenario: Scenario) -> pd.DataFrame:
     cost = f"A technician hour costs the provider {money(p.cost_per_technician_hour)}; {basis}"
     if p.tools_cost_per_endpoint_month:
         cost += f"; monitoring tools {money(p.tools_cost_per_endpoint_month)} per endpoint-month when on"
-    rows.append(("Provider's costs", cost + "."))
-    for contract in scenario.contracts:
-        if isinstance(contract, Managed):
-            rows.append((contract.name, _managed(contract, scenario, money)))
-        elif isinstance(contract, FixedPrice):
-            rows.append((contract.name, _fixed(contract, money)))
-        else:
-            rows.append(
-                (contract.name, f"Time and materials: {_tm(contract, money)}. {_policy(contract.policy)}")
-            )
+    return cost + "."
+
+
+def key_assumptions(scenario: Scenario) -> pd.DataFrame:
+    """The assumptions that drive the answer, one plain sentence per topic (``topic, assumption``): the clients,
+    what downtime costs them, how often things go wrong, what each contract charges and how the provider staffs
+    it. Derived from the scenario, so a report's summary of its assumptions matches what was simulated."""
+
+    def money(value: float) -> str:
+        return format_price(value, scenario.currency)
+
+    rows: list[tuple[str, str]] = [
+        ("Simulation", _simulation(scenario)),
+        ("Clients", _clients(scenario)),
+        ("Cost of downtime", _downtime_cost(scenario, money)),
+        ("What goes wrong", _incidents(scenario)),
+        ("Calling the provider", _calling(scenario)),
+        ("Provider's costs", _provider_costs(scenario, money)),
+    ]
+    words = _Words(scenario.currency)
+    sizes = [(seg.count, Size(seg.users, seg.endpoints, seg.servers)) for seg in scenario.clients]
+    rows += [(contract.name, contract.describe(words, sizes)) for contract in scenario.contracts]
     return pd.DataFrame(rows, columns=["topic", "assumption"])

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,8 +23,12 @@ from simulator.studies.run import Results
 
 from . import charts
 from .assumptions import assumptions, key_assumptions
+from .charts.style import add_source, run_source
 from .folders import RUN_FILES, read_incentives, read_results, read_transition
 from .tables import RUN_ROWS, TRANSITION_ROWS, format_number
+
+if TYPE_CHECKING:
+    from simulator.studies.incentives import IncentiveResults
 
 __all__ = ["ReportError", "find_results", "render_report", "svg", "write_report"]
 
@@ -224,7 +228,7 @@ def _run_charts(results: Results, key: str) -> list[_Chart]:
     def single(plot: Any, size: tuple[float, float]) -> Any:
         fig, ax = plt.subplots(figsize=size, layout="constrained")
         plot(results, ax)
-        charts._add_source(fig, charts._source(results))
+        add_source(fig, run_source(results))
         return fig
 
     out = [
@@ -284,13 +288,10 @@ def _grouped(frame: pd.DataFrame) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------------------------------- incentives
 
 
-def _incentives_section(folder: Path, key: str) -> _Section:
-    inc = read_incentives(folder)
-    s = inc.scenario
-    section = _Section("incentives", key, f"Incentives: {s.name}", s)
-    br = inc.best_response
-    money = s.currency
-    levers = [
+def _lever_rows(inc: IncentiveResults) -> list[dict[str, str]]:
+    """The best-response table: each contract's lever settings for the provider, the client and society."""
+    money = inc.scenario.currency
+    return [
         {
             "contract": r["contract"],
             "role": {
@@ -304,9 +305,15 @@ def _incentives_section(folder: Path, key: str) -> _Section:
             "thoroughness": f"{r['thoroughness']:.2f}",
             "profit": charts.format_money(float(r["provider_profit"]), money),
         }
-        for _, r in br.iterrows()
+        for _, r in inc.best_response.iterrows()
     ]
-    gaps = [
+
+
+def _gap_rows(inc: IncentiveResults) -> list[dict[str, str]]:
+    """The misalignment table: each contract's welfare loss with its interval, extra downtime and the profit
+    from one more incident ('–' where there is no number)."""
+    money = inc.scenario.currency
+    return [
         {
             "contract": r["contract"],
             "loss": charts.format_money(float(r["welfare_loss"]), money),
@@ -323,6 +330,12 @@ def _incentives_section(folder: Path, key: str) -> _Section:
         }
         for _, r in inc.misalignment.iterrows()
     ]
+
+
+def _design_notes(inc: IncentiveResults) -> list[str]:
+    """One sentence per managed contract on the credit and fee that leave both sides better off than
+    break/fix, or that no level tried does."""
+    money = inc.scenario.currency
     design = []
     if not inc.design.empty:
         for name, group in inc.design.groupby("contract", sort=False):
@@ -338,22 +351,34 @@ def _incentives_section(folder: Path, key: str) -> _Section:
                     f"{r['prevention_hours_per_endpoint_month']:.2f} h of prevention per endpoint-month and "
                     f"{r['technicians']} technicians."
                 )
+    return design
+
+
+def _incentives_finding(inc: IncentiveResults) -> str:
+    """The section's headline: the contract under which the provider's profit-maximising choices lose the most
+    welfare (contracts whose loss could not be measured left out)."""
+    s = inc.scenario
     known = inc.misalignment[np.isfinite(inc.misalignment["welfare_loss"].to_numpy(dtype=float))]
     if known.empty:
-        headline = "No contract's welfare loss could be measured: see the tables below."
-    else:
-        worst = known.sort_values("welfare_loss").iloc[-1]
-        headline = (
-            f"Under {worst['contract']}, what maximises the provider's profit costs "
-            f"{charts.format_money(float(worst['welfare_loss']), money)} more over {s.measured_months} months "
-            "than the best outcome for provider and client together."
-        )
+        return "No contract's welfare loss could be measured: see the tables below."
+    worst = known.sort_values("welfare_loss").iloc[-1]
+    return (
+        f"Under {worst['contract']}, what maximises the provider's profit costs "
+        f"{charts.format_money(float(worst['welfare_loss']), s.currency)} more over {s.measured_months} months "
+        "than the best outcome for provider and client together."
+    )
+
+
+def _incentives_section(folder: Path, key: str) -> _Section:
+    inc = read_incentives(folder)
+    s = inc.scenario
+    section = _Section("incentives", key, f"Incentives: {s.name}", s)
     section.data = {
-        "levers": levers,
-        "gaps": gaps,
-        "design": design,
+        "levers": _lever_rows(inc),
+        "gaps": _gap_rows(inc),
+        "design": _design_notes(inc),
         "months": s.measured_months,
-        "headline": headline,
+        "headline": _incentives_finding(inc),
         "assumptions": _grouped(assumptions(s, ("incentives",))),
     }
     section.charts = [

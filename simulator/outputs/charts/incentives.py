@@ -1,0 +1,168 @@
+"""What each contract makes the provider do: profit and social cost against prevention effort, the
+provider's and society's choices, and the welfare lost at the provider's choice."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from .style import (
+    PALETTE,
+    add_source,
+    axes_or_new,
+    ci_whiskers,
+    finite_max,
+    finite_min,
+    money_formatter,
+    palette_colors,
+    set_ylim,
+    source_line,
+    style_columns,
+)
+
+if TYPE_CHECKING:
+    from simulator.studies.incentives import IncentiveResults
+
+__all__ = [
+    "PREVENTION",
+    "incentives_figure",
+    "incentives_headline",
+    "plot_incentive_curve",
+    "plot_misalignment",
+]
+
+PREVENTION = "prevention_hours_per_endpoint_month"
+
+
+def plot_incentive_curve(incentives: IncentiveResults, contract: str, ax: Axes | None = None) -> Axes:
+    """Provider profit (left axis) and social cost (right axis) against prevention hours for one contract, other
+    levers at the provider's best response; the provider's and the socially best prevention marked."""
+    ax = axes_or_new(ax, source_line(incentives.scenario, what="Bands: 95% confidence intervals."))
+    s = incentives.scenario
+    names = [c.name for c in s.contracts]
+    color = PALETTE[names.index(contract) % len(PALETTE)]
+    curve = incentives.curves
+    curve = curve[(curve["contract"] == contract) & (curve["lever"] == PREVENTION)].sort_values("value")
+    money = money_formatter(s.currency)
+    best: Any = incentives.best_response.set_index(["contract", "role"])
+    e_br = float(best.loc[(contract, "provider"), PREVENTION])
+    e_so = float(best.loc[(contract, "social"), PREVENTION])
+    if not curve.empty:
+        x = curve["value"].to_numpy()
+        ax.plot(x, curve["provider_profit"], color=color, lw=2, label="provider profit (left)")
+        ax.fill_between(
+            x, curve["provider_profit_ci_low"], curve["provider_profit_ci_high"], color=color, alpha=0.2
+        )
+        right = ax.twinx()
+        right.plot(x, curve["social_cost"], color="dimgrey", lw=1.5, ls="--", label="social cost (right)")
+        right.fill_between(
+            x, curve["social_cost_ci_low"], curve["social_cost_ci_high"], color="grey", alpha=0.15
+        )
+        right.yaxis.set_major_formatter(money)
+        right.spines[["top"]].set_visible(False)
+        handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+        ax.legend(handles=handles, fontsize=8, loc="lower left", framealpha=0.9)
+    ax.axvline(e_br, color=color, lw=1.2, ls=":")
+    ax.axvline(e_so, color="black", lw=1.2, ls=":")
+    ax.annotate(
+        "provider's choice",
+        (e_br, 1.0),
+        xycoords=("data", "axes fraction"),
+        xytext=(3, -12),
+        textcoords="offset points",
+        fontsize=8,
+        color=color,
+    )
+    ax.annotate(
+        "best for society",
+        (e_so, 0.93),
+        xycoords=("data", "axes fraction"),
+        xytext=(3, -12),
+        textcoords="offset points",
+        fontsize=8,
+    )
+    ax.yaxis.set_major_formatter(money)
+    ax.set_xlabel("prevention [hours per endpoint-month]")
+    ax.set_title(f"{contract}: provider picks {e_br:.2f} h, society {e_so:.2f} h", loc="left", fontsize=10)
+    ax.spines[["top"]].set_visible(False)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_misalignment(incentives: IncentiveResults, ax: Axes | None = None) -> Axes:
+    """Welfare loss at each contract's best response against its social optimum, with its paired 95% CI."""
+    ax = axes_or_new(ax, source_line(incentives.scenario, what="Whiskers: paired 95% confidence intervals."))
+    m = incentives.misalignment
+    names = list(m["contract"])
+    mean = m["welfare_loss"].to_numpy(dtype=float)
+    lo = m["welfare_loss_ci_low"].to_numpy(dtype=float)
+    hi = m["welfare_loss_ci_high"].to_numpy(dtype=float)
+    ax.bar(np.arange(len(names)), mean, color=palette_colors(len(names)))
+    money = money_formatter(incentives.scenario.currency)
+    extra = m["extra_downtime_user_hours"].to_numpy(dtype=float)
+    labels = [
+        (money(v) if np.isfinite(v) else "–") + (f"\n{d / 1000:+.1f}k user-h" if np.isfinite(d) else "")
+        for v, d in zip(mean, extra, strict=True)
+    ]
+    ci_whiskers(ax, mean, lo, hi, labels)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.yaxis.set_major_formatter(money)
+    set_ylim(ax, min(0.0, finite_min(lo, mean) * 1.2), finite_max(hi, mean) * 1.35)
+    ax.set_ylabel(f"welfare loss over {incentives.scenario.measured_months} months")
+    ax.set_title(
+        "Welfare loss: social cost at the provider's choice minus the best\n(labels: and the extra downtime)",
+        loc="left",
+        fontsize=10,
+    )
+    style_columns(ax, names)
+    return ax
+
+
+def incentives_headline(incentives: IncentiveResults) -> str:
+    """The chart's title: the contract whose provider's choices lose the most welfare (contracts whose loss could
+    not be measured left out)."""
+    m = incentives.misalignment
+    known = m[np.isfinite(m["welfare_loss"].to_numpy(dtype=float))]
+    if known.empty:
+        return "Incentives: the provider's profit-maximising choices against the social optimum, per contract"
+    worst = known.sort_values("welfare_loss").iloc[-1]
+    return (
+        f"Incentives: under {worst['contract']} the provider's profit-maximising choices cost "
+        f"{money_formatter(incentives.scenario.currency)(float(worst['welfare_loss']))} more than the social optimum"
+    )
+
+
+def incentives_figure(incentives: IncentiveResults) -> Figure:
+    """One curve panel per contract and the misalignment bars."""
+    n = len(incentives.scenario.contracts)
+    rows = (n + 2) // 2
+    fig, grid = plt.subplots(rows, 2, figsize=(13, 4.6 * rows), layout="constrained", squeeze=False)
+    axes = grid.ravel()
+    for ax, c in zip(axes[:n], incentives.scenario.contracts, strict=False):
+        plot_incentive_curve(incentives, c.name, ax)
+    plot_misalignment(incentives, axes[n])
+    for ax in axes[n + 1 :]:
+        ax.set_visible(False)
+    fig.suptitle(
+        incentives_headline(incentives),
+        fontsize=12,
+        fontweight="bold",
+        x=0.01,
+        ha="left",
+        parse_math=False,
+    )
+    s = incentives.scenario
+    add_source(
+        fig,
+        source_line(
+            s,
+            what="Curves hold the other levers at the provider's best response; bands and whiskers are 95% "
+            "confidence intervals of the level (differences between lever values are paired on common random "
+            "numbers and far tighter: see curves.csv and best_response.csv).",
+        ),
+    )
+    return fig
