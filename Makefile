@@ -26,6 +26,7 @@ run: $(VENV)/.installed
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check simulator tests benchmarks
 	$(BIN)/mypy simulator
+	$(BIN)/lint-imports --no-logo
 
 test: lint
 	$(BIN)/python -m pytest
@@ -42,4 +43,4 @@ readme-images: run
 		--window-size=1200,1500 --screenshot=docs/images/report.png file://$(CURDIR)/$(OUT)/report.html
 
 clean:
-	rm -rf $(VENV) results .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) results .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache

@@ -4,10 +4,10 @@ ledger in whole cents (:mod:`.ledger`).
 
 Pure: a contract turns the ticket log into ledger entries and never draws a random number or touches a clock.
 The rest of the package uses a contract through :class:`~simulator.contracts.base.ContractKind`; it never asks
-which kind a contract is. A new kind is one module and one entry in :data:`KINDS` and :data:`Contract`.
+which kind a contract is. A new kind is one module and its entry in :data:`Contract`.
 """
 
-from typing import Annotated
+from typing import Annotated, get_args
 
 from pydantic import Field
 
@@ -54,8 +54,8 @@ __all__ = [
     "Words",
 ]
 
-KINDS: tuple[type[ContractKind], ...] = (TimeAndMaterials, FixedPrice, Managed)
-"""Every contract kind, in the order the schema lists them."""
-
 Contract = Annotated[TimeAndMaterials | FixedPrice | Managed, Field(discriminator="kind")]
-"""Any contract, chosen by ``kind``."""
+"""Any contract, chosen by ``kind``: the one place that lists the kinds."""
+
+KINDS: tuple[type[ContractKind], ...] = get_args(get_args(Contract)[0])
+"""Every contract kind, in the order the schema lists them."""

@@ -55,14 +55,46 @@ def plot_tornado(
     outcome at its low end (orange) and high end (blue) against the average over the sweep, with 95%
     intervals; the largest swing on top."""
     ax = axes_or_new(ax)
-    money = money_formatter(currency)
     rows = table.iloc[::-1].reset_index(drop=True)
     y = np.arange(len(rows))
     base = float(rows["baseline"].iloc[0]) if len(rows) else 0.0
-    low_color, high_color = PALETTE[1], PALETTE[0]
+    if _tornado_bars(ax, rows, y, base):
+        _mark_break_even(ax, rows, base)
+    else:
+        ax.text(
+            0.5,
+            0.5,
+            "no outcome to show",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+            color=SOURCE_COLOR,
+        )
+    ax.set_yticks(y, [_param_label(p) for p in rows["parameter"]] if len(rows) else [], fontsize=9)
+    ax.xaxis.set_major_formatter(_money_fine(currency, ax))
+    outcome = str(rows["outcome"].iloc[0]) if len(rows) else "client_saving"
+    ax.set_xlabel(f"{OUTCOME_LABELS.get(outcome, outcome)}: {contract} vs {reference}")
+    ax.set_title(
+        f"What drives the {OUTCOME_LABELS.get(outcome, outcome)} (average {money_formatter(currency)(base)})",
+        loc="left",
+        fontsize=11,
+    )
+    _tornado_legend(ax)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_axisbelow(True)
+    return ax
+
+
+_TORNADO_ENDS = (("low", PALETTE[1]), ("high", PALETTE[0]))
+
+
+def _tornado_bars(ax: Axes, rows: pd.DataFrame, y: np.ndarray, base: float) -> bool:
+    """One bar per parameter end from the average to the outcome there, its 95% interval and the parameter's
+    value; the average as a line. Whether any bar was drawn."""
     drawn = False
     for yi, r in zip(y, rows.to_dict("records"), strict=True):
-        for end, color in (("low", low_color), ("high", high_color)):
+        for end, color in _TORNADO_ENDS:
             value = float(r[f"at_{end}"])
             if not (np.isfinite(value) and np.isfinite(base)):  # no points at that end: no bar
                 continue
@@ -83,40 +115,30 @@ def plot_tornado(
             )
     if np.isfinite(base):
         ax.axvline(base, color="black", lw=1)
-    if not drawn:
-        ax.text(
-            0.5,
-            0.5,
-            "no outcome to show",
-            ha="center",
-            va="center",
-            transform=ax.transAxes,
-            color=SOURCE_COLOR,
+    return drawn
+
+
+def _mark_break_even(ax: Axes, rows: pd.DataFrame, base: float) -> None:
+    """A dashed line at zero when the bars cross it."""
+    span = np.r_[rows["at_low"], rows["at_high"], base]
+    if finite_min(span) < 0 < finite_max(span):
+        ax.axvline(0, color="dimgrey", lw=1, ls="--")
+        ax.annotate(
+            "break-even",
+            (0, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -10),
+            textcoords="offset points",
+            fontsize=8,
+            color="dimgrey",
         )
-    if drawn:
-        span = np.r_[rows["at_low"], rows["at_high"], base]
-        if finite_min(span) < 0 < finite_max(span):
-            ax.axvline(0, color="dimgrey", lw=1, ls="--")
-            ax.annotate(
-                "break-even",
-                (0, 1.0),
-                xycoords=("data", "axes fraction"),
-                xytext=(3, -10),
-                textcoords="offset points",
-                fontsize=8,
-                color="dimgrey",
-            )
-    ax.set_yticks(y, [_param_label(p) for p in rows["parameter"]] if len(rows) else [], fontsize=9)
-    ax.xaxis.set_major_formatter(_money_fine(currency, ax))
-    outcome = str(rows["outcome"].iloc[0]) if len(rows) else "client_saving"
-    ax.set_xlabel(f"{OUTCOME_LABELS.get(outcome, outcome)}: {contract} vs {reference}")
-    ax.set_title(
-        f"What drives the {OUTCOME_LABELS.get(outcome, outcome)} (average {money(base)})",
-        loc="left",
-        fontsize=11,
-    )
+
+
+def _tornado_legend(ax: Axes) -> None:
+    """Which colour is which end of a parameter's range, beside the axes."""
     from matplotlib.patches import Patch
 
+    (_, low_color), (_, high_color) = _TORNADO_ENDS
     ax.legend(
         handles=[
             Patch(color=low_color, label="parameter at its low end"),
@@ -127,10 +149,6 @@ def plot_tornado(
         bbox_to_anchor=(1.0, 1.0),
         frameon=False,
     )
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.grid(axis="x", alpha=0.3)
-    ax.set_axisbelow(True)
-    return ax
 
 
 def _money_fine(currency: str, ax: Axes) -> FuncFormatter:
