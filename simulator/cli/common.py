@@ -4,7 +4,7 @@ options that mean the same everywhere, the size check, claiming and writing the 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,27 @@ Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 seed_option = click.option(
     "--seed", type=click.IntRange(min=0), default=None, help="Seed (default: the scenario's)."
 )
+
+
+def replications_option(meaning: str = "Replications (default: the scenario's).") -> Decorator:
+    """The --replications option (at least 2, for an interval)."""
+    return click.option(
+        "--replications", "-r", type=click.IntRange(min=2, max=100_000), default=None, help=meaning
+    )
+
+
+def chosen(
+    text: str | None, known: Sequence[str], flag: str, what: str, among: str
+) -> tuple[str, ...] | None:
+    """The names of a comma-separated option (None when not given); names not in ``known`` fail with exit 2 and
+    ``{flag}: {what} a, b; {among} <known>.``"""
+    if not text:
+        return None
+    names = tuple(x.strip() for x in text.split(",") if x.strip())
+    unknown = [x for x in names if x not in known]
+    if unknown:
+        fail(f"{flag}: {what} {', '.join(unknown)}; {among} {', '.join(known)}.")
+    return names
 
 
 def workers_option(default: int) -> Decorator:

@@ -12,13 +12,14 @@ from simulator.base.files import default_out
 from simulator.outputs.tables import format_number
 
 from .common import (
+    chosen,
     claim,
     console,
     err,
-    fail,
     force_option,
     load,
     out_option,
+    replications_option,
     seed_option,
     set_option,
     sized,
@@ -36,12 +37,8 @@ from .common import (
     help="Comma-separated levers to search (default: all): prevention_hours_per_endpoint_month, "
     "technicians, monitoring, thoroughness. The others stay at each contract's policy value.",
 )
-@click.option(
-    "--replications",
-    "-r",
-    type=click.IntRange(min=2, max=100_000),
-    default=None,
-    help="Replications per lever setting (default: incentives.replications, else the scenario's).",
+@replications_option(
+    "Replications per lever setting (default: incentives.replications, else the scenario's)."
 )
 @seed_option
 @workers_option(0)
@@ -65,15 +62,10 @@ def incentives(
     from simulator.studies.incentives import LEVERS, analyze_incentives
 
     sc = load(scenario, overrides)
-    chosen = None
-    if levers:
-        chosen = tuple(x.strip() for x in levers.split(",") if x.strip())
-        unknown = [x for x in chosen if x not in LEVERS]
-        if unknown:
-            fail(f"--levers: unknown lever(s) {', '.join(unknown)}; choose from {', '.join(LEVERS)}.")
+    picked = chosen(levers, LEVERS, "--levers", "unknown lever(s)", "choose from")
     n = replications or sc.incentives.replications or sc.replications
     sized(
-        estimate_incentives(sc, n, workers, chosen),
+        estimate_incentives(sc, n, workers, picked),
         "search fewer lever settings (fewer `points` or a narrower technician range under incentives.levers, "
         "or --levers), fewer replications (--replications) or a shorter horizon (--set horizon_months=N)",
         force,
@@ -86,7 +78,7 @@ def incentives(
             replications=replications,
             seed=seed,
             workers=workers,
-            levers=chosen,
+            levers=picked,
             progress=lambda msg: status.update(msg),
         )
     written(folder, lambda: write_incentives(result, folder))

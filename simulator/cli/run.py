@@ -23,6 +23,7 @@ from .common import (
     load,
     out_option,
     progress_bar,
+    replications_option,
     resolved,
     seed_option,
     set_option,
@@ -58,13 +59,7 @@ def _table(results: Any) -> Table:
 
 @click.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
-@click.option(
-    "--replications",
-    "-r",
-    type=click.IntRange(min=2, max=100_000),
-    default=None,
-    help="Replications (default: the scenario's).",
-)
+@replications_option()
 @seed_option
 @workers_option(1)
 @set_option

@@ -13,6 +13,7 @@ from simulator.base.files import default_out
 from simulator.outputs.tables import TRANSITION_ROWS, format_number
 
 from .common import (
+    chosen,
     claim,
     console,
     fail,
@@ -20,6 +21,7 @@ from .common import (
     load,
     out_option,
     progress_bar,
+    replications_option,
     resolved,
     seed_option,
     set_option,
@@ -37,13 +39,7 @@ from .common import (
     metavar="LIST",
     help="Comma-separated strategy names from the scenario's portfolio (default: all).",
 )
-@click.option(
-    "--replications",
-    "-r",
-    type=click.IntRange(min=2, max=100_000),
-    default=None,
-    help="Replications (default: the scenario's).",
-)
+@replications_option()
 @seed_option
 @workers_option(0)
 @set_option
@@ -72,14 +68,11 @@ def transition(
         )
     assert sc.portfolio is not None
     known = [s.name for s in sc.portfolio.strategies]
-    chosen = [x.strip() for x in strategies.split(",") if x.strip()] if strategies else None
-    unknown = [x for x in chosen or [] if x not in known]
-    if unknown:
-        fail(f"--strategies: unknown strategy {', '.join(unknown)}; the scenario defines {', '.join(known)}.")
+    picked = chosen(strategies, known, "--strategies", "unknown strategy", "the scenario defines")
     sc = resolved(sc, replications, seed)
     n = sc.replications
     sized(
-        estimate_transition(sc, len(chosen or known), n, workers),
+        estimate_transition(sc, len(picked or known), n, workers),
         "fewer replications (--replications), fewer strategies (--strategies) or a shorter horizon "
         "(--set horizon_months=N)",
         force,
@@ -89,7 +82,12 @@ def transition(
     with progress_bar() as progress:
         task = progress.add_task(f"portfolio {sc.name}", total=n)
         result = simulate_transition(
-            sc, chosen, replications=n, seed=seed, workers=workers, progress=lambda: progress.advance(task)
+            sc,
+            list(picked) if picked else None,
+            replications=n,
+            seed=seed,
+            workers=workers,
+            progress=lambda: progress.advance(task),
         )
     written(folder, lambda: write_transition(result, folder))
     console.print(_transition_table(result))

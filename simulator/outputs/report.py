@@ -231,38 +231,38 @@ def _run_charts(results: Results, key: str) -> list[_Chart]:
         add_source(fig, run_source(results))
         return fig
 
-    out = [
-        _Chart(
+    singles = (
+        (
             "client-cost",
             "What the client pays",
             "Fees (solid) and the cost of downtime and staff time lost (hatched) per month for all clients; "
             "SLA credits received are drawn below zero. Whiskers: 95% confidence interval of the total.",
-            svg(single(charts.plot_client_cost, (7, 5.2)), f"{key}-client-cost"),
-            wide=False,
+            charts.plot_client_cost,
         ),
-        _Chart(
+        (
             "provider",
             "What the provider earns",
             "Revenue, cost and profit per month; whiskers: 95% confidence interval of the profit.",
-            svg(single(charts.plot_provider_profit, (7, 5.2)), f"{key}-provider"),
-            wide=False,
+            charts.plot_provider_profit,
         ),
-        _Chart(
+        (
             "downtime",
             "How much working time the client loses",
             "Hours per user and year lost to IT problems (blocked time, partial losses weighted, site outages); "
             "each dot is one replication, boxes show the middle half.",
-            svg(single(charts.plot_downtime, (7, 5.2)), f"{key}-downtime"),
-            wide=False,
+            charts.plot_downtime,
         ),
-        _Chart(
+        (
             "revenue",
             "How predictable the provider's revenue is",
             "Monthly revenue: median over replications and the band holding 80% of them. A flat, narrow band "
             "is revenue the provider can plan on.",
-            svg(single(charts.plot_revenue_band, (7, 5.2)), f"{key}-revenue"),
-            wide=False,
+            charts.plot_revenue_band,
         ),
+    )
+    out = [
+        _Chart(slug, title, caption, svg(single(plot, (7, 5.2)), f"{key}-{slug}"), wide=False)
+        for slug, title, caption, plot in singles
     ]
     if results.times is not None and not results.times.empty:
         out.append(
@@ -358,10 +358,9 @@ def _incentives_finding(inc: IncentiveResults) -> str:
     """The section's headline: the contract under which the provider's profit-maximising choices lose the most
     welfare (contracts whose loss could not be measured left out)."""
     s = inc.scenario
-    known = inc.misalignment[np.isfinite(inc.misalignment["welfare_loss"].to_numpy(dtype=float))]
-    if known.empty:
+    worst = inc.most_misaligned()
+    if worst is None:
         return "No contract's welfare loss could be measured: see the tables below."
-    worst = known.sort_values("welfare_loss").iloc[-1]
     return (
         f"Under {worst['contract']}, what maximises the provider's profit costs "
         f"{charts.format_money(float(worst['welfare_loss']), s.currency)} more over {s.measured_months} months "

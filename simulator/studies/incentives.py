@@ -195,6 +195,13 @@ class IncentiveResults:
         base = self.evaluations[self.evaluations["variant"] == "base"]
         return int(base["incidents"].sum())
 
+    def most_misaligned(self) -> pd.Series | None:
+        """The misalignment row of the contract whose provider's profit-maximising choices lose the most welfare
+        (contracts whose loss could not be measured left out); None when no loss could be measured."""
+        m = self.misalignment
+        known = m[np.isfinite(m["welfare_loss"].to_numpy(dtype=float))]
+        return None if known.empty else known.sort_values("welfare_loss").iloc[-1]
+
 
 def analyze_incentives(
     scenario: Scenario,

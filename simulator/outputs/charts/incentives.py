@@ -125,11 +125,9 @@ def plot_misalignment(incentives: IncentiveResults, ax: Axes | None = None) -> A
 def incentives_headline(incentives: IncentiveResults) -> str:
     """The chart's title: the contract whose provider's choices lose the most welfare (contracts whose loss could
     not be measured left out)."""
-    m = incentives.misalignment
-    known = m[np.isfinite(m["welfare_loss"].to_numpy(dtype=float))]
-    if known.empty:
+    worst = incentives.most_misaligned()
+    if worst is None:
         return "Incentives: the provider's profit-maximising choices against the social optimum, per contract"
-    worst = known.sort_values("welfare_loss").iloc[-1]
     return (
         f"Incentives: under {worst['contract']} the provider's profit-maximising choices cost "
         f"{money_formatter(incentives.scenario.currency)(float(worst['welfare_loss']))} more than the social optimum"
