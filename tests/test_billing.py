@@ -37,7 +37,7 @@ TM_TERMS: dict[str, Any] = {
 }
 LOOSE = {"response_hours": 8.0, "resolution_hours": 40.0}
 FIELDS = (
-    *("incident", "client", "category", "major", "priority", "handling"),
+    *("incident", "client", "category", "major", "priority", "blocking", "handling"),
     *("occurred", "created", "started", "resolved", "month", "onsite"),
     *("work_hours", "travel_hours", "parts_cost", "after_hours"),
     *("downtime_hours", "downtime_user_hours", "downtime_cost", "recurrence", "parent", "parent_resolved"),
@@ -77,6 +77,7 @@ def make_log(*rows: dict[str, Any]) -> TicketLog:
             "started": started,
             "resolved": resolved,
             "month": month,
+            "blocking": r.get("blocking", False),
             "onsite": r.get("onsite", False),
             "work_hours": work,
             "travel_hours": r.get("travel_hours", 0.0),
@@ -94,7 +95,7 @@ def make_log(*rows: dict[str, Any]) -> TicketLog:
         for k, v in values.items():
             cols[k].append(v)
     ints = {"incident", "client", "category", "month", "parent"}
-    bools = {"major", "onsite", "after_hours", "recurrence"}
+    bools = {"major", "blocking", "onsite", "after_hours", "recurrence"}
     arrays: dict[str, np.ndarray] = {}
     for k, v in cols.items():
         if k in ints:

@@ -160,6 +160,7 @@ def ticket_logs(draw: st.DrawFn, ctx: BillingContext) -> TicketLog:
                 "travel_hours": draw(hours(2.0)),
                 "parts_cost": draw(st.one_of(st.just(0.0), money(2000.0))),
                 "after_hours": draw(st.booleans()),
+                "blocking": draw(st.booleans()),
                 "downtime_hours": draw(hours(50.0)),
                 "downtime_user_hours": draw(hours(200.0)),
                 "downtime_cost": draw(money(5000.0)),
@@ -173,7 +174,7 @@ def ticket_logs(draw: st.DrawFn, ctx: BillingContext) -> TicketLog:
         return np.array([r[name] for r in rows], dtype=dtype)
 
     ints = ("incident", "client", "category", "month", "parent")
-    bools = ("major", "onsite", "after_hours", "recurrence")
+    bools = ("major", "blocking", "onsite", "after_hours", "recurrence")
     small = ("priority", "handling")
     floats = (
         *("occurred", "created", "started", "resolved", "work_hours", "travel_hours", "parts_cost"),

@@ -272,9 +272,13 @@ def test_expected_incidents_per_month_by_category() -> None:
     users = sum(c.count * c.users for c in s.clients)  # 195
     assert per["password"] == pytest.approx(0.20 * users)
     assert per["major"] == pytest.approx(-np.log1p(-0.10) / 12 * 10)
-    assert sum(per.values()) == pytest.approx(0.784 * users + per["major"])
+    sites = sum(c.count * c.sites for c in s.clients)  # 6 + 3 + 3
+    assert sites == 12
+    assert per["site-outage"] == pytest.approx(0.05 * sites)
+    assert sum(per.values()) == pytest.approx(0.78 * users + 0.05 * sites + per["major"])
     only_one = s.expected_incidents_per_month({"multi-site": 1})
     assert only_one["password"] == pytest.approx(0.20 * 60)
+    assert only_one["site-outage"] == pytest.approx(0.05 * 3)
 
 
 @pytest.mark.parametrize(
@@ -580,6 +584,7 @@ def test_credit_is_capped_after_rounding_to_the_cent() -> None:
         category=np.zeros(n, np.int64),
         major=np.zeros(n, bool),
         priority=np.full(n, 3, np.int8),
+        blocking=np.zeros(n, bool),
         handling=np.full(n, Handling.TICKET, np.int8),
         occurred=np.full(n, 10.0),
         created=np.full(n, 10.0),

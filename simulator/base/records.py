@@ -35,6 +35,7 @@ class TicketLog:
     category: np.ndarray
     major: np.ndarray  # bool
     priority: np.ndarray
+    blocking: np.ndarray  # bool: the incident stopped the affected users' work
     handling: np.ndarray
     occurred: np.ndarray
     created: np.ndarray

@@ -74,7 +74,8 @@ def _levers(s: Scenario) -> tuple[int, list[float], float]:
 def _kinds(s: Scenario, counts: dict[str, int], chain: float) -> list[_Kind]:
     """Every category and the major incidents with their jobs over the horizon."""
     months = s.horizon_months
-    site_users = max(seg.users for seg in s.clients)
+    site_users = max(seg.users for seg in s.clients)  # a major incident takes down a whole client
+    one_site = max(max(seg.users_at_sites()) for seg in s.clients)  # a site-scope incident one site
     per_month = s.expected_incidents_per_month(counts)
     major = s.incidents.major
     kinds = [
@@ -85,7 +86,7 @@ def _kinds(s: Scenario, counts: dict[str, int], chain: float) -> list[_Kind]:
             c.effort_hours,
             c.parts,
             c.onsite_share,
-            site_users if c.scope == "site" else 1,
+            one_site if c.scope == "site" else 1,
         )
         for c in s.incidents.categories
     ]

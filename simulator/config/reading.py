@@ -181,4 +181,4 @@ def dump_yaml(data: Any, **style: Any) -> str:
 
 def dump_scenario(scenario: Scenario) -> str:
     """The fully resolved scenario as YAML (every default written out), loadable again."""
-    return dump_yaml(scenario.model_dump(mode="json"))
+    return dump_yaml(scenario.model_dump(mode="json", by_alias=True))

@@ -144,7 +144,7 @@ class Scenario(ConfigModel):
         n = {seg.name: seg.count for seg in self.clients} if counts is None else counts
         out = {
             cat.name: sum(
-                n.get(seg.name, 0) * cat.rate_per_client_month(seg.users, seg.endpoints)
+                n.get(seg.name, 0) * cat.rate_per_client_month(seg.users, seg.endpoints, seg.sites)
                 for seg in self.clients
             )
             for cat in self.incidents.categories

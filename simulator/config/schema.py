@@ -70,7 +70,7 @@ def reference() -> str:
 
     def walk(model: type[BaseModel], prefix: str, depth: int) -> None:
         for name, field in model.model_fields.items():
-            path = f"{prefix}{name}"
+            path = f"{prefix}{field.alias or name}"
             default = "" if field.is_required() else f" = {_default(field.default)}"
             doc = " ".join(x for x in ((field.description or "").replace("\n", " "), _limits(field)) if x)
             lines.append(f"{'  ' * depth}{path}: {_type_name(field.annotation)}{default}")
@@ -142,5 +142,5 @@ def _default(value: Any) -> str:
     if value is PydanticUndefined:
         return "?"
     if isinstance(value, BaseModel):
-        return json.dumps(value.model_dump(mode="json"))
+        return json.dumps(value.model_dump(mode="json", by_alias=True))
     return json.dumps(value)

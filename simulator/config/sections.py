@@ -27,7 +27,9 @@ from simulator.base.limits import (
 __all__ = [
     "DAY_NAMES",
     "MAJOR",
+    "PRIORITY_MATRIX",
     "Behaviour",
+    "BlockingBehaviour",
     "Calendar",
     "Category",
     "ClientSegment",
@@ -35,6 +37,7 @@ __all__ = [
     "Incidents",
     "MajorIncidents",
     "Parts",
+    "PriorityFromImpact",
     "Provider",
     "Recurrence",
     "Triage",
@@ -89,15 +92,36 @@ class Calendar(ConfigModel):
         return self.users()
 
 
+class BlockingBehaviour(ConfigModel):
+    """How staff deal with an incident that blocks the user's work (a dead laptop, no e-mail)."""
+
+    call_in_share: float = Field(ge=0, le=1)
+    """Share of blocking user-scope incidents reported to the provider [share]."""
+    reporting_delay_hours: Distribution
+    """Occurrence to report, for blocking incidents monitoring does not catch [business hours]."""
+
+
 class Behaviour(ConfigModel):
     """How a client's staff deal with incidents under one kind of contract."""
 
     call_in_share: float = Field(ge=0, le=1)
-    """Share of user-scope incidents reported to the provider; the rest are worked around by staff [share]."""
+    """Share of user-scope incidents reported to the provider (the non-blocking ones when ``blocking`` is set);
+    the rest are worked around by staff [share]."""
     reporting_delay_hours: Distribution
-    """Occurrence to report, for incidents monitoring does not catch [business hours]."""
+    """Occurrence to report, for incidents monitoring does not catch (the non-blocking ones when ``blocking`` is
+    set) [business hours]."""
     self_handling_hours: Distribution = {"dist": "fixed", "mean": 0.5}  # type: ignore[assignment]
     """Staff time lost on an incident that is not called in (counts as blocked user-hours) [hours]."""
+    blocking: BlockingBehaviour | None = None
+    """Call-in share and reporting delay for incidents that block the user; null: as for the others."""
+
+    def for_blocking(self) -> BlockingBehaviour:
+        """The call-in share and reporting delay of blocking incidents (those of the others when not set)."""
+        if self.blocking is not None:
+            return self.blocking
+        return BlockingBehaviour(
+            call_in_share=self.call_in_share, reporting_delay_hours=self.reporting_delay_hours
+        )
 
 
 class ClientSegment(ConfigModel):
@@ -113,10 +137,13 @@ class ClientSegment(ConfigModel):
     """Workstations and laptops, per client [count]."""
     servers: int = Field(0, ge=0, le=SERVERS)
     """Servers, per client [count]."""
+    sites: int = Field(1, ge=1, le=USERS)
+    """Locations per client, its users split evenly among them; a site-scope incident takes down one site
+    [count]."""
     downtime_cost_per_user_hour: float = Field(ge=0, le=MONEY)
     """Cost of one blocked user-hour: loaded wage × productivity loss [currency/user-hour]."""
     site_outage_cost_per_user_hour: float = Field(ge=0, le=MONEY)
-    """Cost per user-hour when the whole site is down (lost revenue included) [currency/user-hour]."""
+    """Cost per user-hour when a site is down (lost revenue included) [currency/user-hour]."""
     break_fix: Behaviour
     """Staff behaviour under break/fix contracts (time and materials, fixed price)."""
     managed: Behaviour = Behaviour(
@@ -124,6 +151,19 @@ class ClientSegment(ConfigModel):
         reporting_delay_hours={"dist": "exponential", "mean": 0.5},  # type: ignore[arg-type]
     )
     """Staff behaviour under a managed contract (clients report everything: nothing extra to pay)."""
+
+    @model_validator(mode="after")
+    def _sites(self) -> ClientSegment:
+        if self.sites > self.users:
+            raise ValueError(
+                f"sites ({self.sites}) must be at most users ({self.users}): every site has a user"
+            )
+        return self
+
+    def users_at_sites(self) -> list[int]:
+        """Users at each site: as even a split as whole users allow, the larger sites first [count]."""
+        base, extra = divmod(self.users, self.sites)
+        return [base + (k < extra) for k in range(self.sites)]
 
 
 class Parts(ConfigModel):
@@ -135,15 +175,35 @@ class Parts(ConfigModel):
     """Parts cost at the provider's cost, when needed [currency]."""
 
 
+PRIORITY_MATRIX = ((1, 2, 2), (2, 3, 3), (3, 3, 4))
+"""Priority (1 = P1) by impact (rows: high, medium, low) and urgency (columns: high, medium, low)."""
+
+
+class PriorityFromImpact(ConfigModel):
+    """Priority set as service desks set it (ITIL): from impact and urgency by :data:`PRIORITY_MATRIX`. Impact is
+    high for a site-scope incident, medium for one that blocks a single user and low otherwise; urgency is high when
+    the incident blocks, else medium for ``urgent_share`` of incidents and low for the rest. So a site-scope
+    incident is P1 (blocking) or P2, a blocked user P2, any other incident P3 (urgent) or P4."""
+
+    from_: Literal["impact"] = Field(alias="from")
+    """Where the priority comes from: ``impact`` (the only choice)."""
+    urgent_share: float = Field(0.3, ge=0, le=1)
+    """Share of non-blocking incidents that are urgent (a deadline, a customer waiting) [share]."""
+
+
 class Category(ConfigModel):
     """One kind of incident and its arrival rate, effort and effects."""
 
     name: Label
     """Category label; the fixed-price menu and out-of-scope lists refer to it."""
     rate_per_user_month: float | None = Field(None, ge=0, le=RATE)
-    """Arrival rate without prevention [incidents/user-month]; give this or ``rate_per_endpoint_month``."""
+    """Arrival rate without prevention [incidents/user-month]; for user-scope categories give this or
+    ``rate_per_endpoint_month``."""
     rate_per_endpoint_month: float | None = Field(None, ge=0, le=RATE)
     """Arrival rate without prevention [incidents/endpoint-month]."""
+    rate_per_site_month: float | None = Field(None, ge=0, le=RATE)
+    """Arrival rate without prevention of a site-scope category [incidents/site-month]: each site of a client
+    has its own outages."""
     effort_hours: Distribution
     """Technician hands-on time at thoroughness 1 without tooling [hours]."""
     onsite_share: float = Field(0.0, ge=0, le=1)
@@ -155,9 +215,12 @@ class Category(ConfigModel):
     partial_productivity_loss: float = Field(0.25, ge=0, le=1)
     """Productivity lost while a non-blocking incident is open [share]."""
     scope: Literal["user", "site"] = "user"
-    """One user affected, or the whole site (all the client's users)."""
-    priority_mix: dict[Literal["P1", "P2", "P3", "P4"], float]
-    """Share of incidents at each priority; sums to 1 [shares]."""
+    """One user affected, or one site (all the users there; see the client's ``sites``)."""
+    priority_mix: dict[Literal["P1", "P2", "P3", "P4"], float] | None = None
+    """Share of incidents at each priority, drawn independently of impact; sums to 1 [shares]. Give this or
+    ``priority``."""
+    priority: PriorityFromImpact | None = None
+    """Priority from impact and urgency (``{from: impact}``) instead of a fixed ``priority_mix``."""
     preventable: float = Field(0.0, ge=0, le=1)
     """Share of the rate that prevention can remove [share]."""
     theta: float = Field(0.0, ge=0, le=FACTOR)
@@ -170,20 +233,46 @@ class Category(ConfigModel):
 
     @field_validator("priority_mix")
     @classmethod
-    def _mix(cls, mix: dict[str, float]) -> dict[str, float]:
-        _check_mix(mix)
+    def _mix(cls, mix: dict[str, float] | None) -> dict[str, float] | None:
+        if mix is not None:
+            _check_mix(mix)
         return mix
 
-    def rate_per_client_month(self, users: int, endpoints: int) -> float:
-        """Expected incidents a month, without prevention, at a client with these users and endpoints."""
+    def rate_per_client_month(self, users: int, endpoints: int, sites: int = 1) -> float:
+        """Expected incidents a month, without prevention, at a client with these users, endpoints and sites."""
+        if self.rate_per_site_month is not None:
+            return self.rate_per_site_month * sites
         if self.rate_per_user_month is not None:
             return self.rate_per_user_month * users
         return float(self.rate_per_endpoint_month or 0.0) * endpoints
 
     @model_validator(mode="after")
     def _check(self) -> Category:
-        if (self.rate_per_user_month is None) == (self.rate_per_endpoint_month is None):
-            raise ValueError("give exactly one of rate_per_user_month and rate_per_endpoint_month")
+        if self.scope == "site":
+            if self.rate_per_user_month is not None:
+                old = self.rate_per_user_month
+                raise ValueError(
+                    "a site-scope category arrives per site: replace rate_per_user_month with rate_per_site_month "
+                    "[incidents/site-month]. A site outage used to arrive at a rate per user and take down every "
+                    "user, so a client's outage cost grew with its users squared; the old rate times the users of "
+                    f"a site gives the same count for a site of that size ({old:g} x 25 users = {old * 25:g})"
+                )
+            if self.rate_per_site_month is None:
+                raise ValueError("a site-scope category needs rate_per_site_month [incidents/site-month]")
+            if self.rate_per_endpoint_month is not None:
+                raise ValueError(
+                    "a site-scope category takes only rate_per_site_month, not rate_per_endpoint_month"
+                )
+        else:
+            if self.rate_per_site_month is not None:
+                raise ValueError(
+                    "rate_per_site_month is for site-scope categories; set scope: site, or give "
+                    "rate_per_user_month or rate_per_endpoint_month"
+                )
+            if (self.rate_per_user_month is None) == (self.rate_per_endpoint_month is None):
+                raise ValueError("give exactly one of rate_per_user_month and rate_per_endpoint_month")
+        if (self.priority_mix is None) == (self.priority is None):
+            raise ValueError("give exactly one of priority_mix and priority (e.g. priority: {from: impact})")
         if self.name == MAJOR:
             raise ValueError(f"the category name '{MAJOR}' is reserved for major incidents")
         return self

@@ -15,7 +15,7 @@ import numpy as np
 
 from simulator.base.calendar import HOURS_PER_MONTH, HOURS_PER_YEAR
 from simulator.base.rng import stream
-from simulator.config import MAJOR, Scenario
+from simulator.config import MAJOR, PRIORITY_MATRIX, Category, Scenario
 
 __all__ = [
     "ClientTable",
@@ -46,7 +46,7 @@ class U:
     SELF_HANDLING = 13
     TRIAGE = 14
     AUTO_HOURS = 15
-    OUTAGE = 16
+    OUTAGE = 16  # major incidents: the outage's length; site-scope categories: which site
     RECUR_DELAY = 17
     COUNT = 18
 
@@ -59,12 +59,21 @@ class ClientTable:
     users: np.ndarray
     endpoints: np.ndarray
     servers: np.ndarray
+    sites: np.ndarray
     downtime_cost: np.ndarray
     site_cost: np.ndarray
 
     @property
     def count(self) -> int:
         return len(self.segment)
+
+    def users_at_site(self, client: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Users at one site of each ``client``, the site drawn uniformly by ``u`` (the split of
+        :meth:`ClientSegment.users_at_sites`: the first ``users mod sites`` sites have one user more)."""
+        sites = self.sites[client]
+        site = np.minimum(np.floor(u * sites), sites - 1)
+        base, extra = np.divmod(self.users[client], sites)
+        return base + (site < extra)
 
 
 def client_table(scenario: Scenario) -> ClientTable:
@@ -79,6 +88,7 @@ def client_table(scenario: Scenario) -> ClientTable:
         users=col("users"),
         endpoints=col("endpoints"),
         servers=col("servers"),
+        sites=col("sites"),
         downtime_cost=col("downtime_cost_per_user_hour"),
         site_cost=col("site_outage_cost_per_user_hour"),
     )
@@ -97,6 +107,7 @@ class IncidentSet:
     priority: np.ndarray  # 1..4
     site: np.ndarray  # bool: whole site affected
     users_affected: np.ndarray
+    blocking: np.ndarray  # bool: the incident stops the affected users' work
     blocking_factor: np.ndarray  # 1 when blocking, else the partial productivity loss
     cost_per_user_hour: np.ndarray
     effort: np.ndarray  # hands-on hours at thoroughness 1 without tooling
@@ -150,6 +161,7 @@ def attributes_from_uniforms(
         major = scenario.incidents.major
         site = np.ones(n, dtype=bool)
         priority = np.ones(n, dtype=np.int8)
+        blocks = np.ones(n, dtype=bool)
         blocking = np.ones(n)
         effort = major.effort_hours.ppf(u[:, U.EFFORT])
         onsite = np.ones(n, dtype=bool)
@@ -161,9 +173,9 @@ def attributes_from_uniforms(
     else:
         cat = cats[category]
         site = np.full(n, cat.scope == "site")
-        mix = np.array([cat.priority_mix.get(p, 0.0) for p in ("P1", "P2", "P3", "P4")])
-        priority = (np.searchsorted(np.cumsum(mix)[:-1], u[:, U.PRIORITY], side="right") + 1).astype(np.int8)
-        blocking = np.where(u[:, U.BLOCKING] < cat.blocking_share, 1.0, cat.partial_productivity_loss)
+        blocks = u[:, U.BLOCKING] < cat.blocking_share
+        priority = _priority(cat, site, blocks, u[:, U.PRIORITY])
+        blocking = np.where(blocks, 1.0, cat.partial_productivity_loss)
         effort = cat.effort_hours.ppf(u[:, U.EFFORT])
         onsite = u[:, U.ONSITE] < cat.onsite_share
         parts = cat.parts
@@ -171,7 +183,12 @@ def attributes_from_uniforms(
         detectable = u[:, U.DETECT] < cat.detectable
         auto = u[:, U.AUTO] < cat.auto_remediable
         outage = np.zeros(n)
-    users_affected = np.where(site, clients.users[client], 1.0)
+    if category == len(cats):
+        users_affected = clients.users[client]  # a major incident takes down the whole client
+    elif cats[category].scope == "site":
+        users_affected = clients.users_at_site(client, u[:, U.OUTAGE])  # the site it strikes
+    else:
+        users_affected = np.ones(n)
     cost = np.where(site, clients.site_cost[client], clients.downtime_cost[client])
     needs_parts = u[:, U.PARTS_NEEDED] < parts.probability
     parts_cost = np.where(needs_parts, parts.cost.ppf(u[:, U.PARTS_COST]), 0.0)
@@ -183,6 +200,7 @@ def attributes_from_uniforms(
         priority=priority,
         site=site,
         users_affected=users_affected,
+        blocking=blocks,
         blocking_factor=blocking,
         cost_per_user_hour=cost,
         effort=effort,
@@ -205,6 +223,17 @@ def attributes_from_uniforms(
     )
 
 
+def _priority(cat: Category, site: np.ndarray, blocks: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Each incident's priority 1..4: drawn from the category's ``priority_mix`` by ``u``, or from impact (site,
+    blocking a user, neither) and urgency (blocking, urgent by ``u``, neither) by :data:`PRIORITY_MATRIX`."""
+    if cat.priority is None:
+        mix = np.array([(cat.priority_mix or {}).get(p, 0.0) for p in ("P1", "P2", "P3", "P4")])
+        return (np.searchsorted(np.cumsum(mix)[:-1], u, side="right") + 1).astype(np.int8)
+    impact = np.where(site, 0, np.where(blocks, 1, 2))
+    urgency = np.where(blocks, 0, np.where(u < cat.priority.urgent_share, 1, 2))
+    return np.asarray(PRIORITY_MATRIX, dtype=np.int8)[impact, urgency]
+
+
 def generate_incidents(scenario: Scenario, clients: ClientTable, replication: int, seed: int) -> IncidentSet:
     """Every incident of one replication at the base rate, sorted by occurrence time.
 
@@ -218,7 +247,10 @@ def generate_incidents(scenario: Scenario, clients: ClientTable, replication: in
     for s, segment in enumerate(scenario.clients):
         members = np.flatnonzero(clients.segment == s)
         for c, cat in enumerate(scenario.incidents.categories):
-            mean = cat.rate_per_client_month(segment.users, segment.endpoints) * scenario.horizon_months
+            mean = (
+                cat.rate_per_client_month(segment.users, segment.endpoints, segment.sites)
+                * scenario.horizon_months
+            )
             rng = stream(seed, replication, f"incidents/{segment.name}/{cat.name}")
             counts = rng.poisson(mean, len(members))
             client = np.repeat(members, counts)

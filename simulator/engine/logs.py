@@ -98,6 +98,7 @@ def ticket_log(out: Outcome, clocks: Clocks, n_categories: int) -> TicketLog:
         category=inc.category,
         major=inc.category == n_categories,
         priority=inc.priority,
+        blocking=inc.blocking,
         handling=handling.astype(np.int8),
         occurred=inc.occurred,
         created=created,

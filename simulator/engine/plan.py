@@ -83,7 +83,8 @@ class Levers:
     p_recur: np.ndarray  # probability that a fix recurs [share]
     tools_ramp: np.ndarray  # share of the tooling's efficiency in place, per month [share]
     behaviours: dict[tuple[bool, int], Behaviour]  # (managed, segment) -> the staff's behaviour
-    call_in: np.ndarray  # [managed, segment]: share of incidents called in [share]
+    call_in: np.ndarray  # [managed, segment]: share of non-blocking incidents called in [share]
+    call_in_blocking: np.ndarray  # [managed, segment]: share of blocking incidents called in [share]
     triage: Triage  # triage and dispatch delays [hours on duty]
     tools_gain: float  # change of hands-on effort with full tooling: tools_effort_factor − 1 [ratio]
 
@@ -97,11 +98,10 @@ def contract_levers(scenario: Scenario, plan: Plan) -> Levers:
         for kind in (False, True)
         for s, seg in enumerate(scenario.clients)
     }
-    call_in = np.array(
-        [
-            [behaviours[(kind, s)].call_in_share for s in range(len(scenario.clients))]
-            for kind in (False, True)
-        ]
+    segments = range(len(scenario.clients))
+    call_in = np.array([[behaviours[(kind, s)].call_in_share for s in segments] for kind in (False, True)])
+    call_in_blocking = np.array(
+        [[behaviours[(kind, s)].for_blocking().call_in_share for s in segments] for kind in (False, True)]
     )
     return Levers(
         managed=np.array([c.managed for c in contracts]),
@@ -112,6 +112,7 @@ def contract_levers(scenario: Scenario, plan: Plan) -> Levers:
         tools_ramp=plan.tools_ramp,
         behaviours=behaviours,
         call_in=call_in,
+        call_in_blocking=call_in_blocking,
         triage=scenario.provider.triage_delay_hours,
         tools_gain=scenario.provider.tools_effort_factor - 1.0,
     )

@@ -69,7 +69,8 @@ def route(
 
     Monitoring sees detectable incidents at once and fixes the auto-remediable ones (not a recurrence); a
     detected, site-wide or called-in incident (a recurrence always) becomes a ticket; the staff work around the
-    rest. Tooling automates triage and scales effort, in proportion to its rollout in the month of occurrence.
+    rest. Blocking incidents are called in, and reported after a delay, by the behaviour's ``blocking`` terms.
+    Tooling automates triage and scales effort, in proportion to its rollout in the month of occurrence.
     """
     segment = clients.segment[s.client]
     kind = levers.managed[ci]
@@ -77,7 +78,9 @@ def route(
     ramp = levers.tools_ramp[month_of(s.occurred, months)] if not recurrence else np.ones(len(s))
     detected = s.detectable & mon
     auto = detected & s.auto_remediable & ~recurrence
-    reported = detected | s.site | (s.u_call < levers.call_in[kind.astype(int), segment]) | recurrence
+    k = kind.astype(int)
+    call_in = np.where(s.blocking, levers.call_in_blocking[k, segment], levers.call_in[k, segment])
+    reported = detected | s.site | (s.u_call < call_in) | recurrence
     handling = np.where(auto, Handling.AUTO, np.where(reported, Handling.TICKET, Handling.SELF))
     delay = np.zeros(len(s))
     self_hours = np.zeros(len(s))
@@ -86,6 +89,9 @@ def route(
         if m.any():
             delay[m] = b.reporting_delay_hours.ppf(s.u_report[m])
             self_hours[m] = b.self_handling_hours.ppf(s.u_self[m])
+            if b.blocking is not None:
+                mb = m & s.blocking
+                delay[mb] = b.blocking.reporting_delay_hours.ppf(s.u_report[mb])
     immediate = detected | s.site
     delay[immediate] = 0.0
     triage = levers.triage

@@ -15,7 +15,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from simulator.base.distributions import Exponential, Fixed, Gamma, Lognormal, Uniform
-from simulator.config import Scenario
+from simulator.config import MAJOR, Scenario
 from simulator.contracts import Size
 
 from .tables import format_price
@@ -93,7 +93,8 @@ def _walk(model: BaseModel, path: str, section: str, currency: str, rows: list[d
         value = getattr(model, name)
         if name in _SKIP or value is None:
             continue
-        where = f"{path}.{name}" if path else name
+        key = info.alias or name
+        where = f"{path}.{key}" if path else key
         described, unit = _split(info.description)
         if isinstance(value, BaseModel) and not _is_distribution(value):
             _walk(value, where, section, currency, rows)
@@ -266,12 +267,9 @@ def _downtime_cost(scenario: Scenario, money: Money) -> str:
 def _incidents(scenario: Scenario) -> str:
     """How often things go wrong before prevention, the most frequent categories, and the chance of a major
     incident."""
-    segs = scenario.clients
     total_users = sum(_user_weights(scenario))
-    per_month = {
-        cat.name: sum(s.count * cat.rate_per_client_month(s.users, s.endpoints) for s in segs)
-        for cat in scenario.incidents.categories
-    }
+    per_month = scenario.expected_incidents_per_month()
+    per_month.pop(MAJOR)
     total = sum(per_month.values())
     largest = sorted(per_month.items(), key=lambda kv: -kv[1])[:3]
     text = (

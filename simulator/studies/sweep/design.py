@@ -156,7 +156,7 @@ def plan_sweep(spec: Sweep, path: Path) -> SweepPlan:
             f"{label}: the base scenario with the sweep's overrides is not valid:\n"
             + format_validation_error(str(base_path), exc, data)
         ) from None
-    base_data = base.model_dump(mode="json")
+    base_data = base.model_dump(mode="json", by_alias=True)
     contracts = [c.name for c in base.contracts]
     reference = spec.reference_contract or base.reference
     if reference not in contracts:
