@@ -13,7 +13,7 @@ import pandas as pd
 
 from .base.calendar import HOURS_PER_MONTH
 from .base.records import BillingContext, Handling, TicketLog
-from .config import Scenario
+from .config import Provider, Scenario
 from .contracts import Contract
 from .contracts.billing import bill
 from .contracts.ledger import Account, Ledger, Party
@@ -25,7 +25,7 @@ __all__ = [
     "Unstable",
     "cost_ledger",
     "measure",
-    "on_duty_hours_per_month",
+    "productive_hours_per_month",
     "sla_clock",
     "ticket_time_counts",
     "time_edges",
@@ -63,10 +63,11 @@ METRICS: dict[str, str] = {
     "sla_breaches": "In-scope tickets that missed a response or resolution target [count]",
     "sla_compliance": "Share of in-scope tickets meeting both targets [share]",
     "sla_credits": "Credits paid to clients [currency]",
-    "technician_utilization": "Busy hours / on-duty hours of the pool [share]",
+    "technician_utilization": "Hours worked / productive hours of the pool (its on-duty hours × productive / paid "
+    "hours per technician) [share]",
     "technician_hours_worked": "Hands-on, travel and prevention hours [hours]",
     "prevention_hours": "Prevention hours worked [hours]",
-    "offered_load": "Technician work arriving (tickets' hands-on and travel hours, prevention hours) / on-duty "
+    "offered_load": "Technician work arriving (tickets' hands-on and travel hours, prevention hours) / productive "
     "hours of the pool; 1 or more: work comes in at least as fast as the pool can do it and the queue grows "
     "without bound [ratio]",
     "backlog_hours_at_end": "Work still queued or in progress at the end of the horizon (done after it) [hours]",
@@ -100,19 +101,29 @@ def billing_context(scenario: Scenario, clients: Any) -> BillingContext:
     )
 
 
+def labour_hours(provider: Provider, run: ContractRun) -> np.ndarray:
+    """Technician hours the provider pays for, by month, in straight-time hours [hours].
+
+    ``paid``: each slot of the pool is paid one technician's paid hours, and its on-duty hours beyond those at the
+    overtime premium (a 50-hour business week is more than a 40-hour contract; 24x7 needs shift premiums); clearing
+    the backlog left at the horizon is overtime in the last month. ``worked``: each hour worked carries its share
+    of the paid but unproductive hours (leave, training, admin): hours worked × paid / productive hours.
+    """
+    if provider.labour_cost_basis == "worked":
+        return run.busy_hours_by_month / provider.availability
+    techs = run.technicians_by_month
+    paid = provider.paid_hours_per_technician_month
+    slot_hours = run.coverage_hours_by_month / np.maximum(techs, 1)
+    labour = techs * (paid + np.maximum(slot_hours - paid, 0.0) * provider.overtime_premium)
+    labour[-1] += run.overtime_hours * provider.overtime_premium
+    return labour
+
+
 def cost_ledger(scenario: Scenario, run: ContractRun, ctx: BillingContext) -> Ledger:
     """The provider's real costs as ledger entries: labour (per month), tools (per client-month), parts."""
     provider = scenario.provider
     months = np.arange(ctx.months)
-    if provider.labour_cost_basis == "paid":
-        # Every on-duty hour of every slot is paid: a slot on duty longer than one person's paid hours needs shifts.
-        techs = run.technicians_by_month
-        slot_hours = run.coverage_hours_by_month / np.maximum(techs, 1)
-        labour = techs * np.maximum(provider.paid_hours_per_technician_month, slot_hours)
-        # Clearing the backlog left at the horizon is paid as overtime in the last month.
-        labour[-1] += run.overtime_hours
-    else:
-        labour = run.busy_hours_by_month
+    labour = labour_hours(provider, run)
     lines: list[Any] = [
         (
             months,
@@ -303,14 +314,14 @@ def pool_figures(run: ContractRun, measured: np.ndarray) -> dict[str, float]:
     """The technician pool over the measured months: utilisation [share], hours worked and prevention hours
     [hours], offered load [ratio], and the backlog left at the end of the horizon [hours]."""
     m = measured
-    on_duty = float(run.coverage_hours_by_month[m].sum())
+    productive = float(run.productive_hours_by_month[m].sum())
     return {
-        "technician_utilization": float(
-            run.busy_hours_by_month[m].sum() / run.coverage_hours_by_month[m].sum()
-        ),
+        "technician_utilization": float(run.busy_hours_by_month[m].sum()) / productive,
         "technician_hours_worked": float(run.busy_hours_by_month[m].sum()),
         "prevention_hours": float(run.prevention.hours[measured[run.prevention.month]].sum()),
-        "offered_load": float(run.offered_hours_by_month[m].sum()) / on_duty if on_duty else float("nan"),
+        "offered_load": float(run.offered_hours_by_month[m].sum()) / productive
+        if productive
+        else float("nan"),
         "backlog_hours_at_end": run.overtime_hours,
     }
 
@@ -404,14 +415,15 @@ def ticket_time_counts(
 # ----------------------------------------------------------------------------------------------- stability
 
 
-def on_duty_hours_per_month(scenario: Scenario, contract: Contract) -> float:
-    """On-duty hours of a contract's technician pool in an average measured month [hours/month]: the pool's
-    coverage calendar times its technicians, as the simulation counts them."""
+def productive_hours_per_month(scenario: Scenario, contract: Contract) -> float:
+    """Productive hours of a contract's technician pool in an average measured month [hours/month]: the pool's
+    coverage calendar times its technicians times the productive share of paid hours, as the simulation counts
+    them."""
     edges = scenario.calendar.coverage().business_time(
         np.arange(scenario.horizon_months + 1) * HOURS_PER_MONTH
     )
     per_month = np.diff(edges)[scenario.warmup_months :]
-    return float(per_month.mean()) * contract.policy.technicians
+    return float(per_month.mean()) * contract.policy.technicians * scenario.provider.availability
 
 
 @dataclass(frozen=True)
@@ -421,7 +433,7 @@ class Unstable:
 
     contract: str
     offered_load: float
-    """Work arriving / on-duty hours of the pool [ratio]."""
+    """Work arriving / productive hours of the pool [ratio]."""
     backlog_hours: float
     """Work still queued or in progress at the end of the horizon [hours]."""
     month_hours: float
@@ -450,7 +462,10 @@ class Unstable:
     def note(self) -> str:
         """One sentence: which contract, its offered load, the backlog and what it means."""
         months = self.backlog_hours / self.month_hours if self.month_hours > 0 else float("nan")
-        backlog = f"{self.backlog_hours:,.0f} h of work still queued at the end ({months:.1f} months of on-duty hours)"
+        backlog = (
+            f"{self.backlog_hours:,.0f} h of work still queued at the end "
+            f"({months:.1f} months of productive hours)"
+        )
         if self.grows:
             numbers = (
                 f"offered load {self.offered_load:.2f} (1 or more: work comes in at least as fast as its technicians "
@@ -458,7 +473,7 @@ class Unstable:
             )
         else:
             numbers = (
-                f"offered load {self.offered_load:.2f}, but {backlog}, more than a month of its pool's on-duty "
+                f"offered load {self.offered_load:.2f}, but {backlog}, more than a month of its pool's productive "
                 f"hours ({self.month_hours:,.0f} h)"
             )
         return (
@@ -471,12 +486,12 @@ def unstable_contracts(scenario: Scenario, summary: pd.DataFrame) -> list[Unstab
     """The contracts whose queue does not keep up, in scenario order, from a run's summary (``contract, metric,
     mean``; a summary without the two metrics gives none).
 
-    A queue keeps up when its offered load ρ (work arriving / on-duty hours) is below 1: a queue fed work at
+    A queue keeps up when its offered load ρ (work arriving / productive hours) is below 1: a queue fed work at
     least as fast as its servers can do it (ρ ≥ 1) has no steady state, its backlog grows without bound (by
-    (ρ − 1) × on-duty hours a month when ρ > 1). So a contract does not keep up when the mean offered load over
-    replications is 1 or more, or when the mean backlog left at the end exceeds one month of the pool's on-duty
+    (ρ − 1) × productive hours a month when ρ > 1). So a contract does not keep up when the mean offered load over
+    replications is 1 or more, or when the mean backlog left at the end exceeds one month of the pool's productive
     hours: a stable queue's expected backlog is a fixed number of hours (λ·E[S²] / (2(1 − ρ)) for one server,
-    Pollaczek–Khinchine), far below a month of on-duty hours unless ρ is close to 1, so a pool that ends more
+    Pollaczek–Khinchine), far below a month of productive hours unless ρ is close to 1, so a pool that ends more
     than a month behind is one whose queue did not settle within the horizon.
     """
     means = summary.set_index(["contract", "metric"])["mean"]
@@ -486,7 +501,7 @@ def unstable_contracts(scenario: Scenario, summary: pd.DataFrame) -> list[Unstab
         if key_load not in means.index or key_backlog not in means.index:
             continue
         load, backlog = float(means[key_load]), float(means[key_backlog])
-        month = on_duty_hours_per_month(scenario, contract)
+        month = productive_hours_per_month(scenario, contract)
         if load >= 1.0 or backlog > month:
             out.append(Unstable(contract.name, load, backlog, month))
     return out

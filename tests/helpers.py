@@ -95,9 +95,12 @@ def category(
 
 
 def provider(**extra: Any) -> dict[str, Any]:
-    """A provider with no triage delay, no travel and fixes that always hold."""
+    """A provider with no triage delay, no travel and fixes that always hold, whose technicians give every paid
+    hour to tickets (no leave or training) and are paid straight time for every on-duty hour."""
     p: dict[str, Any] = {
         "cost_per_technician_hour": 40.0,
+        "productive_hours_per_technician_month": 173.3,
+        "overtime_premium": 1.0,
         "travel_hours": ZERO,
         "triage_delay_hours": {"manual": ZERO, "automated": ZERO, "urgent": ZERO},
         "recurrence": {"probability": 0.0},

@@ -240,3 +240,141 @@ def test_without_blocking_terms_every_incident_is_called_in_alike() -> None:
         rows = log[log["blocking"] == blocks]
         low, high = stats.binom.ppf([0.0005, 0.9995], len(rows), 0.3)
         assert low <= int((rows["handling"] == 2).sum()) <= high
+
+
+# ----------------------------------------------------------------------------- monitoring and on-site work
+
+
+def _visits(remote_with_monitoring: float) -> pd.DataFrame:
+    """Half the incidents need a visit without monitoring; one contract monitors, one does not."""
+    cat = category(rate_per_user_month=1.0, onsite_share=0.5, remote_with_monitoring=remote_with_monitoring)
+    sc = load_scenario(
+        scenario(
+            categories=[cat],
+            clients=[client(users=30, endpoints=30)],
+            contracts=[
+                tm_contract("plain", technicians=3),
+                tm_contract("monitored", technicians=3, monitoring=True),
+            ],
+            horizon_months=6,
+            replications=3,
+        )
+    )
+    return simulate(sc, tickets=True).tickets
+
+
+def test_monitoring_turns_visits_into_remote_work() -> None:
+    log = _visits(0.7)
+    tickets = log[log["handling"] == 2]
+    for contract, share in (("plain", 0.5), ("monitored", 0.5 * (1 - 0.7))):
+        rows = tickets[tickets["contract"] == contract]
+        low, high = stats.binom.ppf([0.0005, 0.9995], len(rows), share)
+        assert low <= int(rows["onsite"].sum()) <= high, contract
+        assert (rows.loc[~rows["onsite"], "travel_hours"] == 0).all()
+    # Common random numbers: a visit that monitoring keeps on site is a visit without it too.
+    plain = tickets[tickets["contract"] == "plain"].set_index(["replication", "incident"])["onsite"]
+    monitored = tickets[tickets["contract"] == "monitored"].set_index(["replication", "incident"])["onsite"]
+    both = plain.index.intersection(monitored.index)
+    assert not (monitored[both] & ~plain[both]).any()
+
+
+def test_without_a_remote_shift_monitoring_leaves_visits_alone() -> None:
+    log = _visits(0.0)
+    tickets = log[log["handling"] == 2].set_index(["contract", "replication", "incident"])["onsite"]
+    plain, monitored = tickets.loc["plain"], tickets.loc["monitored"]
+    both = plain.index.intersection(monitored.index)
+    assert len(both) > 0
+    assert (plain[both] == monitored[both]).all()
+
+
+def test_a_wildcard_override_sets_the_items_that_have_the_field() -> None:
+    path = ROOT / "scenarios" / "baseline.yaml"
+    sc = load_scenario(path, ["incidents.categories.*.rate_per_user_month=0.5"])
+    for cat in sc.incidents.categories:
+        if cat.scope == "site":
+            assert cat.rate_per_user_month is None and cat.rate_per_site_month == 0.05
+        else:
+            assert cat.rate_per_user_month == 0.5 or cat.rate_per_endpoint_month is not None
+    # Only the multi-site client sets `sites`; a field no item sets is set in every item.
+    sc = load_scenario(path, ["clients.*.sites=2"])
+    assert [seg.sites for seg in sc.clients] == [1, 1, 2]
+    blocking = "{call_in_share: 0.9, reporting_delay_hours: {dist: fixed, mean: 1}}"
+    sc = load_scenario(path, [f"clients.*.break_fix.blocking={blocking}"])
+    assert [seg.break_fix.for_blocking().call_in_share for seg in sc.clients] == [0.9, 0.9, 0.9]
+
+
+# ---------------------------------------------------------------------------------------- technician hours
+
+BUSINESS = {
+    "hours": "business",
+    "business_days": ["mon", "tue", "wed", "thu", "fri"],
+    "open_hour": 8,
+    "close_hour": 18,
+}
+PAID, PRODUCTIVE, PREMIUM, HOUR_COST = 173.3, 146.7, 1.5, 40.0
+
+
+def _pool_scenario(basis: str, rate: float, technicians: int = 2) -> dict[str, Any]:
+    return scenario(
+        categories=[category(rate_per_user_month=rate, effort_hours={"dist": "fixed", "mean": 1.0})],
+        clients=[client(users=10, endpoints=10)],
+        contracts=[tm_contract(technicians=technicians)],
+        horizon_months=3,
+        replications=2,
+        calendar=BUSINESS,
+        provider_fields={
+            "labour_cost_basis": basis,
+            "paid_hours_per_technician_month": PAID,
+            "productive_hours_per_technician_month": PRODUCTIVE,
+            "overtime_premium": PREMIUM,
+            "cost_per_technician_hour": HOUR_COST,
+        },
+    )
+
+
+def _on_duty_hours_by_month(sc: Any) -> np.ndarray:
+    """A technician slot's on-duty hours each month: the hours of the month (730 each, the clock starting on a
+    Monday at 00:00) that fall on Monday to Friday between 08:00 and 18:00, counted one by one."""
+    hour = np.arange(730 * sc.horizon_months)
+    on_duty = (hour // 24 % 7 < 5) & (hour % 24 >= 8) & (hour % 24 < 18)
+    return on_duty.reshape(sc.horizon_months, 730).sum(axis=1).astype(float)
+
+
+def test_paid_labour_is_the_paid_hours_plus_the_on_duty_hours_beyond_them_at_the_premium() -> None:
+    sc = load_scenario(_pool_scenario("paid", rate=0.0))
+    slot = _on_duty_hours_by_month(sc)
+    assert (slot > PAID).all()  # 50 h a week is more than a 40-hour contract
+    expected = float((2 * (PAID + (slot - PAID) * PREMIUM) * HOUR_COST).sum())
+    results = simulate(sc)
+    np.testing.assert_allclose(results.replications["provider_labour_cost"], expected, atol=0.01 * 3)
+
+
+def test_worked_labour_carries_the_unproductive_hours_and_utilisation_counts_productive_hours() -> None:
+    sc = load_scenario(_pool_scenario("worked", rate=3.0))
+    results = simulate(sc, tickets=True)
+    reps = results.replications.set_index("replication")
+    tickets = results.tickets[results.tickets["handling"] == 2]
+    worked = tickets.groupby("replication")["work_hours"].sum()  # 1 h each, no travel, no prevention
+    np.testing.assert_allclose(worked, tickets.groupby("replication").size())
+    np.testing.assert_allclose(reps["technician_hours_worked"], worked, rtol=1e-9)
+    np.testing.assert_allclose(
+        reps["provider_labour_cost"], worked * PAID / PRODUCTIVE * HOUR_COST, atol=0.03
+    )
+    productive = 2 * _on_duty_hours_by_month(sc).sum() * PRODUCTIVE / PAID
+    np.testing.assert_allclose(reps["technician_utilization"], worked / productive, rtol=1e-9)
+
+
+def test_a_pool_with_leave_serves_slower_than_one_without() -> None:
+    """The same tickets wait longer when technicians give only 146.7 of 173.3 paid hours to them."""
+    with_leave = simulate(load_scenario(_pool_scenario("paid", rate=12.0, technicians=1))).replications
+    full = _pool_scenario("paid", rate=12.0, technicians=1)
+    full["provider"]["productive_hours_per_technician_month"] = PAID
+    without = simulate(load_scenario(full)).replications
+    assert (with_leave["mean_response_hours"].to_numpy() > without["mean_response_hours"].to_numpy()).all()
+
+
+def test_productive_hours_above_paid_hours_are_refused() -> None:
+    bad = _pool_scenario("paid", rate=1.0)
+    bad["provider"]["productive_hours_per_technician_month"] = 200.0
+    with pytest.raises(ScenarioError, match=r"productive_hours_per_technician_month \(200\) is more than"):
+        load_scenario(bad)

@@ -32,7 +32,7 @@ from scipy import stats
 
 from simulator import Results, charts, load_scenario, simulate
 from simulator.base.calendar import HOURS_PER_MONTH
-from simulator.metrics import METRICS, Unstable, on_duty_hours_per_month, unstable_contracts
+from simulator.metrics import METRICS, Unstable, productive_hours_per_month, unstable_contracts
 from simulator.outputs.folders import write_incentives, write_results
 from simulator.outputs.report import render_report
 from simulator.outputs.workbook import write_workbook
@@ -86,7 +86,7 @@ def test_overloaded_portfolio_simulates_and_every_contract_is_unstable(overload:
         contract = next(c for c in sc.contracts if c.name == u.contract)
         assert u.offered_load == mean(overload, u.contract, "offered_load") >= 1.0 and u.grows
         assert u.backlog_hours == mean(overload, u.contract, "backlog_hours_at_end") > u.month_hours > 0
-        assert u.month_hours == on_duty_hours_per_month(sc, contract)
+        assert u.month_hours == productive_hours_per_month(sc, contract)
         # The backlog is at least the measured months' work less every on-duty hour of the horizon: the pool
         # cannot do more than it is on duty for.
         rows = reps[reps["contract"] == u.contract]
@@ -146,7 +146,7 @@ def test_stable_baseline_reports_no_unstable_contract() -> None:
     assert unstable_contracts(results.scenario, results.summary) == []
     for name in results.contracts:
         assert 0 < mean(results, name, "offered_load") < 1
-        assert mean(results, name, "backlog_hours_at_end") < on_duty_hours_per_month(
+        assert mean(results, name, "backlog_hours_at_end") < productive_hours_per_month(
             results.scenario, next(c for c in results.scenario.contracts if c.name == name)
         )
     assert "keep" not in charts.headline(results) and "keep" not in charts.provider_headline(results)
@@ -315,6 +315,7 @@ def test_incentive_charts_and_report_with_zero_incidents(tmp_path: Path) -> None
         "warmup_months=0",
         "replications=2",
         "incidents.categories.*.rate_per_user_month=0",
+        "incidents.categories.*.rate_per_site_month=0",
         "incidents.major.annual_probability=0",
         "incentives.refine=false",
         "incentives.levers.prevention_hours_per_endpoint_month.points=2",

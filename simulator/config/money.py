@@ -152,6 +152,9 @@ def _common_terms(s: Scenario, x: Exposure, kinds: list[_Kind]) -> list[Term]:
     provider = s.provider
     techs, _, prevention = _levers(s)
     hour_cost = provider.cost_per_technician_hour
+    # An hour on duty past the paid hours costs the premium; an hour worked under `worked` costing its gross-up.
+    pool_hour = hour_cost * provider.overtime_premium
+    work_hour = hour_cost * max(provider.overtime_premium, 1.0 / provider.availability)
     work = sum(
         k.jobs * (k.effort.expected * x.effort_factor + k.onsite * provider.travel_hours.expected)
         for k in kinds
@@ -160,12 +163,12 @@ def _common_terms(s: Scenario, x: Exposure, kinds: list[_Kind]) -> list[Term]:
     parts = _parts(kinds)
     common: list[Term] = [
         (
-            techs * MONTH_HOURS * hour_cost * months,
+            techs * MONTH_HOURS * pool_hour * months,
             "provider.cost_per_technician_hour",
             f"the pool's labour cost ({techs} technicians × {MONTH_HOURS:g} h × {months} months)",
         ),
         (
-            work * hour_cost,
+            work * work_hour,
             "provider.cost_per_technician_hour",
             f"the cost of {work:.3g} hours of expected work",
         ),

@@ -44,7 +44,9 @@ def apply_overrides(
     data: dict[str, Any], overrides: dict[str, Any] | list[str] | None, label: str | None = None
 ) -> dict[str, Any]:
     """Return a copy of ``data`` with each dotted path set; list items are addressed by index, by ``name``, or
-    all at once by ``*`` (``clients.*.downtime_cost_per_user_hour=60``).
+    all at once by ``*`` (``clients.*.downtime_cost_per_user_hour=60``). A ``*`` sets the field in the items that
+    have it set, or in every item when none has (``incidents.categories.*.rate_per_user_month=0`` leaves the
+    site-scope categories, which have ``rate_per_site_month``, alone).
 
     The copy shares nothing (see :func:`_tree`): sections a YAML file shares through anchors are set apart
     first, so an override changes only the path it names. Messages start with ``label`` when given."""
@@ -71,8 +73,10 @@ def _set_keys(node: Any, keys: list[str], start: int, path: str, value: Any, lab
                 raise ScenarioError(
                     f"{_prefix(label)}override path '{where}': the list is empty, so '*' matches nothing"
                 )
-            for idx in range(len(node)):
-                _set_keys(node, [*keys[:i], str(idx), *keys[i + 1 :]], i, path, value, label)
+            rest = keys[i + 1 :]
+            having = [idx for idx in range(len(node)) if _has(node[idx], rest)]
+            for idx in having or range(len(node)):
+                _set_keys(node, [*keys[:i], str(idx), *rest], i, path, value, label)
             return
         if isinstance(node, list):
             idx = _list_index(node, key, where, label)
@@ -91,6 +95,17 @@ def _set_keys(node: Any, keys: list[str], start: int, path: str, value: Any, lab
             raise ScenarioError(
                 f"{_prefix(label)}override '{path}': '{'.'.join(keys[:i])}' is a value, not a section"
             )
+
+
+def _has(node: Any, keys: list[str]) -> bool:
+    """Whether ``keys`` leads below ``node`` to a set value (through dicts; a nested ``*`` to one in any item)."""
+    for i, key in enumerate(keys):
+        if isinstance(node, list) and key == "*":
+            return any(_has(item, keys[i + 1 :]) for item in node)
+        if not isinstance(node, dict) or node.get(key) is None:
+            return False
+        node = node[key]
+    return True
 
 
 def _list_index(node: list[Any], key: str, where: str, label: str | None) -> int:

@@ -44,6 +44,8 @@ __all__ = [
 ]
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PRODUCTIVE_SHARE = 1760 / 2080
+"""Productive share of paid hours by default: 1,760 of 2,080 hours a year after leave, holidays and training."""
 MAJOR = "major"
 
 
@@ -207,7 +209,11 @@ class Category(ConfigModel):
     effort_hours: Distribution
     """Technician hands-on time at thoroughness 1 without tooling [hours]."""
     onsite_share: float = Field(0.0, ge=0, le=1)
-    """Share needing an on-site visit [share]."""
+    """Share needing an on-site visit when the provider does not monitor [share]."""
+    remote_with_monitoring: float = Field(0.7, ge=0, le=1)
+    """Share of those visits that monitoring's remote tools (RMM agent, remote control) turn into remote work, in
+    proportion to the tooling's rollout; the default takes the on-site share of tickets from about 50% without RMM
+    to about 15% with it (industry references) [share]."""
     parts: Parts = Parts()
     """Parts needed."""
     blocking_share: float = Field(0.22, ge=0, le=1)
@@ -354,8 +360,16 @@ class Provider(ConfigModel):
     """``paid``: every paid hour of the pool costs, busy or idle (salaried, short run); ``worked``: only hours worked
     cost (long run, or a provider whose pool also serves other clients)."""
     paid_hours_per_technician_month: float = Field(173.3, gt=0, le=MONTH_HOURS)
-    """Paid hours per technician; with ``paid`` costing, each technician slot is paid for at least this, or for all
-    its on-duty hours when coverage is longer (24x7 needs shifts) [hours/month]."""
+    """Paid hours per technician (40 h a week); with ``paid`` costing each technician slot is paid for at least
+    this, and its on-duty hours beyond it at ``overtime_premium`` [hours/month]."""
+    productive_hours_per_technician_month: float | None = Field(None, gt=0, le=MONTH_HOURS)
+    """Of the paid hours, those a technician gives to tickets and prevention: paid hours less leave, holidays,
+    training and admin; the pool works at this share of its on-duty time. Null: 1,760 of every 2,080 paid hours
+    (146.7 of 173.3 a month) [hours/month]."""
+    overtime_premium: float = Field(1.5, ge=1, le=FACTOR)
+    """Pay multiplier for a slot's on-duty hours beyond one technician's paid hours (overtime or shift premium:
+    business hours of 50 h a week are more than a 40-hour week) and for clearing the backlog after the horizon
+    [factor]."""
     travel_hours: Distribution = {"dist": "lognormal", "mean": 0.75, "cv": 0.5}  # type: ignore[assignment]
     """Round-trip travel per on-site visit, unbilled beyond the trip charge [hours]."""
     tools_cost_per_endpoint_month: float = Field(0.0, ge=0, le=MONEY)
@@ -370,3 +384,25 @@ class Provider(ConfigModel):
     """Prevention work per client-month is scheduled in jobs of this length [hours]."""
     recurrence: Recurrence = Recurrence()
     """Fixes that do not hold."""
+
+    @model_validator(mode="after")
+    def _productive(self) -> Provider:
+        if self.productive_hours > self.paid_hours_per_technician_month:
+            raise ValueError(
+                f"productive_hours_per_technician_month ({self.productive_hours:g}) is more than "
+                f"paid_hours_per_technician_month ({self.paid_hours_per_technician_month:g}); productive hours are "
+                "the paid hours less leave, training and admin"
+            )
+        return self
+
+    @property
+    def productive_hours(self) -> float:
+        """Productive hours per technician-month: the given figure, else 1,760/2,080 of the paid hours [hours]."""
+        if self.productive_hours_per_technician_month is not None:
+            return self.productive_hours_per_technician_month
+        return self.paid_hours_per_technician_month * PRODUCTIVE_SHARE
+
+    @property
+    def availability(self) -> float:
+        """Share of on-duty time a technician works on tickets and prevention: productive / paid hours."""
+        return self.productive_hours / self.paid_hours_per_technician_month

@@ -111,7 +111,11 @@ class IncidentSet:
     blocking_factor: np.ndarray  # 1 when blocking, else the partial productivity loss
     cost_per_user_hour: np.ndarray
     effort: np.ndarray  # hands-on hours at thoroughness 1 without tooling
-    onsite: np.ndarray  # bool
+    onsite: np.ndarray  # bool: needs a visit without monitoring
+    onsite_rank: (
+        np.ndarray
+    )  # in [0, 1) for a visit: it stays on site under monitoring when below 1 − remote_shift
+    remote_shift: np.ndarray  # share of visits that full monitoring turns into remote work
     travel: np.ndarray  # hours, when on site
     parts_cost: np.ndarray
     prevent_threshold: (
@@ -165,6 +169,7 @@ def attributes_from_uniforms(
         blocking = np.ones(n)
         effort = major.effort_hours.ppf(u[:, U.EFFORT])
         onsite = np.ones(n, dtype=bool)
+        onsite_rank, shift = np.zeros(n), 0.0  # a major incident always needs hands on site
         parts = major.parts
         preventable, theta = major.preventable, major.theta
         detectable = u[:, U.DETECT] < major.detectable
@@ -178,6 +183,8 @@ def attributes_from_uniforms(
         blocking = np.where(blocks, 1.0, cat.partial_productivity_loss)
         effort = cat.effort_hours.ppf(u[:, U.EFFORT])
         onsite = u[:, U.ONSITE] < cat.onsite_share
+        onsite_rank = np.where(onsite, u[:, U.ONSITE] / max(cat.onsite_share, 1e-300), 0.0)
+        shift = cat.remote_with_monitoring
         parts = cat.parts
         preventable, theta = cat.preventable, cat.theta
         detectable = u[:, U.DETECT] < cat.detectable
@@ -205,6 +212,8 @@ def attributes_from_uniforms(
         cost_per_user_hour=cost,
         effort=effort,
         onsite=onsite,
+        onsite_rank=onsite_rank,
+        remote_shift=np.full(n, shift),
         travel=travel,
         parts_cost=parts_cost,
         prevent_threshold=np.full(n, preventable),

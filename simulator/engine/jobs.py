@@ -76,7 +76,7 @@ def queue_jobs(inc: IncidentSet, routes: Routes, prevention: PreventionJobs) -> 
     n_p = len(prevention.arrival)
     arrival = np.concatenate([routes.arrival[ticket_idx], prevention.arrival])
     priority = np.concatenate([inc.priority[ticket_idx], np.full(n_p, PREVENTION_PRIORITY)])
-    service = np.concatenate([routes.work[ticket_idx] + inc.travel[ticket_idx], prevention.hours])
+    service = np.concatenate([routes.work[ticket_idx] + routes.travel[ticket_idx], prevention.hours])
     order = np.argsort(arrival, kind="stable")
     return JobQueue(
         arrival=arrival[order],
@@ -89,9 +89,12 @@ def queue_jobs(inc: IncidentSet, routes: Routes, prevention: PreventionJobs) -> 
 def run_jobs(
     queue: JobQueue, plan: Plan, clocks: Clocks, on_done: Callable[[int, float], Job | None]
 ) -> PoolResult:
-    """Serve the queue with the plan's technicians, hiring at the start of each month the pool grows."""
+    """Serve the queue with the plan's technicians, hiring at the start of each month the pool grows. A job holds
+    a technician for its hours / the pool's availability: leave, training and admin take the rest of the
+    on-duty time (``on_done``'s jobs are held the same way)."""
     hires = np.diff(plan.technicians)
     if np.any(hires < 0):
         raise ValueError("the technician pool may only grow over the horizon")
     added = [(float(clocks.month_edges[m + 1]), int(h)) for m, h in enumerate(hires) if h > 0]
-    return run_pool(queue.arrival, queue.priority, queue.service, int(plan.technicians[0]), on_done, added)
+    held = queue.service / clocks.availability
+    return run_pool(queue.arrival, queue.priority, held, int(plan.technicians[0]), on_done, added)

@@ -105,9 +105,9 @@ def ticket_log(out: Outcome, clocks: Clocks, n_categories: int) -> TicketLog:
         started=out.started,
         resolved=out.resolved,
         month=month_of(np.where(ticket, created, inc.occurred), clocks.months),
-        onsite=inc.onsite & ticket,
+        onsite=routes.onsite & ticket,
         work_hours=np.where(ticket, routes.work, 0.0),
-        travel_hours=np.where(ticket, inc.travel, 0.0),
+        travel_hours=np.where(ticket, routes.travel, 0.0),
         parts_cost=np.where(ticket, inc.parts_cost, 0.0),
         # Only round-the-clock coverage can start work outside business hours.
         after_hours=ticket & ~clocks.users.is_open(np.nan_to_num(out.started))
@@ -148,6 +148,7 @@ class Workload:
     busy: np.ndarray  # hours worked, by the month each job started
     offered: np.ndarray  # work reaching the pool
     coverage: np.ndarray  # on-duty hours of the whole pool
+    productive: np.ndarray  # of those, the hours it can give to tickets and prevention
     overtime: float  # work done after the horizon to clear the backlog of tickets created within it
 
 
@@ -159,7 +160,7 @@ def workload(log: TicketLog, jobs: PreventionJobs, pool: PoolResult, plan: Plan,
     start_c, end_c = pool.start, pool.end
     busy = np.bincount(
         month_of(clocks.coverage.clock_time(start_c, earliest=False), months),
-        weights=pool.service,
+        weights=pool.service * clocks.availability,  # the hours worked, not the hours held
         minlength=months,
     )
     ticket = log.handling == Handling.TICKET
@@ -170,5 +171,7 @@ def workload(log: TicketLog, jobs: PreventionJobs, pool: PoolResult, plan: Plan,
         busy=busy,
         offered=offered.astype(float),
         coverage=np.diff(edges) * plan.technicians,
-        overtime=float(np.maximum(end_c - np.maximum(start_c, float(edges[-1])), 0.0).sum()),
+        productive=np.diff(edges) * plan.technicians * clocks.availability,
+        overtime=float(np.maximum(end_c - np.maximum(start_c, float(edges[-1])), 0.0).sum())
+        * clocks.availability,
     )

@@ -47,6 +47,7 @@ class Clocks:
     coverage: WeekCalendar  # the technicians' on-duty hours: the clock the pool runs on
     months: int
     month_edges: np.ndarray  # start of each month, then the end of the horizon [coverage hours]
+    availability: float  # share of on-duty time the pool gives to tickets and prevention (productive / paid)
 
     @staticmethod
     def of(scenario: Scenario) -> Clocks:
@@ -58,6 +59,7 @@ class Clocks:
             coverage=coverage,
             months=months,
             month_edges=coverage.business_time(np.arange(months + 1) * HOURS_PER_MONTH),
+            availability=scenario.provider.availability,
         )
 
 

@@ -137,7 +137,7 @@ def recurrence_callback(
     recur_delay_l: list[float] = chain.incidents.recur_delay.tolist()
     client_l: list[int] = chain.incidents.client.tolist()
     assignment_l: list[list[int]] = assignment.tolist()
-    service_all: list[float] = (chain.routes.work + chain.incidents.travel).tolist()
+    service_all: list[float] = ((chain.routes.work + chain.routes.travel) / clocks.availability).tolist()
     priority_all: list[int] = chain.incidents.priority.tolist()
     ub, uc = scalar_maps(clocks.users)
     cb, cc = scalar_maps(clocks.coverage)

@@ -41,7 +41,8 @@ class ContractRun:
         np.ndarray
     )  # work reaching the pool: tickets by month created, prevention by month due
     overtime_hours: float  # work done after the horizon to clear the backlog of tickets created within it
-    coverage_hours_by_month: np.ndarray
+    coverage_hours_by_month: np.ndarray  # on-duty hours of the pool
+    productive_hours_by_month: np.ndarray  # of those, the hours it gives to tickets and prevention
     ticket_contract: np.ndarray  # contract index of each row of ``tickets``
     prevention_contract: np.ndarray  # contract index of each prevention job
 
@@ -94,6 +95,7 @@ def simulate_plan(
         offered_hours_by_month=work.offered,
         overtime_hours=work.overtime,
         coverage_hours_by_month=work.coverage,
+        productive_hours_by_month=work.productive,
         ticket_contract=outcome.routes.contract.astype(np.int64),
         prevention_contract=prevention_contract,
     )

@@ -24,6 +24,8 @@ class Routes:
     delay: np.ndarray  # occurrence to report [users' business hours]
     triage: np.ndarray  # triage and dispatch before the queue [coverage hours]
     work: np.ndarray  # hands-on hours at the contract's thoroughness and tooling [hours]
+    onsite: np.ndarray  # bool: a technician goes on site (monitoring turns some visits into remote work)
+    travel: np.ndarray  # travel hours of the visit, 0 when remote [hours]
     self_hours: np.ndarray  # staff time lost when worked around [hours]
     contract: np.ndarray  # contract index
     created: np.ndarray  # ticket creation [clock hours]; NaN until known
@@ -70,7 +72,8 @@ def route(
     Monitoring sees detectable incidents at once and fixes the auto-remediable ones (not a recurrence); a
     detected, site-wide or called-in incident (a recurrence always) becomes a ticket; the staff work around the
     rest. Blocking incidents are called in, and reported after a delay, by the behaviour's ``blocking`` terms.
-    Tooling automates triage and scales effort, in proportion to its rollout in the month of occurrence.
+    Tooling automates triage, scales effort and turns a share of on-site visits into remote work, in proportion to
+    its rollout in the month of occurrence.
     """
     segment = clients.segment[s.client]
     kind = levers.managed[ci]
@@ -95,6 +98,8 @@ def route(
     immediate = detected | s.site
     delay[immediate] = 0.0
     triage = levers.triage
+    shift = np.where(mon, s.remote_shift * ramp, 0.0)
+    onsite = s.onsite & (s.onsite_rank < 1.0 - shift)
     manual = np.where(s.priority == 1, triage.urgent.ppf(s.u_triage), triage.manual.ppf(s.u_triage))
     automated = triage.automated.ppf(s.u_triage)
     return Routes(
@@ -103,6 +108,8 @@ def route(
         delay=delay,
         triage=np.where(mon, ramp * automated + (1.0 - ramp) * manual, manual),
         work=s.effort * levers.thoroughness[ci] * np.where(mon, 1.0 + levers.tools_gain * ramp, 1.0),
+        onsite=onsite,
+        travel=np.where(onsite, s.travel, 0.0),
         self_hours=self_hours,
         contract=ci,
         created=np.full(len(s), np.nan),

@@ -315,7 +315,7 @@ class _Walk:
         """A technician joins after the lag when utilisation stayed above the threshold."""
         hiring = self.p.hiring
         window = slice(m - hiring.months_above, m)
-        util = books.run.busy_hours_by_month[window] / books.run.coverage_hours_by_month[window]
+        util = books.run.busy_hours_by_month[window] / books.run.productive_hours_by_month[window]
         if np.all(util > hiring.utilization_threshold) and self.technicians[-1] < hiring.max_technicians:
             on_duty = min(m + hiring.lag_months, self.months)
             self.technicians[on_duty:] += 1
@@ -473,7 +473,7 @@ def monthly_rows(
     frame["cash"] = np.cumsum(profit)
     frame["technicians"] = plan.technicians
     frame["hires"] = result.hires
-    frame["utilization"] = books.run.busy_hours_by_month / books.run.coverage_hours_by_month
+    frame["utilization"] = books.run.busy_hours_by_month / books.run.productive_hours_by_month
     frame["users"] = users
     frame["downtime_user_hours"] = downtime_hours
     frame["client_downtime_cost"] = downtime_cost
