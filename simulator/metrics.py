@@ -13,7 +13,7 @@ import pandas as pd
 
 from .base.calendar import HOURS_PER_MONTH
 from .base.records import BillingContext, Handling, TicketLog
-from .config import Provider, Scenario
+from .config import Overhead, Provider, Scenario
 from .contracts import Contract
 from .contracts.billing import bill
 from .contracts.ledger import Account, Ledger, Party
@@ -37,9 +37,12 @@ METRICS: dict[str, str] = {
     "provider_labour_cost": "Technician labour cost (paid or worked hours) [currency]",
     "provider_tools_cost": "Monitoring/PSA tooling cost [currency]",
     "provider_parts_cost": "Parts at cost [currency]",
-    "provider_cost": "Labour + tools + parts [currency]",
-    "provider_profit": "Revenue − cost [currency]",
-    "provider_margin": "Profit / revenue [share]",
+    "provider_cost": "Service delivery cost: labour + tools + parts [currency]",
+    "provider_gross_profit": "Revenue − service delivery cost [currency]",
+    "provider_gross_margin": "Gross profit / revenue [share]",
+    "provider_overhead": "Overhead beyond service delivery: fixed per month + a share of revenue [currency]",
+    "provider_net_profit": "Gross profit − overhead [currency]",
+    "provider_net_margin": "Net profit / revenue [share]",
     "revenue_monthly_mean": "Mean monthly revenue [currency/month]",
     "revenue_monthly_cv": "Coefficient of variation of monthly revenue (lower = more predictable) [ratio]",
     "client_fees": "All the client pays the provider (= provider_revenue) [currency]",
@@ -47,7 +50,8 @@ METRICS: dict[str, str] = {
     "client_total_cost": "Fees + downtime cost [currency]",
     "client_monthly_cost_cv": "Coefficient of variation of the client's monthly total cost [ratio]",
     "client_monthly_cost_p95": "95th-percentile month of the client's total cost [currency/month]",
-    "social_cost": "Provider cost + client downtime cost (payments cancel) [currency]",
+    "social_cost": "Provider's service delivery cost + client downtime cost (payments cancel; overhead left out) "
+    "[currency]",
     "incidents": "Incidents that occurred (after prevention, with recurrences) [count]",
     "tickets": "Incidents that reached a technician [count]",
     "self_handled": "Incidents the client's staff worked around without calling [count]",
@@ -78,7 +82,9 @@ METRICS: dict[str, str] = {
 MONTHLY_METRICS = (
     "provider_revenue",
     "provider_cost",
-    "provider_profit",
+    "provider_gross_profit",
+    "provider_overhead",
+    "provider_net_profit",
     "client_fees",
     "client_downtime_cost",
     "client_total_cost",
@@ -163,7 +169,8 @@ class MonthlyFlows:
     labour: np.ndarray
     tools: np.ndarray
     parts: np.ndarray
-    cost: np.ndarray  # labour + tools + parts
+    cost: np.ndarray  # labour + tools + parts: service delivery
+    overhead: np.ndarray  # beyond service delivery
     downtime_cost: np.ndarray
     downtime_hours: np.ndarray  # blocked user-hours
     incidents: np.ndarray
@@ -174,7 +181,9 @@ class MonthlyFlows:
         return {
             "provider_revenue": self.revenue,
             "provider_cost": self.cost,
-            "provider_profit": self.revenue - self.cost,
+            "provider_gross_profit": self.revenue - self.cost,
+            "provider_overhead": self.overhead,
+            "provider_net_profit": self.revenue - self.cost - self.overhead,
             "client_fees": self.revenue,
             "client_downtime_cost": self.downtime_cost,
             "client_total_cost": self.revenue + self.downtime_cost,
@@ -185,9 +194,10 @@ class MonthlyFlows:
         }
 
 
-def monthly_flows(ledger: Ledger, log: TicketLog, months: int) -> MonthlyFlows:
-    """The ledger's money flows by the month they are booked (in whole cents, shown in currency), and the log's
-    downtime and counts by the month of each incident (of creation for a ticket)."""
+def monthly_flows(ledger: Ledger, log: TicketLog, months: int, overhead: Overhead) -> MonthlyFlows:
+    """The ledger's money flows by the month they are booked (in whole cents, shown in currency), the overhead on
+    the month's revenue, and the log's downtime and counts by the month of each incident (of creation for a
+    ticket)."""
 
     def flow(mask: np.ndarray) -> np.ndarray:
         return _by_month(ledger.month[mask], ledger.cents[mask].astype(float), months) / 100.0
@@ -200,13 +210,15 @@ def monthly_flows(ledger: Ledger, log: TicketLog, months: int) -> MonthlyFlows:
     tools = flow(ledger.account == Account.COST_TOOLS)
     parts = flow(ledger.account == Account.COST_PARTS)
     ticket = log.handling == Handling.TICKET
+    revenue = billed - credits
     return MonthlyFlows(
-        revenue=billed - credits,
+        revenue=revenue,
         credits=credits,
         labour=labour,
         tools=tools,
         parts=parts,
         cost=labour + tools + parts,
+        overhead=overhead.fixed_per_month + overhead.share_of_revenue * np.maximum(revenue, 0.0),
         downtime_cost=_by_month(log.month, log.downtime_cost, months),
         downtime_hours=_by_month(log.month, log.downtime_user_hours, months),
         incidents=_by_month(log.month, None, months),
@@ -215,7 +227,7 @@ def monthly_flows(ledger: Ledger, log: TicketLog, months: int) -> MonthlyFlows:
 
 
 def money_totals(flows: MonthlyFlows, measured: np.ndarray) -> dict[str, float]:
-    """The provider's and the client's money over the measured months [currency], with the margin [share], the
+    """The provider's and the client's money over the measured months [currency], with the margins [share], the
     monthly revenue's mean [currency/month] and the variability of monthly revenue and client cost."""
 
     def total(x: np.ndarray) -> float:
@@ -228,11 +240,15 @@ def money_totals(flows: MonthlyFlows, measured: np.ndarray) -> dict[str, float]:
         "provider_tools_cost": total(flows.tools),
         "provider_parts_cost": total(flows.parts),
         "provider_cost": total(cost),
-        "provider_profit": total(revenue - cost),
+        "provider_gross_profit": total(revenue - cost),
+        "provider_overhead": total(flows.overhead),
+        "provider_net_profit": total(revenue - cost - flows.overhead),
     }
-    row["provider_margin"] = (
-        row["provider_profit"] / row["provider_revenue"] if row["provider_revenue"] else float("nan")
-    )
+    for profit, margin in (
+        ("provider_gross_profit", "provider_gross_margin"),
+        ("provider_net_profit", "provider_net_margin"),
+    ):
+        row[margin] = row[profit] / row["provider_revenue"] if row["provider_revenue"] else float("nan")
     row["revenue_monthly_mean"] = float(revenue[measured].mean())
     row["revenue_monthly_cv"] = _cv(revenue[measured])
     row["client_fees"] = row["provider_revenue"]
@@ -332,7 +348,7 @@ def measure(
     """Metrics over the measured months, monthly series (all months), and the full ledger."""
     log = run.tickets
     ledger = bill(contract, log, run.prevention, ctx).concat(cost_ledger(scenario, run, ctx))
-    flows = monthly_flows(ledger, log, ctx.months)
+    flows = monthly_flows(ledger, log, ctx.months, scenario.provider.overhead)
     measured = np.arange(ctx.months) >= scenario.warmup_months
     in_window = measured[log.month]
     measured_tickets = (log.handling == Handling.TICKET) & in_window

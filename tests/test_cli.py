@@ -58,7 +58,7 @@ def test_run_writes_every_output(run_dir: Path) -> None:
     for col in (
         "provider_revenue",
         "provider_cost",
-        "provider_profit",
+        "provider_net_profit",
         "client_fees",
         "client_downtime_cost",
         "client_total_cost",

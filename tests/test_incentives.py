@@ -243,7 +243,7 @@ def test_prevention_best_response_matches_closed_form(prevention_results: Incent
     # Expected profit at the best response inside a wide (99.9%) interval of the replications.
     base = evals[evals["variant"] == "base"]
     rows = base[(base["contract"] == "managed") & (base["point"] == provider["point"])]
-    profit = rows["provider_profit"].to_numpy()
+    profit = rows["provider_net_profit"].to_numpy()
     half = stats.t.ppf(0.9995, len(profit) - 1) * profit.std(ddof=1) / math.sqrt(len(profit))
     assert abs(profit.mean() - managed_profit(provider[PREVENTION], FEE)) <= half
 
@@ -257,7 +257,7 @@ def test_client_prefers_most_prevention_the_provider_accepts(prevention_results:
     assert chosen["provider_participates"]
     assert chosen[PREVENTION] <= E_BREAK_EVEN < chosen[PREVENTION] + STEP
     managed = r.evaluations[(r.evaluations["contract"] == "managed") & (r.evaluations["variant"] == "base")]
-    profit = managed.groupby(PREVENTION)["provider_profit"].mean()
+    profit = managed.groupby(PREVENTION)["provider_net_profit"].mean()
     assert profit[profit.index > chosen[PREVENTION] + 1e-9].max() < 0  # every higher level loses money
 
 
@@ -383,9 +383,9 @@ def test_refined_optima_report_their_own_levers(refined: IncentiveResults) -> No
             "thoroughness": 1.0,
         }
         fresh = evaluate(scen, [(0, 0, levers, [("base", scen.contracts[0])])], REFINE_REPS, scen.seed)
-        for metric in ("provider_profit", "client_total_cost", "social_cost"):
+        for metric in ("provider_net_profit", "client_total_cost", "social_cost"):
             assert row[metric] == pytest.approx(fresh[metric].mean(), rel=1e-12), (role, metric)
-    assert optimum(refined, "managed", "client")["provider_profit"] >= 0
+    assert optimum(refined, "managed", "client")["provider_net_profit"] >= 0
     assert (evals.groupby(["contract", "point"])[PREVENTION].nunique() == 1).all()
 
 

@@ -129,7 +129,7 @@ def mutated(draw: st.DrawFn) -> tuple[str, dict[str, Any], list[str]]:
     return name, data, done
 
 
-MONEY = ("provider_revenue", "provider_cost", "provider_profit", "client_fees", "client_downtime_cost",
+MONEY = ("provider_revenue", "provider_cost", "provider_net_profit", "client_fees", "client_downtime_cost",
          "client_total_cost", "social_cost", "sla_credits")  # fmt: skip
 
 
@@ -145,7 +145,7 @@ def _identities_hold(reps: Any) -> None:
         assert np.allclose(reps[a].to_numpy(dtype=float), np.asarray(b, dtype=float), rtol=0, atol=tol), a
 
     close("client_fees", reps["provider_revenue"])
-    close("provider_profit", reps["provider_revenue"] - reps["provider_cost"])
+    close("provider_net_profit", reps["provider_revenue"] - reps["provider_cost"])
     close(
         "provider_cost",
         reps["provider_labour_cost"] + reps["provider_tools_cost"] + reps["provider_parts_cost"],

@@ -378,3 +378,29 @@ def test_productive_hours_above_paid_hours_are_refused() -> None:
     bad["provider"]["productive_hours_per_technician_month"] = 200.0
     with pytest.raises(ScenarioError, match=r"productive_hours_per_technician_month \(200\) is more than"):
         load_scenario(bad)
+
+
+# ------------------------------------------------------------------------------------ overhead, two margins
+
+
+def test_net_profit_is_gross_profit_less_the_overhead_on_each_month() -> None:
+    data = _pool_scenario("paid", rate=3.0)
+    data["provider"]["overhead"] = {"fixed_per_month": 500.0, "share_of_revenue": 0.1}
+    results = simulate(load_scenario(data))
+    r = results.replications
+    months = 3
+    np.testing.assert_allclose(
+        r["provider_gross_profit"], r["provider_revenue"] - r["provider_cost"], atol=1e-6
+    )
+    np.testing.assert_allclose(
+        r["provider_overhead"], 500.0 * months + 0.1 * r["provider_revenue"], atol=1e-6
+    )
+    np.testing.assert_allclose(
+        r["provider_net_profit"], r["provider_gross_profit"] - r["provider_overhead"], atol=1e-6
+    )
+    np.testing.assert_allclose(r["provider_gross_margin"], r["provider_gross_profit"] / r["provider_revenue"])
+    np.testing.assert_allclose(r["provider_net_margin"], r["provider_net_profit"] / r["provider_revenue"])
+    m = results.monthly
+    np.testing.assert_allclose(m["provider_overhead"], 500.0 + 0.1 * m["provider_revenue"], atol=1e-6)
+    # Social cost is service delivery plus downtime: overhead stays out of it.
+    np.testing.assert_allclose(r["social_cost"], r["provider_cost"] + r["client_downtime_cost"], atol=1e-6)

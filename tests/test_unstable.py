@@ -246,7 +246,7 @@ def every_run_chart(results: Results) -> None:
 def test_charts_with_no_tickets(no_tickets: Results) -> None:
     assert no_tickets.times is not None and no_tickets.times.empty
     assert math.isnan(mean(no_tickets, "tm", "mean_response_hours"))
-    assert math.isnan(mean(no_tickets, "tm", "provider_margin"))  # no revenue
+    assert math.isnan(mean(no_tickets, "tm", "provider_net_margin"))  # no revenue
     assert mean(no_tickets, "tm", "incidents") == 0
     every_run_chart(no_tickets)
     ax = charts.plot_ticket_times(no_tickets, "response", "P3")

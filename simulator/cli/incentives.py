@@ -121,7 +121,7 @@ def _incentive_tables(result: Any) -> tuple[Table, Table]:
             f"{r['technicians']}",
             "on" if r["monitoring"] else "off",
             f"{r['thoroughness']:.2f}",
-            format_number(r["provider_profit"], "money"),
+            format_number(r["provider_net_profit"], "money"),
         )
     gap = Table(
         title=f"Misalignment at the best response (totals over {s.measured_months} months, {s.currency})",

@@ -178,6 +178,11 @@ def _common_terms(s: Scenario, x: Exposure, kinds: list[_Kind]) -> list[Term]:
             f"the tools cost ({x.endpoints} endpoints × {months} months)",
         ),
         (sum(a for a, _ in parts), max(parts)[1], "the parts bought"),
+        (
+            provider.overhead.fixed_per_month * months,
+            "provider.overhead.fixed_per_month",
+            f"the fixed overhead ({months} months)",
+        ),
     ]
     if s.portfolio is not None:
         p = s.portfolio

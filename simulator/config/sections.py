@@ -36,6 +36,7 @@ __all__ = [
     "ConfigModel",
     "Incidents",
     "MajorIncidents",
+    "Overhead",
     "Parts",
     "PriorityFromImpact",
     "Provider",
@@ -351,6 +352,16 @@ class Recurrence(ConfigModel):
         return min(1.0, self.probability * factor) if self.probability > 0 else 0.0
 
 
+class Overhead(ConfigModel):
+    """The provider's costs beyond service delivery (premises, management, sales and admin staff, insurance):
+    subtracted from the gross profit to give the net profit."""
+
+    fixed_per_month: float = Field(0.0, ge=0, le=MONEY)
+    """Fixed overhead borne by this portfolio [currency/month]."""
+    share_of_revenue: float = Field(0.0, ge=0, le=1)
+    """Overhead that grows with revenue (billing, commissions, a share of management) [share of revenue]."""
+
+
 class Provider(ConfigModel):
     """The IT service provider's cost side and operations."""
 
@@ -372,6 +383,8 @@ class Provider(ConfigModel):
     [factor]."""
     travel_hours: Distribution = {"dist": "lognormal", "mean": 0.75, "cv": 0.5}  # type: ignore[assignment]
     """Round-trip travel per on-site visit, unbilled beyond the trip charge [hours]."""
+    overhead: Overhead = Overhead()
+    """Overhead beyond service delivery; it turns the gross profit into the net profit."""
     tools_cost_per_endpoint_month: float = Field(0.0, ge=0, le=MONEY)
     """RMM/PSA/AV tooling cost when monitoring is on [currency/endpoint-month]."""
     tools_effort_factor: float = Field(1.0, gt=0, le=FACTOR)

@@ -185,7 +185,7 @@ def _run_section(folder: Path, key: str) -> _Section:
     d = results.differences
     for metric, label, unit, scale in (
         ("client_total_cost", "Client total cost per month", "money", months),
-        ("provider_profit", "Provider profit per month", "money", months),
+        ("provider_net_profit", "Provider net profit per month", "money", months),
         ("downtime_hours_per_user_year", "Downtime h/user-year", "hours", 1.0),
         ("revenue_monthly_cv", "Revenue CV (monthly)", "ratio", 1.0),
     ):
@@ -242,7 +242,8 @@ def _run_charts(results: Results, key: str) -> list[_Chart]:
         (
             "provider",
             "What the provider earns",
-            "Revenue, cost and profit per month; whiskers: 95% confidence interval of the profit.",
+            "Revenue, service delivery cost, overhead (hatched) and net profit per month; whiskers: 95% confidence "
+            "interval of the net profit.",
             charts.plot_provider_profit,
         ),
         (
@@ -303,7 +304,7 @@ def _lever_rows(inc: IncentiveResults) -> list[dict[str, str]]:
             "technicians": str(r["technicians"]),
             "monitoring": "on" if bool(r["monitoring"]) else "off",
             "thoroughness": f"{r['thoroughness']:.2f}",
-            "profit": charts.format_money(float(r["provider_profit"]), money),
+            "profit": charts.format_money(float(r["provider_net_profit"]), money),
         }
         for _, r in inc.best_response.iterrows()
     ]

@@ -6,7 +6,7 @@ replication on common random numbers and expressed per measured month:
 - ``client_saving``: what the client saves with the contract instead of the reference (reference − contract
   ``client_total_cost``; fees plus downtime). Positive: the contract is cheaper for the client.
 - ``provider_gain``: what the provider earns more under the contract (contract − reference
-  ``provider_profit``).
+  ``provider_net_profit``).
   Positive: the contract is more profitable for the provider.
 
 :func:`sensitivity` ranks the swept parameters (Sobol indices via SALib for a ``sobol`` design, standardised
@@ -49,7 +49,7 @@ OUTCOMES: dict[str, tuple[str, float, str]] = {
         "[currency/month]",
     ),
     "provider_gain": (
-        "provider_profit",
+        "provider_net_profit",
         1.0,
         "What the provider earns more per month under the contract than under the reference [currency/month]",
     ),

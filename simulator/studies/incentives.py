@@ -46,13 +46,13 @@ __all__ = [
 LEVERS = ("prevention_hours_per_endpoint_month", "technicians", "monitoring", "thoroughness")
 CONTINUOUS = ("prevention_hours_per_endpoint_month", "thoroughness")
 ROLES = {
-    "provider": ("provider_profit", 1.0),
+    "provider": ("provider_net_profit", 1.0),
     "client": ("client_total_cost", -1.0),
     "social": ("social_cost", -1.0),
 }
 """Role -> (objective metric, sign: +1 maximise, −1 minimise)."""
 REPORTED = (
-    "provider_profit",
+    "provider_net_profit",
     "provider_revenue",
     "provider_cost",
     "client_total_cost",
@@ -154,7 +154,7 @@ def best_of(rows: pd.DataFrame, role: str, participation: bool) -> tuple[int, pd
     wide = rows.pivot_table(index="point", columns="replication", values=metric, aggfunc="first")
     means = wide.mean(axis=1) * sign
     if role == "client" and participation:
-        profit = rows.groupby("point")["provider_profit"].mean()
+        profit = rows.groupby("point")["provider_net_profit"].mean()
         feasible = profit.reindex(means.index) >= 0
         if feasible.any():
             means = means[feasible]
@@ -285,7 +285,7 @@ def _refine(
     def score(frame: pd.DataFrame) -> float:
         """The objective to minimise: −profit or cost, with infeasible client points pushed out."""
         value = -sign * float(frame[metric].mean())
-        if role == "client" and participation and frame["provider_profit"].mean() < 0:
+        if role == "client" and participation and frame["provider_net_profit"].mean() < 0:
             value += abs(value) + 1e9  # the provider would not take the contract
         return value
 
@@ -333,7 +333,7 @@ def _best_table(scenario: Scenario, rows: pd.DataFrame, participation: bool) -> 
                 else:
                     record[f"{lever}_low"] = float(near[lever].min())
                     record[f"{lever}_high"] = float(near[lever].max())
-            profit = chosen["provider_profit"].mean()
+            profit = chosen["provider_net_profit"].mean()
             record["provider_participates"] = bool(profit >= 0)
             record.update(_summary(chosen))
             out.append(record)
@@ -398,7 +398,7 @@ def _curves(scenario: Scenario, rows: pd.DataFrame, participation: bool) -> pd.D
             for value, group in along.groupby(lever):
                 level: Any = value
                 rec: dict[str, Any] = {"contract": c.name, "lever": lever, "value": float(level)}
-                for m in ("provider_profit", "client_total_cost", "social_cost"):
+                for m in ("provider_net_profit", "client_total_cost", "social_cost"):
                     x = group[m].to_numpy(dtype=float)
                     half = _t_half(x)
                     rec[m], rec[f"{m}_ci_low"], rec[f"{m}_ci_high"] = (
@@ -456,10 +456,10 @@ def _design(scenario: Scenario, evals: pd.DataFrame, best: pd.DataFrame) -> pd.D
             amount = next(a for a in levels if f"{scheme}={a:g}" == label)
             point, _ = best_of(group, "provider", False)
             chosen = group[group["point"] == point]
-            profit = float(chosen["provider_profit"].mean())
+            profit = float(chosen["provider_net_profit"].mean())
             client = float(chosen["client_total_cost"].mean())
             # profit(fee) = profit + (fee − fee0)·U·M >= alt profit; client(fee) = client + (fee − fee0)·U·M <= alt.
-            fee_min = c.user_fee() + (float(alt["provider_profit"]) - profit) / users
+            fee_min = c.user_fee() + (float(alt["provider_net_profit"]) - profit) / users
             fee_max = c.user_fee() + (float(alt["client_total_cost"]) - client) / users
             out.append(
                 {

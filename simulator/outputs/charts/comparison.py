@@ -113,33 +113,41 @@ def plot_client_cost(results: Results, ax: Axes | None = None) -> Axes:
 
 
 def plot_provider_profit(results: Results, ax: Axes | None = None) -> Axes:
-    """The provider's monthly revenue (light), cost (grey) and profit (solid, with its 95% CI) per contract."""
+    """The provider's monthly revenue (light), service delivery cost (grey), overhead (hatched on the cost) and net
+    profit (solid, with its 95% CI) per contract."""
     ax = axes_or_new(ax, run_source(results, "Whiskers: 95% confidence intervals."))
     names = results.contracts
     x = np.arange(len(names))
     currency = results.scenario.currency
-    profit, lo, hi = _per_month(results, "provider_profit")
+    profit, lo, hi = _per_month(results, "provider_net_profit")
     revenue, _, _ = _per_month(results, "provider_revenue")
     cost, _, _ = _per_month(results, "provider_cost")
+    overhead, _, _ = _per_month(results, "provider_overhead")
     colors = palette_colors(len(names))
     w = 0.26
     ax.bar(x - w, revenue, w, color=colors, alpha=0.4, label="revenue")
-    ax.bar(x, cost, w, color="#999999", label="cost")
-    ax.bar(x + w, profit, w, color=colors, edgecolor="black", lw=0.6, label="profit")
+    ax.bar(x, cost, w, color="#999999", label="delivery cost")
+    if np.any(overhead > 0):
+        ax.bar(x, overhead, w, bottom=cost, color="white", edgecolor="#999999", hatch="//", label="overhead")
+    ax.bar(x + w, profit, w, color=colors, edgecolor="black", lw=0.6, label="net profit")
     ci_whiskers(ax, profit, lo, hi, [format_money(p, currency) for p in profit], bold=True, x=x + w)
     ax.axhline(0, color="black", lw=0.8)
     ax.yaxis.set_major_formatter(money_formatter(currency))
     ax.set_ylabel("per month")
-    best, runner, significant = _ranked(results, "provider_profit", lowest=False)
-    margin = float(results.table("provider_margin")["mean"][best])
+    best, runner, significant = _ranked(results, "provider_net_profit", lowest=False)
+    margin = float(results.table("provider_net_margin")["mean"][best])
     if runner is None or significant:
         # No revenue, no margin (its mean is NaN).
-        title = f"Provider: {best} earns most" + (f" ({margin:.0%} margin)" if np.isfinite(margin) else "")
+        title = f"Provider: {best} earns most" + (
+            f" ({margin:.0%} net margin after overhead)" if np.isfinite(margin) else ""
+        )
     else:
         title = f"Provider: {best} and {runner} earn about the same"
     panel_title(ax, title)
-    set_ylim(ax, min(0.0, finite_min(lo, profit) * 1.2), finite_max(revenue, hi, profit) * 1.25)
-    ax.legend(fontsize=8, loc="upper left", framealpha=0.9, ncol=3)
+    set_ylim(
+        ax, min(0.0, finite_min(lo, profit) * 1.2), finite_max(revenue, hi, profit, cost + overhead) * 1.25
+    )
+    ax.legend(fontsize=8, loc="upper left", framealpha=0.9, ncol=2)
     style_columns(ax, names)
     return ax
 
@@ -260,16 +268,16 @@ def provider_headline(results: Results) -> str:
 
     months = results.scenario.measured_months
     currency = results.scenario.currency
-    profit = results.table("provider_profit")["mean"] / months
+    profit = results.table("provider_net_profit")["mean"] / months
     cv = results.table("revenue_monthly_cv")["mean"]
     best = str(profit.idxmax())
-    text = f"{best} earns the provider most: {format_money(float(profit[best]), currency)}/month profit"
+    text = f"{best} earns the provider most: {format_money(float(profit[best]), currency)}/month net profit"
     named = [best]
     others = profit.drop(best)
     if not others.empty:
         runner = str(others.idxmax())
         diff = paired_differences(results.replications, runner)
-        row = diff[(diff["contract"] == best) & (diff["metric"] == "provider_profit")].iloc[0]
+        row = diff[(diff["contract"] == best) & (diff["metric"] == "provider_net_profit")].iloc[0]
         lo, hi, significant = _significance(row, months)
         if significant:
             text += (

@@ -53,9 +53,13 @@ def plot_incentive_curve(incentives: IncentiveResults, contract: str, ax: Axes |
     e_so = float(best.loc[(contract, "social"), PREVENTION])
     if not curve.empty:
         x = curve["value"].to_numpy()
-        ax.plot(x, curve["provider_profit"], color=color, lw=2, label="provider profit (left)")
+        ax.plot(x, curve["provider_net_profit"], color=color, lw=2, label="provider profit (left)")
         ax.fill_between(
-            x, curve["provider_profit_ci_low"], curve["provider_profit_ci_high"], color=color, alpha=0.2
+            x,
+            curve["provider_net_profit_ci_low"],
+            curve["provider_net_profit_ci_high"],
+            color=color,
+            alpha=0.2,
         )
         right = ax.twinx()
         right.plot(x, curve["social_cost"], color="dimgrey", lw=1.5, ls="--", label="social cost (right)")
