@@ -54,6 +54,7 @@ METRICS: dict[str, str] = {
     "[currency]",
     "incidents": "Incidents that occurred (after prevention, with recurrences) [count]",
     "tickets": "Incidents that reached a technician [count]",
+    "onsite_tickets": "Tickets with an on-site visit [count]",
     "self_handled": "Incidents the client's staff worked around without calling [count]",
     "auto_remediated": "Incidents fixed by monitoring without a technician [count]",
     "recurrences": "Incidents that were recurrences of a fix that did not hold [count]",
@@ -275,6 +276,7 @@ def incident_counts(
     row = {
         "incidents": float(in_window.sum()),
         "tickets": float((in_window & (log.handling == Handling.TICKET)).sum()),
+        "onsite_tickets": float((in_window & (log.handling == Handling.TICKET) & log.onsite).sum()),
         "self_handled": float((in_window & (log.handling == Handling.SELF)).sum()),
         "auto_remediated": float((in_window & (log.handling == Handling.AUTO)).sum()),
         "recurrences": float((in_window & log.recurrence).sum()),

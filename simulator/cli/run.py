@@ -57,6 +57,42 @@ def _table(results: Any) -> Table:
     return table
 
 
+_MARK = {"below": "▼", "above": "▲", "within": "✓"}
+
+
+def _benchmark_table(results: Any) -> Table:
+    """The benchmark panel: each figure per contract with ✓ inside its industry range, ▼ below or ▲ above it (the
+    range shown), no mark where the industry has no norm, – where the run has no value."""
+    from simulator.studies.benchmarks import benchmark_panel
+
+    panel = benchmark_panel(results)
+    table = Table(
+        title="Industry benchmarks (means over replications; ✓ within the range, ▼ below, ▲ above; ranges and "
+        "their sources in benchmarks.csv)",
+        title_justify="left",
+    )
+    table.add_column("figure")
+    for name in results.contracts:
+        table.add_column(name, justify="right")
+    for _, rows in panel.groupby("figure", sort=False):
+        cells = []
+        for name in results.contracts:
+            r = rows[rows["contract"] == name].iloc[0]
+            unit = str(r["unit"])
+            if r["flag"] == "not measured":
+                cells.append("–")
+                continue
+            cell = format_number(float(r["mean"]), unit)
+            if r["flag"] == "within":
+                cell += " [green]✓[/]"
+            elif r["flag"] in _MARK:
+                span = f"{format_number(float(r['low']), unit)}–{format_number(float(r['high']), unit)}"
+                cell += f" [bold yellow]{_MARK[str(r['flag'])]}[/] ({span})"
+            cells.append(cell)
+        table.add_row(str(rows["label"].iloc[0]), *cells)
+    return table
+
+
 @click.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
 @replications_option()
@@ -120,6 +156,7 @@ def run(
 
     written(folder, lambda: write_results(results, folder, tickets=tickets, extra=extra))
     console.print(_table(results))
+    console.print(_benchmark_table(results))
     from simulator.metrics import unstable_contracts
 
     for unstable in unstable_contracts(results.scenario, results.summary):
@@ -129,7 +166,7 @@ def run(
     console.print(f"[bold]{headline(results)}.[/]")
     console.print(
         f"Results written to [cyan]{folder}[/]: summary.csv, replications.csv, differences.csv, monthly.csv, "
-        "scenario.resolved.yaml, ticket_times.csv, comparison/revenue/service.png/.svg"
+        "benchmarks.csv, scenario.resolved.yaml, ticket_times.csv, comparison/revenue/service.png/.svg"
         f"{', tickets.parquet' if tickets else ''}{', report.html, results.xlsx' if with_report else ''}"
     )
 

@@ -6,6 +6,7 @@ Modules: ``sections`` (calendar, clients, incidents, provider), ``incentive_sett
 out), ``overrides`` (``--set``), ``errors`` (the messages), ``loading`` (``load_scenario``), ``schema``.
 """
 
+from .benchmarks import BENCHMARK_FIGURES, Benchmark, BenchmarkOverride, BenchmarkRange, shipped_benchmarks
 from .errors import ScenarioError, fix_for, format_validation_error
 from .incentive_settings import Design, IncentiveSettings, LeverSpace, Span, Staffing, ThoroughnessSpan
 from .loading import load_scenario
@@ -34,12 +35,16 @@ from .sections import (
 )
 
 __all__ = [
+    "BENCHMARK_FIGURES",
     "DAY_NAMES",
     "MAJOR",
     "MAX_DEPTH",
     "MAX_NODES",
     "PRIORITY_MATRIX",
     "Behaviour",
+    "Benchmark",
+    "BenchmarkOverride",
+    "BenchmarkRange",
     "BlockingBehaviour",
     "Calendar",
     "Category",
@@ -76,4 +81,5 @@ __all__ = [
     "parse_override",
     "priorities",
     "read_yaml",
+    "shipped_benchmarks",
 ]

@@ -12,6 +12,7 @@ from simulator.base.calendar import HOURS_PER_MONTH, HOURS_PER_YEAR
 from simulator.base.limits import MONEY_TOTAL_LIMIT, MONTHS, REPLICATIONS, SEED, Label, Text
 from simulator.contracts import PRIORITIES, Contract
 
+from .benchmarks import BENCHMARK_FIGURES, Benchmark, BenchmarkOverride, shipped_benchmarks
 from .incentive_settings import IncentiveSettings
 from .money import Term, money_terms
 from .portfolio import Portfolio
@@ -53,6 +54,17 @@ class Scenario(ConfigModel):
     """Settings of the incentive analysis."""
     portfolio: Portfolio | None = None
     """The portfolio followed over time by ``msp-sim transition`` (optional)."""
+    benchmarks: dict[str, BenchmarkOverride] = {}
+    """The scenario's own industry ranges for the benchmark panel, by figure; the rest come from the ranges
+    shipped with the tool (``msp-sim schema`` lists the figures)."""
+
+    def benchmark_ranges(self) -> dict[str, Benchmark]:
+        """The benchmark panel's ranges: the shipped ones with this scenario's overrides in place."""
+        shipped = shipped_benchmarks()
+        return {
+            name: self.benchmarks[name].over(b) if name in self.benchmarks else b
+            for name, b in shipped.items()
+        }
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -66,6 +78,11 @@ class Scenario(ConfigModel):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ValueError(f"@{label}: names must be unique; repeated: {dupes}")
+        unknown = sorted(set(self.benchmarks) - set(BENCHMARK_FIGURES))
+        if unknown:
+            raise ValueError(
+                f"@benchmarks: unknown figure(s) {unknown}; the panel's figures are {list(BENCHMARK_FIGURES)}"
+            )
         known = {c.name for c in self.incidents.categories} | {MAJOR}
         for c in self.contracts:
             unknown = [r for r in c.categories_named() if r not in known]

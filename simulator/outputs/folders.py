@@ -13,6 +13,7 @@ import pandas as pd
 from simulator.base.files import atomic_dir, read_csv, write_csv
 from simulator.config import Scenario, dump_scenario, load_scenario
 from simulator.studies.analysis import SweepAnalysis
+from simulator.studies.benchmarks import benchmark_panel
 from simulator.studies.incentives import IncentiveResults
 from simulator.studies.run import Results
 from simulator.studies.transition import TransitionResults
@@ -94,6 +95,7 @@ def write_results(
         write_csv(results.monthly, tmp / "monthly.csv")
         if results.times is not None:
             write_csv(results.times, tmp / "ticket_times.csv")
+        write_csv(benchmark_panel(results), tmp / "benchmarks.csv")
         (tmp / "scenario.resolved.yaml").write_text(dump_scenario(results.scenario), encoding="utf-8")
         if tickets and results.tickets is not None:
             results.tickets.to_parquet(tmp / "tickets.parquet", index=False)

@@ -16,7 +16,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from simulator.base.files import write_text
+from simulator.base.files import read_csv, write_text
 from simulator.config import Scenario
 from simulator.metrics import METRICS, unstable_contracts
 from simulator.studies.run import Results
@@ -217,9 +217,45 @@ def _run_section(folder: Path, key: str) -> _Section:
         "months": months,
         "key_assumptions": key_assumptions(s).to_dict("records"),
         "assumptions": _grouped(assumptions(s)),
+        "benchmarks": _benchmark_rows(folder, contracts),
     }
     section.charts = _run_charts(results, key)
     return section
+
+
+_FLAG_WORDS = {"below": "below", "above": "above", "within": "within", "no range": "", "not measured": ""}
+
+
+def _benchmark_rows(folder: Path, contracts: list[str]) -> list[dict[str, Any]]:
+    """The benchmark panel stored in the folder (``benchmarks.csv``): per figure its label, source and one cell
+    per contract (the value, its flag and the range it was held against); empty for a folder without one."""
+    path = folder / "benchmarks.csv"
+    if not path.is_file():
+        return []
+    panel = read_csv(path, keep_default_na=False, na_values=[""])
+    rows = []
+    for _, group in panel.groupby("figure", sort=False):
+        records = {str(rec["contract"]): rec for rec in group.to_dict("records")}
+        cells = []
+        for c in contracts:
+            r = records[c]
+            unit = str(r["unit"])
+            span = (
+                f"{format_number(float(r['low']), unit)} to {format_number(float(r['high']), unit)}"
+                if np.isfinite(float(r["low"]))
+                else ""
+            )
+            cells.append(
+                {
+                    "text": format_number(float(r["mean"]), unit),
+                    "flag": str(r["flag"]).replace(" ", "-"),
+                    "words": _FLAG_WORDS.get(str(r["flag"]), ""),
+                    "range": span,
+                }
+            )
+        first = group.iloc[0]
+        rows.append({"label": str(first["label"]), "source": str(first["source"]), "cells": cells})
+    return rows
 
 
 def _run_charts(results: Results, key: str) -> list[_Chart]:

@@ -22,6 +22,7 @@ from .assumptions import assumptions, key_assumptions
 __all__ = ["write_workbook"]
 
 OPTIONAL = (
+    ("Benchmarks", "benchmarks.csv"),
     ("Incentives", "misalignment.csv"),
     ("Best response", "best_response.csv"),
     ("Transition", "transition_summary.csv"),

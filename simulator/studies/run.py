@@ -164,7 +164,7 @@ def simulate(
     )
 
 
-def _interval(values: np.ndarray) -> dict[str, float]:
+def interval(values: np.ndarray) -> dict[str, float]:
     """Mean, standard deviation and 95% t-interval of the non-missing values."""
     x = values[~np.isnan(values)]
     n = len(x)
@@ -178,7 +178,7 @@ def summarize(replications: pd.DataFrame) -> pd.DataFrame:
     """Mean, standard deviation and 95% t-interval of every metric per contract: ``contract, metric, mean, std,
     ci_low, ci_high, n``."""
     rows = [
-        {"contract": contract, "metric": metric, **_interval(group[metric].to_numpy(dtype=float))}
+        {"contract": contract, "metric": metric, **interval(group[metric].to_numpy(dtype=float))}
         for contract, group in replications.groupby("contract", sort=False)
         for metric in METRICS
     ]
@@ -196,5 +196,5 @@ def paired_differences(replications: pd.DataFrame, reference: str) -> pd.DataFra
         common = g.index.intersection(ref.index)
         for metric in METRICS:
             diff = g.loc[common, metric].to_numpy(dtype=float) - ref.loc[common, metric].to_numpy(dtype=float)
-            rows.append({"contract": contract, "reference": reference, "metric": metric, **_interval(diff)})
+            rows.append({"contract": contract, "reference": reference, "metric": metric, **interval(diff)})
     return pd.DataFrame(rows)
