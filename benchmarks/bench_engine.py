@@ -3,7 +3,7 @@
 Run ``python benchmarks/bench_engine.py [--help]``. Prints
   (a) the baseline scenario end to end (incident generation, simulation, billing, metrics) with one worker:
       incidents per second and peak memory (tracemalloc peak of the run, and the process's maximum RSS);
-  (b) an M/M/c queue: the same arrivals and services through ``simulator.provider.run_pool`` and through an
+  (b) an M/M/c queue: the same arrivals and services through ``simulator.engine.pool.run_pool`` and through an
       idiomatic SimPy model (a process per customer, a ``Resource``/``PriorityResource``, customers started by
       a source process), customers per second for each and the ratio; then an M/M/c-like scenario through the
       full engine, incidents per second.

@@ -2,7 +2,7 @@
 
 Run ``python benchmarks/bench_estimate.py [--workers N]``. For a few scenario sizes, from one small office to a
 few hundred clients, it runs ``simulate`` in a fresh process and prints, side by side, what
-``simulator.estimate.estimate_run`` predicted and what was measured: incidents simulated, wall time, incidents
+``simulator.studies.estimate.estimate_run`` predicted and what was measured: incidents simulated, wall time, incidents
 per second and peak memory (the child's maximum resident set, all its worker processes included). The estimate
 is meant to be on the high side (it counts incidents before prevention); a ratio measured/estimated well below 1
 is what it should show, and a ratio above 1 means the constants in ``simulator/estimate.py`` need raising.

@@ -18,7 +18,7 @@ from simulator.outputs.folders import write_results
 from simulator.outputs.workbook import write_workbook
 
 SMALL = Path(__file__).resolve().parents[1] / "scenarios" / "small-office.yaml"
-SHEETS = ["Summary", "Replications", "Differences", "Key assumptions", "Assumptions", "About"]
+SHEETS = ["Summary", "Replications", "Differences", "Benchmarks", "Key assumptions", "Assumptions", "About"]
 
 
 @pytest.fixture(scope="module")

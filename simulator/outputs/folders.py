@@ -1,5 +1,5 @@
 """Writing a command's results folder atomically (everything appears at once, or nothing does), and reading it
-back. The folder rules (what may be replaced, locks, permissions) live in :mod:`simulator.files`."""
+back. The folder rules (what may be replaced, locks, permissions) live in :mod:`simulator.base.files`."""
 
 from __future__ import annotations
 
