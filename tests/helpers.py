@@ -99,13 +99,13 @@ def provider(**extra: Any) -> dict[str, Any]:
     hour to tickets (no leave or training) and are paid straight time for every on-duty hour."""
     p: dict[str, Any] = {
         "cost_per_technician_hour": 40.0,
-        "productive_hours_per_technician_month": 173.3,
         "overtime_premium": 1.0,
         "travel_hours": ZERO,
         "triage_delay_hours": {"manual": ZERO, "automated": ZERO, "urgent": ZERO},
         "recurrence": {"probability": 0.0},
     }
     p.update(extra)
+    p.setdefault("productive_hours_per_technician_month", p.get("paid_hours_per_technician_month", 173.3))
     return p
 
 
