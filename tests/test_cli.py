@@ -42,6 +42,7 @@ def test_run_writes_every_output(run_dir: Path) -> None:
         "summary.csv",
         "differences.csv",
         "monthly.csv",
+        "benchmarks.csv",
         "scenario.resolved.yaml",
         "comparison.png",
         "comparison.svg",
