@@ -241,15 +241,18 @@ def money_totals(flows: MonthlyFlows, measured: np.ndarray) -> dict[str, float]:
         "provider_tools_cost": total(flows.tools),
         "provider_parts_cost": total(flows.parts),
         "provider_cost": total(cost),
-        "provider_gross_profit": total(revenue - cost),
-        "provider_overhead": total(flows.overhead),
-        "provider_net_profit": total(revenue - cost - flows.overhead),
     }
-    for profit, margin in (
-        ("provider_gross_profit", "provider_gross_margin"),
-        ("provider_net_profit", "provider_net_margin"),
-    ):
-        row[margin] = row[profit] / row["provider_revenue"] if row["provider_revenue"] else float("nan")
+
+    def share(amount: float) -> float:
+        return amount / row["provider_revenue"] if row["provider_revenue"] else float("nan")
+
+    gross = total(revenue - cost)
+    net = total(revenue - cost - flows.overhead)
+    row["provider_gross_profit"] = gross
+    row["provider_gross_margin"] = share(gross)
+    row["provider_overhead"] = total(flows.overhead)
+    row["provider_net_profit"] = net
+    row["provider_net_margin"] = share(net)
     row["revenue_monthly_mean"] = float(revenue[measured].mean())
     row["revenue_monthly_cv"] = _cv(revenue[measured])
     row["client_fees"] = row["provider_revenue"]
