@@ -67,7 +67,7 @@ def test_key_assumptions_of_the_baseline() -> None:
     )
     assert "P1 0.5 h response, 4 h resolution" in managed and "capped at 30% of the fee" in managed
     assert "5% below 95%, 10% below 90% and 20% below 85%" in managed
-    assert "2 technicians, with 0.25 h of prevention per endpoint-month and monitoring on" in managed
+    assert "1 technician, with 0.1 h of prevention per endpoint-month and monitoring on" in managed
 
 
 def test_segments_that_differ_give_a_range_with_the_user_weighted_mean() -> None:

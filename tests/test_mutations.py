@@ -145,7 +145,8 @@ def _identities_hold(reps: Any) -> None:
         assert np.allclose(reps[a].to_numpy(dtype=float), np.asarray(b, dtype=float), rtol=0, atol=tol), a
 
     close("client_fees", reps["provider_revenue"])
-    close("provider_net_profit", reps["provider_revenue"] - reps["provider_cost"])
+    close("provider_gross_profit", reps["provider_revenue"] - reps["provider_cost"])
+    close("provider_net_profit", reps["provider_gross_profit"] - reps["provider_overhead"])
     close(
         "provider_cost",
         reps["provider_labour_cost"] + reps["provider_tools_cost"] + reps["provider_parts_cost"],

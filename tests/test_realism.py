@@ -133,7 +133,7 @@ def _baseline_with(edit: Any) -> Any:
 
 def _priority_from_impact(data: dict[str, Any]) -> None:
     for cat in data["incidents"]["categories"]:
-        cat.pop("priority_mix")
+        cat.pop("priority_mix", None)
         cat["priority"] = {"from": "impact", "urgent_share": 0.3}
 
 

@@ -26,7 +26,8 @@ def test_scenario_runs_short(path: Path) -> None:
     assert np.isfinite(reps["client_total_cost"]).all()
     # Definitions hold row by row.
     assert np.allclose(reps["provider_revenue"], reps["client_fees"])
-    assert np.allclose(reps["provider_net_profit"], reps["provider_revenue"] - reps["provider_cost"])
+    assert np.allclose(reps["provider_gross_profit"], reps["provider_revenue"] - reps["provider_cost"])
+    assert np.allclose(reps["provider_net_profit"], reps["provider_gross_profit"] - reps["provider_overhead"])
     assert np.allclose(reps["client_total_cost"], reps["client_fees"] + reps["client_downtime_cost"])
     assert np.allclose(reps["social_cost"], reps["provider_cost"] + reps["client_downtime_cost"])
     assert (reps["tickets"] <= reps["incidents"]).all()
