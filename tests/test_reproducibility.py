@@ -106,12 +106,15 @@ def occurred(tickets: pd.DataFrame, contract: str, replication: int) -> np.ndarr
 def test_same_prevention_and_monitoring_same_incidents() -> None:
     """T&M given the managed contract's prevention and monitoring sees the very same incidents occur, although
     its clients behave differently (they call in fewer) and its prices differ."""
+    managed = next(c for c in load_scenario(BASELINE).contracts if c.name == MANAGED).policy
     sc = load_scenario(
         BASELINE,
         {
             **SMALL,
-            "contracts.break-fix-tm.policy.prevention_hours_per_endpoint_month": 0.25,
-            "contracts.break-fix-tm.policy.monitoring": True,
+            "contracts.break-fix-tm.policy.prevention_hours_per_endpoint_month": (
+                managed.prevention_hours_per_endpoint_month
+            ),
+            "contracts.break-fix-tm.policy.monitoring": managed.monitoring,
         },
     )
     res = simulate(sc, tickets=True)
