@@ -114,10 +114,11 @@ def labour_hours(provider: Provider, run: ContractRun) -> np.ndarray:
     ``paid``: each slot of the pool is paid one technician's paid hours, and its on-duty hours beyond those at the
     overtime premium (a 50-hour business week is more than a 40-hour contract; 24x7 needs shift premiums); clearing
     the backlog left at the horizon is overtime in the last month. ``worked``: each hour worked carries its share
-    of the paid but unproductive hours (leave, training, admin): hours worked × paid / productive hours.
+    of the paid but unproductive hours (leave, training, admin) and of the shared technicians' idle time:
+    hours worked × paid / productive hours / shared utilisation.
     """
     if provider.labour_cost_basis == "worked":
-        return run.busy_hours_by_month / provider.availability
+        return run.busy_hours_by_month * provider.worked_hour_gross_up
     techs = run.technicians_by_month
     paid = provider.paid_hours_per_technician_month
     slot_hours = run.coverage_hours_by_month / np.maximum(techs, 1)

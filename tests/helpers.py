@@ -96,10 +96,12 @@ def category(
 
 def provider(**extra: Any) -> dict[str, Any]:
     """A provider with no triage delay, no travel and fixes that always hold, whose technicians give every paid
-    hour to tickets (no leave or training) and are paid straight time for every on-duty hour."""
+    hour to tickets (no leave or training), are paid straight time for every on-duty hour and, under ``worked``
+    costing, are never idle (shared utilisation 1)."""
     p: dict[str, Any] = {
         "cost_per_technician_hour": 40.0,
         "overtime_premium": 1.0,
+        "shared_utilization": 1.0,
         "travel_hours": ZERO,
         "triage_delay_hours": {"manual": ZERO, "automated": ZERO, "urgent": ZERO},
         "recurrence": {"probability": 0.0},

@@ -94,3 +94,41 @@ def test_the_shipped_ranges_cover_every_figure_with_a_source() -> None:
         assert bench.source, name
         for span in (bench.managed, bench.break_fix):
             assert span is None or span.low <= span.high
+
+
+def test_under_worked_costing_the_staffing_figures_count_technician_equivalents() -> None:
+    """A client served by technicians shared with other clients: utilisation is the assumed shared utilisation,
+    and endpoints and tickets per technician count the technician-months its hours worked take up."""
+    shared, productive = 0.7, 150.0
+    sc = load_scenario(
+        scenario(
+            categories=[category(rate_per_user_month=1.0)],
+            clients=[client(users=USERS, endpoints=ENDPOINTS)],
+            contracts=[tm_contract("tm", technicians=TECHS)],
+            horizon_months=4,
+            replications=3,
+            provider_fields={
+                "labour_cost_basis": "worked",
+                "shared_utilization": shared,
+                "productive_hours_per_technician_month": productive,
+            },
+        )
+    )
+    results = simulate(sc)
+    panel = benchmark_panel(results).set_index("figure")
+    r = results.replications
+    technician_months = r["technician_hours_worked"] / (productive * shared)
+    months = sc.measured_months
+    assert panel.loc["technician_utilization", "mean"] == pytest.approx(shared)
+    assert panel.loc["technician_utilization", "flag"] == "assumed"
+    assert "assumed" in panel.loc["technician_utilization", "label"]
+    assert panel.loc["endpoints_per_technician", "mean"] == pytest.approx(
+        float(np.mean(ENDPOINTS * months / technician_months)), rel=1e-9
+    )
+    assert panel.loc["tickets_per_technician_month", "mean"] == pytest.approx(
+        float(np.mean(r["tickets"] / technician_months)), rel=1e-9
+    )
+    assert "technician-equivalent" in panel.loc["endpoints_per_technician", "label"]
+    # Each hour worked costs paid / productive / shared hours at the hourly rate.
+    expected = r["technician_hours_worked"] * 173.3 / productive / shared * 40.0
+    np.testing.assert_allclose(r["provider_labour_cost"], expected, rtol=1e-6, atol=0.05)

@@ -311,7 +311,7 @@ BUSINESS = {
     "open_hour": 8,
     "close_hour": 18,
 }
-PAID, PRODUCTIVE, PREMIUM, HOUR_COST = 173.3, 146.7, 1.5, 40.0
+PAID, PRODUCTIVE, PREMIUM, HOUR_COST, SHARED = 173.3, 146.7, 1.5, 40.0, 0.7
 
 
 def _pool_scenario(basis: str, rate: float, technicians: int = 2) -> dict[str, Any]:
@@ -328,6 +328,7 @@ def _pool_scenario(basis: str, rate: float, technicians: int = 2) -> dict[str, A
             "productive_hours_per_technician_month": PRODUCTIVE,
             "overtime_premium": PREMIUM,
             "cost_per_technician_hour": HOUR_COST,
+            "shared_utilization": SHARED,
         },
     )
 
@@ -349,7 +350,7 @@ def test_paid_labour_is_the_paid_hours_plus_the_on_duty_hours_beyond_them_at_the
     np.testing.assert_allclose(results.replications["provider_labour_cost"], expected, atol=0.01 * 3)
 
 
-def test_worked_labour_carries_the_unproductive_hours_and_utilisation_counts_productive_hours() -> None:
+def test_worked_labour_carries_the_unproductive_and_idle_hours_and_utilisation_counts_productive_hours() -> None:
     sc = load_scenario(_pool_scenario("worked", rate=3.0))
     results = simulate(sc, tickets=True)
     reps = results.replications.set_index("replication")
@@ -358,7 +359,7 @@ def test_worked_labour_carries_the_unproductive_hours_and_utilisation_counts_pro
     np.testing.assert_allclose(worked, tickets.groupby("replication").size())
     np.testing.assert_allclose(reps["technician_hours_worked"], worked, rtol=1e-9)
     np.testing.assert_allclose(
-        reps["provider_labour_cost"], worked * PAID / PRODUCTIVE * HOUR_COST, atol=0.03
+        reps["provider_labour_cost"], worked * PAID / PRODUCTIVE / SHARED * HOUR_COST, atol=0.03
     )
     productive = 2 * _on_duty_hours_by_month(sc).sum() * PRODUCTIVE / PAID
     np.testing.assert_allclose(reps["technician_utilization"], worked / productive, rtol=1e-9)

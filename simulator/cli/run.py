@@ -60,12 +60,10 @@ def _table(results: Any) -> Table:
 _MARK = {"below": "▼", "above": "▲", "within": "✓"}
 
 
-def _benchmark_table(results: Any) -> Table:
+def _benchmark_table(results: Any, panel: Any) -> Table:
     """The benchmark panel: each figure per contract with ✓ inside its industry range, ▼ below or ▲ above it (the
-    range shown), no mark where the industry has no norm, – where the run has no value."""
-    from simulator.studies.benchmarks import benchmark_panel
-
-    panel = benchmark_panel(results)
+    range shown), no mark where the industry has no norm, – where the run has no value, "(assumed)" where the
+    figure is an input."""
     table = Table(
         title="Industry benchmarks (means over replications; ✓ within the range, ▼ below, ▲ above; ranges and "
         "their sources in benchmarks.csv)",
@@ -85,6 +83,8 @@ def _benchmark_table(results: Any) -> Table:
             cell = format_number(float(r["mean"]), unit)
             if r["flag"] == "within":
                 cell += " [green]✓[/]"
+            elif r["flag"] == "assumed":
+                cell += " (assumed)"
             elif r["flag"] in _MARK:
                 span = f"{format_number(float(r['low']), unit)}–{format_number(float(r['high']), unit)}"
                 cell += f" [bold yellow]{_MARK[str(r['flag'])]}[/] ({span})"
@@ -154,9 +154,12 @@ def run(
             write_report(tmp, tmp / "report.html")
             write_workbook(tmp, tmp / "results.xlsx")
 
-    written(folder, lambda: write_results(results, folder, tickets=tickets, extra=extra))
+    from simulator.studies.benchmarks import benchmark_panel
+
+    panel = benchmark_panel(results)
+    written(folder, lambda: write_results(results, folder, tickets=tickets, extra=extra, benchmarks=panel))
     console.print(_table(results))
-    console.print(_benchmark_table(results))
+    console.print(_benchmark_table(results, panel))
     from simulator.metrics import unstable_contracts
 
     for unstable in unstable_contracts(results.scenario, results.summary):

@@ -75,7 +75,7 @@ def _kinds(s: Scenario, counts: dict[str, int], chain: float) -> list[_Kind]:
     """Every category and the major incidents with their jobs over the horizon."""
     months = s.horizon_months
     site_users = max(seg.users for seg in s.clients)  # a major incident takes down a whole client
-    one_site = max(max(seg.users_at_sites()) for seg in s.clients)  # a site-scope incident one site
+    one_site = max(seg.largest_site_users for seg in s.clients)  # a site-scope incident one site
     per_month = s.expected_incidents_per_month(counts)
     major = s.incidents.major
     kinds = [
@@ -154,7 +154,7 @@ def _common_terms(s: Scenario, x: Exposure, kinds: list[_Kind]) -> list[Term]:
     hour_cost = provider.cost_per_technician_hour
     # An hour on duty past the paid hours costs the premium; an hour worked under `worked` costing its gross-up.
     pool_hour = hour_cost * provider.overtime_premium
-    work_hour = hour_cost * max(provider.overtime_premium, 1.0 / provider.availability)
+    work_hour = hour_cost * max(provider.overtime_premium, provider.worked_hour_gross_up)
     work = sum(
         k.jobs * (k.effort.expected * x.effort_factor + k.onsite * provider.travel_hours.expected)
         for k in kinds

@@ -163,10 +163,17 @@ class ClientSegment(ConfigModel):
             )
         return self
 
-    def users_at_sites(self) -> list[int]:
-        """Users at each site: as even a split as whole users allow, the larger sites first [count]."""
-        base, extra = divmod(self.users, self.sites)
-        return [base + (k < extra) for k in range(self.sites)]
+    @staticmethod
+    def users_at(users: Any, sites: Any, site: Any) -> Any:
+        """Users at site number ``site`` (from 0) of a client with ``users`` users at ``sites`` sites: as even a
+        split as whole users allow, the first ``users mod sites`` sites one user larger (numbers or arrays)."""
+        base, extra = np.divmod(users, sites)
+        return base + (site < extra)
+
+    @property
+    def largest_site_users(self) -> int:
+        """Users at the segment's largest site [count]."""
+        return int(self.users_at(self.users, self.sites, 0))
 
 
 class Parts(ConfigModel):
@@ -370,6 +377,10 @@ class Provider(ConfigModel):
     labour_cost_basis: Literal["paid", "worked"] = "paid"
     """``paid``: every paid hour of the pool costs, busy or idle (salaried, short run); ``worked``: only hours worked
     cost (long run, or a provider whose pool also serves other clients)."""
+    shared_utilization: float = Field(0.7, gt=0, le=1)
+    """With ``worked`` costing: the utilisation the provider's technicians reach over all the clients they serve;
+    each hour worked for these clients carries its share of the technicians' idle time (industry 0.60-0.75,
+    target 0.70-0.80) [share of productive hours]."""
     paid_hours_per_technician_month: float = Field(173.3, gt=0, le=MONTH_HOURS)
     """Paid hours per technician (40 h a week); with ``paid`` costing each technician slot is paid for at least
     this, and its on-duty hours beyond it at ``overtime_premium`` [hours/month]."""
@@ -419,3 +430,9 @@ class Provider(ConfigModel):
     def availability(self) -> float:
         """Share of on-duty time a technician works on tickets and prevention: productive / paid hours."""
         return self.productive_hours / self.paid_hours_per_technician_month
+
+    @property
+    def worked_hour_gross_up(self) -> float:
+        """Paid hours per hour worked under ``worked`` costing: the unproductive hours (leave, training, admin) and
+        the shared technicians' idle time each hour worked carries: paid / productive / shared utilisation."""
+        return 1.0 / (self.availability * self.shared_utilization)

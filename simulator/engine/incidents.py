@@ -15,7 +15,7 @@ import numpy as np
 
 from simulator.base.calendar import HOURS_PER_MONTH, HOURS_PER_YEAR
 from simulator.base.rng import stream
-from simulator.config import MAJOR, PRIORITY_MATRIX, Category, Scenario
+from simulator.config import MAJOR, PRIORITY_MATRIX, Category, ClientSegment, Scenario
 
 __all__ = [
     "ClientTable",
@@ -69,11 +69,10 @@ class ClientTable:
 
     def users_at_site(self, client: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Users at one site of each ``client``, the site drawn uniformly by ``u`` (the split of
-        :meth:`ClientSegment.users_at_sites`: the first ``users mod sites`` sites have one user more)."""
+        :meth:`ClientSegment.users_at`)."""
         sites = self.sites[client]
         site = np.minimum(np.floor(u * sites), sites - 1)
-        base, extra = np.divmod(self.users[client], sites)
-        return base + (site < extra)
+        return ClientSegment.users_at(self.users[client], sites, site)
 
 
 def client_table(scenario: Scenario) -> ClientTable:

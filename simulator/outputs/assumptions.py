@@ -300,7 +300,12 @@ def _provider_costs(scenario: Scenario, money: Money) -> str:
     basis = (
         f"every paid hour counts, busy or idle ({p.paid_hours_per_technician_month:g} h per technician-month)"
         if p.labour_cost_basis == "paid"
-        else "only hours worked count"
+        else (
+            f"only hours worked count, each carrying the unproductive time of a technician "
+            f"({p.productive_hours:.4g} of {p.paid_hours_per_technician_month:g} paid hours a month productive) and "
+            f"the idle time of technicians shared with other clients ({_pct(p.shared_utilization)} utilised): "
+            f"{p.worked_hour_gross_up:.2f} paid hours per hour worked"
+        )
     )
     cost = f"A technician hour costs the provider {money(p.cost_per_technician_hour)}; {basis}"
     if p.tools_cost_per_endpoint_month:

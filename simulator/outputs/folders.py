@@ -82,10 +82,15 @@ def draw_charts(folder: Path, charts: list[Chart]) -> list[str]:
 
 
 def write_results(
-    results: Results, out: Path, tickets: bool = False, extra: Callable[[Path], None] | None = None
+    results: Results,
+    out: Path,
+    tickets: bool = False,
+    extra: Callable[[Path], None] | None = None,
+    benchmarks: pd.DataFrame | None = None,
 ) -> Path:
     """Write CSVs, the resolved scenario, the charts and (optionally) the ticket log into ``out``; ``extra`` may
-    add files (a report) to the folder before it appears."""
+    add files (a report) to the folder before it appears; ``benchmarks`` is the run's benchmark panel when the
+    caller has it already."""
     from .charts import comparison_figure, revenue_figure, service_figure
 
     with atomic_dir(Path(out), "run") as tmp:
@@ -95,7 +100,7 @@ def write_results(
         write_csv(results.monthly, tmp / "monthly.csv")
         if results.times is not None:
             write_csv(results.times, tmp / "ticket_times.csv")
-        write_csv(benchmark_panel(results), tmp / "benchmarks.csv")
+        write_csv(benchmark_panel(results) if benchmarks is None else benchmarks, tmp / "benchmarks.csv")
         (tmp / "scenario.resolved.yaml").write_text(dump_scenario(results.scenario), encoding="utf-8")
         if tickets and results.tickets is not None:
             results.tickets.to_parquet(tmp / "tickets.parquet", index=False)

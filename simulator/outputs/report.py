@@ -223,7 +223,14 @@ def _run_section(folder: Path, key: str) -> _Section:
     return section
 
 
-_FLAG_WORDS = {"below": "below", "above": "above", "within": "within", "no range": "", "not measured": ""}
+_FLAG_WORDS = {
+    "below": "below",
+    "above": "above",
+    "within": "within",
+    "assumed": "assumed",
+    "no range": "",
+    "not measured": "",
+}
 
 
 def _benchmark_rows(folder: Path, contracts: list[str]) -> list[dict[str, Any]]:
