@@ -96,7 +96,9 @@ def test_other_terms_currencies_and_calendars_read_right() -> None:
 def test_format_price_and_value() -> None:
     assert format_price(135, "USD") == "$135"
     assert format_price(40.38, "GBP") == "£40.38"
-    assert format_price(1200, "CHF") == "1,200 CHF"
+    assert format_price(1200, "CHF") == "CHF1,200"  # CLDR's en_US style
+    assert format_price(1200, "CHF", "de_CH") == "CHF\xa01'200"
+    assert format_price(1200.5, "EUR", "de_DE") == "1.200,50\xa0€"
     assert format_value(0.25, "share") == "25%"
     assert format_value(0.125, "share") == "12.5%"
 

@@ -145,7 +145,9 @@ def test_notebook_runs(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 MOVE_THE_SLIDERS = """
 fee, rate, downtime = explorer.children[:3]
 fee.value, rate.value, downtime.value = 60.0, 2.0, 150.0  # each change redraws, as letting go of a slider does
-expected = simulate(load_scenario(SCENARIO, explorer_overrides(60.0, 2.0, 150.0)), replications=3, workers=1)
+expected = simulate(
+    load_scenario(SCENARIO, explorer_overrides(60.0, 2.0, 150.0)), replications=REPLICATIONS, workers=1
+)
 print(charts.headline(expected))
 print(charts.provider_headline(expected))
 """

@@ -350,7 +350,7 @@ def test_paid_labour_is_the_paid_hours_plus_the_on_duty_hours_beyond_them_at_the
     np.testing.assert_allclose(results.replications["provider_labour_cost"], expected, atol=0.01 * 3)
 
 
-def test_worked_labour_carries_the_unproductive_and_idle_hours_and_utilisation_counts_productive_hours() -> None:
+def test_worked_labour_carries_unproductive_and_idle_hours_and_utilisation_counts_productive_hours() -> None:
     sc = load_scenario(_pool_scenario("worked", rate=3.0))
     results = simulate(sc, tickets=True)
     reps = results.replications.set_index("replication")

@@ -337,3 +337,25 @@ def test_self_handled_share_is_one_minus_call_in() -> None:
     assert (managed["self_handled"] == 0).all()
     np.testing.assert_array_equal(managed["tickets"].to_numpy(), managed["incidents"].to_numpy())
     np.testing.assert_array_equal(managed["incidents"].to_numpy(), tm["incidents"].to_numpy())
+
+
+def test_replications_to_separate_a_difference_follow_the_power_formula() -> None:
+    """((1.96 + 0.84) · sd / |d|)² replications: for d = 1, sd = 2 that is 31.4, so 32; at that size a paired
+    t-test finds the difference in about 80% of runs (simulated runs against the exact t power, 3 SE)."""
+    from simulator.studies.run import interval, replications_to_separate
+
+    z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
+    assert replications_to_separate(1.0, 2.0) == math.ceil((z * 2.0) ** 2) == 32
+    assert replications_to_separate(-1.0, 2.0) == 32
+    assert replications_to_separate(0.0, 2.0) is None and replications_to_separate(1.0, float("nan")) is None
+    assert replications_to_separate(10.0, 0.1) == 2
+    n, trials = 32, 2000
+    rng = np.random.default_rng(7)
+    hits = 0
+    for _ in range(trials):
+        ci = interval(rng.normal(1.0, 2.0, n))
+        hits += ci["ci_low"] > 0 or ci["ci_high"] < 0
+    crit = stats.t.ppf(0.975, n - 1)
+    exact = stats.nct.sf(crit, n - 1, np.sqrt(n) / 2) + stats.nct.cdf(-crit, n - 1, np.sqrt(n) / 2)
+    assert exact > 0.75
+    assert abs(hits / trials - exact) < 3 * np.sqrt(exact * (1 - exact) / trials)

@@ -34,6 +34,28 @@ def fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+def results_folder(out: Path | None, scenario: Scenario, suffix: str = "") -> Path:
+    """Where a command writes: ``--out``, else ``results/<scenario><suffix>``; a what-if run (``--set``) gets its
+    own folder, ``results/<scenario>-what-if-<hash of the changes><suffix>``, so it never replaces the
+    scenario's own results. Says where a what-if run goes."""
+    import hashlib
+
+    from simulator.base.files import default_out
+
+    if out is not None:
+        return out
+    if not scenario.what_if:
+        return default_out(scenario.name, suffix)
+    digest = hashlib.sha256("\n".join(scenario.what_if).encode()).hexdigest()[:8]
+    folder = default_out(scenario.name, f"-what-if-{digest}{suffix}")
+    err.print(
+        f"what-if run ({escape(', '.join(scenario.what_if))}): writing to {folder}, not to the scenario's own "
+        f"{default_out(scenario.name, suffix)} (--out chooses another folder)",
+        soft_wrap=True,
+    )
+    return folder
+
+
 def load(path: str, overrides: tuple[str, ...]) -> Scenario:
     try:
         return load_scenario(path, list(overrides))
@@ -142,6 +164,21 @@ def claim(folder: Path) -> None:
         click.get_current_context().with_resource(claim_folder(folder))
     except OutputError as exc:
         fail(str(exc), exc.exit_code)
+
+
+def earlier_reports(folder: Path) -> list[str]:
+    """The report and workbook a results folder holds from an earlier run (they go when the folder is replaced)."""
+    return [name for name in ("report.html", "results.xlsx") if (folder / name).is_file()]
+
+
+def say_replaced(folder: Path, earlier: list[str], rewritten: bool) -> None:
+    """Tell the user that replacing a results folder replaced the report in it, and whether a new one was made."""
+    if earlier:
+        what = " and ".join(earlier)
+        then = "new ones were written" if rewritten else "this run wrote none (add --report, or use --out)"
+        err.print(
+            f"note: {folder} held {what} from an earlier run; they were replaced with the folder: {then}."
+        )
 
 
 def written(folder: Path, write: Callable[[], object]) -> None:

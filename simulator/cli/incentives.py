@@ -8,18 +8,20 @@ from typing import Any
 import click
 from rich.table import Table
 
-from simulator.base.files import default_out
 from simulator.outputs.tables import format_number
 
 from .common import (
     chosen,
     claim,
     console,
+    earlier_reports,
     err,
     force_option,
     load,
     out_option,
     replications_option,
+    results_folder,
+    say_replaced,
     seed_option,
     set_option,
     sized,
@@ -70,7 +72,7 @@ def incentives(
         "or --levers), fewer replications (--replications) or a shorter horizon (--set horizon_months=N)",
         force,
     )
-    folder = out or default_out(sc.name, "-incentives")
+    folder = results_folder(out, sc, "-incentives")
     claim(folder)
     with err.status("searching levers...") as status:
         result = analyze_incentives(
@@ -81,7 +83,9 @@ def incentives(
             levers=picked,
             progress=lambda msg: status.update(msg),
         )
+    earlier = earlier_reports(folder)
     written(folder, lambda: write_incentives(result, folder))
+    say_replaced(folder, earlier, False)
     for table in _incentive_tables(result):
         console.print(table)
     design = result.design

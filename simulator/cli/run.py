@@ -11,12 +11,12 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from simulator.base.files import default_out
-from simulator.outputs.tables import RUN_ROWS, format_number
+from simulator.outputs.tables import RUN_ROWS, format_number, monthly_unit, per_month
 
 from .common import (
     claim,
     console,
+    earlier_reports,
     err,
     fail,
     force_option,
@@ -25,6 +25,8 @@ from .common import (
     progress_bar,
     replications_option,
     resolved,
+    results_folder,
+    say_replaced,
     seed_option,
     set_option,
     sized,
@@ -37,7 +39,7 @@ def _table(results: Any) -> Table:
     s = results.scenario
     table = Table(
         title=f"{s.name}: {results.table('incidents')['n'].iloc[0]} replications × {s.measured_months} months "
-        f"(totals in {s.currency}; mean ± 95% CI half-width)",
+        f"(money, incidents and tickets per month, money in {s.currency}; mean ± 95% CI half-width)",
         title_justify="left",
     )
     table.add_column("metric")
@@ -45,15 +47,17 @@ def _table(results: Any) -> Table:
         table.add_column(name, justify="right")
     for metric, label, unit in RUN_ROWS:
         t = results.table(metric)
+        monthly = per_month(metric, unit)
+        scale, shown = (s.measured_months, monthly_unit(unit)) if monthly else (1, unit)
         cells = []
         for name in results.contracts:
             r = t.loc[name]
             if isinstance(r["mean"], float) and math.isnan(r["mean"]):
                 cells.append("–")
             else:
-                half = (r["ci_high"] - r["ci_low"]) / 2
-                cells.append(f"{format_number(r['mean'], unit)} ± {format_number(half, unit)}")
-        table.add_row(label, *cells)
+                half = (r["ci_high"] - r["ci_low"]) / 2 / scale
+                cells.append(f"{format_number(r['mean'] / scale, shown)} ± {format_number(half, shown)}")
+        table.add_row(label + (" per month" if monthly else ""), *cells)
     return table
 
 
@@ -107,6 +111,11 @@ def _benchmark_table(results: Any, panel: Any) -> Table:
     is_flag=True,
     help="Also write report.html (one self-contained file for the client) and results.xlsx.",
 )
+@click.option(
+    "--title",
+    default=None,
+    help="Title of report.html with --report (default: 'IT support options: <scenario>').",
+)
 @force_option
 def run(
     scenario: str,
@@ -117,6 +126,7 @@ def run(
     out: Path | None,
     tickets: bool,
     with_report: bool,
+    title: str | None,
     force: bool,
 ) -> None:
     """Run SCENARIO: compare its contracts over replications and write results, charts and tables."""
@@ -133,7 +143,7 @@ def run(
         + (", or leave out --tickets" if tickets else ""),
         force,
     )
-    folder = out or default_out(sc.name)
+    folder = results_folder(out, sc)
     claim(folder)
     with progress_bar() as progress:
         task = progress.add_task(f"simulating {sc.name}", total=n)
@@ -151,13 +161,15 @@ def run(
         from simulator.outputs.workbook import write_workbook
 
         def extra(tmp: Path) -> None:
-            write_report(tmp, tmp / "report.html")
+            write_report(tmp, tmp / "report.html", title)
             write_workbook(tmp, tmp / "results.xlsx")
 
     from simulator.studies.benchmarks import benchmark_panel
 
     panel = benchmark_panel(results)
+    earlier = earlier_reports(folder)
     written(folder, lambda: write_results(results, folder, tickets=tickets, extra=extra, benchmarks=panel))
+    say_replaced(folder, earlier, with_report)
     console.print(_table(results))
     console.print(_benchmark_table(results, panel))
     from simulator.metrics import unstable_contracts

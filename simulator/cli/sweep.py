@@ -298,12 +298,13 @@ def analyze(
     except ValueError as exc:
         fail(f"{folder}: {exc}")
         raise  # unreachable
-    written(target, lambda: write_analysis(analysis, results.currency, target))
-    _print_analysis(analysis, results.currency, target)
+    written(target, lambda: write_analysis(analysis, results.currency, target, results.locale))
+    _print_analysis(analysis, results.currency, results.locale, target)
 
 
-def _print_analysis(analysis: Any, currency: str, target: Path) -> None:
+def _print_analysis(analysis: Any, currency: str, locale: str, target: Path) -> None:
     """What drives each outcome, the largest driver, how often the contract wins, and the files written."""
+    from simulator.outputs.money import money_labels
     from simulator.studies.analysis import OUTCOMES, win_shares
 
     sens, tor, be = analysis.sensitivity, analysis.tornado, analysis.break_even
@@ -315,10 +316,10 @@ def _print_analysis(analysis: Any, currency: str, target: Path) -> None:
     top = tor[tor["outcome"] == "client_saving"]
     if not top.empty:
         t = top.iloc[0]
+        at_low, at_high = money_labels([float(t["at_low"]), float(t["at_high"])], currency, locale)
         console.print(
             f"Largest driver of the client's saving: [bold]{escape(str(t['parameter']))}[/] "
-            f"({t['low_value']:,.4g} → {t['high_value']:,.4g}: {t['at_low']:,.0f} → {t['at_high']:,.0f} "
-            f"{currency}/month)."
+            f"({t['low_value']:,.4g} → {t['high_value']:,.4g}: {at_low} → {at_high} a month)."
         )
     console.print(
         f"{escape(c)} is cheaper for the client than {escape(ref)} at {s['positive']:,} of {s['points']:,} "

@@ -9,13 +9,13 @@ import click
 import numpy as np
 from rich.table import Table
 
-from simulator.base.files import default_out
 from simulator.outputs.tables import TRANSITION_ROWS, format_number
 
 from .common import (
     chosen,
     claim,
     console,
+    earlier_reports,
     fail,
     force_option,
     load,
@@ -23,6 +23,8 @@ from .common import (
     progress_bar,
     replications_option,
     resolved,
+    results_folder,
+    say_replaced,
     seed_option,
     set_option,
     sized,
@@ -77,7 +79,7 @@ def transition(
         "(--set horizon_months=N)",
         force,
     )
-    folder = out or default_out(sc.name, "-transition")
+    folder = results_folder(out, sc, "-transition")
     claim(folder)
     with progress_bar() as progress:
         task = progress.add_task(f"portfolio {sc.name}", total=n)
@@ -89,7 +91,9 @@ def transition(
             workers=workers,
             progress=lambda: progress.advance(task),
         )
+    earlier = earlier_reports(folder)
     written(folder, lambda: write_transition(result, folder))
+    say_replaced(folder, earlier, False)
     console.print(_transition_table(result))
     console.print(
         f"Results written to [cyan]{folder}[/]: transition_monthly.csv, transition_summary.csv, "

@@ -31,6 +31,14 @@ def load_scenario(
         label = str(path)
         data = read_yaml(path)
     data = apply_overrides(data, overrides, label)
+    if overrides and isinstance(data, dict):
+        changes = (
+            [str(o).strip() for o in overrides]
+            if isinstance(overrides, list)
+            else [f"{path}={value}" for path, value in overrides.items()]
+        )
+        previous = data.get("what_if")
+        data["what_if"] = [*(previous if isinstance(previous, list) else []), *changes]
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:

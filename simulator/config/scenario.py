@@ -6,7 +6,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from pydantic import Field, model_validator
+from babel import Locale, UnknownLocaleError
+from babel.numbers import is_currency
+from pydantic import Field, field_validator, model_validator
 
 from simulator.base.calendar import HOURS_PER_MONTH, HOURS_PER_YEAR
 from simulator.base.limits import MONEY_TOTAL_LIMIT, MONTHS, REPLICATIONS, SEED, Label, Text
@@ -29,7 +31,10 @@ class Scenario(ConfigModel):
     description: Text = ""
     """What the scenario represents."""
     currency: Label = "USD"
-    """Currency of every money field."""
+    """Currency of every money field: an ISO 4217 code (USD, EUR, GBP, CHF, ...)."""
+    locale: Label = "en_US"
+    """How numbers and money are written in tables, charts and reports: a language and region (en_US, en_GB,
+    de_DE, fr_CH, ...), e.g. $1.36K in en_US, 1.360 € in de_DE."""
     horizon_months: int = Field(ge=1, le=MONTHS)
     """Simulated months, including warm-up [months of 730 hours]."""
     warmup_months: int = Field(0, ge=0, le=MONTHS)
@@ -54,9 +59,34 @@ class Scenario(ConfigModel):
     """Settings of the incentive analysis."""
     portfolio: Portfolio | None = None
     """The portfolio followed over time by ``msp-sim transition`` (optional)."""
+    what_if: list[Text] = Field([], max_length=1000)
+    """The changes (``--set path=value``) this scenario carries against its file, in the order applied; filled in
+    by the tool, shown on every chart and report made from it."""
     benchmarks: dict[str, BenchmarkOverride] = {}
     """The scenario's own industry ranges for the benchmark panel, by figure; the rest come from the ranges
     shipped with the tool (``msp-sim schema`` lists the figures)."""
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        if not is_currency(value):
+            hint = f" (did you mean {value.upper()}?)" if is_currency(value.upper()) else ""
+            raise ValueError(
+                f"'{value}' is not an ISO 4217 currency code{hint}; write the three capital letters, e.g. USD, "
+                "EUR, GBP or CHF"
+            )
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        try:
+            return str(Locale.parse(value.replace("-", "_")))
+        except (UnknownLocaleError, ValueError):
+            raise ValueError(
+                f"'{value}' is not a known locale; give a language and region such as en_US, en_GB, de_DE or "
+                "fr_CH"
+            ) from None
 
     def benchmark_ranges(self) -> dict[str, Benchmark]:
         """The benchmark panel's ranges: the shipped ones with this scenario's overrides in place."""

@@ -208,9 +208,10 @@ class _Words:
     """How a contract's plain-words description formats money, shares, hours and lists in the report."""
 
     currency: str
+    locale: str
 
     def money(self, amount: float) -> str:
-        return format_price(amount, self.currency)
+        return format_price(amount, self.currency, self.locale)
 
     def pct(self, share: float) -> str:
         return _pct(share)
@@ -319,7 +320,7 @@ def key_assumptions(scenario: Scenario) -> pd.DataFrame:
     it. Derived from the scenario, so a report's summary of its assumptions matches what was simulated."""
 
     def money(value: float) -> str:
-        return format_price(value, scenario.currency)
+        return format_price(value, scenario.currency, scenario.locale)
 
     rows: list[tuple[str, str]] = [
         ("Simulation", _simulation(scenario)),
@@ -329,7 +330,7 @@ def key_assumptions(scenario: Scenario) -> pd.DataFrame:
         ("Calling the provider", _calling(scenario)),
         ("Provider's costs", _provider_costs(scenario, money)),
     ]
-    words = _Words(scenario.currency)
+    words = _Words(scenario.currency, scenario.locale)
     sizes = [(seg.count, Size(seg.users, seg.endpoints, seg.servers)) for seg in scenario.clients]
     rows += [(contract.name, contract.describe(words, sizes)) for contract in scenario.contracts]
     return pd.DataFrame(rows, columns=["topic", "assumption"])

@@ -18,6 +18,8 @@ from simulator.studies.incentives import IncentiveResults
 from simulator.studies.run import Results
 from simulator.studies.transition import TransitionResults
 
+from .money import DEFAULT_LOCALE
+
 __all__ = [
     "RUN_FILES",
     "ChartWarning",
@@ -143,7 +145,7 @@ def write_transition(transition: TransitionResults, out: Path) -> Path:
     return Path(out)
 
 
-def write_analysis(analysis: SweepAnalysis, currency: str, out: Path) -> Path:
+def write_analysis(analysis: SweepAnalysis, currency: str, out: Path, locale: str = DEFAULT_LOCALE) -> Path:
     """Write a sweep's analysis (outcomes, sensitivity, tornado and break-even tables and charts) into ``out``."""
     from .charts import break_even_figure, tornado_figure
 
@@ -157,7 +159,7 @@ def write_analysis(analysis: SweepAnalysis, currency: str, out: Path) -> Path:
             (
                 "tornado",
                 lambda: tornado_figure(
-                    saving, currency, analysis.contract, analysis.reference, analysis.source
+                    saving, currency, analysis.contract, analysis.reference, analysis.source, locale
                 ),
                 130,
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -25,7 +26,8 @@ from . import charts
 from .assumptions import assumptions, key_assumptions
 from .charts.style import add_source, run_source
 from .folders import RUN_FILES, read_incentives, read_results, read_transition
-from .tables import RUN_ROWS, TRANSITION_ROWS, format_number
+from .money import price as money_price
+from .tables import RUN_ROWS, TRANSITION_ROWS, format_number, monthly_unit, per_month
 
 if TYPE_CHECKING:
     from simulator.studies.incentives import IncentiveResults
@@ -163,13 +165,16 @@ def _run_section(folder: Path, key: str) -> _Section:
     for metric, label, unit in RUN_ROWS:
         if (contracts[0], metric) not in table.index:
             continue
-        per_month = unit == "money" or metric in ("incidents", "tickets")
+        monthly = per_month(metric, unit)
         main_rows.append(
             {
                 "metric": metric,
-                "label": label + (" per month" if per_month else ""),
+                "label": label + (" per month" if monthly else ""),
                 "cells": [
-                    _cell(table.loc[(c, metric)], unit, months if per_month else 1.0) for c in contracts
+                    _cell(table.loc[(c, metric)], monthly_unit(unit), months)
+                    if monthly
+                    else _cell(table.loc[(c, metric)], unit)
+                    for c in contracts
                 ],
             }
         )
@@ -332,9 +337,19 @@ def _grouped(frame: pd.DataFrame) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------------------------------- incentives
 
 
+def _money(scenario: Scenario) -> Callable[[float], str]:
+    """Compact money in the scenario's currency and locale."""
+    return lambda value: charts.format_money(value, scenario.currency, locale=scenario.locale)
+
+
+def _price(scenario: Scenario) -> Callable[[float], str]:
+    """A price rounded to whole units, in the scenario's currency and locale."""
+    return lambda value: money_price(round(float(value)), scenario.currency, scenario.locale)
+
+
 def _lever_rows(inc: IncentiveResults) -> list[dict[str, str]]:
     """The best-response table: each contract's lever settings for the provider, the client and society."""
-    money = inc.scenario.currency
+    money = _money(inc.scenario)
     return [
         {
             "contract": r["contract"],
@@ -347,7 +362,7 @@ def _lever_rows(inc: IncentiveResults) -> list[dict[str, str]]:
             "technicians": str(r["technicians"]),
             "monitoring": "on" if bool(r["monitoring"]) else "off",
             "thoroughness": f"{r['thoroughness']:.2f}",
-            "profit": charts.format_money(float(r["provider_net_profit"]), money),
+            "profit": money(float(r["provider_net_profit"])),
         }
         for _, r in inc.best_response.iterrows()
     ]
@@ -356,19 +371,18 @@ def _lever_rows(inc: IncentiveResults) -> list[dict[str, str]]:
 def _gap_rows(inc: IncentiveResults) -> list[dict[str, str]]:
     """The misalignment table: each contract's welfare loss with its interval, extra downtime and the profit
     from one more incident ('–' where there is no number)."""
-    money = inc.scenario.currency
+    money = _money(inc.scenario)
     return [
         {
             "contract": r["contract"],
-            "loss": charts.format_money(float(r["welfare_loss"]), money),
-            "interval": f"{charts.format_money(float(r['welfare_loss_ci_low']), money)} – "
-            f"{charts.format_money(float(r['welfare_loss_ci_high']), money)}"
+            "loss": money(float(r["welfare_loss"])),
+            "interval": f"{money(float(r['welfare_loss_ci_low']))} – {money(float(r['welfare_loss_ci_high']))}"
             if np.isfinite([r["welfare_loss_ci_low"], r["welfare_loss_ci_high"]]).all()
             else "–",
             "downtime": f"{float(r['extra_downtime_user_hours']):+,.0f}"
             if np.isfinite(r["extra_downtime_user_hours"])
             else "–",
-            "marginal": charts.format_money(float(r["marginal_profit_per_incident"]), money)
+            "marginal": money(float(r["marginal_profit_per_incident"]))
             if "marginal_profit_per_incident" in r
             else "–",
         }
@@ -379,7 +393,7 @@ def _gap_rows(inc: IncentiveResults) -> list[dict[str, str]]:
 def _design_notes(inc: IncentiveResults) -> list[str]:
     """One sentence per managed contract on the credit and fee that leave both sides better off than
     break/fix, or that no level tried does."""
-    money = inc.scenario.currency
+    price = _price(inc.scenario)
     design = []
     if not inc.design.empty:
         for name, group in inc.design.groupby("contract", sort=False):
@@ -390,7 +404,7 @@ def _design_notes(inc: IncentiveResults) -> list[str]:
                 r = rec.iloc[0]
                 design.append(
                     f"{name}: a {r['scheme'].replace('_', ' ')} credit of {r['credit']:g} with a fee between "
-                    f"{r['fee_min']:.0f} and {r['fee_max']:.0f} {money} per user-month leaves both sides better "
+                    f"{price(r['fee_min'])} and {price(r['fee_max'])} per user-month leaves both sides better "
                     f"off than break/fix; the provider then picks "
                     f"{r['prevention_hours_per_endpoint_month']:.2f} h of prevention per endpoint-month and "
                     f"{r['technicians']} technicians."
@@ -407,7 +421,7 @@ def _incentives_finding(inc: IncentiveResults) -> str:
         return "No contract's welfare loss could be measured: see the tables below."
     return (
         f"Under {worst['contract']}, what maximises the provider's profit costs "
-        f"{charts.format_money(float(worst['welfare_loss']), s.currency)} more over {s.measured_months} months "
+        f"{_money(s)(float(worst['welfare_loss']))} more over {s.measured_months} months "
         "than the best outcome for provider and client together."
     )
 
@@ -521,6 +535,7 @@ def _sweep_section(folder: Path, key: str) -> _Section:
                     analysis.contract,
                     analysis.reference,
                     analysis.source,
+                    results.locale,
                 ),
                 f"{key}-tornado",
             ),

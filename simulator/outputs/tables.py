@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["CURRENCY_SYMBOLS", "RUN_ROWS", "TRANSITION_ROWS", "format_number", "format_price"]
+from .money import DEFAULT_LOCALE, price
 
-CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
-"""Currencies written with a symbol in front; others get their code after the amount."""
+__all__ = ["RUN_ROWS", "TRANSITION_ROWS", "format_number", "format_price", "monthly_unit", "per_month"]
 
 RUN_ROWS = (
     ("client_fees", "Client fees", "money"),
@@ -32,6 +31,19 @@ RUN_ROWS = (
 )
 """(metric, label, unit) of the run comparison, in display order."""
 
+
+def per_month(metric: str, unit: str) -> bool:
+    """Whether a comparison row is shown per month (money, incidents, tickets) rather than as the metric's own
+    figure (a share, hours per user-year, a mean time): every table, sentence and chart a person reads shows money
+    per month; the CSV files keep the totals over the measured months."""
+    return unit == "money" or metric in ("incidents", "tickets")
+
+
+def monthly_unit(unit: str) -> str:
+    """How a per-month row's numbers are written: counts per month get a decimal, the rest keep their unit."""
+    return "decimal" if unit == "count" else unit
+
+
 TRANSITION_ROWS = (
     ("lowest_cash", "Lowest cumulative cash", "money"),
     ("lowest_cash_month", "… in month", "hours"),
@@ -51,7 +63,8 @@ TRANSITION_ROWS = (
 
 
 def format_number(value: float, unit: str) -> str:
-    """A table cell: money in k/M, shares as %, ratios to 3 decimals, hours to 1 decimal, counts whole."""
+    """A table cell: money in k/M, shares as %, ratios to 3 decimals, hours and decimals (counts per month) to 1
+    decimal, counts whole."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if unit == "money":
@@ -63,13 +76,11 @@ def format_number(value: float, unit: str) -> str:
         return f"{value:,.0f}"
     if unit in ("share", "ratio"):
         return f"{value:.1%}" if unit == "share" else f"{value:.3f}"
-    if unit == "hours":
+    if unit in ("hours", "decimal"):
         return f"{value:,.1f}"
     return f"{value:,.0f}"
 
 
-def format_price(value: float, currency: str) -> str:
-    """An exact price for people: $135, $40.38, €1,200, or 135 CHF for currencies without a symbol."""
-    text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{symbol}{text}" if symbol else f"{text} {currency}"
+def format_price(value: float, currency: str, locale: str = DEFAULT_LOCALE) -> str:
+    """An exact price for people in the locale's style: $135, $40.38, €1,200 (en_US), 1.200 € (de_DE)."""
+    return price(value, currency, locale)

@@ -364,6 +364,7 @@ class BreakEvenMap:
     contract: str
     reference: str
     currency: str
+    locale: str = "en_US"
 
     def grid(self, column: str) -> np.ndarray:
         """One column of the cells as a (len(y_centres), len(x_centres)) array; NaN where a cell is empty."""
@@ -417,6 +418,7 @@ def break_even(
         contract=contract,
         reference=reference,
         currency=results.currency,
+        locale=results.locale,
     )
 
 

@@ -37,7 +37,9 @@ def figure_values(results: Results, contract: str) -> pd.DataFrame:
     if provider.labour_cost_basis == "worked":
         # Technicians shared with other clients: count the technician-months these clients use, at the shared
         # technicians' utilisation (an input, so the utilisation row shows it as assumed).
-        technician_months = r["technician_hours_worked"] / (provider.productive_hours * provider.shared_utilization)
+        technician_months = r["technician_hours_worked"] / (
+            provider.productive_hours * provider.shared_utilization
+        )
         utilization = pd.Series(provider.shared_utilization, index=r.index)
     else:
         technician_months = pd.Series(float(policy.technicians * months), index=r.index)
@@ -46,7 +48,9 @@ def figure_values(results: Results, contract: str) -> pd.DataFrame:
         "tickets_per_endpoint_month": _ratio(r["tickets"], endpoints * months),
         "tickets_per_user_month": _ratio(r["tickets"], users * months),
         "technician_utilization": utilization,
-        "endpoints_per_technician": _ratio(pd.Series(float(endpoints * months), index=r.index), technician_months),
+        "endpoints_per_technician": _ratio(
+            pd.Series(float(endpoints * months), index=r.index), technician_months
+        ),
         "tickets_per_technician_month": _ratio(r["tickets"], technician_months),
         "gross_margin": r["provider_gross_margin"],
         "net_margin": r["provider_net_margin"],

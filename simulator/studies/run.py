@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,15 @@ from simulator.engine.incidents import client_table, generate_incidents
 from simulator.engine.replication import simulate_contract
 from simulator.metrics import METRICS, billing_context, measure, ticket_time_counts, time_edges
 
-__all__ = ["Results", "paired_differences", "run_replication", "run_tasks", "simulate", "summarize"]
+__all__ = [
+    "Results",
+    "paired_differences",
+    "replications_to_separate",
+    "run_replication",
+    "run_tasks",
+    "simulate",
+    "summarize",
+]
 
 
 @dataclass
@@ -172,6 +181,16 @@ def interval(values: np.ndarray) -> dict[str, float]:
     sd = float(x.std(ddof=1)) if n > 1 else np.nan
     half = float(stats.t.ppf(0.975, n - 1)) * sd / np.sqrt(n) if n > 1 else np.nan
     return {"mean": mean, "std": sd, "ci_low": mean - half, "ci_high": mean + half, "n": n}
+
+
+def replications_to_separate(mean: float, std: float, power: float = 0.8) -> int | None:
+    """About how many paired replications a difference of ``mean`` (spread ``std`` between replications) needs to
+    be significant at 95% with probability ``power``: ``((z₀.₉₇₅ + z_power) · std / |mean|)²``, at least 2; None
+    without a spread or a difference."""
+    if not (np.isfinite(mean) and np.isfinite(std)) or mean == 0 or std <= 0:
+        return None
+    z = float(stats.norm.ppf(0.975) + stats.norm.ppf(power))
+    return max(2, math.ceil((z * std / abs(mean)) ** 2))
 
 
 def summarize(replications: pd.DataFrame) -> pd.DataFrame:

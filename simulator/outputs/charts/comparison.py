@@ -3,6 +3,7 @@ three-panel figure, and the headlines that state the finding for the client and 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
@@ -20,6 +21,7 @@ from .style import (
     finite_min,
     format_money,
     money_formatter,
+    money_labels,
     palette_colors,
     panel_title,
     run_source,
@@ -72,7 +74,7 @@ def plot_client_cost(results: Results, ax: Axes | None = None) -> Axes:
     ax = axes_or_new(ax, run_source(results, "Whiskers: 95% confidence intervals."))
     names = results.contracts
     x = np.arange(len(names))
-    currency = results.scenario.currency
+    currency, locale = results.scenario.currency, results.scenario.locale
     fees, _, _ = _per_month(results, "client_fees")
     down, _, _ = _per_month(results, "client_downtime_cost")
     credits, _, _ = _per_month(results, "sla_credits")
@@ -93,13 +95,13 @@ def plot_client_cost(results: Results, ax: Axes | None = None) -> Axes:
     visible = finite_max(credits) > 0.01 * top
     if visible:
         ax.bar(x, -credits, color="white", edgecolor=colors, hatch="..", lw=1, label="SLA credits received")
-    ci_whiskers(ax, total, lo, hi, [format_money(t, currency) for t in total], bold=True)
+    ci_whiskers(ax, total, lo, hi, money_labels(list(total), currency, locale), bold=True)
     ax.axhline(0, color="black", lw=0.8)
-    ax.yaxis.set_major_formatter(money_formatter(currency))
+    ax.yaxis.set_major_formatter(money_formatter(currency, locale))
     ax.set_ylabel("per month, all clients")
     best, runner, significant = _ranked(results, "client_total_cost", lowest=True)
     if runner is None:
-        title = f"Client: {format_money(total[0], currency)} per month, downtime included"
+        title = f"Client: {format_money(total[0], currency, locale=locale)} per month, downtime included"
     elif significant:
         title = f"Client: {best} costs least, downtime included"
     else:
@@ -118,7 +120,7 @@ def plot_provider_profit(results: Results, ax: Axes | None = None) -> Axes:
     ax = axes_or_new(ax, run_source(results, "Whiskers: 95% confidence intervals."))
     names = results.contracts
     x = np.arange(len(names))
-    currency = results.scenario.currency
+    currency, locale = results.scenario.currency, results.scenario.locale
     profit, lo, hi = _per_month(results, "provider_net_profit")
     revenue, _, _ = _per_month(results, "provider_revenue")
     cost, _, _ = _per_month(results, "provider_cost")
@@ -130,9 +132,9 @@ def plot_provider_profit(results: Results, ax: Axes | None = None) -> Axes:
     if np.any(overhead > 0):
         ax.bar(x, overhead, w, bottom=cost, color="white", edgecolor="#999999", hatch="//", label="overhead")
     ax.bar(x + w, profit, w, color=colors, edgecolor="black", lw=0.6, label="net profit")
-    ci_whiskers(ax, profit, lo, hi, [format_money(p, currency) for p in profit], bold=True, x=x + w)
+    ci_whiskers(ax, profit, lo, hi, money_labels(list(profit), currency, locale), bold=True, x=x + w)
     ax.axhline(0, color="black", lw=0.8)
-    ax.yaxis.set_major_formatter(money_formatter(currency))
+    ax.yaxis.set_major_formatter(money_formatter(currency, locale))
     ax.set_ylabel("per month")
     best, runner, significant = _ranked(results, "provider_net_profit", lowest=False)
     margin = float(results.table("provider_net_margin")["mean"][best])
@@ -224,6 +226,33 @@ def _significance(row: Any, months: int) -> tuple[float, float, bool]:
     return lo, hi, bool(np.isfinite(lo) and np.isfinite(hi) and (lo > 0 or hi < 0))
 
 
+def _not_significant(results: Results, row: Any, sign: float) -> str:
+    """Why two contracts read as about the same: the paired difference per month (``sign`` turns it the way the
+    sentence reads), its 95% interval, and about how many replications would likely separate them."""
+    from simulator.studies.run import replications_to_separate
+
+    months = results.scenario.measured_months
+    mean = sign * float(row["mean"]) / months
+    lo, hi = sorted((sign * float(row["ci_low"]) / months, sign * float(row["ci_high"]) / months))
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "one replication: no interval"
+    gap, gap_lo, gap_hi = _amounts(results, mean, lo, hi)
+    text = f"difference {gap}, 95% CI {gap_lo} to {gap_hi}: not significant"
+    needed = replications_to_separate(float(row["mean"]), float(row["std"]))
+    n = int(row["n"])
+    if needed is None:
+        return text + "; no number of replications would separate them"
+    if needed > 100 * n:
+        return text + f"; even {100 * n:,} replications would likely not separate them"
+    return text + f"; about {needed:,} replications (now {n:,}) would likely separate them"
+
+
+def _amounts(results: Results, *values: float) -> list[str]:
+    """Amounts shown in one sentence, in the scenario's currency and locale, never two distinct ones alike."""
+    s = results.scenario
+    return money_labels([float(v) for v in values], s.currency, s.locale)
+
+
 def headline(results: Results) -> str:
     """One sentence stating the finding for the client, with the paired difference's 95% CI, and whether the
     contracts it names keep up with their work."""
@@ -232,15 +261,12 @@ def headline(results: Results) -> str:
     months = results.scenario.measured_months
     total = results.table("client_total_cost")["mean"] / months
     best = str(total.idxmin())
-    currency = results.scenario.currency
-
-    def money(x: float) -> str:
-        return format_money(x, currency)
+    money = partial(_amounts, results)
 
     others = total.drop(best)
     if others.empty:
         return (
-            f"{best}: {money(float(total[best]))} per month for the client, fees and downtime together"
+            f"{best}: {money(total[best])[0]} per month for the client, fees and downtime together"
             + unstable_caveat(results, [best])
         )
     runner_up = str(others.idxmin())
@@ -249,15 +275,15 @@ def headline(results: Results) -> str:
     lo, hi, significant = _significance(row, months)
     caveat = unstable_caveat(results, [best, runner_up])
     if not significant:
-        why = "difference not significant" if np.isfinite(lo) else "one replication: no interval"
+        first, second = money(total[best], total[runner_up])
         return (
-            f"{best} and {runner_up} cost the client about the same: {money(float(total[best]))} vs "
-            f"{money(float(total[runner_up]))}/month including downtime ({why})" + caveat
+            f"{best} and {runner_up} cost the client about the same: {first} vs {second}/month including "
+            f"downtime ({_not_significant(results, row, -1.0)})" + caveat
         )
+    gap, gap_lo, gap_hi = money(float(row["mean"]) / months, lo, hi)
     return (
-        f"{best} costs the client least: {money(float(total[best]))}/month including downtime, "
-        f"{money(float(row['mean']) / months)} less than {runner_up} (95% CI {money(lo)} to {money(hi)})"
-        + caveat
+        f"{best} costs the client least: {money(total[best])[0]}/month including downtime, "
+        f"{gap} less than {runner_up} (95% CI {gap_lo} to {gap_hi})" + caveat
     )
 
 
@@ -267,11 +293,12 @@ def provider_headline(results: Results) -> str:
     from simulator.studies.run import paired_differences
 
     months = results.scenario.measured_months
-    currency = results.scenario.currency
+    money = partial(_amounts, results)
+
     profit = results.table("provider_net_profit")["mean"] / months
     cv = results.table("revenue_monthly_cv")["mean"]
     best = str(profit.idxmax())
-    text = f"{best} earns the provider most: {format_money(float(profit[best]), currency)}/month net profit"
+    text = f"{best} earns the provider most: {money(profit[best])[0]}/month net profit"
     named = [best]
     others = profit.drop(best)
     if not others.empty:
@@ -280,15 +307,13 @@ def provider_headline(results: Results) -> str:
         row = diff[(diff["contract"] == best) & (diff["metric"] == "provider_net_profit")].iloc[0]
         lo, hi, significant = _significance(row, months)
         if significant:
-            text += (
-                f", {format_money(float(row['mean']) / months, currency)} more than {runner} "
-                f"(95% CI {format_money(lo, currency)} to {format_money(hi, currency)})"
-            )
+            gap, gap_lo, gap_hi = money(float(row["mean"]) / months, lo, hi)
+            text += f", {gap} more than {runner} (95% CI {gap_lo} to {gap_hi})"
         else:
-            why = "difference not significant" if np.isfinite(lo) else "one replication: no interval"
+            first, second = money(profit[best], profit[runner])
             text = (
-                f"{best} and {runner} earn the provider about the same: {format_money(float(profit[best]), currency)}"
-                f" vs {format_money(float(profit[runner]), currency)}/month ({why})"
+                f"{best} and {runner} earn the provider about the same: {first} vs {second}/month "
+                f"({_not_significant(results, row, 1.0)})"
             )
         named.append(runner)
     if np.isfinite(cv[best]):

@@ -17,7 +17,9 @@ from .style import (
     ci_whiskers,
     finite_max,
     finite_min,
+    format_money,
     money_formatter,
+    money_labels,
     palette_colors,
     set_ylim,
     source_line,
@@ -47,7 +49,7 @@ def plot_incentive_curve(incentives: IncentiveResults, contract: str, ax: Axes |
     color = PALETTE[names.index(contract) % len(PALETTE)]
     curve = incentives.curves
     curve = curve[(curve["contract"] == contract) & (curve["lever"] == PREVENTION)].sort_values("value")
-    money = money_formatter(s.currency)
+    money = money_formatter(s.currency, s.locale)
     best: Any = incentives.best_response.set_index(["contract", "role"])
     e_br = float(best.loc[(contract, "provider"), PREVENTION])
     e_so = float(best.loc[(contract, "social"), PREVENTION])
@@ -106,11 +108,12 @@ def plot_misalignment(incentives: IncentiveResults, ax: Axes | None = None) -> A
     lo = m["welfare_loss_ci_low"].to_numpy(dtype=float)
     hi = m["welfare_loss_ci_high"].to_numpy(dtype=float)
     ax.bar(np.arange(len(names)), mean, color=palette_colors(len(names)))
-    money = money_formatter(incentives.scenario.currency)
+    money = money_formatter(incentives.scenario.currency, incentives.scenario.locale)
     extra = m["extra_downtime_user_hours"].to_numpy(dtype=float)
+    amounts = money_labels(list(mean), incentives.scenario.currency, incentives.scenario.locale)
     labels = [
-        (money(v) if np.isfinite(v) else "–") + (f"\n{d / 1000:+.1f}k user-h" if np.isfinite(d) else "")
-        for v, d in zip(mean, extra, strict=True)
+        a + (f"\n{d / 1000:+.1f}k user-h" if np.isfinite(d) else "")
+        for a, d in zip(amounts, extra, strict=True)
     ]
     ci_whiskers(ax, mean, lo, hi, labels)
     ax.axhline(0, color="black", lw=0.8)
@@ -132,9 +135,10 @@ def incentives_headline(incentives: IncentiveResults) -> str:
     worst = incentives.most_misaligned()
     if worst is None:
         return "Incentives: the provider's profit-maximising choices against the social optimum, per contract"
+    s = incentives.scenario
     return (
         f"Incentives: under {worst['contract']} the provider's profit-maximising choices cost "
-        f"{money_formatter(incentives.scenario.currency)(float(worst['welfare_loss']))} more than the social optimum"
+        f"{format_money(float(worst['welfare_loss']), s.currency, locale=s.locale)} more than the social optimum"
     )
 
 

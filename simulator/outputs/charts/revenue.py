@@ -30,7 +30,7 @@ def plot_revenue_band(results: Results, ax: Axes | None = None) -> Axes:
         q = g.quantile(np.array([0.1, 0.5, 0.9])).unstack()
         ax.plot(q.index, q[0.5], color=colors[name], lw=2, label=name)
         ax.fill_between(q.index, q[0.1], q[0.9], color=colors[name], alpha=0.2, lw=0)
-    ax.yaxis.set_major_formatter(money_formatter(results.scenario.currency))
+    ax.yaxis.set_major_formatter(money_formatter(results.scenario.currency, results.scenario.locale))
     ax.set_ylim(bottom=0)
     ax.set_xlabel("month")
     ax.set_ylabel("provider revenue per month")

@@ -10,9 +10,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import Formatter
 
-from simulator.outputs.tables import CURRENCY_SYMBOLS
+from simulator.outputs.money import DEFAULT_LOCALE, SIGNIFICANT_DIGITS, money, money_labels
 
 if TYPE_CHECKING:
     from simulator.config import Scenario
@@ -26,6 +26,7 @@ __all__ = [
     "SOURCE_COLOR",
     "STRATEGY_PALETTE",
     "STRATEGY_STYLES",
+    "MoneyFormatter",
     "add_source",
     "axes_or_new",
     "ci_whiskers",
@@ -36,6 +37,7 @@ __all__ = [
     "format_hours",
     "format_money",
     "money_formatter",
+    "money_labels",
     "palette_colors",
     "panel_title",
     "replication_count",
@@ -63,21 +65,10 @@ def contract_colors(scenario: Scenario) -> dict[str, str]:
     return {c.name: PALETTE[i % len(PALETTE)] for i, c in enumerate(scenario.contracts)}
 
 
-def format_money(value: float, currency: str, precise: bool = False) -> str:
-    """Money for people: $12k, $1.2M, −$340, or 12k CHF for currencies without a symbol; ``precise`` keeps
-    one decimal in thousands; – when there is no number (NaN)."""
-    if not np.isfinite(value):
-        return "–"
-    symbol = CURRENCY_SYMBOLS.get(currency, "")
-    sign = "−" if value < 0 else ""
-    x = abs(value)
-    if x >= 1e6:
-        text = f"{x / 1e6:.2f}M" if precise else f"{x / 1e6:.1f}M"
-    elif x >= 1e3:
-        text = f"{x / 1e3:.1f}k" if precise else f"{x / 1e3:.0f}k"
-    else:
-        text = f"{x:.0f}"
-    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
+def format_money(value: float, currency: str, precise: bool = False, locale: str = DEFAULT_LOCALE) -> str:
+    """Money for people in the locale's compact style, three significant digits ($1.36K, $12.3K, −$340,
+    1,2 Mio. €); ``precise`` keeps four; – when there is no number (NaN)."""
+    return money(value, currency, locale, SIGNIFICANT_DIGITS + (1 if precise else 0))
 
 
 def format_hours(value: float) -> str:
@@ -94,9 +85,24 @@ def tick_hours(value: float) -> str:
     return f"{value * 60:g} min" if value < 1 else f"{value:g} h"
 
 
-def money_formatter(currency: str) -> FuncFormatter:
-    """Axis ticks in money, as :func:`format_money` writes it."""
-    return FuncFormatter(lambda x, _pos=None: format_money(x, currency))
+class MoneyFormatter(Formatter):
+    """Axis ticks in money, as :func:`format_money` writes them, with as many digits as it takes for the ticks of
+    one axis never to print alike ($1.2K, $1.4K, not $1K twice)."""
+
+    def __init__(self, currency: str, locale: str = DEFAULT_LOCALE) -> None:
+        self.currency = currency
+        self.locale = locale
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return money(x, self.currency, self.locale)
+
+    def format_ticks(self, values: Any) -> list[str]:
+        return money_labels(list(values), self.currency, self.locale)
+
+
+def money_formatter(currency: str, locale: str = DEFAULT_LOCALE) -> MoneyFormatter:
+    """Axis ticks in money (see :class:`MoneyFormatter`)."""
+    return MoneyFormatter(currency, locale)
 
 
 def source_line(scenario: Scenario, replications: int | None = None, what: str = "") -> str:
@@ -104,12 +110,15 @@ def source_line(scenario: Scenario, replications: int | None = None, what: str =
     text = f"Source: msp-sim, scenario '{scenario.name}', seed {scenario.seed}"
     if replications:
         text += f", {replications} replications of {scenario.measured_months} measured months"
+    if scenario.what_if:
+        text += f"; what-if: {', '.join(scenario.what_if)}"
     return text + (f". {what}" if what else ".")
 
 
 def add_source(fig: Figure, *lines: str, y: float = -0.01) -> None:
     """The source line, and any notes after it, in small grey type under the figure (empty lines left out)."""
-    text = "\n".join(line for line in lines if line)
+    width = max(40, int(fig.get_figwidth() * 17))  # characters of 8-point type across the figure
+    text = "\n".join(textwrap.fill(line, width) for line in lines if line)
     fig.text(0.01, y, text, fontsize=8, color=SOURCE_COLOR, ha="left", va="top", parse_math=False)
 
 

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+
+from simulator.outputs.money import DEFAULT_LOCALE
 
 from .style import PALETTE, SOURCE_COLOR, add_source, axes_or_new, finite_max, finite_min, money_formatter
 
@@ -50,6 +51,7 @@ def plot_tornado(
     currency: str = "USD",
     contract: str = "the contract",
     reference: str = "the reference",
+    locale: str = DEFAULT_LOCALE,
 ) -> Axes:
     """Tornado chart of an outcome's drivers (from :func:`simulator.analysis.tornado`): per parameter, the
     outcome at its low end (orange) and high end (blue) against the average over the sweep, with 95%
@@ -71,11 +73,11 @@ def plot_tornado(
             color=SOURCE_COLOR,
         )
     ax.set_yticks(y, [_param_label(p) for p in rows["parameter"]] if len(rows) else [], fontsize=9)
-    ax.xaxis.set_major_formatter(_money_fine(currency, ax))
+    ax.xaxis.set_major_formatter(money_formatter(currency, locale))
     outcome = str(rows["outcome"].iloc[0]) if len(rows) else "client_saving"
     ax.set_xlabel(f"{OUTCOME_LABELS.get(outcome, outcome)}: {contract} vs {reference}")
     ax.set_title(
-        f"What drives the {OUTCOME_LABELS.get(outcome, outcome)} (average {money_formatter(currency)(base)})",
+        f"What drives the {OUTCOME_LABELS.get(outcome, outcome)} (average {money_formatter(currency, locale)(base)})",
         loc="left",
         fontsize=11,
     )
@@ -151,22 +153,6 @@ def _tornado_legend(ax: Axes) -> None:
     )
 
 
-def _money_fine(currency: str, ax: Axes) -> FuncFormatter:
-    """Like ``money_formatter``, with one decimal in thousands when the axis spans under 10k (no repeated labels)."""
-    coarse = money_formatter(currency)
-    lo, hi = ax.get_xlim()
-    if abs(hi - lo) >= 1e4 or max(abs(lo), abs(hi)) < 1e3:
-        return coarse
-    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency, "")
-
-    def fmt(x: float, _pos: int | None = None) -> str:
-        sign = "−" if x < 0 else ""
-        text = f"{abs(x) / 1e3:.1f}k"
-        return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
-
-    return FuncFormatter(fmt)
-
-
 def _diverging() -> Any:
     from matplotlib.colors import LinearSegmentedColormap
 
@@ -182,7 +168,7 @@ def plot_break_even(
     50% that the contract wins); the dashed (97.5%) and dotted (2.5%) lines bound its 95% band."""
     ax = axes_or_new(ax)
     ax.set_facecolor("#D9D9D9")  # cells without points
-    money = money_formatter(be.currency)
+    money = money_formatter(be.currency, be.locale)
     values = be.grid(outcome)
     prob = be.grid(f"{outcome}_p")
     limit = finite_max(np.abs(values))
@@ -271,12 +257,19 @@ def break_even_figure(be: BreakEvenMap, title: str | None = None, source: str = 
 
 
 def tornado_figure(
-    table: pd.DataFrame, currency: str, contract: str, reference: str, source: str = ""
+    table: pd.DataFrame,
+    currency: str,
+    contract: str,
+    reference: str,
+    source: str = "",
+    locale: str = DEFAULT_LOCALE,
 ) -> Figure:
     """The tornado chart on its own figure (not managed by pyplot), with ``source`` (e.g.
     :attr:`SweepAnalysis.source`) as the first line of the note under it."""
     fig = Figure(figsize=(10, 1.2 + 0.7 * max(len(table), 2)), layout="constrained")
-    plot_tornado(table, fig.subplots(), currency=currency, contract=contract, reference=reference)
+    plot_tornado(
+        table, fig.subplots(), currency=currency, contract=contract, reference=reference, locale=locale
+    )
     add_source(
         fig,
         source,

@@ -65,7 +65,7 @@ def plot_cash(transition: TransitionResults, ax: Axes | None = None) -> Axes:
     ax = axes_or_new(ax, _transition_source(transition))
     _strategy_band(transition, "cash", ax)
     ax.axhline(0, color="black", lw=0.8)
-    ax.yaxis.set_major_formatter(money_formatter(transition.scenario.currency))
+    ax.yaxis.set_major_formatter(money_formatter(transition.scenario.currency, transition.scenario.locale))
     ax.set_title("Cumulative cash: the dip and the recovery", loc="left", fontsize=11)
     ax.legend(fontsize=8, loc="upper left")
     return ax
@@ -86,7 +86,7 @@ def plot_transition_revenue(transition: TransitionResults, ax: Axes | None = Non
     """Monthly revenue per strategy with its 95% band (a narrow band means predictable revenue)."""
     ax = axes_or_new(ax, _transition_source(transition))
     _strategy_band(transition, "revenue", ax)
-    ax.yaxis.set_major_formatter(money_formatter(transition.scenario.currency))
+    ax.yaxis.set_major_formatter(money_formatter(transition.scenario.currency, transition.scenario.locale))
     ax.set_title("Monthly revenue", loc="left", fontsize=11)
     ax.legend(fontsize=8, loc="upper left")
     return ax
@@ -131,7 +131,7 @@ def transition_figure(transition: TransitionResults) -> Figure:
     s = transition.summary
     lows = s[s["metric"] == "lowest_cash"].set_index("strategy")["mean"]
     paybacks = s[s["metric"] == "payback_month"].set_index("strategy")["mean"]
-    money = money_formatter(transition.scenario.currency)
+    money = money_formatter(transition.scenario.currency, transition.scenario.locale)
     stay = next(
         (
             st.name

@@ -59,6 +59,11 @@ class SweepResults:
         """Currency of every money column."""
         return str(self.manifest.get("currency", "USD"))
 
+    @property
+    def locale(self) -> str:
+        """How the base scenario writes numbers and money (its ``locale``)."""
+        return str(self.manifest.get("locale", "en_US"))
+
 
 def load_results(out: str | Path) -> SweepResults:
     """Read a sweep's results folder (from :func:`run_sweep`; if unfinished, without the missing points)."""

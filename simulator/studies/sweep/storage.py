@@ -172,6 +172,7 @@ def manifest_of(plan: SweepPlan) -> dict[str, Any]:
         "contract": plan.spec.contract,
         "contracts": [c.name for c in plan.base.contracts],
         "currency": plan.base.currency,
+        "locale": plan.base.locale,
         "design": plan.spec.design.model_dump(mode="json", exclude_none=True),
     }
 
