@@ -341,6 +341,45 @@ def test_report_renders_in_chromium(results_root: Path, tmp_path: Path) -> None:
     assert len(re.findall(rb"/Type\s*/Page\b(?!s)", data)) >= 4
 
 
+_PROBE = """<script>addEventListener("load", () => {
+  const page = document.documentElement.scrollWidth;
+  const out = [...document.querySelectorAll("body *")]
+    .filter((e) => e.getBoundingClientRect().right > innerWidth + 1 && !e.closest(".scroll"))
+    .map((e) => e.tagName + "." + e.className).slice(0, 5);
+  console.log("WIDTH " + page + " " + innerWidth + " " + JSON.stringify(out));
+});</script>"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [390, 1366])
+def test_the_report_fits_the_width_of_a_phone_and_a_laptop(
+    results_root: Path, tmp_path: Path, width: int
+) -> None:
+    """At 390 px (a phone) and 1366 px nothing sticks out of the page: wide tables scroll inside their own box,
+    long parameter values wrap. The report is measured in a frame of that width (headless windows have a
+    minimum width)."""
+    sc = load_scenario(
+        SMALL, ["horizon_months=3", "warmup_months=1", f"description={'a-very-long-word' * 12}"]
+    )
+    folder = tmp_path / "long"
+    write_results(simulate(sc, replications=2), folder)
+    html = render_report(folder).replace("</body>", _PROBE + "</body>")
+    (tmp_path / "probe.html").write_text(html, encoding="utf-8")
+    frame = tmp_path / "frame.html"
+    frame.write_text(
+        f'<!DOCTYPE html><html><body style="margin:0"><iframe src="probe.html" '
+        f'style="width:{width}px;height:900px;border:0"></iframe></body></html>',
+        encoding="utf-8",
+    )
+    console = _open(frame, tmp_path, "--window-size=1400,900", f"--screenshot={tmp_path / 'shot.png'}")
+    measured = [line.split('"WIDTH ', 1)[1] for line in console if '"WIDTH ' in line]
+    assert len(measured) == 1, console
+    page, inner, out = measured[0].split(" ", 2)
+    assert int(inner) == width
+    assert int(page) <= width, f"the page is {page} px wide at {width} px; sticking out: {out}"
+    assert out.startswith("[]"), out
+
+
 def test_write_report_is_atomic(results_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "report.html"
     target.write_text("old report")

@@ -16,7 +16,6 @@ from simulator.cli.common import results_folder
 from simulator.outputs.charts.style import source_line
 
 SMALL = ROOT / "scenarios" / "small-office.yaml"
-QUICK = ["-r", "2", "--set", "horizon_months=2", "--set", "warmup_months=0"]
 
 
 def _msp_sim(cwd: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -35,30 +34,57 @@ def test_a_scenario_records_the_changes_it_was_loaded_with() -> None:
     sc = load_scenario(scenario(), ["horizon_months=3", "seed=5"])
     assert sc.what_if == ["horizon_months=3", "seed=5"]
     assert load_scenario(scenario(), {"seed": 9}).what_if == ["seed=9"]
-    again = load_scenario(sc.model_dump(mode="json", by_alias=True), ["seed=6"])  # a resolved file, changed again
+    again = load_scenario(
+        sc.model_dump(mode="json", by_alias=True), ["seed=6"]
+    )  # a resolved file, changed again
     assert again.what_if == ["horizon_months=3", "seed=5", "seed=6"]
     assert "what-if: horizon_months=3, seed=5" in source_line(sc)
     assert "what-if" not in source_line(load_scenario(scenario()))
 
 
-def test_a_what_if_run_gets_its_own_folder_and_leaves_the_scenario_s_results_alone(tmp_path: Path) -> None:
-    base = _msp_sim(tmp_path, "run", SMALL, "-r", "2", "--report")
+def _short_small_office(folder: Path) -> Path:
+    """The small office over two months, as a file of its own (so that a run of it is not a what-if run)."""
+    text = SMALL.read_text(encoding="utf-8")
+    text = text.replace("horizon_months: 24", "horizon_months: 2").replace(
+        "warmup_months: 1", "warmup_months: 0"
+    )
+    path = folder / "small-office.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_what_if_run_gets_its_own_folder_lists_its_changes_and_says_what_it_replaced(
+    tmp_path: Path,
+) -> None:
+    short = _short_small_office(tmp_path)
+    base = _msp_sim(tmp_path, "run", short, "-r", "2", "--report")
     assert base.returncode == 0, base.stderr
     own = tmp_path / "results" / "small-office"
     before = {p.name: p.read_bytes() for p in own.iterdir()}
-    what_if = _msp_sim(tmp_path, "run", SMALL, *QUICK)
+    what_if = _msp_sim(
+        tmp_path, "run", short, "-r", "2", "--set", "seed=3", "--report", "--title", "Option B"
+    )
     assert what_if.returncode == 0, what_if.stderr
-    assert {p.name: p.read_bytes() for p in own.iterdir()} == before  # the report of the plain run is still there
+    assert {p.name: p.read_bytes() for p in own.iterdir()} == before  # the plain run's report is still there
     folders = sorted(p.name for p in (tmp_path / "results").iterdir() if not p.name.startswith("."))
     assert len(folders) == 2 and folders[0] == "small-office"
-    assert folders[1].startswith("small-office-what-if-") and len(folders[1]) == len("small-office-what-if-") + 8
-    assert f"writing to results/{folders[1]}" in what_if.stderr
-    assert "horizon_months=2, warmup_months=0" in what_if.stderr
-    resolved = load_scenario(tmp_path / "results" / folders[1] / "scenario.resolved.yaml")
-    assert resolved.what_if == ["horizon_months=2", "warmup_months=0"]
-    # The same changes go to the same folder; other changes to another.
-    same = _msp_sim(tmp_path, "run", SMALL, *QUICK)
-    assert f"writing to results/{folders[1]}" in same.stderr
+    assert (
+        folders[1].startswith("small-office-what-if-") and len(folders[1]) == len("small-office-what-if-") + 8
+    )
+    assert f"what-if run (seed=3): writing to results/{folders[1]}" in what_if.stderr
+    folder = tmp_path / "results" / folders[1]
+    assert load_scenario(folder / "scenario.resolved.yaml").what_if == ["seed=3"]
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    assert "<h1>Option B</h1>" in html
+    assert 'class="note what-if"' in html and "<code>seed=3</code>" in html
+    assert "what-if: seed=3" in html  # the charts' source line
+    # The same changes go to the same folder; replacing the report there says so.
+    again = _msp_sim(tmp_path, "run", short, "-r", "2", "--set", "seed=3")
+    assert again.returncode == 0, again.stderr
+    assert f"writing to results/{folders[1]}" in again.stderr
+    assert f"note: results/{folders[1]} held report.html and results.xlsx from an earlier run" in again.stderr
+    assert "this run wrote none" in again.stderr
+    assert not (folder / "report.html").exists()
 
 
 def test_the_what_if_folder_depends_on_the_changes_in_their_order() -> None:
@@ -69,20 +95,3 @@ def test_the_what_if_folder_depends_on_the_changes_in_their_order() -> None:
     assert folder("seed=3") == folder("seed=3") != folder("seed=4")
     assert folder("seed=3", "horizon_months=2") != folder("horizon_months=2", "seed=3")
     assert results_folder(Path("mine"), load_scenario(scenario(), ["seed=3"])) == Path("mine")
-
-
-def test_a_report_lists_the_changes_and_replacing_it_says_so(tmp_path: Path) -> None:
-    out = tmp_path / "res"
-    first = _msp_sim(tmp_path, "run", SMALL, *QUICK, "--report", "--title", "Option B for Acme", "--out", out)
-    assert first.returncode == 0, first.stderr
-    assert "note:" not in first.stderr
-    html = (out / "report.html").read_text(encoding="utf-8")
-    assert "<h1>Option B for Acme</h1>" in html
-    assert 'class="note what-if"' in html
-    assert "<code>horizon_months=2</code>, <code>warmup_months=0</code>" in html
-    assert "what-if: horizon_months=2, warmup_months=0" in html  # the charts' source line
-    second = _msp_sim(tmp_path, "run", SMALL, *QUICK, "--out", out)
-    assert second.returncode == 0, second.stderr
-    assert f"note: {out} held report.html and results.xlsx from an earlier run" in second.stderr
-    assert "this run wrote none" in second.stderr
-    assert not (out / "report.html").exists()
