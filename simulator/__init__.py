@@ -13,9 +13,39 @@ report), ``workbook`` (the Excel export), ``outputs`` (results folders, written 
 ``transition``, ``sweep`` and ``analysis``.
 """
 
-from .config import Scenario, ScenarioError, apply_overrides, dump_scenario, load_scenario
-from .metrics import METRICS
-from .studies.run import Results, paired_differences, simulate, summarize
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .config import Scenario, ScenarioError, apply_overrides, dump_scenario, load_scenario
+    from .metrics import METRICS
+    from .studies.run import Results, paired_differences, simulate, summarize
+
+_HOME = {
+    "METRICS": ".metrics",
+    "Results": ".studies.run",
+    "Scenario": ".config",
+    "ScenarioError": ".config",
+    "apply_overrides": ".config",
+    "dump_scenario": ".config",
+    "load_scenario": ".config",
+    "paired_differences": ".studies.run",
+    "simulate": ".studies.run",
+    "summarize": ".studies.run",
+}
+"""Where each public name lives; it is imported on first use, so that the command line starts (``--help``)
+without loading numpy, pandas and scipy."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        value = getattr(import_module(_HOME[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "METRICS",

@@ -84,3 +84,13 @@ def test_an_import_against_the_layers_fails(
     assert done.returncode != 0
     assert f"{contract} BROKEN" in done.stdout
     assert named in done.stdout, done.stdout
+
+
+def test_the_command_line_starts_without_the_simulation_stack() -> None:
+    """``msp-sim --help`` answers at once: importing the command line (and the package) loads none of numpy,
+    pandas, scipy, pydantic or matplotlib; each command imports what it needs when it runs. (Its speed is measured
+    by ``benchmarks/bench_startup.py``, not here.)"""
+    heavy = ("numpy", "pandas", "scipy", "pydantic", "matplotlib", "simpy", "pyarrow")
+    probe = f"import sys, simulator, simulator.cli; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -20,7 +20,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from simulator.config import Scenario, ScenarioError, load_scenario
+if TYPE_CHECKING:
+    from simulator.config import Scenario
 
 PIPED_WIDTH = 120
 """Line width when the output is not a terminal (a file, a pipe, a CI log) and COLUMNS is not set."""
@@ -57,6 +58,8 @@ def results_folder(out: Path | None, scenario: Scenario, suffix: str = "") -> Pa
 
 
 def load(path: str, overrides: tuple[str, ...]) -> Scenario:
+    from simulator.config import ScenarioError, load_scenario
+
     try:
         return load_scenario(path, list(overrides))
     except ScenarioError as exc:

@@ -12,9 +12,6 @@ from rich.markup import escape
 from rich.progress import TextColumn
 from rich.table import Table
 
-from simulator.base.files import default_out
-from simulator.config import ScenarioError
-
 from .common import (
     claim,
     console,
@@ -99,6 +96,8 @@ def sweep_command(
 ) -> None:
     """Run the sweep in SWEEP: every point of its design, on local processes or a Dask cluster, into a
     resumable results folder (Parquet parts, then tidy tables, per-point summaries and paired differences)."""
+    from simulator.base.files import default_out
+    from simulator.config import ScenarioError
     from simulator.studies.sweep import load_sweep
 
     try:
@@ -276,6 +275,7 @@ def analyze(
 ) -> None:
     """Analyse the sweep results in DIR: what drives the client's saving and the provider's gain from the
     contract (Sobol indices for a sobol design, else regression), a tornado chart and a break-even map."""
+    from simulator.config import ScenarioError
     from simulator.outputs.folders import write_analysis
     from simulator.studies.analysis import analyze_sweep
     from simulator.studies.sweep import load_results

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import click
-import numpy as np
 from rich.table import Table
 
 from simulator.outputs.tables import TRANSITION_ROWS, format_number
@@ -119,9 +119,9 @@ def _transition_table(result: Any) -> Table:
         cells = []
         for name in result.strategies:
             r = summary.loc[(name, metric)]
-            if not np.isfinite(r["mean"]):
+            if not math.isfinite(r["mean"]):
                 cells.append("–")
-            elif np.isfinite(r["ci_high"]):
+            elif math.isfinite(r["ci_high"]):
                 half = (r["ci_high"] - r["ci_low"]) / 2
                 cells.append(f"{format_number(r['mean'], unit)} ± {format_number(half, unit)}")
             else:
