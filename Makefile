@@ -28,8 +28,9 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy simulator
 	$(BIN)/lint-imports --no-logo
 
+# The suite runs on every core, one test file per worker at a time (files share their module fixtures).
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_engine.py
