@@ -411,3 +411,47 @@ def test_a_sweep_folder_gets_its_section(tmp_path: Path) -> None:
     assert c.errors == [] and not {i for i in c.ids if c.ids.count(i) > 1}
     assert {f["data-chart"] for f in c.figures} == {"tornado", "break-even"}
     assert 'data-kind="sweep"' in html and "4 parameter combinations" in html
+
+
+def test_the_client_s_version_holds_no_provider_economics(results_root: Path, tmp_path: Path) -> None:
+    """``--audience client``: the run's comparison without the provider's revenue, costs, profit, margins,
+    staffing costs or parameters; the provider's own analyses (the transition) are left out and named."""
+    full = render_report(results_root)
+    client = render_report(results_root, audience="client")
+    for provider_only in (
+        "earns the provider",
+        "Provider net profit",
+        "Gross margin",
+        "Net margin",
+        "overhead",
+    ):
+        assert provider_only in full
+    for text in (
+        "earns the provider",
+        "net profit",
+        "Net profit",
+        "Gross margin",
+        "Net margin",
+        "gross margin",
+        "net margin",
+        'data-metric="provider_',
+        'data-metric="social_cost"',
+        "Revenue per technician hour",
+        "Provider's costs",
+        "cost_per_technician_hour",
+        'id="s0-provider"',
+        "headline-provider",
+    ):
+        assert text not in client, text
+    assert "headline-client" in client and "Client total cost per month" in client
+    assert "The client's version" in client and "Moving to managed services" in client  # what was left out
+    assert client.count('class="section-run"') == 1 and 'class="section-transition"' not in client
+    with pytest.raises(ReportError, match="not one of full, client"):
+        render_report(results_root, audience="cfo")
+    done = msp_sim(
+        "report", results_root / "transition", "--audience", "client", "--out", tmp_path / "c.html"
+    )
+    assert done.returncode == 2 and "holds no results of `msp-sim run`" in done.stderr
+    done = msp_sim("report", results_root, "--audience", "client", "--xlsx", tmp_path / "c.xlsx")
+    assert done.returncode == 2 and "not made for the client" in done.stderr
+    assert not (tmp_path / "c.html").exists() and not (tmp_path / "c.xlsx").exists()

@@ -202,7 +202,14 @@ def run(
     help="Also write an Excel workbook (summary, replications, differences, assumptions) to this file.",
 )
 @click.option("--title", default=None, help="Report title (default: 'IT support options: <scenario>').")
-def report(folder: Path, out: Path | None, xlsx: Path | None, title: str | None) -> None:
+@click.option(
+    "--audience",
+    type=click.Choice(["full", "client"]),
+    default="full",
+    show_default=True,
+    help="client: the version to hand to the client, without the provider's revenue, costs, profit and margins.",
+)
+def report(folder: Path, out: Path | None, xlsx: Path | None, title: str | None, audience: str) -> None:
     """Write one self-contained HTML report (charts inline, prints to PDF) from RESULTS_DIR: a folder written by
     run, incentives, transition or sweep, or a folder holding several of them (e.g. results/)."""
     from simulator.base.files import OutputError, check_file_target
@@ -210,6 +217,12 @@ def report(folder: Path, out: Path | None, xlsx: Path | None, title: str | None)
     from simulator.outputs.workbook import write_workbook
 
     target = out or folder / "report.html"
+    if audience == "client" and xlsx is not None:
+        fail(
+            "--xlsx with --audience client: the workbook holds every figure, the provider's included, so it is "
+            "not made for the client; leave out --xlsx, or make it in a separate `msp-sim report` without "
+            "--audience client."
+        )
     try:
         check_file_target(target, "--out")
         if xlsx is not None:
@@ -221,10 +234,15 @@ def report(folder: Path, out: Path | None, xlsx: Path | None, title: str | None)
     except ReportError as exc:
         fail(str(exc))
         raise  # unreachable
+    if audience == "client" and not any(kind == "run" for kind, _ in found):
+        fail(
+            f"--audience client: {folder} holds no results of `msp-sim run`; the client's version of a report shows "
+            "run comparisons only (incentives, transitions and sweeps are the provider's)."
+        )
     if xlsx is not None and not any(kind != "sweep" for kind, _ in found):
         fail(f"--xlsx: {folder} holds only sweep results; the workbook is made from a run's results folder.")
     with err.status("rendering the report..."):
-        written(target.parent, lambda: write_report(folder, target, title))
+        written(target.parent, lambda: write_report(folder, target, title, audience))
         if xlsx is not None:
             source = next(path for kind, path in found if kind != "sweep")
             written(xlsx.parent, lambda: write_workbook(source, xlsx))

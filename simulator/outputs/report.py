@@ -23,7 +23,7 @@ from simulator.metrics import METRICS, unstable_contracts
 from simulator.studies.run import Results
 
 from . import charts
-from .assumptions import assumptions, key_assumptions
+from .assumptions import SECTIONS, assumptions, key_assumptions
 from .charts.style import add_source, run_source
 from .folders import RUN_FILES, read_incentives, read_results, read_transition
 from .money import price as money_price
@@ -198,6 +198,7 @@ def _run_section(folder: Path, key: str) -> _Section:
             lo, hi = float(r["ci_low"]), float(r["ci_high"])
             diffs.append(
                 {
+                    "metric": metric,
                     "label": label,
                     "contract": r["contract"],
                     "reference": r["reference"],
@@ -266,7 +267,14 @@ def _benchmark_rows(folder: Path, contracts: list[str]) -> list[dict[str, Any]]:
                 }
             )
         first = group.iloc[0]
-        rows.append({"label": str(first["label"]), "source": str(first["source"]), "cells": cells})
+        rows.append(
+            {
+                "figure": str(first["figure"]),
+                "label": str(first["label"]),
+                "source": str(first["source"]),
+                "cells": cells,
+            }
+        )
     return rows
 
 
@@ -566,10 +574,48 @@ _BUILDERS = {
 }
 
 
-def render_report(folder: Path, title: str | None = None) -> str:
-    """The report of every results folder found in ``folder`` (see :func:`find_results`) as HTML text."""
+AUDIENCES = ("full", "client")
+"""Who a report is for: ``full`` shows everything; ``client`` is the version to hand to the client: the runs'
+comparisons without the provider's revenue, costs, profit, margins, staffing costs or pricing sections."""
+
+_PROVIDER_METRICS = ("provider_", "revenue_", "technician_", "prevention_", "social_")
+"""Metrics (by prefix) that describe the provider's business or reveal its costs (the social cost holds the
+provider's delivery cost), left out of a client's report."""
+_PROVIDER_FIGURES = {"gross_margin", "net_margin", "effective_hourly_rate", "technician_utilization"}
+_PROVIDER_CHARTS = {"provider", "revenue"}
+
+
+def _for_client(section: _Section) -> _Section:
+    """A run section without the provider's economics: its rows, differences, benchmark figures, charts, the
+    provider's cost assumptions and the provider's parameters."""
+    d = dict(section.data)
+    d["headline_provider"] = ""
+    d["rows"] = [r for r in d["rows"] if not r["metric"].startswith(_PROVIDER_METRICS)]
+    d["all_rows"] = [r for r in d["all_rows"] if not r["metric"].startswith(_PROVIDER_METRICS)]
+    d["differences"] = [r for r in d["differences"] if not r["metric"].startswith(_PROVIDER_METRICS)]
+    d["benchmarks"] = [r for r in d["benchmarks"] if r["figure"] not in _PROVIDER_FIGURES]
+    d["key_assumptions"] = [a for a in d["key_assumptions"] if a["topic"] != "Provider's costs"]
+    d["assumptions"] = [g for g in d["assumptions"] if g["section"] != SECTIONS["provider"]]
+    charts = [c for c in section.charts if c.key not in _PROVIDER_CHARTS]
+    return _Section(section.kind, section.key, section.title, section.scenario, d, charts)
+
+
+def render_report(folder: Path, title: str | None = None, audience: str = "full") -> str:
+    """The report of every results folder found in ``folder`` (see :func:`find_results`) as HTML text, for
+    ``audience`` (see :data:`AUDIENCES`)."""
+    if audience not in AUDIENCES:
+        raise ReportError(f"--audience: '{audience}' is not one of {', '.join(AUDIENCES)}")
     found = find_results(Path(folder))
     sections = [_BUILDERS[kind](path, f"s{i}") for i, (kind, path) in enumerate(found)]
+    left_out: list[str] = []
+    if audience == "client":
+        left_out = [s.title for s in sections if s.kind != "run"]
+        sections = [_for_client(s) for s in sections if s.kind == "run"]
+        if not sections:
+            raise ReportError(
+                f"--audience client: {folder} holds no results of `msp-sim run`; the client's version of a report "
+                "shows run comparisons only (incentives, transitions and sweeps are the provider's)"
+            )
     first = next((s for s in sections if s.kind == "run"), sections[0])
     env = Environment(
         loader=PackageLoader("simulator.outputs", "templates"),
@@ -587,15 +633,19 @@ def render_report(folder: Path, title: str | None = None) -> str:
         description=scenario.description if scenario else "",
         sections=sections,
         first=first,
+        audience=audience,
+        left_out=left_out,
         generated=dt.date.today().isoformat(),
         version=version,
     )
 
 
-def write_report(folder: Path, out: Path | None = None, title: str | None = None) -> Path:
-    """Write the report of ``folder`` to ``out`` (default: ``folder``/report.html) atomically."""
+def write_report(
+    folder: Path, out: Path | None = None, title: str | None = None, audience: str = "full"
+) -> Path:
+    """Write the report of ``folder`` for ``audience`` to ``out`` (default: ``folder``/report.html) atomically."""
     folder = Path(folder)
     target = Path(out) if out is not None else folder / "report.html"
-    html = render_report(folder, title)
+    html = render_report(folder, title, audience)
     write_text(target, html)
     return target
