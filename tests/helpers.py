@@ -256,13 +256,13 @@ def sla_terms(
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def msp_sim(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """Run the command line from the repository root, as a user would, capturing what it prints."""
+def msp_sim(*args: str | Path, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the command line in ``cwd`` (default the repository root), as a user would, capturing what it prints."""
     return subprocess.run(
         [sys.executable, "-m", "simulator", *map(str, args)],
-        cwd=ROOT,
+        cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         env={**os.environ, "COLUMNS": "120"},
     )

@@ -7,7 +7,6 @@ the user's beside and inside the output folder), and the workspace is compared b
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import openpyxl  # type: ignore[import-untyped]
 import pandas as pd
 import pytest
 import yaml
+from helpers import msp_sim
 
 from simulator.base.files import tool_wrote
 
@@ -27,14 +27,6 @@ SMALL = ROOT / "scenarios" / "small-office.yaml"
 INCENTIVES = ROOT / "scenarios" / "incentives.yaml"
 TRANSITION = ROOT / "scenarios" / "transition.yaml"
 SHORT = ["-r", "2", "--set", "horizon_months=2", "--set", "warmup_months=0"]
-
-
-def msp_sim(*args: str | Path, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "simulator", *map(str, args)],
-        cwd=cwd, capture_output=True, text=True, timeout=timeout,
-        env={**os.environ, "COLUMNS": "120"},
-    )  # fmt: skip
 
 
 def tree(root: Path) -> dict[str, bytes | None]:

@@ -4,29 +4,15 @@ changes."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from helpers import ROOT, scenario
+from helpers import ROOT, msp_sim, scenario
 
 from simulator import load_scenario
 from simulator.cli.common import results_folder
 from simulator.outputs.charts.style import source_line
 
 SMALL = ROOT / "scenarios" / "small-office.yaml"
-
-
-def _msp_sim(cwd: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "simulator", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "COLUMNS": "200", "PYTHONPATH": str(ROOT)},
-    )
 
 
 def test_a_scenario_records_the_changes_it_was_loaded_with() -> None:
@@ -57,12 +43,12 @@ def test_a_what_if_run_gets_its_own_folder_lists_its_changes_and_says_what_it_re
     tmp_path: Path,
 ) -> None:
     short = _short_small_office(tmp_path)
-    base = _msp_sim(tmp_path, "run", short, "-r", "2", "--report")
+    base = msp_sim("run", short, "-r", "2", "--report", cwd=tmp_path)
     assert base.returncode == 0, base.stderr
     own = tmp_path / "results" / "small-office"
     before = {p.name: p.read_bytes() for p in own.iterdir()}
-    what_if = _msp_sim(
-        tmp_path, "run", short, "-r", "2", "--set", "seed=3", "--report", "--title", "Option B"
+    what_if = msp_sim(
+        "run", short, "-r", "2", "--set", "seed=3", "--report", "--title", "Option B", cwd=tmp_path
     )
     assert what_if.returncode == 0, what_if.stderr
     assert {p.name: p.read_bytes() for p in own.iterdir()} == before  # the plain run's report is still there
@@ -79,7 +65,7 @@ def test_a_what_if_run_gets_its_own_folder_lists_its_changes_and_says_what_it_re
     assert 'class="note what-if"' in html and "<code>seed=3</code>" in html
     assert "what-if: seed=3" in html  # the charts' source line
     # The same changes go to the same folder; replacing the report there says so.
-    again = _msp_sim(tmp_path, "run", short, "-r", "2", "--set", "seed=3")
+    again = msp_sim("run", short, "-r", "2", "--set", "seed=3", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert f"writing to results/{folders[1]}" in again.stderr
     assert f"note: results/{folders[1]} held report.html and results.xlsx from an earlier run" in again.stderr

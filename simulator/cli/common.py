@@ -180,7 +180,8 @@ def say_replaced(folder: Path, earlier: list[str], rewritten: bool) -> None:
         what = " and ".join(earlier)
         then = "new ones were written" if rewritten else "this run wrote none (add --report, or use --out)"
         err.print(
-            f"note: {folder} held {what} from an earlier run; they were replaced with the folder: {then}."
+            f"note: {folder} held {what} from an earlier run; they were replaced with the folder: {then}.",
+            soft_wrap=True,
         )
 
 
