@@ -11,7 +11,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from simulator.outputs.tables import RUN_ROWS, format_number, monthly_unit, per_month
+from simulator.outputs.tables import RUN_ROWS, format_number, shown_per_month
 
 from .common import (
     claim,
@@ -47,8 +47,7 @@ def _table(results: Any) -> Table:
         table.add_column(name, justify="right")
     for metric, label, unit in RUN_ROWS:
         t = results.table(metric)
-        monthly = per_month(metric, unit)
-        scale, shown = (s.measured_months, monthly_unit(unit)) if monthly else (1, unit)
+        shown_label, shown, scale = shown_per_month(metric, label, unit, s.measured_months)
         cells = []
         for name in results.contracts:
             r = t.loc[name]
@@ -57,7 +56,7 @@ def _table(results: Any) -> Table:
             else:
                 half = (r["ci_high"] - r["ci_low"]) / 2 / scale
                 cells.append(f"{format_number(r['mean'] / scale, shown)} ± {format_number(half, shown)}")
-        table.add_row(label + (" per month" if monthly else ""), *cells)
+        table.add_row(shown_label, *cells)
     return table
 
 

@@ -25,9 +25,9 @@ from simulator.studies.run import Results
 from . import charts
 from .assumptions import SECTIONS, assumptions, key_assumptions
 from .charts.style import add_source, run_source
-from .folders import RUN_FILES, read_incentives, read_results, read_transition
+from .folders import RUN_FILES, read_incentives, read_results, read_scenario, read_transition
 from .money import price as money_price
-from .tables import RUN_ROWS, TRANSITION_ROWS, format_number, monthly_unit, per_month
+from .tables import RUN_ROWS, TRANSITION_ROWS, format_number, shown_per_month
 
 if TYPE_CHECKING:
     from simulator.studies.incentives import IncentiveResults
@@ -155,7 +155,22 @@ def _kind_of_unit(unit: str) -> str:
     return "count"
 
 
-def _run_section(folder: Path, key: str) -> _Section:
+_TITLES = {
+    "run": "Comparison",
+    "incentives": "Incentives",
+    "transition": "Moving to managed services",
+    "sweep": "Sweep",
+}
+"""The heading of each kind of section, followed by the scenario's name (a sweep: its folder's)."""
+
+
+def _section_title(kind: str, folder: Path) -> str:
+    """A section's heading, without building the section."""
+    return f"{_TITLES[kind]}: {folder.name if kind == 'sweep' else read_scenario(folder).name}"
+
+
+def _run_section(folder: Path, key: str, client: bool = False) -> _Section:
+    """A run's section; ``client``: without the provider's charts (see :func:`_for_client` for the rest)."""
     results = read_results(folder)
     s = results.scenario
     months = s.measured_months
@@ -165,17 +180,12 @@ def _run_section(folder: Path, key: str) -> _Section:
     for metric, label, unit in RUN_ROWS:
         if (contracts[0], metric) not in table.index:
             continue
-        monthly = per_month(metric, unit)
+        shown, shown_unit, scale = shown_per_month(metric, label, unit, months)
         main_rows.append(
             {
                 "metric": metric,
-                "label": label + (" per month" if monthly else ""),
-                "cells": [
-                    _cell(table.loc[(c, metric)], monthly_unit(unit), months)
-                    if monthly
-                    else _cell(table.loc[(c, metric)], unit)
-                    for c in contracts
-                ],
+                "label": shown,
+                "cells": [_cell(table.loc[(c, metric)], shown_unit, scale) for c in contracts],
             }
         )
     all_rows = [
@@ -207,7 +217,7 @@ def _run_section(folder: Path, key: str) -> _Section:
                 }
             )
     n = int(results.replications["replication"].nunique())
-    section = _Section("run", key, f"Comparison: {s.name}", s)
+    section = _Section("run", key, f"{_TITLES['run']}: {s.name}", s)
     section.data = {
         "contracts": contracts,
         "colors": charts.contract_colors(s),
@@ -225,7 +235,7 @@ def _run_section(folder: Path, key: str) -> _Section:
         "assumptions": _grouped(assumptions(s)),
         "benchmarks": _benchmark_rows(folder, contracts),
     }
-    section.charts = _run_charts(results, key)
+    section.charts = _run_charts(results, key, _PROVIDER_CHARTS if client else frozenset())
     return section
 
 
@@ -278,7 +288,8 @@ def _benchmark_rows(folder: Path, contracts: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
-def _run_charts(results: Results, key: str) -> list[_Chart]:
+def _run_charts(results: Results, key: str, leave_out: frozenset[str]) -> list[_Chart]:
+    """The run's charts, but those named in ``leave_out``."""
     import matplotlib.pyplot as plt
 
     def single(plot: Any, size: tuple[float, float]) -> Any:
@@ -320,6 +331,7 @@ def _run_charts(results: Results, key: str) -> list[_Chart]:
     out = [
         _Chart(slug, title, caption, svg(single(plot, (7, 5.2)), f"{key}-{slug}"), wide=False)
         for slug, title, caption, plot in singles
+        if slug not in leave_out
     ]
     if results.times is not None and not results.times.empty:
         out.append(
@@ -437,7 +449,7 @@ def _incentives_finding(inc: IncentiveResults) -> str:
 def _incentives_section(folder: Path, key: str) -> _Section:
     inc = read_incentives(folder)
     s = inc.scenario
-    section = _Section("incentives", key, f"Incentives: {s.name}", s)
+    section = _Section("incentives", key, f"{_TITLES['incentives']}: {s.name}", s)
     section.data = {
         "levers": _lever_rows(inc),
         "gaps": _gap_rows(inc),
@@ -477,7 +489,7 @@ def _transition_section(folder: Path, key: str) -> _Section:
                 "cells": [_cell(summary.loc[(name, metric)], unit) for name in tr.strategies],
             }
         )
-    section = _Section("transition", key, f"Moving to managed services: {s.name}", s)
+    section = _Section("transition", key, f"{_TITLES['transition']}: {s.name}", s)
     section.data = {
         "strategies": tr.strategies,
         "rows": rows,
@@ -509,7 +521,7 @@ def _sweep_section(folder: Path, key: str) -> _Section:
     base = folder / "base.resolved.yaml"
     scenario = load_scenario(base) if base.is_file() else None
     shares = win_shares(analysis.outcomes)
-    section = _Section("sweep", key, f"Sweep: {folder.name}", scenario)  # type: ignore[arg-type]
+    section = _Section("sweep", key, f"{_TITLES['sweep']}: {folder.name}", scenario)  # type: ignore[arg-type]
     sens = analysis.sensitivity
     section.data = {
         "contract": analysis.contract,
@@ -582,12 +594,12 @@ _PROVIDER_METRICS = ("provider_", "revenue_", "technician_", "prevention_", "soc
 """Metrics (by prefix) that describe the provider's business or reveal its costs (the social cost holds the
 provider's delivery cost), left out of a client's report."""
 _PROVIDER_FIGURES = {"gross_margin", "net_margin", "effective_hourly_rate", "technician_utilization"}
-_PROVIDER_CHARTS = {"provider", "revenue"}
+_PROVIDER_CHARTS = frozenset({"provider", "revenue"})
 
 
 def _for_client(section: _Section) -> _Section:
-    """A run section without the provider's economics: its rows, differences, benchmark figures, charts, the
-    provider's cost assumptions and the provider's parameters."""
+    """A run section (built without the provider's charts) without the rest of the provider's economics: its
+    rows, differences, benchmark figures, the provider's cost assumptions and the provider's parameters."""
     d = dict(section.data)
     d["headline_provider"] = ""
     d["rows"] = [r for r in d["rows"] if not r["metric"].startswith(_PROVIDER_METRICS)]
@@ -596,8 +608,7 @@ def _for_client(section: _Section) -> _Section:
     d["benchmarks"] = [r for r in d["benchmarks"] if r["figure"] not in _PROVIDER_FIGURES]
     d["key_assumptions"] = [a for a in d["key_assumptions"] if a["topic"] != "Provider's costs"]
     d["assumptions"] = [g for g in d["assumptions"] if g["section"] != SECTIONS["provider"]]
-    charts = [c for c in section.charts if c.key not in _PROVIDER_CHARTS]
-    return _Section(section.kind, section.key, section.title, section.scenario, d, charts)
+    return _Section(section.kind, section.key, section.title, section.scenario, d, section.charts)
 
 
 def render_report(folder: Path, title: str | None = None, audience: str = "full") -> str:
@@ -606,16 +617,22 @@ def render_report(folder: Path, title: str | None = None, audience: str = "full"
     if audience not in AUDIENCES:
         raise ReportError(f"--audience: '{audience}' is not one of {', '.join(AUDIENCES)}")
     found = find_results(Path(folder))
-    sections = [_BUILDERS[kind](path, f"s{i}") for i, (kind, path) in enumerate(found)]
     left_out: list[str] = []
     if audience == "client":
-        left_out = [s.title for s in sections if s.kind != "run"]
-        sections = [_for_client(s) for s in sections if s.kind == "run"]
+        # Only the runs, built without the provider's charts: the rest is never drawn.
+        left_out = [_section_title(kind, path) for kind, path in found if kind != "run"]
+        sections = [
+            _for_client(_run_section(path, f"s{i}", client=True))
+            for i, (kind, path) in enumerate(found)
+            if kind == "run"
+        ]
         if not sections:
             raise ReportError(
                 f"--audience client: {folder} holds no results of `msp-sim run`; the client's version of a report "
                 "shows run comparisons only (incentives, transitions and sweeps are the provider's)"
             )
+    else:
+        sections = [_BUILDERS[kind](path, f"s{i}") for i, (kind, path) in enumerate(found)]
     first = next((s for s in sections if s.kind == "run"), sections[0])
     env = Environment(
         loader=PackageLoader("simulator.outputs", "templates"),

@@ -6,7 +6,7 @@ import math
 
 from .money import DEFAULT_LOCALE, price
 
-__all__ = ["RUN_ROWS", "TRANSITION_ROWS", "format_number", "format_price", "monthly_unit", "per_month"]
+__all__ = ["RUN_ROWS", "TRANSITION_ROWS", "format_number", "format_price", "shown_per_month"]
 
 RUN_ROWS = (
     ("client_fees", "Client fees", "money"),
@@ -32,16 +32,14 @@ RUN_ROWS = (
 """(metric, label, unit) of the run comparison, in display order."""
 
 
-def per_month(metric: str, unit: str) -> bool:
-    """Whether a comparison row is shown per month (money, incidents, tickets) rather than as the metric's own
-    figure (a share, hours per user-year, a mean time): every table, sentence and chart a person reads shows money
-    per month; the CSV files keep the totals over the measured months."""
-    return unit == "money" or metric in ("incidents", "tickets")
-
-
-def monthly_unit(unit: str) -> str:
-    """How a per-month row's numbers are written: counts per month get a decimal, the rest keep their unit."""
-    return "decimal" if unit == "count" else unit
+def shown_per_month(metric: str, label: str, unit: str, months: int) -> tuple[str, str, float]:
+    """How a comparison row is shown: ``(label, unit, divisor)``. Money, incidents and tickets per month (the label
+    says so, counts get a decimal); the rest as the metric's own figure (a share, hours per user-year, a mean
+    time). Every table, sentence and chart a person reads shows money per month; the CSV files keep the totals
+    over the measured months."""
+    if unit == "money" or metric in ("incidents", "tickets"):
+        return f"{label} per month", "decimal" if unit == "count" else unit, float(months)
+    return label, unit, 1.0
 
 
 TRANSITION_ROWS = (
