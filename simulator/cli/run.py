@@ -115,6 +115,11 @@ def _benchmark_table(results: Any, panel: Any) -> Table:
     default=None,
     help="Title of report.html with --report (default: 'IT support options: <scenario>').",
 )
+@click.option(
+    "--no-verdict",
+    is_flag=True,
+    help="Skip the switching values, the fee window and the verdict's tornado (verdict.csv, pricing.csv): faster.",
+)
 @force_option
 def run(
     scenario: str,
@@ -126,9 +131,11 @@ def run(
     tickets: bool,
     with_report: bool,
     title: str | None,
+    no_verdict: bool,
     force: bool,
 ) -> None:
-    """Run SCENARIO: compare its contracts over replications and write results, charts and tables."""
+    """Run SCENARIO: compare its contracts over replications, find how far the verdict holds (the switching
+    values of its decisive inputs, the fee window) and write results, charts and tables."""
     from simulator.outputs.folders import write_results
     from simulator.studies.estimate import estimate_run
     from simulator.studies.run import simulate
@@ -142,6 +149,9 @@ def run(
         + (", or leave out --tickets" if tickets else ""),
         force,
     )
+    with_verdict = sc.robustness.enabled and not no_verdict
+    if with_verdict:
+        _check_robustness(sc)
     folder = results_folder(out, sc)
     claim(folder)
     with progress_bar() as progress:
@@ -154,6 +164,17 @@ def run(
             tickets=tickets,
             progress=lambda: progress.advance(task),
         )
+    verdict = None
+    if with_verdict:
+        from simulator.studies.verdict import analyze_verdict
+
+        with progress_bar() as progress:
+            task = progress.add_task("switching values", total=None)
+            verdict = analyze_verdict(
+                results,
+                workers=workers,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
     extra = None
     if with_report:
         from simulator.outputs.report import write_report
@@ -167,7 +188,10 @@ def run(
 
     panel = benchmark_panel(results)
     earlier = earlier_reports(folder)
-    written(folder, lambda: write_results(results, folder, tickets=tickets, extra=extra, benchmarks=panel))
+    written(
+        folder,
+        lambda: write_results(results, folder, tickets=tickets, extra=extra, benchmarks=panel, verdict=verdict),
+    )
     say_replaced(folder, earlier, with_report)
     console.print(_table(results))
     console.print(_benchmark_table(results, panel))
@@ -175,14 +199,52 @@ def run(
 
     for unstable in unstable_contracts(results.scenario, results.summary):
         console.print(f"[bold yellow]{escape(unstable.note)}[/]", soft_wrap=True)  # one line each
-    from simulator.outputs.charts import headline
-
-    console.print(f"[bold]{headline(results)}.[/]")
+    _findings(results, verdict)
     console.print(
         f"Results written to [cyan]{folder}[/]: summary.csv, replications.csv, differences.csv, monthly.csv, "
-        "benchmarks.csv, scenario.resolved.yaml, ticket_times.csv, comparison/revenue/service.png/.svg"
+        "benchmarks.csv, scenario.resolved.yaml, ticket_times.csv"
+        f"{', verdict.csv, pricing.csv' if verdict is not None else ''}, comparison/revenue/service"
+        f"{'/verdict' if verdict is not None else ''}.png/.svg"
         f"{', tickets.parquet' if tickets else ''}{', report.html, results.xlsx' if with_report else ''}"
     )
+
+
+def _check_robustness(scenario: Any) -> None:
+    """The robustness inputs resolved against the scenario before any work: a bad path or range ends the command
+    (exit 2, nothing written)."""
+    from simulator.config import ScenarioError
+    from simulator.studies.verdict import default_inputs, resolve_inputs
+
+    settings = scenario.robustness
+    try:
+        resolve_inputs(
+            scenario,
+            settings.inputs if settings.inputs is not None else default_inputs(scenario),
+            "robustness.inputs",
+        )
+    except ScenarioError as exc:
+        fail(str(exc))
+
+
+def _findings(results: Any, verdict: Any) -> None:
+    """The findings in the order a reader weighs them: which contract uses the fewest real resources, the fee
+    window of each managed contract, what the client saves at the quoted fees, and how far that holds."""
+    from simulator.outputs.charts import (
+        efficiency_headline,
+        fee_window_sentence,
+        headline,
+        switching_sentence,
+    )
+
+    s = results.scenario
+    console.print(f"[bold]{escape(efficiency_headline(results))}.[/]", soft_wrap=True)
+    if verdict is not None:
+        for row in verdict.pricing.to_dict("records"):
+            console.print(f"{escape(fee_window_sentence(row, s))}.", soft_wrap=True)
+    console.print(f"[bold]{escape(headline(results))}.[/]", soft_wrap=True)
+    if verdict is not None and len(verdict.table):
+        console.print(f"{escape(switching_sentence(verdict.table, s))}.", soft_wrap=True)
+        console.print(f"{escape(switching_sentence(verdict.table, s, 'social'))}.", soft_wrap=True)
 
 
 @click.command()
@@ -203,10 +265,11 @@ def run(
 @click.option("--title", default=None, help="Report title (default: 'IT support options: <scenario>').")
 @click.option(
     "--audience",
-    type=click.Choice(["full", "client"]),
+    type=click.Choice(["full", "client", "provider"]),
     default="full",
     show_default=True,
-    help="client: the version to hand to the client, without the provider's revenue, costs, profit and margins.",
+    help="client: the version to hand to the client, without the provider's revenue, costs, profit and margins; "
+    "provider: everything, led by the provider's findings and the pricing.",
 )
 def report(folder: Path, out: Path | None, xlsx: Path | None, title: str | None, audience: str) -> None:
     """Write one self-contained HTML report (charts inline, prints to PDF) from RESULTS_DIR: a folder written by

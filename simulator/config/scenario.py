@@ -18,6 +18,7 @@ from .benchmarks import BENCHMARK_FIGURES, Benchmark, BenchmarkOverride, shipped
 from .incentive_settings import IncentiveSettings
 from .money import Term, money_terms
 from .portfolio import Portfolio
+from .robustness import Robustness
 from .sections import MAJOR, Calendar, ClientSegment, ConfigModel, Incidents, Provider
 
 __all__ = ["Scenario", "priorities"]
@@ -57,6 +58,8 @@ class Scenario(ConfigModel):
     """Contracts to compare, each with the provider's levers under it."""
     incentives: IncentiveSettings = IncentiveSettings()
     """Settings of the incentive analysis."""
+    robustness: Robustness = Robustness()
+    """How ``msp-sim run`` tests its verdict: the inputs whose switching values it looks for."""
     portfolio: Portfolio | None = None
     """The portfolio followed over time by ``msp-sim transition`` (optional)."""
     what_if: list[Text] = Field([], max_length=1000)

@@ -396,6 +396,9 @@ class Provider(ConfigModel):
     """Round-trip travel per on-site visit, unbilled beyond the trip charge [hours]."""
     overhead: Overhead = Overhead()
     """Overhead beyond service delivery; it turns the gross profit into the net profit."""
+    target_gross_margin: float = Field(0.5, ge=0, lt=1)
+    """The gross margin the provider prices a flat fee for: a run gives the fee that reaches it (agreement targets
+    0.50-0.70, TruMethods; services gross margin 0.38-0.50, Service Leadership Index) [share of revenue]."""
     tools_cost_per_endpoint_month: float = Field(0.0, ge=0, le=MONEY)
     """RMM/PSA/AV tooling cost when monitoring is on [currency/endpoint-month]."""
     tools_effort_factor: float = Field(1.0, gt=0, le=FACTOR)

@@ -17,6 +17,7 @@ from simulator.studies.benchmarks import benchmark_panel
 from simulator.studies.incentives import IncentiveResults
 from simulator.studies.run import Results
 from simulator.studies.transition import TransitionResults
+from simulator.studies.verdict import Verdict
 
 from .money import DEFAULT_LOCALE
 
@@ -29,6 +30,7 @@ __all__ = [
     "read_results",
     "read_scenario",
     "read_transition",
+    "read_verdict",
     "save_figure",
     "write_analysis",
     "write_incentives",
@@ -89,11 +91,13 @@ def write_results(
     tickets: bool = False,
     extra: Callable[[Path], None] | None = None,
     benchmarks: pd.DataFrame | None = None,
+    verdict: Verdict | None = None,
 ) -> Path:
     """Write CSVs, the resolved scenario, the charts and (optionally) the ticket log into ``out``; ``extra`` may
     add files (a report) to the folder before it appears; ``benchmarks`` is the run's benchmark panel when the
-    caller has it already."""
-    from .charts import comparison_figure, revenue_figure, service_figure
+    caller has it already; ``verdict`` adds verdict.csv, pricing.csv and the verdict's tornado."""
+    from .charts import comparison_figure, revenue_figure, service_figure, verdict_figure
+    from .charts.style import run_source
 
     with atomic_dir(Path(out), "run") as tmp:
         write_csv(results.replications, tmp / "replications.csv")
@@ -112,6 +116,12 @@ def write_results(
         ]
         if results.times is not None:
             charts.append(("service", lambda: service_figure(results), 110))
+        if verdict is not None:
+            write_csv(verdict.table, tmp / "verdict.csv")
+            write_csv(verdict.pricing, tmp / "pricing.csv")
+            charts.append(
+                ("verdict", lambda: verdict_figure(verdict.table, results.scenario, run_source(results)), 130)
+            )
         draw_charts(tmp, charts)
         if extra is not None:
             extra(tmp)
@@ -216,4 +226,17 @@ def read_transition(folder: Path) -> TransitionResults:
         scenario=read_scenario(folder),
         monthly=read_csv(folder / "transition_monthly.csv"),
         summary=read_csv(folder / "transition_summary.csv"),
+    )
+
+
+def read_verdict(folder: Path) -> Verdict | None:
+    """A run folder's verdict (verdict.csv and pricing.csv), or None when the run has none."""
+    folder = Path(folder)
+    if not (folder / "verdict.csv").is_file():
+        return None
+    pricing = folder / "pricing.csv"
+    return Verdict(
+        scenario=read_scenario(folder),
+        table=read_csv(folder / "verdict.csv"),
+        pricing=read_csv(pricing) if pricing.is_file() else pd.DataFrame(),
     )

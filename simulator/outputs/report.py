@@ -25,7 +25,7 @@ from simulator.studies.run import Results
 from . import charts
 from .assumptions import SECTIONS, assumptions, key_assumptions
 from .charts.style import add_source, run_source
-from .folders import RUN_FILES, read_incentives, read_results, read_scenario, read_transition
+from .folders import RUN_FILES, read_incentives, read_results, read_scenario, read_transition, read_verdict
 from .money import price as money_price
 from .tables import RUN_ROWS, TRANSITION_ROWS, format_number, shown_per_month
 
@@ -221,6 +221,7 @@ def _run_section(folder: Path, key: str, client: bool = False) -> _Section:
     section.data = {
         "contracts": contracts,
         "colors": charts.contract_colors(s),
+        "efficiency": charts.efficiency_headline(results),
         "headline_client": charts.headline(results),
         "headline_provider": charts.provider_headline(results),
         "headline_service": charts.service_headline(results) if results.times is not None else "",
@@ -234,9 +235,94 @@ def _run_section(folder: Path, key: str, client: bool = False) -> _Section:
         "key_assumptions": key_assumptions(s).to_dict("records"),
         "assumptions": _grouped(assumptions(s)),
         "benchmarks": _benchmark_rows(folder, contracts),
+        **_verdict_data(folder, s),
     }
     section.charts = _run_charts(results, key, _PROVIDER_CHARTS if client else frozenset())
+    verdict = read_verdict(folder)
+    if verdict is not None and len(verdict.table):
+        section.charts.append(
+            _Chart(
+                "verdict",
+                "How far the verdict holds",
+                "How much less the cheapest contract costs the client than the next cheapest, per month, with each "
+                "input at the ends of its range (the others as in the scenario). Where a bar crosses the dashed "
+                "line, another contract becomes the cheapest; the table below gives the exact values.",
+                svg(charts.verdict_figure(verdict.table, s, run_source(results)), f"{key}-verdict"),
+            )
+        )
     return section
+
+
+def _verdict_data(folder: Path, scenario: Scenario) -> dict[str, Any]:
+    """The verdict's sentences, its table (one row per input: the range, the scenario's value, where the client's
+    cheapest and the most efficient contract change) and the fee window; empty for a run without one."""
+    verdict = read_verdict(folder)
+    if verdict is None:
+        return {"switching_client": "", "switching_social": "", "verdict": [], "pricing": [], "prices": []}
+    table = verdict.table
+    rows = []
+    for name, group in table.groupby("input", sort=False):
+        by = {str(r["question"]): r for r in group.to_dict("records")}
+        first = next(iter(by.values()))
+        rows.append(
+            {
+                "input": name,
+                "range": charts.input_value(first, float(first["low"]), scenario, unit=False)
+                + " to "
+                + charts.input_value(first, float(first["high"]), scenario),
+                "base": charts.input_value(first, float(first["base_value"]), scenario),
+                "method": "re-priced (exact)"
+                if first["method"] == "reprice"
+                else f"re-simulated ({int(first['replications'])} replications)",
+                **{q: _switches(by[q], scenario) if q in by else "–" for q in ("client", "social")},
+            }
+        )
+    return {
+        "switching_client": charts.switching_sentence(table, scenario, "client"),
+        "switching_social": charts.switching_sentence(table, scenario, "social"),
+        "verdict": rows,
+        "pricing": [_price_row(r, scenario) for r in verdict.pricing.to_dict("records")],
+        "prices": [charts.fee_window_sentence(r, scenario) for r in verdict.pricing.to_dict("records")],
+        "prices_client": [
+            charts.fee_window_sentence(r, scenario, provider=False) for r in verdict.pricing.to_dict("records")
+        ],
+    }
+
+
+def _price_row(row: Any, scenario: Scenario) -> dict[str, str]:
+    """One managed contract's fee window as table cells: fees as exact prices per unit, the margin as a share."""
+
+    def fee(name: str) -> str:
+        value = float(row[name])
+        return money_price(value, scenario.currency, scenario.locale) if np.isfinite(value) else "outside the range"
+
+    margin = float(row["provider_gross_margin_at_quoted"])
+    return {
+        "contract": str(row["contract"]),
+        "unit": str(row["unit"]),
+        "quoted": fee("quoted_fee"),
+        "break_even": fee("client_break_even_fee"),
+        "alternative": str(row["alternative"]) if isinstance(row["alternative"], str) else "",
+        "target": f"{float(row['target_gross_margin']):.0%}",
+        "target_fee": fee("target_margin_fee"),
+        "provider_break_even": fee("provider_break_even_fee"),
+        "margin": f"{margin:.0%}" if np.isfinite(margin) else "–",
+        "range": f"{fee('low')} to {fee('high')}",
+    }
+
+
+def _switches(row: Any, scenario: Scenario) -> str:
+    """Where the lowest contract changes along one input, in words: 'below X (then C)', 'above Y (then D)', or
+    that it does not within the range (or that the input does not move that cost at all)."""
+    if not bool(row["affects"]):
+        return "no effect"
+    parts = []
+    for side in ("below", "above"):
+        value = float(row[f"switch_{side}"])
+        if np.isfinite(value):
+            about = "about " if row["method"] == "resimulate" and not bool(row["integer"]) else ""
+            parts.append(f"{side} {about}{charts.input_value(row, value, scenario)} ({row[f'lowest_{side}']})")
+    return "; ".join(parts) if parts else "none within range"
 
 
 _FLAG_WORDS = {
@@ -586,9 +672,11 @@ _BUILDERS = {
 }
 
 
-AUDIENCES = ("full", "client")
+AUDIENCES = ("full", "client", "provider")
 """Who a report is for: ``full`` shows everything; ``client`` is the version to hand to the client: the runs'
-comparisons without the provider's revenue, costs, profit, margins, staffing costs or pricing sections."""
+comparisons without the provider's revenue, costs, profit, margins, staffing costs or pricing sections;
+``provider`` shows everything too, led by the provider's findings and the pricing (the fee window with the fee
+for the target margin, the provider's break-even fee and its margin at the quoted fee)."""
 
 _PROVIDER_METRICS = ("provider_", "revenue_", "technician_", "prevention_", "social_")
 """Metrics (by prefix) that describe the provider's business or reveal its costs (the social cost holds the
@@ -602,6 +690,11 @@ def _for_client(section: _Section) -> _Section:
     rows, differences, benchmark figures, the provider's cost assumptions and the provider's parameters."""
     d = dict(section.data)
     d["headline_provider"] = ""
+    d["efficiency"] = ""  # the social cost holds the provider's delivery cost
+    d["switching_social"] = ""
+    d["verdict"] = [{**r, "social": ""} for r in d["verdict"]]
+    d["prices"] = d.get("prices_client", [])
+    d["pricing"] = []
     d["rows"] = [r for r in d["rows"] if not r["metric"].startswith(_PROVIDER_METRICS)]
     d["all_rows"] = [r for r in d["all_rows"] if not r["metric"].startswith(_PROVIDER_METRICS)]
     d["differences"] = [r for r in d["differences"] if not r["metric"].startswith(_PROVIDER_METRICS)]

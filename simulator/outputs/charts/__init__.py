@@ -7,11 +7,12 @@ currency, durations in hours.
 
 The shared look is in :mod:`.style`; each study has its own module: :mod:`.comparison` (a run's three panels and
 its headlines), :mod:`.revenue`, :mod:`.service` (ticket times), :mod:`.incentives`, :mod:`.transition` and
-:mod:`.sweeps` (tornado and break-even).
+:mod:`.sweeps` (tornado and break-even), :mod:`.verdict` (how far a run's verdict holds).
 """
 
 from .comparison import (
     comparison_figure,
+    efficiency_headline,
     headline,
     plot_client_cost,
     plot_downtime,
@@ -32,6 +33,7 @@ from .style import STRATEGY_STYLES as STRATEGY_STYLES
 from .sweeps import OUTCOME_LABELS as OUTCOME_LABELS
 from .sweeps import break_even_figure, plot_break_even, plot_tornado, tornado_figure
 from .transition import plot_cash, plot_clients, plot_mrr_share, plot_transition_revenue, transition_figure
+from .verdict import fee_window_sentence, input_value, plot_verdict, switching_sentence, verdict_figure
 
 __all__ = [
     "PALETTE",
@@ -39,11 +41,14 @@ __all__ = [
     "break_even_figure",
     "comparison_figure",
     "contract_colors",
+    "efficiency_headline",
+    "fee_window_sentence",
     "format_hours",
     "format_money",
     "headline",
     "incentives_figure",
     "incentives_headline",
+    "input_value",
     "plot_break_even",
     "plot_cash",
     "plot_client_cost",
@@ -57,13 +62,16 @@ __all__ = [
     "plot_ticket_times",
     "plot_tornado",
     "plot_transition_revenue",
+    "plot_verdict",
     "provider_headline",
     "revenue_figure",
     "service_figure",
     "service_headline",
     "share_within",
     "source_line",
+    "switching_sentence",
     "tornado_figure",
     "transition_figure",
     "unstable_caveat",
+    "verdict_figure",
 ]

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "comparison_figure",
+    "efficiency_headline",
     "headline",
     "plot_client_cost",
     "plot_downtime",
@@ -256,33 +257,58 @@ def _amounts(results: Results, *values: float) -> list[str]:
 def headline(results: Results) -> str:
     """One sentence stating the finding for the client, with the paired difference's 95% CI, and whether the
     contracts it names keep up with their work."""
+    return _lowest(
+        results,
+        "client_total_cost",
+        ("costs the client least", "cost the client about the same", "per month for the client"),
+        "including downtime",
+    )
+
+
+def efficiency_headline(results: Results) -> str:
+    """One sentence stating which contract uses the fewest real resources: the lowest social cost (the
+    provider's service delivery cost plus the client's downtime; what the client pays the provider cancels
+    out), with the paired difference's 95% CI."""
+    return _lowest(
+        results,
+        "social_cost",
+        (
+            "uses the fewest real resources",
+            "use about the same real resources",
+            "per month of resources",
+        ),
+        "of provider delivery cost and client downtime",
+    )
+
+
+def _lowest(results: Results, metric: str, words: tuple[str, str, str], what: str) -> str:
+    """The contract lowest on ``metric`` per month, by how much against the next, its 95% CI, or why the two read
+    as about the same; ``words``: (lowest, about the same, alone)."""
     from simulator.studies.run import paired_differences
 
+    least, same, alone = words
     months = results.scenario.measured_months
-    total = results.table("client_total_cost")["mean"] / months
+    total = results.table(metric)["mean"] / months
     best = str(total.idxmin())
     money = partial(_amounts, results)
 
     others = total.drop(best)
     if others.empty:
-        return (
-            f"{best}: {money(total[best])[0]} per month for the client, fees and downtime together"
-            + unstable_caveat(results, [best])
-        )
+        return f"{best}: {money(total[best])[0]} {alone}, {what}" + unstable_caveat(results, [best])
     runner_up = str(others.idxmin())
     diff = paired_differences(results.replications, best)
-    row = diff[(diff["contract"] == runner_up) & (diff["metric"] == "client_total_cost")].iloc[0]
+    row = diff[(diff["contract"] == runner_up) & (diff["metric"] == metric)].iloc[0]
     lo, hi, significant = _significance(row, months)
     caveat = unstable_caveat(results, [best, runner_up])
     if not significant:
         first, second = money(total[best], total[runner_up])
         return (
-            f"{best} and {runner_up} cost the client about the same: {first} vs {second}/month including "
-            f"downtime ({_not_significant(results, row, -1.0)})" + caveat
+            f"{best} and {runner_up} {same}: {first} vs {second}/month {what} "
+            f"({_not_significant(results, row, -1.0)})" + caveat
         )
     gap, gap_lo, gap_hi = money(float(row["mean"]) / months, lo, hi)
     return (
-        f"{best} costs the client least: {money(total[best])[0]}/month including downtime, "
+        f"{best} {least}: {money(total[best])[0]}/month {what}, "
         f"{gap} less than {runner_up} (95% CI {gap_lo} to {gap_hi})" + caveat
     )
 

@@ -60,8 +60,8 @@ def plot_tornado(
     rows = table.iloc[::-1].reset_index(drop=True)
     y = np.arange(len(rows))
     base = float(rows["baseline"].iloc[0]) if len(rows) else 0.0
-    if _tornado_bars(ax, rows, y, base):
-        _mark_break_even(ax, rows, base)
+    if tornado_bars(ax, rows, y):
+        mark_break_even(ax, rows)
     else:
         ax.text(
             0.5,
@@ -81,7 +81,7 @@ def plot_tornado(
         loc="left",
         fontsize=11,
     )
-    _tornado_legend(ax)
+    tornado_legend(ax)
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
@@ -91,22 +91,29 @@ def plot_tornado(
 _TORNADO_ENDS = (("low", PALETTE[1]), ("high", PALETTE[0]))
 
 
-def _tornado_bars(ax: Axes, rows: pd.DataFrame, y: np.ndarray, base: float) -> bool:
-    """One bar per parameter end from the average to the outcome there, its 95% interval and the parameter's
-    value; the average as a line. Whether any bar was drawn."""
+def tornado_bars(ax: Axes, rows: pd.DataFrame, y: np.ndarray) -> bool:
+    """One bar per parameter end from the row's ``baseline`` to the outcome there, its 95% interval (``at_low_se``,
+    ``at_high_se``, when given) and the parameter's value there (``low_text``/``high_text`` when given, else the
+    number ``low_value``/``high_value``); each row's baseline as a line. Whether any bar was drawn."""
     drawn = False
+    bases = set()
     for yi, r in zip(y, rows.to_dict("records"), strict=True):
+        base = float(r["baseline"])
+        if not np.isfinite(base):
+            continue
+        bases.add(base)
         for end, color in _TORNADO_ENDS:
             value = float(r[f"at_{end}"])
-            if not (np.isfinite(value) and np.isfinite(base)):  # no points at that end: no bar
+            if not np.isfinite(value):  # no points at that end: no bar
                 continue
             drawn = True
             ax.barh(yi, value - base, left=base, height=0.6, color=color, alpha=0.85)
-            se = float(r[f"at_{end}_se"])
+            se = float(r.get(f"at_{end}_se", np.nan))
             if np.isfinite(se):
                 ax.errorbar(value, yi, xerr=1.96 * se, fmt="none", ecolor="black", capsize=3, lw=1)
+            text = r.get(f"{end}_text")
             ax.annotate(
-                _number(float(r[f"{end}_value"])),
+                str(text) if isinstance(text, str) else _number(float(r[f"{end}_value"])),
                 (value, yi),
                 textcoords="offset points",
                 xytext=(6 if value >= base else -6, 7),
@@ -115,18 +122,21 @@ def _tornado_bars(ax: Axes, rows: pd.DataFrame, y: np.ndarray, base: float) -> b
                 color=color,
                 fontweight="bold",
             )
-    if np.isfinite(base):
-        ax.axvline(base, color="black", lw=1)
+    if len(bases) == 1:
+        ax.axvline(bases.pop(), color="black", lw=1)
+    else:
+        for yi, base in zip(y, rows["baseline"], strict=True):
+            ax.plot([base, base], [yi - 0.4, yi + 0.4], color="black", lw=1.2)
     return drawn
 
 
-def _mark_break_even(ax: Axes, rows: pd.DataFrame, base: float) -> None:
-    """A dashed line at zero when the bars cross it."""
-    span = np.r_[rows["at_low"], rows["at_high"], base]
+def mark_break_even(ax: Axes, rows: pd.DataFrame, label: str = "break-even") -> None:
+    """A dashed line at zero, named ``label``, when the bars cross it."""
+    span = np.r_[rows["at_low"], rows["at_high"], rows["baseline"]]
     if finite_min(span) < 0 < finite_max(span):
         ax.axvline(0, color="dimgrey", lw=1, ls="--")
         ax.annotate(
-            "break-even",
+            label,
             (0, 1.0),
             xycoords=("data", "axes fraction"),
             xytext=(3, -10),
@@ -136,15 +146,15 @@ def _mark_break_even(ax: Axes, rows: pd.DataFrame, base: float) -> None:
         )
 
 
-def _tornado_legend(ax: Axes) -> None:
+def tornado_legend(ax: Axes, what: str = "parameter") -> None:
     """Which colour is which end of a parameter's range, beside the axes."""
     from matplotlib.patches import Patch
 
     (_, low_color), (_, high_color) = _TORNADO_ENDS
     ax.legend(
         handles=[
-            Patch(color=low_color, label="parameter at its low end"),
-            Patch(color=high_color, label="parameter at its high end"),
+            Patch(color=low_color, label=f"{what} at its low end"),
+            Patch(color=high_color, label=f"{what} at its high end"),
         ],
         fontsize=8,
         loc="upper left",
