@@ -62,7 +62,9 @@ def two() -> tuple[Any, Any]:
 
 def _found(row: pd.Series) -> float:
     """The one switching value of a row whose costs are straight lines in the input (they cross once)."""
-    values = [float(row[f"switch_{side}"]) for side in ("below", "above") if np.isfinite(row[f"switch_{side}"])]
+    values = [
+        float(row[f"switch_{side}"]) for side in ("below", "above") if np.isfinite(row[f"switch_{side}"])
+    ]
     assert len(values) == 1, f"expected one switching value, got {values}"
     return values[0]
 
@@ -76,12 +78,16 @@ def test_downtime_switching_values_equal_their_closed_forms(two: tuple[Any, Any]
     """Client cost F + x·U and social cost P + x·U are straight lines in the value x of a downtime hour, so the
     two contracts swap where F_m + x·U_m = F_t + x·U_t, and P_m + x·U_m = P_t + x·U_t (means over replications)."""
     results, verdict = two
-    m = results.replications.groupby("contract")[["client_fees", "downtime_user_hours", "provider_cost"]].mean()
+    m = results.replications.groupby("contract")[
+        ["client_fees", "downtime_user_hours", "provider_cost"]
+    ].mean()
     fees, hours, cost = m["client_fees"], m["downtime_user_hours"], m["provider_cost"]
     assert hours["tm"] > hours["managed"]  # break/fix clients work around half their incidents
     client_x = (fees["managed"] - fees["tm"]) / (hours["tm"] - hours["managed"])
     social_x = (cost["managed"] - cost["tm"]) / (hours["tm"] - hours["managed"])
-    assert 0 < client_x < 10000 and 0 < social_x < 10000, "the scenario must put both break-evens inside the range"
+    assert 0 < client_x < 10000 and 0 < social_x < 10000, (
+        "the scenario must put both break-evens inside the range"
+    )
     assert _found(_row(verdict, "the cost of downtime", "client")) == pytest.approx(client_x, rel=1e-9)
     assert _found(_row(verdict, "the cost of downtime", "social")) == pytest.approx(social_x, rel=1e-9)
 
@@ -96,11 +102,17 @@ def test_fee_switching_value_and_fee_window_equal_their_closed_forms(two: tuple[
     m = results.replications.groupby("contract")[
         ["client_total_cost", "client_downtime_cost", "provider_cost"]
     ].mean()
-    break_even = (m.loc["tm", "client_total_cost"] - m.loc["managed", "client_downtime_cost"]) / (USERS * months)
+    break_even = (m.loc["tm", "client_total_cost"] - m.loc["managed", "client_downtime_cost"]) / (
+        USERS * months
+    )
     assert 0 < break_even < 400
     assert _found(_row(verdict, "the fee", "client")) == pytest.approx(break_even, rel=1e-9)
     social = _row(verdict, "the fee", "social")
-    assert not social["affects"] and not np.isfinite(social["switch_below"]) and not np.isfinite(social["switch_above"])
+    assert (
+        not social["affects"]
+        and not np.isfinite(social["switch_below"])
+        and not np.isfinite(social["switch_above"])
+    )
 
     window = verdict.pricing.set_index("contract").loc["managed"]
     assert window["client_break_even_fee"] == pytest.approx(break_even, rel=1e-9)
@@ -119,7 +131,9 @@ def test_the_tornado_ends_are_the_costs_at_the_ends_of_the_range(two: tuple[Any,
     """The saving at the scenario's values is the run's own difference; at the ends, the straight lines'."""
     results, verdict = two
     months = results.scenario.measured_months
-    m = results.replications.groupby("contract")[["client_fees", "downtime_user_hours", "client_total_cost"]].mean()
+    m = results.replications.groupby("contract")[
+        ["client_fees", "downtime_user_hours", "client_total_cost"]
+    ].mean()
     row = _row(verdict, "the cost of downtime", "client")
     best = row["lowest_at_base"]
     other = "tm" if best == "managed" else "managed"
@@ -132,7 +146,9 @@ def test_the_tornado_ends_are_the_costs_at_the_ends_of_the_range(two: tuple[Any,
         def cost(c: str, x: float = x) -> float:
             return float(m.loc[c, "client_fees"] + x * m.loc[c, "downtime_user_hours"])
 
-        assert row[f"saving_per_month_at_{end}"] == pytest.approx((cost(other) - cost(best)) / months, rel=1e-9)
+        assert row[f"saving_per_month_at_{end}"] == pytest.approx(
+            (cost(other) - cost(best)) / months, rel=1e-9
+        )
 
 
 def test_re_simulation_finds_the_re_priced_switching_value_within_its_bracket() -> None:
@@ -178,7 +194,9 @@ def test_default_inputs_cover_the_decisive_inputs(baseline: Scenario) -> None:
     assert methods["the incident rates"] == "resimulate"
     assert methods["managed-services's technicians"] == "resimulate"
     fee = next(i for i in inputs if i.label == "managed-services's fee")
-    assert fee.fields[0][0].endswith("fee_per_user_month")  # the fee that brings the most, not the largest number
+    assert fee.fields[0][0].endswith(
+        "fee_per_user_month"
+    )  # the fee that brings the most, not the largest number
     assert (fee.low, fee.high) == (0.0, 3 * baseline.contracts[2].fee_per_user_month)
 
 
@@ -200,7 +218,9 @@ def test_money_only_inputs_leave_what_happens_alone(baseline: Scenario) -> None:
         vi = generate_incidents(variant, vc, 0, variant.seed)
         for c, frame in zip(variant.contracts, base, strict=True):
             log = simulate_contract(variant, c, vi, vc, variant.seed, 0).tickets.to_frame()
-            pd.testing.assert_frame_equal(log.drop(columns="downtime_cost"), frame.drop(columns="downtime_cost"))
+            pd.testing.assert_frame_equal(
+                log.drop(columns="downtime_cost"), frame.drop(columns="downtime_cost")
+            )
 
 
 def test_same_verdict_for_any_number_of_workers() -> None:
@@ -242,7 +262,11 @@ def test_run_writes_the_verdict_and_says_how_far_it_holds(tmp_path: Path) -> Non
     assert msp_sim("report", out, "--audience", "client", "--out", client).returncode == 0
     page = client.read_text(encoding="utf-8")
     assert "How far the verdict holds" in page
-    for provider_only in ('id="headline-efficiency"', "gross margin target", "The lowest social cost changes"):
+    for provider_only in (
+        'id="headline-efficiency"',
+        "gross margin target",
+        "The lowest social cost changes",
+    ):
         assert provider_only not in page
 
     provider = tmp_path / "provider.html"
@@ -265,11 +289,16 @@ def test_run_without_the_verdict(tmp_path: Path) -> None:
         ({**DOWNTIME, "paths": ["clients.*.downtime_cost_per_hour"]}, "leads to no value"),
         ({**DOWNTIME, "low": 50.0, "high": 100.0}, "does not hold the scenario's value 45"),
         ({**DOWNTIME, "paths": ["clients.*.break_fix"]}, "not a number"),
-        ({**DOWNTIME, "paths": ["clients.*.break_fix.call_in_share"], "method": "reprice"}, "changes what happens"),
+        (
+            {**DOWNTIME, "paths": ["clients.*.break_fix.call_in_share"], "method": "reprice"},
+            "changes what happens",
+        ),
         ({**DOWNTIME, "high": 0.0}, "must be more than low"),
     ],
 )
-def test_a_bad_robustness_input_is_refused_before_any_work(tmp_path: Path, spec: dict[str, Any], words: str) -> None:
+def test_a_bad_robustness_input_is_refused_before_any_work(
+    tmp_path: Path, spec: dict[str, Any], words: str
+) -> None:
     path = _write(tmp_path, _two_contracts([spec]))
     out = tmp_path / "out"
     done = msp_sim("run", path, "--out", out)

@@ -190,7 +190,9 @@ def run(
     earlier = earlier_reports(folder)
     written(
         folder,
-        lambda: write_results(results, folder, tickets=tickets, extra=extra, benchmarks=panel, verdict=verdict),
+        lambda: write_results(
+            results, folder, tickets=tickets, extra=extra, benchmarks=panel, verdict=verdict
+        ),
     )
     say_replaced(folder, earlier, with_report)
     console.print(_table(results))

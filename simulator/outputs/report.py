@@ -284,7 +284,8 @@ def _verdict_data(folder: Path, scenario: Scenario) -> dict[str, Any]:
         "pricing": [_price_row(r, scenario) for r in verdict.pricing.to_dict("records")],
         "prices": [charts.fee_window_sentence(r, scenario) for r in verdict.pricing.to_dict("records")],
         "prices_client": [
-            charts.fee_window_sentence(r, scenario, provider=False) for r in verdict.pricing.to_dict("records")
+            charts.fee_window_sentence(r, scenario, provider=False)
+            for r in verdict.pricing.to_dict("records")
         ],
     }
 
@@ -294,7 +295,11 @@ def _price_row(row: Any, scenario: Scenario) -> dict[str, str]:
 
     def fee(name: str) -> str:
         value = float(row[name])
-        return money_price(value, scenario.currency, scenario.locale) if np.isfinite(value) else "outside the range"
+        return (
+            money_price(value, scenario.currency, scenario.locale)
+            if np.isfinite(value)
+            else "outside the range"
+        )
 
     margin = float(row["provider_gross_margin_at_quoted"])
     return {
@@ -321,7 +326,9 @@ def _switches(row: Any, scenario: Scenario) -> str:
         value = float(row[f"switch_{side}"])
         if np.isfinite(value):
             about = "about " if row["method"] == "resimulate" and not bool(row["integer"]) else ""
-            parts.append(f"{side} {about}{charts.input_value(row, value, scenario)} ({row[f'lowest_{side}']})")
+            parts.append(
+                f"{side} {about}{charts.input_value(row, value, scenario)} ({row[f'lowest_{side}']})"
+            )
     return "; ".join(parts) if parts else "none within range"
 
 
