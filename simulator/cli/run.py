@@ -245,8 +245,10 @@ def _findings(results: Any, verdict: Any) -> None:
             console.print(f"{escape(fee_window_sentence(row, s))}.", soft_wrap=True)
     console.print(f"[bold]{escape(headline(results))}.[/]", soft_wrap=True)
     if verdict is not None and len(verdict.table):
-        console.print(f"{escape(switching_sentence(verdict.table, s))}.", soft_wrap=True)
-        console.print(f"{escape(switching_sentence(verdict.table, s, 'social'))}.", soft_wrap=True)
+        for question in ("client", "social"):
+            console.print(
+                f"{escape(switching_sentence(verdict.table, s, question, brief=True))}.", soft_wrap=True
+            )
 
 
 @click.command()

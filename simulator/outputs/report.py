@@ -21,6 +21,7 @@ from simulator.base.files import read_csv, write_text
 from simulator.config import Scenario
 from simulator.metrics import METRICS, unstable_contracts
 from simulator.studies.run import Results
+from simulator.studies.verdict import Verdict
 
 from . import charts
 from .assumptions import SECTIONS, assumptions, key_assumptions
@@ -217,6 +218,7 @@ def _run_section(folder: Path, key: str, client: bool = False) -> _Section:
                 }
             )
     n = int(results.replications["replication"].nunique())
+    verdict = read_verdict(folder)
     section = _Section("run", key, f"{_TITLES['run']}: {s.name}", s)
     section.data = {
         "contracts": contracts,
@@ -235,10 +237,9 @@ def _run_section(folder: Path, key: str, client: bool = False) -> _Section:
         "key_assumptions": key_assumptions(s).to_dict("records"),
         "assumptions": _grouped(assumptions(s)),
         "benchmarks": _benchmark_rows(folder, contracts),
-        **_verdict_data(folder, s),
+        **_verdict_data(verdict, s),
     }
     section.charts = _run_charts(results, key, _PROVIDER_CHARTS if client else frozenset())
-    verdict = read_verdict(folder)
     if verdict is not None and len(verdict.table):
         section.charts.append(
             _Chart(
@@ -253,12 +254,18 @@ def _run_section(folder: Path, key: str, client: bool = False) -> _Section:
     return section
 
 
-def _verdict_data(folder: Path, scenario: Scenario) -> dict[str, Any]:
+def _verdict_data(verdict: Verdict | None, scenario: Scenario) -> dict[str, Any]:
     """The verdict's sentences, its table (one row per input: the range, the scenario's value, where the client's
     cheapest and the most efficient contract change) and the fee window; empty for a run without one."""
-    verdict = read_verdict(folder)
     if verdict is None:
-        return {"switching_client": "", "switching_social": "", "verdict": [], "pricing": [], "prices": []}
+        return {
+            "switching_client": "",
+            "switching_brief": "",
+            "switching_social": "",
+            "verdict": [],
+            "pricing": [],
+            "prices": [],
+        }
     table = verdict.table
     rows = []
     for name, group in table.groupby("input", sort=False):
@@ -279,6 +286,7 @@ def _verdict_data(folder: Path, scenario: Scenario) -> dict[str, Any]:
         )
     return {
         "switching_client": charts.switching_sentence(table, scenario, "client"),
+        "switching_brief": charts.switching_sentence(table, scenario, "client", brief=True),
         "switching_social": charts.switching_sentence(table, scenario, "social"),
         "verdict": rows,
         "pricing": [_price_row(r, scenario) for r in verdict.pricing.to_dict("records")],

@@ -124,7 +124,7 @@ def tornado_bars(ax: Axes, rows: pd.DataFrame, y: np.ndarray) -> bool:
             )
     if len(bases) == 1:
         ax.axvline(bases.pop(), color="black", lw=1)
-    else:
+    elif bases:  # each row its own baseline: a tick across its bars
         for yi, base in zip(y, rows["baseline"], strict=True):
             ax.plot([base, base], [yi - 0.4, yi + 0.4], color="black", lw=1.2)
     return drawn

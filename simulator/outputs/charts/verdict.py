@@ -61,24 +61,30 @@ def input_value(row: Any, value: float, scenario: Scenario, unit: bool = True) -
     return f"{text} {words}" if unit and words else text
 
 
+def _verb(label: str) -> str:
+    """'are' after a plural label (the incident rates, the reporting delays), else 'is'."""
+    last = label.split()[-1] if label.split() else ""
+    return "are" if last.endswith("s") and not last.endswith(("ss", "'s")) else "is"
+
+
 def _condition(row: Any, side: str, scenario: Scenario) -> str:
+    """'<input> is below <value> (then <contract>)': one way the verdict changes."""
     value = float(row[f"switch_{side}"])
     about = "about " if row["method"] == "resimulate" and not bool(row["integer"]) else ""
     if bool(row["integer"]):
         words = "at most" if side == "below" else "at least"
-        return (
-            f"{row['input']} are {words} {input_value(row, value, scenario)} (then {row[f'lowest_{side}']})"
-        )
-    words = "below" if side == "below" else "above"
-    return (
-        f"{row['input']} is {words} {about}{input_value(row, value, scenario)} (then {row[f'lowest_{side}']})"
-    )
+    else:
+        words = "below" if side == "below" else "above"
+    shown = about + input_value(row, value, scenario)
+    return f"{row['input']} {_verb(str(row['input']))} {words} {shown} (then {row[f'lowest_{side}']})"
 
 
-def switching_sentence(table: pd.DataFrame, scenario: Scenario, question: str = "client") -> str:
+def switching_sentence(
+    table: pd.DataFrame, scenario: Scenario, question: str = "client", brief: bool = False
+) -> str:
     """One sentence: the contract lowest on ``question`` (``client``: its total cost; ``social``: social cost),
     unless one of the inputs passes its switching value; the inputs that change nothing within their ranges
-    named too."""
+    named too (``brief``: counted)."""
     rows = table[table["question"] == question]
     if rows.empty:
         return ""
@@ -97,11 +103,12 @@ def switching_sentence(table: pd.DataFrame, scenario: Scenario, question: str = 
             conditions += [_condition(row, side, scenario) for side in found]
         elif bool(row["affects"]):
             holds.append(f"{row['input']} ({_range(row, scenario)})")
+    named = f"{len(holds)} inputs (verdict.csv lists them)" if brief and len(holds) > 1 else ", ".join(holds)
     if not conditions:
-        return f"{best} {phrase} at every value tried of " + ", ".join(holds) if holds else f"{best} {phrase}"
+        return f"{best} {phrase} at every value tried of {named}" if holds else f"{best} {phrase}"
     text = f"{best} {phrase} unless " + ", or ".join(conditions)
     if holds:
-        text += "; within their ranges, " + ", ".join(holds) + " do not change that"
+        text += f"; within their ranges, {'the other ' if brief else ''}{named} do not change that"
     return text
 
 

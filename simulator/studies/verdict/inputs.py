@@ -297,24 +297,25 @@ def default_inputs(scenario: Scenario) -> list[RobustnessInput]:
             0.2,
             3.0,
         )
-    for contract in scenario.contracts:
+    # Contracts by position: a name may hold a dot, which a path would split.
+    for i, contract in enumerate(scenario.contracts):
         main = fee_field(contract, scenario)
         if main is not None:
             name, _, unit = main
             money(
                 f"{contract.name}'s fee",
-                f"contracts.{contract.name}.{name}",
+                f"contracts.{i}.{name}",
                 [getattr(contract, name)],
                 unit,
                 0.0,
                 3.0,
             )
-    for contract in scenario.contracts:
-        if contract.kind == "time_and_materials":
+    for i, contract in enumerate(scenario.contracts):
+        if "remote_rate" in type(contract).model_fields:  # a contract billed at its own T&M rates
             for rate, words in (("remote_rate", "remote rate"), ("onsite_rate", "on-site rate")):
                 money(
                     f"{contract.name}'s {words}",
-                    f"contracts.{contract.name}.{rate}",
+                    f"contracts.{i}.{rate}",
                     [getattr(contract, rate)],
                     "per hour",
                     0.5,
@@ -373,12 +374,12 @@ def default_inputs(scenario: Scenario) -> list[RobustnessInput]:
         if any(getattr(c, name) is not None for c in scenario.incidents.categories)
     ]
     inputs.append({"label": "the incident rates", "paths": rates, "low": 0.5, "high": 2.0, "scale": True})
-    for contract in scenario.contracts:
+    for i, contract in enumerate(scenario.contracts):
         t = contract.policy.technicians
         inputs.append(
             {
                 "label": f"{contract.name}'s technicians",
-                "paths": [f"contracts.{contract.name}.policy.technicians"],
+                "paths": [f"contracts.{i}.policy.technicians"],
                 "low": max(1, t - 1) if t > 1 else 1,
                 "high": t + 1,
             }
