@@ -460,6 +460,8 @@ class Unstable:
     """Work still queued or in progress at the end of the horizon [hours]."""
     month_hours: float
     """On-duty hours of the pool in a month [hours]."""
+    label: str = ""
+    """How sentences name the contract (its label; empty: its name)."""
 
     @property
     def grows(self) -> bool:
@@ -499,8 +501,8 @@ class Unstable:
                 f"hours ({self.month_hours:,.0f} h)"
             )
         return (
-            f"{self.contract} does not keep up: {numbers}; its figures describe {self.meaning}; add technicians "
-            "or lower the load."
+            f"{self.label or self.contract} does not keep up: {numbers}; its figures describe {self.meaning}; add "
+            "technicians or lower the load."
         )
 
 
@@ -525,5 +527,5 @@ def unstable_contracts(scenario: Scenario, summary: pd.DataFrame) -> list[Unstab
         load, backlog = float(means[key_load]), float(means[key_backlog])
         month = productive_hours_per_month(scenario, contract)
         if load >= 1.0 or backlog > month:
-            out.append(Unstable(contract.name, load, backlog, month))
+            out.append(Unstable(contract.name, load, backlog, month, contract.shown))
     return out

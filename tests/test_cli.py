@@ -52,6 +52,10 @@ def test_run_writes_every_output(run_dir: Path) -> None:
         "revenue.svg",
         "service.png",
         "service.svg",
+        "verdict.csv",
+        "pricing.csv",
+        "verdict.png",
+        "verdict.svg",
         ".msp-sim.json",
     }
     reps = pd.read_csv(run_dir / "replications.csv")

@@ -44,7 +44,7 @@ def _table(results: Any) -> Table:
     )
     table.add_column("metric")
     for name in results.contracts:
-        table.add_column(name, justify="right")
+        table.add_column(escape(s.label_of(name)), justify="right")
     for metric, label, unit in RUN_ROWS:
         t = results.table(metric)
         shown_label, shown, scale = shown_per_month(metric, label, unit, s.measured_months)
@@ -74,7 +74,7 @@ def _benchmark_table(results: Any, panel: Any) -> Table:
     )
     table.add_column("figure")
     for name in results.contracts:
-        table.add_column(name, justify="right")
+        table.add_column(escape(results.scenario.label_of(name)), justify="right")
     for _, rows in panel.groupby("figure", sort=False):
         cells = []
         for name in results.contracts:
@@ -142,16 +142,15 @@ def run(
 
     sc = resolved(load(scenario, overrides), replications, seed)
     n = sc.replications
+    with_verdict = sc.robustness.enabled and not no_verdict
     sized(
-        estimate_run(sc, n, workers, tickets),
+        estimate_run(sc, n, workers, tickets, _verdict_size(sc, n) if with_verdict else 0),
         "fewer replications (--replications), a shorter horizon (--set horizon_months=N), fewer clients"
         + (", or one worker process (--workers 1)" if workers != 1 else "")
-        + (", or leave out --tickets" if tickets else ""),
+        + (", or leave out --tickets" if tickets else "")
+        + (", or skip the verdict (--no-verdict)" if with_verdict else ""),
         force,
     )
-    with_verdict = sc.robustness.enabled and not no_verdict
-    if with_verdict:
-        _check_robustness(sc)
     folder = results_folder(out, sc)
     claim(folder)
     with progress_bar() as progress:
@@ -211,21 +210,17 @@ def run(
     )
 
 
-def _check_robustness(scenario: Any) -> None:
-    """The robustness inputs resolved against the scenario before any work: a bad path or range ends the command
+def _verdict_size(scenario: Any, replications: int) -> int:
+    """The contract simulations the verdict adds, its inputs checked first: a bad path or range ends the command
     (exit 2, nothing written)."""
     from simulator.config import ScenarioError
-    from simulator.studies.verdict import default_inputs, resolve_inputs
+    from simulator.studies.verdict import verdict_simulations
 
-    settings = scenario.robustness
     try:
-        resolve_inputs(
-            scenario,
-            settings.inputs if settings.inputs is not None else default_inputs(scenario),
-            "robustness.inputs",
-        )
+        return verdict_simulations(scenario, replications)
     except ScenarioError as exc:
         fail(str(exc))
+        raise  # unreachable
 
 
 def _findings(results: Any, verdict: Any) -> None:
@@ -334,7 +329,9 @@ def validate(scenario: str, overrides: tuple[str, ...]) -> None:
     )
     from simulator.studies.estimate import estimate_run
 
-    estimate = estimate_run(sc, sc.replications, 1)
+    estimate = estimate_run(
+        sc, sc.replications, 1, verdict=_verdict_size(sc, sc.replications) if sc.robustness.enabled else 0
+    )
     fits = "fits in" if estimate.fits() else "does not fit in"
     console.print(
         f"`msp-sim run` would take {escape(estimate.describe())}; that {fits} this machine's memory.",

@@ -111,6 +111,13 @@ class Scenario(ConfigModel):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ValueError(f"@{label}: names must be unique; repeated: {dupes}")
+        shown = [c.shown for c in self.contracts]
+        dupes = sorted({n for n in shown if shown.count(n) > 1})
+        if dupes:
+            raise ValueError(
+                f"@contracts: two contracts would be shown as {dupes}; give each its own label (or leave it out to "
+                "show the name)"
+            )
         unknown = sorted(set(self.benchmarks) - set(BENCHMARK_FIGURES))
         if unknown:
             raise ValueError(
@@ -175,6 +182,10 @@ class Scenario(ConfigModel):
                 raise ValueError(f"@portfolio.sales.contract: no contract '{target}'")
             if target is None and not any(c.managed for c in self.contracts):
                 raise ValueError("@portfolio.sales.contract: name the contract new clients sign")
+
+    def label_of(self, name: str) -> str:
+        """How tables, charts and sentences name the contract ``name``: its label, else its name."""
+        return next((c.shown for c in self.contracts if c.name == name), name)
 
     @property
     def reference(self) -> str:

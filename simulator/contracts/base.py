@@ -155,7 +155,13 @@ class ContractKind(ContractModel):
 
     if TYPE_CHECKING:
         name: str
+        label: str | None
         policy: Policy
+
+    @property
+    def shown(self) -> str:
+        """Its name for people: the label, else the name."""
+        return self.label or self.name
 
     @property
     def break_fix(self) -> bool:

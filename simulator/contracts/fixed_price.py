@@ -33,7 +33,9 @@ class FixedPrice(ContractKind):
 
     kind: Literal["fixed_price"]
     name: Label
-    """Label used in tables and charts."""
+    """Its id: in files (CSV rows, the ticket log) and ``--set`` paths."""
+    label: Label | None = None
+    """How tables, charts and sentences name it (e.g. ``Managed services``); null: its name."""
     menu: dict[str, Annotated[float, Field(ge=0, le=MONEY)]]
     """Price per job by incident category name (``major`` for major incidents) [currency]."""
     labour_cap_hours: float | None = Field(None, gt=0, le=MONTH_HOURS)

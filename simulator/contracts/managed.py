@@ -39,7 +39,9 @@ class Managed(ContractKind):
 
     kind: Literal["managed"]
     name: Label
-    """Label used in tables and charts."""
+    """Its id: in files (CSV rows, the ticket log) and ``--set`` paths."""
+    label: Label | None = None
+    """How tables, charts and sentences name it (e.g. ``Managed services``); null: its name."""
     fee_per_user_month: float = Field(0.0, ge=0, le=MONEY)
     """Monthly fee per user [currency/user-month]."""
     fee_per_endpoint_month: float = Field(0.0, ge=0, le=MONEY)

@@ -22,7 +22,9 @@ class TimeAndMaterials(TmTerms, ContractKind):
 
     kind: Literal["time_and_materials"]
     name: Label
-    """Label used in tables and charts."""
+    """Its id: in files (CSV rows, the ticket log) and ``--set`` paths."""
+    label: Label | None = None
+    """How tables, charts and sentences name it (e.g. ``Managed services``); null: its name."""
     bill_prevention: bool = False
     """Whether the client also buys the provider's prevention hours, at the remote rate."""
     policy: Policy

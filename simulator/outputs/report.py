@@ -211,8 +211,8 @@ def _run_section(folder: Path, key: str, client: bool = False) -> _Section:
                 {
                     "metric": metric,
                     "label": label,
-                    "contract": r["contract"],
-                    "reference": r["reference"],
+                    "contract": s.label_of(str(r["contract"])),
+                    "reference": s.label_of(str(r["reference"])),
                     "cell": _cell(r, unit, scale),
                     "significant": bool(np.isfinite(lo) and (lo > 0 or hi < 0)),
                 }
@@ -222,6 +222,7 @@ def _run_section(folder: Path, key: str, client: bool = False) -> _Section:
     section = _Section("run", key, f"{_TITLES['run']}: {s.name}", s)
     section.data = {
         "contracts": contracts,
+        "labels": {c: s.label_of(c) for c in contracts},
         "colors": charts.contract_colors(s),
         "efficiency": charts.efficiency_headline(results),
         "headline_client": charts.headline(results),
@@ -231,7 +232,7 @@ def _run_section(folder: Path, key: str, client: bool = False) -> _Section:
         "rows": main_rows,
         "all_rows": all_rows,
         "differences": diffs,
-        "reference": s.reference,
+        "reference": s.label_of(s.reference),
         "replications": n,
         "months": months,
         "key_assumptions": key_assumptions(s).to_dict("records"),
@@ -311,11 +312,13 @@ def _price_row(row: Any, scenario: Scenario) -> dict[str, str]:
 
     margin = float(row["provider_gross_margin_at_quoted"])
     return {
-        "contract": str(row["contract"]),
+        "contract": scenario.label_of(str(row["contract"])),
         "unit": str(row["unit"]),
         "quoted": fee("quoted_fee"),
         "break_even": fee("client_break_even_fee"),
-        "alternative": str(row["alternative"]) if isinstance(row["alternative"], str) else "",
+        "alternative": scenario.label_of(str(row["alternative"]))
+        if isinstance(row["alternative"], str)
+        else "",
         "target": f"{float(row['target_gross_margin']):.0%}",
         "target_fee": fee("target_margin_fee"),
         "provider_break_even": fee("provider_break_even_fee"),

@@ -181,16 +181,21 @@ def _estimate(
     return Estimate(what, per_replication, simulations, incidents, workers, seconds, peak)
 
 
-def estimate_run(scenario: Scenario, replications: int, workers: int = 1, tickets: bool = False) -> Estimate:
-    """The size of ``msp-sim run``: every contract on every replication."""
+def estimate_run(
+    scenario: Scenario, replications: int, workers: int = 1, tickets: bool = False, verdict: int = 0
+) -> Estimate:
+    """The size of ``msp-sim run``: every contract on every replication, and ``verdict`` more contract
+    simulations for the verdict's switching values (see :func:`simulator.studies.verdict.verdict_simulations`)."""
     contracts = len(scenario.contracts)
     per = expected_incidents(scenario)
     n = _workers(workers, replications)
     rows = replications * contracts * (1 + scenario.horizon_months)
     kept = per * replications * contracts if tickets else 0.0
     what = f"{contracts} contracts × {replications:,} replications of {scenario.horizon_months} months"
+    if verdict:
+        what += f", and up to {verdict:,} contract simulations for the verdict"
     # Every contract of a replication runs in the same worker: a worker's peak is one contract at a time.
-    return _estimate(what, per, replications * contracts, n, rows, kept)
+    return _estimate(what, per, replications * contracts + verdict, n, rows, kept)
 
 
 def lever_settings(space: LeverSpace, only: tuple[str, ...] | None = None) -> int:

@@ -72,6 +72,7 @@ def _ranked(results: Results, metric: str, lowest: bool) -> tuple[str, str | Non
 def plot_client_cost(results: Results, ax: Axes | None = None) -> Axes:
     """The client's monthly cost: fees net of SLA credits (solid) plus downtime (hatched), credits received drawn
     below zero, with the 95% CI of the total."""
+    shown = results.scenario.label_of
     ax = axes_or_new(ax, run_source(results, "Whiskers: 95% confidence intervals."))
     names = results.contracts
     x = np.arange(len(names))
@@ -104,20 +105,21 @@ def plot_client_cost(results: Results, ax: Axes | None = None) -> Axes:
     if runner is None:
         title = f"Client: {format_money(total[0], currency, locale=locale)} per month, downtime included"
     elif significant:
-        title = f"Client: {best} costs least, downtime included"
+        title = f"Client: {shown(best)} costs least, downtime included"
     else:
-        title = f"Client: {best} and {runner} cost about the same"
+        title = f"Client: {shown(best)} and {shown(runner)} cost about the same"
     panel_title(ax, title)
     low = -finite_max(credits) * 1.4 if visible else 0.0
     set_ylim(ax, low, top * 1.3)
     ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
-    style_columns(ax, names)
+    style_columns(ax, [shown(n) for n in names])
     return ax
 
 
 def plot_provider_profit(results: Results, ax: Axes | None = None) -> Axes:
     """The provider's monthly revenue (light), service delivery cost (grey), overhead (hatched on the cost) and net
     profit (solid, with its 95% CI) per contract."""
+    shown = results.scenario.label_of
     ax = axes_or_new(ax, run_source(results, "Whiskers: 95% confidence intervals."))
     names = results.contracts
     x = np.arange(len(names))
@@ -141,17 +143,17 @@ def plot_provider_profit(results: Results, ax: Axes | None = None) -> Axes:
     margin = float(results.table("provider_net_margin")["mean"][best])
     if runner is None or significant:
         # No revenue, no margin (its mean is NaN).
-        title = f"Provider: {best} earns most" + (
+        title = f"Provider: {shown(best)} earns most" + (
             f" ({margin:.0%} net margin after overhead)" if np.isfinite(margin) else ""
         )
     else:
-        title = f"Provider: {best} and {runner} earn about the same"
+        title = f"Provider: {shown(best)} and {shown(runner)} earn about the same"
     panel_title(ax, title)
     set_ylim(
         ax, min(0.0, finite_min(lo, profit) * 1.2), finite_max(revenue, hi, profit, cost + overhead) * 1.25
     )
     ax.legend(fontsize=8, loc="upper left", framealpha=0.9, ncol=2)
-    style_columns(ax, names)
+    style_columns(ax, [shown(n) for n in names])
     return ax
 
 
@@ -162,6 +164,7 @@ def _spread(n: int) -> np.ndarray:
 
 def plot_downtime(results: Results, ax: Axes | None = None) -> Axes:
     """Lost working hours per user and year: each replication a dot, the box its quartiles, the label the mean."""
+    shown = results.scenario.label_of
     ax = axes_or_new(ax, run_source(results, "Dots: replications; boxes: quartiles; labels: means."))
     names = results.contracts
     reps = results.replications
@@ -198,13 +201,14 @@ def plot_downtime(results: Results, ax: Axes | None = None) -> Axes:
     else:
         title = f"Downtime: {means.iloc[0]:.0f} h per user-year"
     panel_title(ax, title)
-    style_columns(ax, names)
+    style_columns(ax, [shown(n) for n in names])
     return ax
 
 
 def unstable_caveat(results: Results, names: list[str]) -> str:
     """The clause a headline naming ``names`` adds for those of them whose queue does not keep up (see
     :func:`simulator.metrics.unstable_contracts`): '' when every one keeps up."""
+    shown = results.scenario.label_of
     from simulator.metrics import unstable_contracts
 
     found = {u.contract: u for u in unstable_contracts(results.scenario, results.summary)}
@@ -212,11 +216,12 @@ def unstable_caveat(results: Results, names: list[str]) -> str:
     if not hit:
         return ""
     if len(hit) > 1 and len({u.meaning for u in hit}) == 1:
-        reasons = ", ".join(f"{u.contract}: {u.reason}" for u in hit)
+        reasons = ", ".join(f"{shown(u.contract)}: {u.reason}" for u in hit)
         both = "neither keeps up" if len(hit) == 2 else "none of them keeps up"
         return f"; but {both} ({reasons}): their figures describe {hit[0].meaning}"
     return "".join(
-        f"; but {u.contract} does not keep up ({u.reason}): its figures describe {u.meaning}" for u in hit
+        f"; but {shown(u.contract)} does not keep up ({u.reason}): its figures describe {u.meaning}"
+        for u in hit
     )
 
 
@@ -284,6 +289,7 @@ def efficiency_headline(results: Results) -> str:
 def _lowest(results: Results, metric: str, words: tuple[str, str, str], what: str) -> str:
     """The contract lowest on ``metric`` per month, by how much against the next, its 95% CI, or why the two read
     as about the same; ``words``: (lowest, about the same, alone)."""
+    shown = results.scenario.label_of
     from simulator.studies.run import paired_differences
 
     least, same, alone = words
@@ -294,7 +300,7 @@ def _lowest(results: Results, metric: str, words: tuple[str, str, str], what: st
 
     others = total.drop(best)
     if others.empty:
-        return f"{best}: {money(total[best])[0]} {alone}, {what}" + unstable_caveat(results, [best])
+        return f"{shown(best)}: {money(total[best])[0]} {alone}, {what}" + unstable_caveat(results, [best])
     runner_up = str(others.idxmin())
     diff = paired_differences(results.replications, best)
     row = diff[(diff["contract"] == runner_up) & (diff["metric"] == metric)].iloc[0]
@@ -303,19 +309,20 @@ def _lowest(results: Results, metric: str, words: tuple[str, str, str], what: st
     if not significant:
         first, second = money(total[best], total[runner_up])
         return (
-            f"{best} and {runner_up} {same}: {first} vs {second}/month {what} "
+            f"{shown(best)} and {shown(runner_up)} {same}: {first} vs {second}/month {what} "
             f"({_not_significant(results, row, -1.0)})" + caveat
         )
     gap, gap_lo, gap_hi = money(float(row["mean"]) / months, lo, hi)
     return (
-        f"{best} {least}: {money(total[best])[0]}/month {what}, "
-        f"{gap} less than {runner_up} (95% CI {gap_lo} to {gap_hi})" + caveat
+        f"{shown(best)} {least}: {money(total[best])[0]}/month {what}, "
+        f"{gap} less than {shown(runner_up)} (95% CI {gap_lo} to {gap_hi})" + caveat
     )
 
 
 def provider_headline(results: Results) -> str:
     """One sentence stating the finding for the provider: the most profitable contract, by how much, and how
     predictable its revenue is."""
+    shown = results.scenario.label_of
     from simulator.studies.run import paired_differences
 
     months = results.scenario.measured_months
@@ -324,7 +331,7 @@ def provider_headline(results: Results) -> str:
     profit = results.table("provider_net_profit")["mean"] / months
     cv = results.table("revenue_monthly_cv")["mean"]
     best = str(profit.idxmax())
-    text = f"{best} earns the provider most: {money(profit[best])[0]}/month net profit"
+    text = f"{shown(best)} earns the provider most: {money(profit[best])[0]}/month net profit"
     named = [best]
     others = profit.drop(best)
     if not others.empty:
@@ -334,11 +341,11 @@ def provider_headline(results: Results) -> str:
         lo, hi, significant = _significance(row, months)
         if significant:
             gap, gap_lo, gap_hi = money(float(row["mean"]) / months, lo, hi)
-            text += f", {gap} more than {runner} (95% CI {gap_lo} to {gap_hi})"
+            text += f", {gap} more than {shown(runner)} (95% CI {gap_lo} to {gap_hi})"
         else:
             first, second = money(profit[best], profit[runner])
             text = (
-                f"{best} and {runner} earn the provider about the same: {first} vs {second}/month "
+                f"{shown(best)} and {shown(runner)} earn the provider about the same: {first} vs {second}/month "
                 f"({_not_significant(results, row, 1.0)})"
             )
         named.append(runner)
@@ -346,13 +353,14 @@ def provider_headline(results: Results) -> str:
         text += f"; its monthly revenue varies by ±{cv[best]:.0%}"
         steadiest = str(cv.idxmin())
         if steadiest != best and np.isfinite(cv[steadiest]):
-            text += f" ({steadiest}: ±{cv[steadiest]:.0%})"
+            text += f" ({shown(steadiest)}: ±{cv[steadiest]:.0%})"
     return text + unstable_caveat(results, named)
 
 
 def comparison_figure(results: Results) -> Figure:
     """The three-panel comparison: client cost, provider revenue/cost/profit, downtime; the title states the
     finding for the client."""
+    shown = results.scenario.label_of
     fig, axes = plt.subplots(1, 3, figsize=(16, 5.4), layout="constrained")
     plot_client_cost(results, axes[0])
     plot_provider_profit(results, axes[1])
@@ -364,7 +372,7 @@ def comparison_figure(results: Results) -> Figure:
         fig,
         run_source(results, "Bars are means, whiskers 95% confidence intervals; money per month."),
         *(
-            f"{u.contract} does not keep up ({u.reason}): its figures describe {u.meaning}."
+            f"{shown(u.contract)} does not keep up ({u.reason}): its figures describe {u.meaning}."
             for u in unstable_contracts(results.scenario, results.summary)
         ),
     )

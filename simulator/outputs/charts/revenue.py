@@ -28,17 +28,18 @@ def plot_revenue_band(results: Results, ax: Axes | None = None) -> Axes:
     for name in results.contracts:
         g = monthly[monthly["contract"] == name].groupby("month")["provider_revenue"]
         q = g.quantile(np.array([0.1, 0.5, 0.9])).unstack()
-        ax.plot(q.index, q[0.5], color=colors[name], lw=2, label=name)
+        ax.plot(q.index, q[0.5], color=colors[name], lw=2, label=results.scenario.label_of(name))
         ax.fill_between(q.index, q[0.1], q[0.9], color=colors[name], alpha=0.2, lw=0)
     ax.yaxis.set_major_formatter(money_formatter(results.scenario.currency, results.scenario.locale))
     ax.set_ylim(bottom=0)
     ax.set_xlabel("month")
     ax.set_ylabel("provider revenue per month")
     cv = results.table("revenue_monthly_cv")["mean"].dropna()
+    shown = results.scenario.label_of
     if len(cv) > 1:
         title = (
-            f"Revenue predictability: {cv.idxmin()} varies ±{cv.min():.0%} month to month, "
-            f"{cv.idxmax()} ±{cv.max():.0%}"
+            f"Revenue predictability: {shown(str(cv.idxmin()))} varies ±{cv.min():.0%} month to month, "
+            f"{shown(str(cv.idxmax()))} ±{cv.max():.0%}"
         )
     else:
         title = "Monthly revenue"

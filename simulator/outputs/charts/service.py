@@ -85,6 +85,7 @@ def plot_ticket_times(
     limit = format_hours(float(time_edges(results.scenario)[-2]))
     done = "answered" if measure == "response" else "resolved"
     drawn = tickets = False
+    shown = results.scenario.label_of
     for i, name in enumerate(results.contracts):
         upper, share = _ecdf(results, name, measure, priority)
         if not len(upper):
@@ -97,10 +98,10 @@ def plot_ticket_times(
             "lw": CONTRACT_WIDTHS[i % len(CONTRACT_WIDTHS)],
         }
         if not finite.any():  # every ticket took longer: a legend entry, no line
-            ax.plot([], [], label=f"{name}: none {done} within {limit}", **style)
+            ax.plot([], [], label=f"{shown(name)}: none {done} within {limit}", **style)
             continue
         drawn = True
-        label = name
+        label = shown(name)
         if target is not None:
             label += f": {share_within(results, name, measure, priority, target):.0%} within target"
         ax.step(
@@ -150,6 +151,7 @@ def service_headline(results: Results) -> str:
     if not any(targets.values()):
         return "Ticket response and resolution times"
     parts = []
+    shown = results.scenario.label_of
     for name in results.contracts:
         met = total = 0.0
         for p in PRIORITIES:
@@ -164,11 +166,11 @@ def service_headline(results: Results) -> str:
             if n:  # a priority without tickets adds nothing (its share is undefined)
                 met += share_within(results, name, "response", p, next(iter(targets[p].values()))) * n
                 total += n
-        parts.append(f"{name} {met / total:.0%}" if total else f"{name} no tickets")
+        parts.append(f"{shown(name)} {met / total:.0%}" if total else f"{shown(name)} no tickets")
     if not any(part.endswith("%") for part in parts):
         return "No tickets in the measured months"
     managed = next(iter(next(t for t in targets.values() if t)))
-    return f"Tickets answered within the response targets of {managed}: " + ", ".join(parts)
+    return f"Tickets answered within the response targets of {shown(managed)}: " + ", ".join(parts)
 
 
 def service_figure(results: Results) -> Figure:

@@ -141,10 +141,15 @@ def run_source(results: Results, what: str = "") -> str:
     return source_line(results.scenario, replication_count(results), what)
 
 
+def _column_label(name: str) -> str:
+    """A contract's name under its column: a label of words wrapped, a slug broken at its first hyphen."""
+    return textwrap.fill(name, 16) if " " in name else name.replace("-", "\n", 1)
+
+
 def style_columns(ax: Axes, names: list[str]) -> None:
-    """One column per contract: its name under it (broken at the first hyphen), a light horizontal grid, no
-    top or right frame."""
-    ax.set_xticks(range(len(names)), [n.replace("-", "\n", 1) for n in names], fontsize=9)
+    """One column per contract: its name (or label) under it, broken to fit, a light horizontal grid, no top or
+    right frame."""
+    ax.set_xticks(range(len(names)), [_column_label(n) for n in names], fontsize=9)
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)

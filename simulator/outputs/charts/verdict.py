@@ -76,7 +76,8 @@ def _condition(row: Any, side: str, scenario: Scenario) -> str:
     else:
         words = "below" if side == "below" else "above"
     shown = about + input_value(row, value, scenario)
-    return f"{row['input']} {_verb(str(row['input']))} {words} {shown} (then {row[f'lowest_{side}']})"
+    then = scenario.label_of(str(row[f"lowest_{side}"]))
+    return f"{row['input']} {_verb(str(row['input']))} {words} {shown} (then {then})"
 
 
 def switching_sentence(
@@ -88,7 +89,7 @@ def switching_sentence(
     rows = table[table["question"] == question]
     if rows.empty:
         return ""
-    best = str(rows["lowest_at_base"].mode().iloc[0])
+    best = scenario.label_of(str(rows["lowest_at_base"].mode().iloc[0]))
     phrase, _ = _LOWEST[question]
     conditions = []
     holds = []
@@ -96,7 +97,8 @@ def switching_sentence(
         found = [side for side in ("below", "above") if np.isfinite(float(row[f"switch_{side}"]))]
         if str(row["lowest_at_base"]) != best:
             conditions.append(
-                f"on the {int(row['replications'])} replications of the re-simulations, {row['lowest_at_base']} "
+                f"on the {int(row['replications'])} replications of the re-simulations, "
+                f"{scenario.label_of(str(row['lowest_at_base']))} "
                 f"is already lowest at {row['input']} as in the scenario"
             )
         elif found:
@@ -127,9 +129,9 @@ def fee_window_sentence(row: Any, scenario: Scenario, provider: bool = True) -> 
 
     unit = str(row["unit"])
     quoted = float(row["quoted_fee"])
-    text = f"{row['contract']}'s fee of {fee(quoted)} {unit}"
+    text = f"{scenario.label_of(str(row['contract']))}'s fee of {fee(quoted)} {unit}"
     even = float(row["client_break_even_fee"])
-    other = str(row["alternative"]) if isinstance(row["alternative"], str) else ""
+    other = scenario.label_of(str(row["alternative"])) if isinstance(row["alternative"], str) else ""
     if other:
         if np.isfinite(even):
             text += f": the client breaks even with {other} at {fee(even)}"
@@ -185,7 +187,7 @@ def plot_verdict(
     ]
     ax.set_yticks(y, labels, fontsize=9)
     ax.xaxis.set_major_formatter(money_formatter(scenario.currency, scenario.locale))
-    best = str(rows["lowest_at_base"].mode().iloc[0]) if len(rows) else ""
+    best = scenario.label_of(str(rows["lowest_at_base"].mode().iloc[0])) if len(rows) else ""
     _, what = _LOWEST[question]
     ax.set_xlabel(f"{what}: {best} against the next lowest contract")
     tornado_legend(ax, "input")
@@ -205,7 +207,7 @@ def verdict_figure(table: pd.DataFrame, scenario: Scenario, source: str) -> Figu
     if len(rows):
         exact = rows[rows["method"] == "reprice"]
         base = float((exact if len(exact) else rows)["saving_per_month_at_base"].iloc[0])
-        best = str(rows["lowest_at_base"].mode().iloc[0])
+        best = scenario.label_of(str(rows["lowest_at_base"].mode().iloc[0]))
         saving = money(base, scenario.currency, scenario.locale)
         title = f"How far the verdict holds: {best} saves the client {saving}/month against the next cheapest"
     else:

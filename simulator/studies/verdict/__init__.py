@@ -15,7 +15,7 @@ bisection), ``study`` (the verdict table and the fee window).
 
 from .inputs import Input, default_inputs, fee_field, money_only, resolve_inputs
 from .pricing import QUESTIONS, downtime_rates
-from .study import Verdict, analyze_verdict
+from .study import Verdict, analyze_verdict, verdict_inputs, verdict_simulations
 
 __all__ = [
     "QUESTIONS",
@@ -27,4 +27,6 @@ __all__ = [
     "fee_field",
     "money_only",
     "resolve_inputs",
+    "verdict_inputs",
+    "verdict_simulations",
 ]

@@ -303,7 +303,7 @@ def default_inputs(scenario: Scenario) -> list[RobustnessInput]:
         if main is not None:
             name, _, unit = main
             money(
-                f"{contract.name}'s fee",
+                f"{contract.shown}'s fee",
                 f"contracts.{i}.{name}",
                 [getattr(contract, name)],
                 unit,
@@ -314,7 +314,7 @@ def default_inputs(scenario: Scenario) -> list[RobustnessInput]:
         if "remote_rate" in type(contract).model_fields:  # a contract billed at its own T&M rates
             for rate, words in (("remote_rate", "remote rate"), ("onsite_rate", "on-site rate")):
                 money(
-                    f"{contract.name}'s {words}",
+                    f"{contract.shown}'s {words}",
                     f"contracts.{i}.{rate}",
                     [getattr(contract, rate)],
                     "per hour",
@@ -378,7 +378,7 @@ def default_inputs(scenario: Scenario) -> list[RobustnessInput]:
         t = contract.policy.technicians
         inputs.append(
             {
-                "label": f"{contract.name}'s technicians",
+                "label": f"{contract.shown}'s technicians",
                 "paths": [f"contracts.{i}.policy.technicians"],
                 "low": max(1, t - 1) if t > 1 else 1,
                 "high": t + 1,
@@ -402,7 +402,7 @@ def fee_inputs(scenario: Scenario, inputs: list[Input]) -> list[Input]:
             continue
         extra.append(
             Input(
-                label=f"{contract.name}'s fee",
+                label=f"{contract.shown}'s fee",
                 fields=((path, base),),
                 low=0.0,
                 high=3.0 * base,

@@ -16,7 +16,25 @@ from .inputs import FEES, Input, default_inputs, fee_inputs, resolve_inputs
 from .pricing import QUESTIONS, components_of, metric, price_task
 from .search import Curve, bisect, lowest, scan
 
-__all__ = ["Verdict", "analyze_verdict"]
+__all__ = ["Verdict", "analyze_verdict", "verdict_inputs", "verdict_simulations"]
+
+
+def verdict_inputs(scenario: Scenario) -> list[Input]:
+    """The scenario's robustness inputs (its own, or the defaults), resolved and checked: a
+    :class:`~simulator.config.ScenarioError` names a bad one."""
+    settings = scenario.robustness
+    specs = settings.inputs if settings.inputs is not None else default_inputs(scenario)
+    return resolve_inputs(scenario, specs, "robustness.inputs")
+
+
+def verdict_simulations(scenario: Scenario, replications: int) -> int:
+    """At most how many contract simulations the verdict adds to a run of ``replications``: one more pass over
+    every replication (re-pricing), and for each re-simulated input its value in the scenario, the two ends and
+    the bisection steps of both questions on both sides."""
+    settings = scenario.robustness
+    resim = sum(1 for item in verdict_inputs(scenario) if item.method == "resimulate")
+    searched = settings.replications or min(replications, 10)
+    return len(scenario.contracts) * (replications + resim * (3 + 4 * settings.steps) * searched)
 
 
 @dataclass
@@ -160,9 +178,7 @@ def analyze_verdict(
     ``progress(done, total)`` is called as work finishes (the total is an upper bound until the end)."""
     scenario = results.scenario
     settings = scenario.robustness
-    where = "robustness.inputs"
-    specs = settings.inputs if settings.inputs is not None else default_inputs(scenario)
-    inputs = resolve_inputs(scenario, specs, where)
+    inputs = verdict_inputs(scenario)
     extra = fee_inputs(scenario, inputs)
     reprice = [i for i in inputs if i.method == "reprice"] + extra
     resim = [i for i in inputs if i.method == "resimulate"]
