@@ -144,7 +144,7 @@ def run(
     n = sc.replications
     with_verdict = sc.robustness.enabled and not no_verdict
     sized(
-        estimate_run(sc, n, workers, tickets, _verdict_size(sc, n) if with_verdict else 0),
+        estimate_run(sc, n, workers, tickets, _verdict_size(sc, n) if with_verdict else (0, 0)),
         "fewer replications (--replications), a shorter horizon (--set horizon_months=N), fewer clients"
         + (", or one worker process (--workers 1)" if workers != 1 else "")
         + (", or leave out --tickets" if tickets else "")
@@ -210,8 +210,9 @@ def run(
     )
 
 
-def _verdict_size(scenario: Any, replications: int) -> int:
-    """The contract simulations the verdict adds, its inputs checked first: a bad path or range ends the command
+def _verdict_size(scenario: Any, replications: int) -> tuple[int, int]:
+    """The contract simulations the verdict adds (without a switch inside a re-simulated range, at most), its
+    inputs checked first: a bad path or range ends the command
     (exit 2, nothing written)."""
     from simulator.config import ScenarioError
     from simulator.studies.verdict import verdict_simulations
@@ -330,7 +331,10 @@ def validate(scenario: str, overrides: tuple[str, ...]) -> None:
     from simulator.studies.estimate import estimate_run
 
     estimate = estimate_run(
-        sc, sc.replications, 1, verdict=_verdict_size(sc, sc.replications) if sc.robustness.enabled else 0
+        sc,
+        sc.replications,
+        1,
+        verdict=_verdict_size(sc, sc.replications) if sc.robustness.enabled else (0, 0),
     )
     fits = "fits in" if estimate.fits() else "does not fit in"
     console.print(

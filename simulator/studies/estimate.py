@@ -182,20 +182,28 @@ def _estimate(
 
 
 def estimate_run(
-    scenario: Scenario, replications: int, workers: int = 1, tickets: bool = False, verdict: int = 0
+    scenario: Scenario,
+    replications: int,
+    workers: int = 1,
+    tickets: bool = False,
+    verdict: tuple[int, int] = (0, 0),
 ) -> Estimate:
-    """The size of ``msp-sim run``: every contract on every replication, and ``verdict`` more contract
-    simulations for the verdict's switching values (see :func:`simulator.studies.verdict.verdict_simulations`)."""
+    """The size of ``msp-sim run``: every contract on every replication, and the verdict's contract simulations
+    (without a switch inside a re-simulated range, at most: see
+    :func:`simulator.studies.verdict.verdict_simulations`); the time counts the first."""
     contracts = len(scenario.contracts)
     per = expected_incidents(scenario)
     n = _workers(workers, replications)
     rows = replications * contracts * (1 + scenario.horizon_months)
     kept = per * replications * contracts if tickets else 0.0
     what = f"{contracts} contracts × {replications:,} replications of {scenario.horizon_months} months"
-    if verdict:
-        what += f", and up to {verdict:,} contract simulations for the verdict"
+    if verdict[1]:
+        what += (
+            f", and {verdict[0]:,} contract simulations for the verdict (up to {verdict[1]:,} where it flips "
+            "inside a re-simulated range)"
+        )
     # Every contract of a replication runs in the same worker: a worker's peak is one contract at a time.
-    return _estimate(what, per, replications * contracts + verdict, n, rows, kept)
+    return _estimate(what, per, replications * contracts + verdict[0], n, rows, kept)
 
 
 def lever_settings(space: LeverSpace, only: tuple[str, ...] | None = None) -> int:

@@ -27,14 +27,17 @@ def verdict_inputs(scenario: Scenario) -> list[Input]:
     return resolve_inputs(scenario, specs, "robustness.inputs")
 
 
-def verdict_simulations(scenario: Scenario, replications: int) -> int:
-    """At most how many contract simulations the verdict adds to a run of ``replications``: one more pass over
-    every replication (re-pricing), and for each re-simulated input its value in the scenario, the two ends and
-    the bisection steps of both questions on both sides."""
+def verdict_simulations(scenario: Scenario, replications: int) -> tuple[int, int]:
+    """How many contract simulations the verdict adds to a run of ``replications``: (without a switch inside any
+    re-simulated range, at most). One more pass over every replication (re-pricing), and for each re-simulated
+    input its value in the scenario and the two ends, plus, where the verdict flips inside the range, the
+    bisection steps of each question on each side."""
     settings = scenario.robustness
     resim = sum(1 for item in verdict_inputs(scenario) if item.method == "resimulate")
     searched = settings.replications or min(replications, 10)
-    return len(scenario.contracts) * (replications + resim * (3 + 4 * settings.steps) * searched)
+    contracts = len(scenario.contracts)
+    least = contracts * (replications + resim * 3 * searched)
+    return least, least + contracts * resim * 4 * settings.steps * searched
 
 
 @dataclass
