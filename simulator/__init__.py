@@ -22,12 +22,15 @@ if TYPE_CHECKING:
     from .config import Scenario, ScenarioError, apply_overrides, dump_scenario, load_scenario
     from .metrics import METRICS
     from .studies.run import Results, paired_differences, simulate, summarize
+    from .studies.verdict import Verdict, analyze_verdict
 
 _HOME = {
     "METRICS": ".metrics",
     "Results": ".studies.run",
     "Scenario": ".config",
     "ScenarioError": ".config",
+    "Verdict": ".studies.verdict",
+    "analyze_verdict": ".studies.verdict",
     "apply_overrides": ".config",
     "dump_scenario": ".config",
     "load_scenario": ".config",
@@ -52,6 +55,8 @@ __all__ = [
     "Results",
     "Scenario",
     "ScenarioError",
+    "Verdict",
+    "analyze_verdict",
     "apply_overrides",
     "dump_scenario",
     "load_scenario",
