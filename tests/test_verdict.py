@@ -248,6 +248,9 @@ def test_run_writes_the_verdict_and_says_how_far_it_holds(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     for name in ("verdict.csv", "pricing.csv", "verdict.png", "verdict.svg"):
         assert (out / name).is_file(), name
+    # Not a terminal: progress as plain lines, each phase started and done.
+    for phase in ("simulating test", "switching values", "writing"):
+        assert f"{phase}: started" in done.stderr and f"{phase}: done," in done.stderr, phase
     text = " ".join(done.stdout.split())
     assert "uses the fewest real resources" in text
     assert "the client breaks even with" in text

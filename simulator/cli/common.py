@@ -16,6 +16,7 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     ProgressColumn,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
 )
@@ -210,9 +211,11 @@ def written(folder: Path, write: Callable[[], object]) -> None:
             err.print(f"[yellow]warning:[/] {escape(str(warning.message))}", soft_wrap=True)
 
 
-def progress_bar(*middle: ProgressColumn) -> Progress:
+def progress_bar(*middle: ProgressColumn) -> Progress | PlainProgress:
     """A progress bar on stderr that disappears when done: what, the bar, done of total, ``middle`` columns, time
-    left."""
+    left. When stderr is not a terminal (a pipe, a file, a CI log) plain lines instead (:class:`PlainProgress`)."""
+    if not err.is_terminal:
+        return PlainProgress()
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -222,3 +225,123 @@ def progress_bar(*middle: ProgressColumn) -> Progress:
         console=err,
         transient=True,
     )
+
+
+def stepper(bar: Progress | PlainProgress, task: TaskID, verb: str) -> Callable[[str], None]:
+    """A callback for work told in named steps: each call shows the step starting ("writing the report") and
+    counts the one before it as done; the caller completes the task when the last one ends."""
+    started = 0
+
+    def step(what: str) -> None:
+        nonlocal started
+        bar.update(task, completed=started, description=f"{verb} {what}")
+        started += 1
+
+    return step
+
+
+class PlainProgress:
+    """Progress as plain lines on stderr, for output that is not a terminal: a line when a task starts, then at
+    most one every :attr:`EVERY` seconds or tenth of the work, whichever comes later (done of total, rate, time
+    left), and a last one with the time it took. The calls are those of :class:`rich.progress.Progress` that the
+    commands use (``add_task``, ``advance``, ``update``)."""
+
+    EVERY = 5.0
+    """Seconds between two lines at least [s]."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[TaskID, dict[str, Any]] = {}
+
+    def __enter__(self) -> PlainProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for task in self._tasks.values():
+            if not task["closed"]:
+                self._line(task, final=True)
+
+    def add_task(
+        self, description: str, total: float | None = None, completed: float = 0, **_: Any
+    ) -> TaskID:
+        import time
+
+        key = TaskID(len(self._tasks))
+        now = time.monotonic()
+        self._tasks[key] = {
+            "description": description,
+            "total": total,
+            "done": completed,
+            "first": completed,
+            "started": now,
+            "said": now,
+            "said_done": completed,
+            "closed": False,
+        }
+        todo = f", {total - completed:,.0f} to do" if total else ""
+        err.print(f"{escape(description)}: started{todo}", soft_wrap=True, highlight=False)
+        return key
+
+    def advance(self, task_id: TaskID, advance: float = 1) -> None:
+        self.update(task_id, advance=advance)
+
+    def update(
+        self,
+        task_id: TaskID,
+        *,
+        total: float | None = None,
+        completed: float | None = None,
+        advance: float | None = None,
+        description: str | None = None,
+        **_: Any,
+    ) -> None:
+        import time
+
+        task = self._tasks[task_id]
+        if total is not None:
+            task["total"] = total
+        if description is not None:
+            task["description"] = description
+        if completed is not None:
+            task["done"] = completed
+        if advance is not None:
+            task["done"] += advance
+        total_now = task["total"]
+        if total_now and task["done"] >= total_now:
+            if not task["closed"]:
+                self._line(task, final=True)
+            return
+        now = time.monotonic()
+        tenth = (total_now or 0) / 10
+        if now - task["said"] >= self.EVERY and task["done"] - task["said_done"] >= tenth:
+            self._line(task)
+            task["said"], task["said_done"] = now, task["done"]
+
+    def _line(self, task: dict[str, Any], final: bool = False) -> None:
+        import time
+
+        elapsed = time.monotonic() - task["started"]
+        done, total = task["done"], task["total"]
+        if final:
+            task["closed"] = True
+            err.print(
+                f"{escape(task['description'])}: done, {done:,.0f} in {_duration(elapsed)}",
+                soft_wrap=True,
+                highlight=False,
+            )
+            return
+        rate = (done - task["first"]) / elapsed if elapsed > 0 else 0.0
+        text = f"{escape(task['description'])}: {done:,.0f}" + (f" of {total:,.0f}" if total else "")
+        text += f", {rate:,.2f}/s"
+        if total and rate > 0:
+            text += f", about {_duration((total - done) / rate)} left"
+        err.print(text, soft_wrap=True, highlight=False)
+
+
+def _duration(seconds: float) -> str:
+    """A duration for people: 42 s, 3 min 5 s, 1 h 4 min."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s"
+    return f"{s // 3600} h {s % 3600 // 60} min"

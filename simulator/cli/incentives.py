@@ -15,10 +15,10 @@ from .common import (
     claim,
     console,
     earlier_reports,
-    err,
     force_option,
     load,
     out_option,
+    progress_bar,
     replications_option,
     results_folder,
     say_replaced,
@@ -74,14 +74,16 @@ def incentives(
     )
     folder = results_folder(out, sc, "-incentives")
     claim(folder)
-    with err.status("searching levers...") as status:
+    with progress_bar() as bar:
+        task = bar.add_task("searching levers", total=None)
         result = analyze_incentives(
             sc,
             replications=replications,
             seed=seed,
             workers=workers,
             levers=picked,
-            progress=lambda msg: status.update(msg),
+            progress=lambda msg: bar.update(task, description=msg),
+            steps=lambda done, total: bar.update(task, completed=done, total=total),
         )
     earlier = earlier_reports(folder)
     written(folder, lambda: write_incentives(result, folder))

@@ -17,7 +17,6 @@ from .common import (
     claim,
     console,
     earlier_reports,
-    err,
     fail,
     force_option,
     load,
@@ -30,6 +29,7 @@ from .common import (
     seed_option,
     set_option,
     sized,
+    stepper,
     workers_option,
     written,
 )
@@ -174,25 +174,34 @@ def run(
                 workers=workers,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
-    extra = None
-    if with_report:
-        from simulator.outputs.report import write_report
-        from simulator.outputs.workbook import write_workbook
-
-        def extra(tmp: Path) -> None:
-            write_report(tmp, tmp / "report.html", title)
-            write_workbook(tmp, tmp / "results.xlsx")
-
+    from simulator.outputs.folders import run_steps
     from simulator.studies.benchmarks import benchmark_panel
 
     panel = benchmark_panel(results)
     earlier = earlier_reports(folder)
-    written(
-        folder,
-        lambda: write_results(
-            results, folder, tickets=tickets, extra=extra, benchmarks=panel, verdict=verdict
-        ),
-    )
+    with progress_bar() as bar:
+        total = run_steps(results, verdict) + (2 if with_report else 0)
+        task = bar.add_task("writing", total=total)
+        step = stepper(bar, task, "writing")
+
+        extra = None
+        if with_report:
+            from simulator.outputs.report import write_report
+            from simulator.outputs.workbook import write_workbook
+
+            def extra(tmp: Path) -> None:
+                step("the report")
+                write_report(tmp, tmp / "report.html", title)
+                step("the workbook")
+                write_workbook(tmp, tmp / "results.xlsx")
+
+        written(
+            folder,
+            lambda: write_results(
+                results, folder, tickets=tickets, extra=extra, benchmarks=panel, verdict=verdict, step=step
+            ),
+        )
+        bar.update(task, completed=total, description="writing")
     say_replaced(folder, earlier, with_report)
     console.print(_table(results))
     console.print(_benchmark_table(results, panel))
@@ -303,11 +312,17 @@ def report(folder: Path, out: Path | None, xlsx: Path | None, title: str | None,
         )
     if xlsx is not None and not any(kind != "sweep" for kind, _ in found):
         fail(f"--xlsx: {folder} holds only sweep results; the workbook is made from a run's results folder.")
-    with err.status("rendering the report..."):
-        written(target.parent, lambda: write_report(folder, target, title, audience))
+    with progress_bar() as bar:
+        total = len(found) + (xlsx is not None)
+        task = bar.add_task("rendering", total=total)
+        step = stepper(bar, task, "rendering")
+
+        written(target.parent, lambda: write_report(folder, target, title, audience, step))
         if xlsx is not None:
             source = next(path for kind, path in found if kind != "sweep")
+            step("the workbook")
             written(xlsx.parent, lambda: write_workbook(source, xlsx))
+        bar.update(task, completed=total, description="rendering")
     kinds = ", ".join(f"{kind} ({path.name})" for kind, path in found)
     console.print(f"Report written to [cyan]{escape(str(target))}[/] from {escape(kinds)}.")
     if xlsx is not None:

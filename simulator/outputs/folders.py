@@ -31,6 +31,7 @@ __all__ = [
     "read_scenario",
     "read_transition",
     "read_verdict",
+    "run_steps",
     "save_figure",
     "write_analysis",
     "write_incentives",
@@ -61,7 +62,11 @@ Chart = tuple[str, Callable[[], Any], int]
 """A chart to draw: file stem, a function making the figure, PNG resolution."""
 
 
-def draw_charts(folder: Path, charts: list[Chart]) -> list[str]:
+Step = Callable[[str], None]
+"""Told the name of each step of a long write as it starts (the command line shows it)."""
+
+
+def draw_charts(folder: Path, charts: list[Chart], step: Step | None = None) -> list[str]:
     """Draw each chart into ``folder``. The tables are written first, so a chart that fails loses no numbers: it
     is left out with a :class:`ChartWarning` (its message says which and why) and the others are drawn. Returns
     the stems drawn."""
@@ -69,6 +74,8 @@ def draw_charts(folder: Path, charts: list[Chart]) -> list[str]:
 
     drawn = []
     for stem, make, dpi in charts:
+        if step is not None:
+            step(f"the {stem} chart")
         try:
             save_figure(make(), folder / stem, dpi)
         except Exception as exc:
@@ -92,14 +99,18 @@ def write_results(
     extra: Callable[[Path], None] | None = None,
     benchmarks: pd.DataFrame | None = None,
     verdict: Verdict | None = None,
+    step: Step | None = None,
 ) -> Path:
     """Write CSVs, the resolved scenario, the charts and (optionally) the ticket log into ``out``; ``extra`` may
     add files (a report) to the folder before it appears; ``benchmarks`` is the run's benchmark panel when the
-    caller has it already; ``verdict`` adds verdict.csv, pricing.csv and the verdict's tornado."""
+    caller has it already; ``verdict`` adds verdict.csv, pricing.csv and the verdict's tornado; ``step`` is told
+    each step as it starts (see :func:`run_steps` for how many there are)."""
     from .charts import comparison_figure, revenue_figure, service_figure, verdict_figure
     from .charts.style import run_source
 
     with atomic_dir(Path(out), "run") as tmp:
+        if step is not None:
+            step("the tables")
         write_csv(results.replications, tmp / "replications.csv")
         write_csv(results.summary, tmp / "summary.csv")
         write_csv(results.differences, tmp / "differences.csv")
@@ -122,10 +133,15 @@ def write_results(
             charts.append(
                 ("verdict", lambda: verdict_figure(verdict.table, results.scenario, run_source(results)), 130)
             )
-        draw_charts(tmp, charts)
+        draw_charts(tmp, charts, step)
         if extra is not None:
             extra(tmp)
     return Path(out)
+
+
+def run_steps(results: Results, verdict: Verdict | None) -> int:
+    """How many steps :func:`write_results` tells: the tables and each chart."""
+    return 1 + 2 + (results.times is not None) + (verdict is not None)
 
 
 def write_incentives(incentives: IncentiveResults, out: Path) -> Path:

@@ -722,9 +722,12 @@ def _for_client(section: _Section) -> _Section:
     return _Section(section.kind, section.key, section.title, section.scenario, d, section.charts)
 
 
-def render_report(folder: Path, title: str | None = None, audience: str = "full") -> str:
+def render_report(
+    folder: Path, title: str | None = None, audience: str = "full", step: Callable[[str], None] | None = None
+) -> str:
     """The report of every results folder found in ``folder`` (see :func:`find_results`) as HTML text, for
-    ``audience`` (see :data:`AUDIENCES`)."""
+    ``audience`` (see :data:`AUDIENCES`); ``step`` is told each section as it starts."""
+
     if audience not in AUDIENCES:
         raise ReportError(f"--audience: '{audience}' is not one of {', '.join(AUDIENCES)}")
     found = find_results(Path(folder))
@@ -732,18 +735,20 @@ def render_report(folder: Path, title: str | None = None, audience: str = "full"
     if audience == "client":
         # Only the runs, built without the provider's charts: the rest is never drawn.
         left_out = [_section_title(kind, path) for kind, path in found if kind != "run"]
-        sections = [
-            _for_client(_run_section(path, f"s{i}", client=True))
-            for i, (kind, path) in enumerate(found)
-            if kind == "run"
-        ]
-        if not sections:
+        found = [(kind, path) for kind, path in found if kind == "run"]
+        if not found:
             raise ReportError(
                 f"--audience client: {folder} holds no results of `msp-sim run`; the client's version of a report "
                 "shows run comparisons only (incentives, transitions and sweeps are the provider's)"
             )
-    else:
-        sections = [_BUILDERS[kind](path, f"s{i}") for i, (kind, path) in enumerate(found)]
+    sections = []
+    for i, (kind, path) in enumerate(found):
+        if step is not None:
+            step(_section_title(kind, path))
+        if audience == "client":
+            sections.append(_for_client(_run_section(path, f"s{i}", client=True)))
+        else:
+            sections.append(_BUILDERS[kind](path, f"s{i}"))
     first = next((s for s in sections if s.kind == "run"), sections[0])
     env = Environment(
         loader=PackageLoader("simulator.outputs", "templates"),
@@ -769,11 +774,16 @@ def render_report(folder: Path, title: str | None = None, audience: str = "full"
 
 
 def write_report(
-    folder: Path, out: Path | None = None, title: str | None = None, audience: str = "full"
+    folder: Path,
+    out: Path | None = None,
+    title: str | None = None,
+    audience: str = "full",
+    step: Callable[[str], None] | None = None,
 ) -> Path:
-    """Write the report of ``folder`` for ``audience`` to ``out`` (default: ``folder``/report.html) atomically."""
+    """Write the report of ``folder`` for ``audience`` to ``out`` (default: ``folder``/report.html) atomically;
+    ``step`` is told each section as it starts."""
     folder = Path(folder)
     target = Path(out) if out is not None else folder / "report.html"
-    html = render_report(folder, title, audience)
+    html = render_report(folder, title, audience, step)
     write_text(target, html)
     return target

@@ -128,13 +128,20 @@ def evaluate(
     replications: int,
     seed: int,
     pool: ProcessPoolExecutor | None = None,
+    tick: Callable[[], None] | None = None,
 ) -> pd.DataFrame:
-    """Simulate every job on every replication (common random numbers); one row per job × variant × replication."""
+    """Simulate every job on every replication (common random numbers); one row per job × variant × replication.
+    ``tick`` is called as each replication finishes."""
     tasks = [(scenario, r, seed, jobs) for r in range(replications)]
     results = (
         pool.map(_evaluate_replication, tasks) if pool is not None else map(_evaluate_replication, tasks)
     )
-    return pd.DataFrame([row for rows in results for row in rows])
+    rows = []
+    for found in results:
+        rows += found
+        if tick is not None:
+            tick()
+    return pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------------------------- optima
@@ -210,8 +217,11 @@ def analyze_incentives(
     workers: int = 1,
     levers: tuple[str, ...] | None = None,
     progress: Callable[[str], None] | None = None,
+    steps: Callable[[int, int], None] | None = None,
 ) -> IncentiveResults:
-    """Best response, client-preferred and socially optimal levers for every contract; misalignment; design."""
+    """Best response, client-preferred and socially optimal levers for every contract; misalignment; design.
+    ``progress`` is told what is being done; ``steps(done, total)`` counts the work: the grid's replications,
+    then one step per contract and role refined."""
     settings = scenario.incentives
     n = replications or settings.replications or scenario.replications
     s = scenario.seed if seed is None else seed
@@ -221,6 +231,15 @@ def analyze_incentives(
             raise ValueError(f"unknown levers {unknown}; choose from {', '.join(LEVERS)}")
     workers = max(1, min(workers if workers > 0 else (os.cpu_count() or 1), n))
     say = progress or (lambda _msg: None)
+    total = n + (len(scenario.contracts) * len(ROLES) if settings.refine else 0)
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if steps is not None:
+            steps(done, total)
+
     pool = process_pool(workers) if workers > 1 else None
     try:
         spaces = {c.name: settings.contracts.get(c.name, settings.levers) for c in scenario.contracts}
@@ -230,7 +249,7 @@ def analyze_incentives(
             variants = [("base", c), *_design_variants(c, scenario)]
             jobs += [(i, p, lv, variants) for p, lv in enumerate(grids[c.name])]
         say(f"grid: {len(jobs)} lever settings × {n} replications")
-        evals = evaluate(scenario, jobs, n, s, pool)
+        evals = evaluate(scenario, jobs, n, s, pool, tick)
         base = evals[evals["variant"] == "base"]
         grid = base
 
@@ -247,6 +266,7 @@ def analyze_incentives(
                     # Later roles number their points after these, and may start from them.
                     mine = pd.concat([mine, found], ignore_index=True)
                     extra.append(found)
+                    tick()
             base = pd.concat([base, *extra], ignore_index=True)
         best = _best_table(scenario, base, settings.participation)
         return IncentiveResults(

@@ -256,7 +256,7 @@ def analyze_verdict(
             above = bisect(curve, evaluate, item, item.high, question, best, settings.steps)
             rows.append(_row(scenario, item, question, curve, best, below, above, r_search))
     if progress:
-        progress(total, total)
+        progress(done, done)  # the work there was (the total was an upper bound)
     position = {item.label: i for i, item in enumerate(inputs)}
     rows.sort(key=lambda row: (_QORDER[row["question"]], position[row["input"]]))
     table = pd.DataFrame(rows)
