@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 from simulator import load_scenario, outputs, simulate
 from simulator.outputs.assumptions import assumptions, key_assumptions
 from simulator.outputs.folders import write_results
-from simulator.outputs.workbook import write_workbook
+from simulator.outputs.workbook import metric_label, per_month, write_workbook
 
 SMALL = Path(__file__).resolve().parents[1] / "scenarios" / "small-office.yaml"
 SHEETS = ["Summary", "Replications", "Differences", "Benchmarks", "Key assumptions", "Assumptions", "About"]
@@ -58,24 +59,48 @@ def same(cell: Any, value: Any) -> bool:
 
 
 def test_sheets_and_summary_numbers_exact(folder: Path, book: Any) -> None:
+    """The Summary holds summary.csv's numbers, money, counts and hours worked or lost per month (the total
+    divided by the measured months), under readable names with the metric's id in the last column."""
     assert book.sheetnames == SHEETS
+    months = load_scenario(folder / "scenario.resolved.yaml").measured_months
     sheet = rows(book["Summary"])
     header = next(i for i, row in enumerate(sheet) if row[0] == "metric")
     groups, labels = sheet[header - 1], sheet[header]
+    assert labels[-1] == "id"
     columns = {name: col for col, name in enumerate(groups) if name}
-    by_metric = {row[0]: row for row in sheet[header + 1 :]}
+    by_metric = {row[-1]: row for row in sheet[header + 1 :]}
     with (folder / "summary.csv").open(encoding="utf-8") as f:
         summary = list(csv.DictReader(f))
-    assert set(columns) == {r["contract"] for r in summary}
+    assert set(columns) == {r["contract"] for r in summary}  # the small office's contracts have no labels
     assert set(by_metric) == {r["metric"] for r in summary}
     for r in summary:
         col = columns[r["contract"]]
         assert labels[col : col + 3] == ("mean", "95% CI low", "95% CI high")
-        cells = by_metric[r["metric"]][col : col + 3]
-        for cell, text in zip(cells, (r["mean"], r["ci_low"], r["ci_high"]), strict=True):
-            assert cell == (stored(float(text)) if text else None), (r["contract"], r["metric"])
+        row = by_metric[r["metric"]]
+        scale = months if per_month(r["metric"]) else 1
+        assert row[0] == metric_label(r["metric"]) + (" per month" if scale > 1 else "")
+        for cell, text in zip(row[col : col + 3], (r["mean"], r["ci_low"], r["ci_high"]), strict=True):
+            assert cell == (stored(float(text) / scale) if text else None), (r["contract"], r["metric"])
+    assert by_metric["client_total_cost"][0] == "Client total cost per month"
+    assert by_metric["client_total_cost"][2] == "USD per month"
+    assert by_metric["provider_gross_margin"][0] == "Gross margin" and per_month("tickets")
+    assert not per_month("backlog_hours_at_end") and not per_month("revenue_monthly_mean")
     money = book["Summary"].cell(row=header + 2, column=columns[summary[0]["contract"]] + 1)
     assert money.number_format == "#,##0"  # provider_revenue comes first
+
+
+def test_a_workbook_of_several_folders_holds_each(folder: Path, tmp_path: Path) -> None:
+    """Two run folders: a Contents sheet, then one group of sheets per folder, named after it."""
+    other = tmp_path / "a-folder-with-a-rather-long-name[2]"
+    shutil.copytree(folder, other)
+    book = openpyxl.load_workbook(write_workbook([folder, other], tmp_path / "both.xlsx"))
+    assert book.sheetnames[0] == "Contents"
+    prefixes = [row[0] for row in rows(book["Contents"], 4)]
+    assert len(prefixes) == 2 and prefixes[0] == folder.name and "[" not in prefixes[1]
+    for prefix in prefixes:
+        assert [f"{prefix} {name}" for name in SHEETS] == [n for n in book.sheetnames if n.startswith(prefix)]
+    assert all(len(name) <= 31 for name in book.sheetnames)
+    assert rows(book[f"{prefixes[0]} Summary"]) == rows(book[f"{prefixes[1]} Summary"])
 
 
 def test_replications_sheet_is_the_csv(folder: Path, book: Any) -> None:
@@ -116,8 +141,8 @@ def test_assumptions_and_about(folder: Path, book: Any) -> None:
 def test_every_sheet_prints_on_a4_landscape_with_its_headers(book: Any) -> None:
     for ws in book.worksheets:
         assert str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4 and ws.page_setup.orientation == "landscape"
-        # Narrow tables print one page wide, so no column is cut off onto a page of its own.
-        assert bool(ws.sheet_properties.pageSetUpPr.fitToPage) == (ws.title != "Replications")
+        # Every table prints one page wide, so no column is cut off onto a page of its own.
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
     assert book["Summary"].print_title_rows == "$1:$4" and book["Summary"].print_title_cols == "$A:$A"
     assert book["Replications"].print_title_rows == "$1:$1"
     assert book["Assumptions"].print_title_cols == "$A:$A"  # frozen at C2: the section column repeats

@@ -319,14 +319,25 @@ def report(folder: Path, out: Path | None, xlsx: Path | None, title: str | None,
 
         written(target.parent, lambda: write_report(folder, target, title, audience, step))
         if xlsx is not None:
-            source = next(path for kind, path in found if kind != "sweep")
+            sources = [path for kind, path in found if kind != "sweep"]
             step("the workbook")
-            written(xlsx.parent, lambda: write_workbook(source, xlsx))
+            written(xlsx.parent, lambda: write_workbook(sources, xlsx))
         bar.update(task, completed=total, description="rendering")
     kinds = ", ".join(f"{kind} ({path.name})" for kind, path in found)
     console.print(f"Report written to [cyan]{escape(str(target))}[/] from {escape(kinds)}.")
     if xlsx is not None:
-        console.print(f"Workbook written to [cyan]{escape(str(xlsx))}[/].")
+        held = [f"{kind} ({path.name})" for kind, path in found if kind != "sweep"]
+        left = [f"{kind} ({path.name})" for kind, path in found if kind == "sweep"]
+        console.print(
+            f"Workbook written to [cyan]{escape(str(xlsx))}[/] from {escape(', '.join(held))}"
+            + (
+                f"; left out: {escape(', '.join(left))} (the workbook holds runs, incentives and transitions)"
+                if left
+                else ""
+            )
+            + ".",
+            soft_wrap=True,
+        )
 
 
 @click.command()

@@ -18,8 +18,9 @@ from simulator.config import Scenario, load_scenario
 from simulator.metrics import METRICS, Unstable, unstable_contracts
 
 from .assumptions import assumptions, key_assumptions
+from .tables import RUN_ROWS
 
-__all__ = ["write_workbook"]
+__all__ = ["metric_label", "per_month", "write_workbook"]
 
 OPTIONAL = (
     ("Benchmarks", "benchmarks.csv"),
@@ -39,63 +40,118 @@ _UNIT = re.compile(r"\[([^\]]+)\]\s*$")
 _STATS = ("mean", "std", "ci_low", "ci_high")
 
 
-def write_workbook(folder: Path | str, target: Path | str) -> Path:
-    """Write the results in ``folder`` (from ``msp-sim run``, ``incentives`` or ``transition``) as an Excel
-    workbook at ``target``, atomically: the file appears complete or not at all."""
-    folder, target = Path(folder), Path(target)
-    has_run = (folder / "summary.csv").is_file()
-    optional = [(sheet, folder / name) for sheet, name in OPTIONAL if (folder / name).is_file()]
-    if not (has_run or optional) or not (folder / "scenario.resolved.yaml").is_file():
-        raise FileNotFoundError(
-            f"{folder} is not a results folder (no summary.csv, incentive or transition tables with "
-            "scenario.resolved.yaml); `msp-sim run SCENARIO` writes one."
-        )
-    scenario = load_scenario(folder / "scenario.resolved.yaml")
-    replications, seed = _replications_and_seed(folder, scenario)
+def write_workbook(folder: Path | str | list[Path], target: Path | str) -> Path:
+    """Write the results in ``folder`` (from ``msp-sim run``, ``incentives`` or ``transition``), or in each of a
+    list of such folders, as an Excel workbook at ``target``, atomically: the file appears complete or not at all.
+    Several folders get one group of sheets each, named after the folder, and a Contents sheet first."""
+    folders = [Path(f) for f in folder] if isinstance(folder, list) else [Path(folder)]
+    target = Path(target)
+    for f in folders:
+        _check(f)
     wb = Workbook()
     wb.remove(wb.active)
-    unstable: list[Unstable] | None = None
-    if has_run:
-        summary = read_csv(folder / "summary.csv")
-        unstable = unstable_contracts(scenario, summary)
-        _summary(wb, summary, scenario, replications, seed, unstable)
-        for sheet, name in (("Replications", "replications.csv"), ("Differences", "differences.csv")):
-            if (folder / name).is_file():
-                frame = read_csv(folder / name)
-                if sheet == "Differences":
-                    frame["significant"] = [
-                        _significant(lo, hi) for lo, hi in zip(frame.ci_low, frame.ci_high, strict=True)
-                    ]
-                _table(wb.create_sheet(sheet), frame, freeze="B2")
-    for sheet, path in optional:
-        _table(wb.create_sheet(sheet), read_csv(path), freeze="B2")
-    _table(
-        wb.create_sheet("Key assumptions"),
-        key_assumptions(scenario),
-        freeze="B2",
-        wrap=("assumption",),
-        wrap_width=110,
-    )
-    _table(wb.create_sheet("Assumptions"), assumptions(scenario), freeze="C2", wrap=("meaning", "value"))
-    _about(wb, folder, target, scenario, replications, seed, unstable)
+    prefixes = _prefixes(folders) if len(folders) > 1 else [""]
+    if len(folders) > 1:
+        _contents(wb.create_sheet("Contents"), folders, prefixes)
+    for f, prefix in zip(folders, prefixes, strict=True):
+        _folder_sheets(wb, f, target, prefix)
     for ws in wb.worksheets:
         _row_heights(ws)
         _print_setup(ws)
     return _save(wb, target)
 
 
-PRINT_FIT_COLUMNS = 14
-"""Sheets with at most this many columns print one page wide; wider ones (Replications) keep their size."""
+def _check(folder: Path) -> None:
+    has_run = (folder / "summary.csv").is_file()
+    optional = [name for _, name in OPTIONAL if (folder / name).is_file()]
+    if not (has_run or optional) or not (folder / "scenario.resolved.yaml").is_file():
+        raise FileNotFoundError(
+            f"{folder} is not a results folder (no summary.csv, incentive or transition tables with "
+            "scenario.resolved.yaml); `msp-sim run SCENARIO` writes one."
+        )
+
+
+_LONGEST_SHEET = max(
+    len(n)
+    for n in (
+        "Summary",
+        "Replications",
+        "Differences",
+        "Key assumptions",
+        "Assumptions",
+        "About",
+        *(s for s, _ in OPTIONAL),
+    )
+)
+
+
+def _prefixes(folders: list[Path]) -> list[str]:
+    """A short, unique prefix per folder for its sheets: the folder's name without the characters Excel refuses
+    in a sheet name, cut so that prefix and sheet name fit Excel's 31 characters."""
+    room = 31 - _LONGEST_SHEET - 1
+    out: list[str] = []
+    for f in folders:
+        base = re.sub(r"[\[\]:*?/\\']", "", f.name).strip() or "results"
+        name, i = base[:room], 2
+        while name in out:
+            tail = f"~{i}"
+            name, i = base[: room - len(tail)] + tail, i + 1
+        out.append(name)
+    return out
+
+
+def _contents(ws: Any, folders: list[Path], prefixes: list[str]) -> None:
+    """The Contents sheet of a workbook of several folders: each folder, its scenario and its sheets' prefix."""
+    ws["A1"] = "Contents: one group of sheets per results folder"
+    ws["A1"].font = Font(bold=True, size=13)
+    _header(ws, 3, ["sheets starting with", "folder", "scenario"])
+    for r, (f, prefix) in enumerate(zip(folders, prefixes, strict=True), 4):
+        ws.cell(row=r, column=1, value=prefix)
+        ws.cell(row=r, column=2, value=str(f.resolve()))
+        ws.cell(row=r, column=3, value=load_scenario(f / "scenario.resolved.yaml").name)
+    for col, width in zip("ABC", (24, 80, 30), strict=True):
+        ws.column_dimensions[col].width = width
+
+
+def _folder_sheets(wb: Any, folder: Path, target: Path, prefix: str) -> None:
+    """One folder's sheets, each name after ``prefix``."""
+
+    def sheet(name: str) -> Any:
+        return wb.create_sheet(f"{prefix} {name}" if prefix else name)
+
+    has_run = (folder / "summary.csv").is_file()
+    optional = [(name, folder / file) for name, file in OPTIONAL if (folder / file).is_file()]
+    scenario = load_scenario(folder / "scenario.resolved.yaml")
+    replications, seed = _replications_and_seed(folder, scenario)
+    unstable: list[Unstable] | None = None
+    if has_run:
+        summary = read_csv(folder / "summary.csv")
+        unstable = unstable_contracts(scenario, summary)
+        _summary(sheet("Summary"), summary, scenario, replications, seed, unstable)
+        for name, file in (("Replications", "replications.csv"), ("Differences", "differences.csv")):
+            if (folder / file).is_file():
+                frame = read_csv(folder / file)
+                if name == "Differences":
+                    frame["significant"] = [
+                        _significant(lo, hi) for lo, hi in zip(frame.ci_low, frame.ci_high, strict=True)
+                    ]
+                _table(sheet(name), frame, freeze="B2")
+    for name, path in optional:
+        _table(sheet(name), read_csv(path), freeze="B2")
+    _table(
+        sheet("Key assumptions"), key_assumptions(scenario), freeze="B2", wrap=("assumption",), wrap_width=110
+    )
+    _table(sheet("Assumptions"), assumptions(scenario), freeze="C2", wrap=("meaning", "value"))
+    _about(sheet("About"), wb, folder, target, scenario, replications, seed, unstable, prefix)
 
 
 def _print_setup(ws: Any) -> None:
-    """Print on A4 landscape with the header rows (and first column) repeated on every page; narrow sheets are
-    fitted to one page wide so a printed table is never cut between columns."""
+    """Print on A4 landscape, one page wide (so a printed table is never cut between columns), with the header
+    rows (and first column) repeated on every page."""
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
-    if ws.max_column <= PRINT_FIT_COLUMNS:
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     if ws.freeze_panes:
         column, row = coordinate_from_string(ws.freeze_panes)
         if row > 1:
@@ -234,27 +290,45 @@ def _table(
     ws.auto_filter.ref = ws.dimensions
 
 
+_LABELS = {metric: label for metric, label, _ in RUN_ROWS}
+_PER_MONTH_HOURS = ("downtime_user_hours", "technician_hours_worked", "prevention_hours")
+
+
+def metric_label(metric: str) -> str:
+    """A metric's name for people: the comparison table's label, else its id in words."""
+    return _LABELS.get(metric) or metric.replace("_", " ").capitalize()
+
+
+def per_month(metric: str) -> bool:
+    """Whether a metric is a total over the measured months that the Summary shows per month: money, counts,
+    and hours worked or lost (not a stock such as the backlog at the end, nor a figure already per month)."""
+    unit = _unit(metric)
+    return unit in ("currency", "count") or metric in _PER_MONTH_HOURS
+
+
 def _summary(
-    wb: Any,
+    ws: Any,
     summary: pd.DataFrame,
     scenario: Scenario,
     replications: int | None,
     seed: int,
     unstable: list[Unstable],
 ) -> None:
-    """The Summary sheet: one row per metric, mean and 95% CI per contract, as stored in summary.csv; the note
-    under the title names the contracts whose queue does not keep up."""
-    ws = wb.create_sheet("Summary")
+    """The Summary sheet: one row per metric, its mean and 95% CI per contract from summary.csv, money, counts and
+    hours worked or lost per month (the totals divided by the measured months), under readable names; the id of
+    each metric in the last column; the note under the title names the contracts whose queue does not keep up."""
+    months = scenario.measured_months
     ws["A1"] = (
-        f"{scenario.name}: {replications} replications, {scenario.measured_months} measured months, "
-        f"{scenario.currency}, seed {seed}"
+        f"{scenario.name}: {replications} replications, {months} measured months, {scenario.currency}, seed {seed}"
     )
     ws["A1"].font = Font(bold=True, size=13)
     ws["A2"] = (
-        "Money and count metrics are totals over the measured months unless the unit says per month; each "
-        "value is the mean over replications with its 95% confidence interval."
+        f"Money, counts and hours worked or lost are per month (the totals over the {months} measured months are "
+        "in the Replications sheet and the CSV files); each value is the mean over replications with its 95% "
+        "confidence interval."
         + (
-            f" Not keeping up with their work (see About, Queues): {', '.join(u.contract for u in unstable)}."
+            f" Not keeping up with their work (see About, Queues): "
+            f"{', '.join(scenario.label_of(u.contract) for u in unstable)}."
             if unstable
             else ""
         )
@@ -268,24 +342,36 @@ def _summary(
     ]
     rows = {(str(r.contract), str(r.metric)): r for r in summary.itertuples(index=False)}
     _header(ws, 4, ["metric", "description", "unit"])
+    last = 4 + 3 * len(contracts)
     for i, contract in enumerate(contracts):
         col = 4 + 3 * i
-        _header(ws, 3, [contract], start=col)
+        _header(ws, 3, [scenario.label_of(contract)], start=col)
         ws.merge_cells(start_row=3, start_column=col, end_row=3, end_column=col + 2)
         ws.cell(row=3, column=col).alignment = Alignment(horizontal="center")
         _header(ws, 4, ["mean", "95% CI low", "95% CI high"], start=col)
+    _header(ws, 4, ["id"], start=last)
     for r, metric in enumerate(metrics, 5):
-        unit = _unit(metric).replace("currency", scenario.currency)
+        monthly = per_month(metric)
+        unit = _unit(metric).replace("currency", scenario.currency) + (" per month" if monthly else "")
         description = _UNIT.sub("", METRICS.get(metric, "")).strip()  # the unit has its own column
-        for c, text in enumerate((metric, description, unit), 1):
+        label = metric_label(metric) + (" per month" if monthly else "")
+        for c, text in enumerate((label, description, unit), 1):
             ws.cell(row=r, column=c, value=text)
         ws.cell(row=r, column=2).alignment = _WRAP
+        scale = months if monthly else 1
         for i, contract in enumerate(contracts):
             found = rows.get((contract, metric))
             for j, stat in enumerate(("mean", "ci_low", "ci_high")):
-                cell = ws.cell(row=r, column=4 + 3 * i + j, value=_value(getattr(found, stat, None)))
-                cell.number_format = _format(metric)
-    widths = [max(len(m) for m in [*metrics, "metric"]) + 2, 60, 18] + [14] * (3 * len(contracts))
+                value = _value(getattr(found, stat, None))
+                cell = ws.cell(
+                    row=r, column=4 + 3 * i + j, value=value / scale if value is not None else None
+                )
+                cell.number_format = (
+                    FORMATS["hours"] if monthly and _kind(metric) == "count" else _format(metric)
+                )
+        ws.cell(row=r, column=last, value=metric)
+    label_width = max(len(metric_label(m)) + (10 if per_month(m) else 0) for m in [*metrics]) + 2
+    widths = [max(label_width, 8), 60, 22] + [14] * (3 * len(contracts)) + [max(len(m) for m in metrics) + 2]
     for col, width in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(col)].width = width
     ws.freeze_panes = "B5"
@@ -293,6 +379,7 @@ def _summary(
 
 
 def _about(
+    ws: Any,
     wb: Any,
     folder: Path,
     target: Path,
@@ -300,17 +387,17 @@ def _about(
     replications: int | None,
     seed: int,
     unstable: list[Unstable] | None,
+    prefix: str,
 ) -> None:
     """The About sheet: what the workbook is, the run it comes from, whether each contract's queue keeps up (for
     a run) and how to read the intervals."""
-    ws = wb.create_sheet("About")
     # Inside the folder: say so, as `msp-sim run` writes the workbook while the folder still has a temporary name.
     inside = "the folder holding this workbook"
     lines = [
         (
             "What this is",
             f"Results of the msp-sim IT-support economics simulator, one sheet per table: "
-            f"{', '.join(s for s in wb.sheetnames if s != 'About')}.",
+            f"{', '.join(s for s in wb.sheetnames if s.startswith(prefix) and s != ws.title)}.",
         ),
         ("Scenario", f"{scenario.name}" + (f": {scenario.description}" if scenario.description else "")),
         ("Seed", seed),
@@ -320,6 +407,12 @@ def _about(
             f"{scenario.measured_months} (warm-up months left out: {scenario.warmup_months})",
         ),
         ("Currency", scenario.currency),
+        (
+            "Units",
+            "The Summary sheet shows money, counts and hours worked or lost per month (each total over the measured "
+            "months divided by their number, as the report does); the Replications and Differences sheets and "
+            "the CSV files hold the totals over the measured months.",
+        ),
         *(
             [
                 (
