@@ -634,3 +634,44 @@ def test_lever_grid_searches_only_the_named_levers() -> None:
     assert with_levers(contract, only[1]).policy.technicians == 2
     with pytest.raises(ValueError, match="unknown levers"):
         analyze_incentives(scen, levers=("staff",))
+
+
+# ----------------------------------------------------------------------------------------------- the chart
+
+
+def test_each_curve_passes_through_the_optimum_it_marks(refined: IncentiveResults) -> None:
+    """The profit curve goes through the provider's best response and the social-cost curve through the social
+    optimum (the other levers held there); on the chart each mark sits on its own curve, the social one at the
+    curve's lowest point, and money is per month."""
+    import matplotlib.pyplot as plt
+
+    from simulator.outputs.charts import PREVENTION, plot_incentive_curve
+
+    months = refined.scenario.measured_months
+    curves = refined.curves
+    for c in refined.scenario.contracts:
+        for role in ("provider", "social"):
+            along = curves[
+                (curves["contract"] == c.name) & (curves["role"] == role) & (curves["lever"] == PREVENTION)
+            ]
+            assert np.isclose(along["value"], optimum(refined, c.name, role)[PREVENTION]).any(), (
+                c.name,
+                role,
+            )
+        fig, ax = plt.subplots()
+        plot_incentive_curve(refined, c.name, ax)
+        for axes in fig.axes:
+            lines = {str(line.get_label()): line for line in axes.get_lines()}
+            curve = next(line for label, line in lines.items() if "(left)" in label or "(right)" in label)
+            for line in axes.get_lines():
+                if not str(line.get_gid()).startswith("mark-"):
+                    continue
+                (x,), (y,) = line.get_xdata(), line.get_ydata()
+                xs, ys = np.asarray(curve.get_xdata()), np.asarray(curve.get_ydata())
+                assert y == pytest.approx(float(ys[np.isclose(xs, x)][0])), (c.name, line.get_gid())
+                if line.get_gid() == "mark-social_cost":
+                    assert x == pytest.approx(optimum(refined, c.name, "social")[PREVENTION])
+                    assert y == pytest.approx(float(ys.min()))
+                    social = optimum(refined, c.name, "social")["social_cost"]
+                    assert y == pytest.approx(social / months)
+        plt.close(fig)

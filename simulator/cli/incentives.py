@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from simulator.outputs.tables import format_number
@@ -114,36 +115,40 @@ def incentives(
 
 
 def _incentive_tables(result: Any) -> tuple[Table, Table]:
-    """The levers each party would choose, and the misalignment at the provider's choice."""
+    """The levers each party would choose, and the misalignment at the provider's choice; money per month."""
     s = result.scenario
-    levers = Table(title=f"{s.name}: levers chosen (provider = best response)", title_justify="left")
-    for col in ("contract", "chosen by", "prevention h", "techs", "RMM", "thoroughness", "profit"):
+    months = s.measured_months
+    levers = Table(
+        title=f"{s.name}: levers chosen (provider = best response; net profit per month, {s.currency})",
+        title_justify="left",
+    )
+    for col in ("contract", "chosen by", "prevention h", "techs", "RMM", "thoroughness", "profit / month"):
         levers.add_column(col, justify="left" if col in ("contract", "chosen by") else "right")
     for _, r in result.best_response.iterrows():
         levers.add_row(
-            r["contract"] if r["role"] == "provider" else "",
+            escape(s.label_of(r["contract"])) if r["role"] == "provider" else "",
             r["role"],
             f"{r['prevention_hours_per_endpoint_month']:.2f}",
             f"{r['technicians']}",
             "on" if r["monitoring"] else "off",
             f"{r['thoroughness']:.2f}",
-            format_number(r["provider_net_profit"], "money"),
+            format_number(r["provider_net_profit"] / months, "money"),
         )
     gap = Table(
-        title=f"Misalignment at the best response (totals over {s.measured_months} months, {s.currency})",
+        title=f"Misalignment at the best response (per month, {s.currency})",
         title_justify="left",
     )
-    for col in ("contract", "welfare loss [95% CI]", "extra downtime", "profit / incident"):
+    for col in ("contract", "welfare loss / month [95% CI]", "extra downtime / month", "profit / incident"):
         gap.add_column(col, justify="left" if col == "contract" else "right")
     for _, m in result.misalignment.iterrows():
-        loss = (
-            f"{format_number(m['welfare_loss'], 'money')} [{format_number(m['welfare_loss_ci_low'], 'money')}, "
-            f"{format_number(m['welfare_loss_ci_high'], 'money')}]"
-        )
+
+        def money(name: str, m: Any = m) -> str:
+            return format_number(m[name] / months, "money")
+
         gap.add_row(
-            m["contract"],
-            loss,
-            f"{m['extra_downtime_user_hours']:,.0f} user-h",
+            escape(s.label_of(m["contract"])),
+            f"{money('welfare_loss')} [{money('welfare_loss_ci_low')}, {money('welfare_loss_ci_high')}]",
+            f"{m['extra_downtime_user_hours'] / months:,.0f} user-h",
             f"{m['marginal_profit_per_incident']:,.0f}",
         )
     return levers, gap

@@ -472,11 +472,13 @@ def _price(scenario: Scenario) -> Callable[[float], str]:
 
 
 def _lever_rows(inc: IncentiveResults) -> list[dict[str, str]]:
-    """The best-response table: each contract's lever settings for the provider, the client and society."""
+    """The best-response table: each contract's lever settings for the provider, the client and society, with
+    the provider's net profit per month."""
     money = _money(inc.scenario)
+    months = inc.scenario.measured_months
     return [
         {
-            "contract": r["contract"],
+            "contract": inc.scenario.label_of(str(r["contract"])),
             "role": {
                 "provider": "the provider (best response)",
                 "client": "the client",
@@ -486,24 +488,29 @@ def _lever_rows(inc: IncentiveResults) -> list[dict[str, str]]:
             "technicians": str(r["technicians"]),
             "monitoring": "on" if bool(r["monitoring"]) else "off",
             "thoroughness": f"{r['thoroughness']:.2f}",
-            "profit": money(float(r["provider_net_profit"])),
+            "profit": money(float(r["provider_net_profit"]) / months),
         }
         for _, r in inc.best_response.iterrows()
     ]
 
 
 def _gap_rows(inc: IncentiveResults) -> list[dict[str, str]]:
-    """The misalignment table: each contract's welfare loss with its interval, extra downtime and the profit
-    from one more incident ('–' where there is no number)."""
+    """The misalignment table: each contract's welfare loss per month with its interval, extra downtime per month
+    and the profit from one more incident ('–' where there is no number)."""
     money = _money(inc.scenario)
+    months = inc.scenario.measured_months
+
+    def monthly(value: Any) -> str:
+        return money(float(value) / months)
+
     return [
         {
-            "contract": r["contract"],
-            "loss": money(float(r["welfare_loss"])),
-            "interval": f"{money(float(r['welfare_loss_ci_low']))} – {money(float(r['welfare_loss_ci_high']))}"
+            "contract": inc.scenario.label_of(str(r["contract"])),
+            "loss": monthly(r["welfare_loss"]),
+            "interval": f"{monthly(r['welfare_loss_ci_low'])} – {monthly(r['welfare_loss_ci_high'])}"
             if np.isfinite([r["welfare_loss_ci_low"], r["welfare_loss_ci_high"]]).all()
             else "–",
-            "downtime": f"{float(r['extra_downtime_user_hours']):+,.0f}"
+            "downtime": f"{float(r['extra_downtime_user_hours']) / months:+,.0f}"
             if np.isfinite(r["extra_downtime_user_hours"])
             else "–",
             "marginal": money(float(r["marginal_profit_per_incident"]))
@@ -544,9 +551,9 @@ def _incentives_finding(inc: IncentiveResults) -> str:
     if worst is None:
         return "No contract's welfare loss could be measured: see the tables below."
     return (
-        f"Under {worst['contract']}, what maximises the provider's profit costs "
-        f"{_money(s)(float(worst['welfare_loss']))} more over {s.measured_months} months "
-        "than the best outcome for provider and client together."
+        f"Under {s.label_of(str(worst['contract']))}, what maximises the provider's profit costs "
+        f"{_money(s)(float(worst['welfare_loss']) / s.measured_months)} a month more than the best outcome for "
+        "provider and client together."
     )
 
 

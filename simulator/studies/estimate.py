@@ -206,33 +206,39 @@ def estimate_run(
     return _estimate(what, per, replications * contracts + verdict[0], n, rows, kept)
 
 
-def lever_settings(space: LeverSpace, only: tuple[str, ...] | None = None) -> int:
-    """How many lever settings the incentive grid of one contract has (without building it)."""
-    total = 1
+def lever_values(space: LeverSpace, only: tuple[str, ...] | None = None) -> dict[str, int]:
+    """How many values the incentive grid tries of each lever searched."""
+    counts: dict[str, int] = {}
     for lever in ("prevention_hours_per_endpoint_month", "technicians", "monitoring", "thoroughness"):
         spec = getattr(space, lever)
         if spec is None or (only is not None and lever not in only):
             continue
         if lever == "technicians":
-            total *= spec.high - spec.low + 1
+            counts[lever] = spec.high - spec.low + 1
         elif lever == "monitoring":
-            total *= len(set(spec))
+            counts[lever] = len(set(spec))
         else:
-            total *= spec.points
-    return total
+            counts[lever] = spec.points
+    return counts
+
+
+def lever_settings(space: LeverSpace, only: tuple[str, ...] | None = None) -> int:
+    """How many lever settings the incentive grid of one contract has (without building it)."""
+    return math.prod(lever_values(space, only).values())
 
 
 def estimate_incentives(
     scenario: Scenario, replications: int, workers: int = 0, levers: tuple[str, ...] | None = None
 ) -> Estimate:
     """The size of ``msp-sim incentives``: every lever setting of every contract on every replication (the
-    refinement adds a few dozen settings per contract)."""
+    refinement adds a few dozen settings per contract, the curves through the provider's and the social optimum
+    each lever's values and the optimum's own)."""
     settings = scenario.incentives
-    grid = sum(
-        lever_settings(settings.contracts.get(c.name, settings.levers), levers) for c in scenario.contracts
-    )
+    spaces = [settings.contracts.get(c.name, settings.levers) for c in scenario.contracts]
+    grid = sum(lever_settings(space, levers) for space in spaces)
     refinement = 60 * len(scenario.contracts) if settings.refine else 0
-    evaluations = grid + refinement
+    curves = sum(2 * sum(k + 1 for k in lever_values(space, levers).values() if k > 1) for space in spaces)
+    evaluations = grid + refinement + curves
     variants = 1 + len(settings.design.per_downtime_hour) + len(settings.design.per_breach)
     per = expected_incidents(scenario)
     n = _workers(workers, replications)

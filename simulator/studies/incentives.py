@@ -221,7 +221,7 @@ def analyze_incentives(
 ) -> IncentiveResults:
     """Best response, client-preferred and socially optimal levers for every contract; misalignment; design.
     ``progress`` is told what is being done; ``steps(done, total)`` counts the work: the grid's replications,
-    then one step per contract and role refined."""
+    one step per contract and role refined, then the replications of the curves through the optima."""
     settings = scenario.incentives
     n = replications or settings.replications or scenario.replications
     s = scenario.seed if seed is None else seed
@@ -231,7 +231,7 @@ def analyze_incentives(
             raise ValueError(f"unknown levers {unknown}; choose from {', '.join(LEVERS)}")
     workers = max(1, min(workers if workers > 0 else (os.cpu_count() or 1), n))
     say = progress or (lambda _msg: None)
-    total = n + (len(scenario.contracts) * len(ROLES) if settings.refine else 0)
+    total = 2 * n + (len(scenario.contracts) * len(ROLES) if settings.refine else 0)
     done = 0
 
     def tick() -> None:
@@ -251,7 +251,6 @@ def analyze_incentives(
         say(f"grid: {len(jobs)} lever settings × {n} replications")
         evals = evaluate(scenario, jobs, n, s, pool, tick)
         base = evals[evals["variant"] == "base"]
-        grid = base
 
         # Refinement of continuous levers around each role's grid optimum.
         if settings.refine:
@@ -269,12 +268,15 @@ def analyze_incentives(
                     tick()
             base = pd.concat([base, *extra], ignore_index=True)
         best = _best_table(scenario, base, settings.participation)
+        say("curves through each optimum")
+        curve_jobs, what = _curve_jobs(scenario, best, grids)
+        curves = _curves(evaluate(scenario, curve_jobs, n, s, pool, tick), what)
         return IncentiveResults(
             scenario=scenario,
             evaluations=pd.concat([base, evals[evals["variant"] != "base"]], ignore_index=True),
             best_response=best,
             misalignment=_misalignment(scenario, base, best),
-            curves=_curves(scenario, grid, settings.participation),
+            curves=curves,
             design=_design(scenario, evals, best),
         )
     finally:
@@ -400,33 +402,53 @@ def _misalignment(scenario: Scenario, rows: pd.DataFrame, best: pd.DataFrame) ->
     return pd.DataFrame(out)
 
 
-def _curves(scenario: Scenario, rows: pd.DataFrame, participation: bool) -> pd.DataFrame:
-    """Each objective along each lever, the other levers held at the provider's best grid point."""
+CURVE_ROLES = ("provider", "social")
+"""The optima the curves pass through: the provider's best response and the social optimum."""
+
+
+def _curve_jobs(
+    scenario: Scenario, best: pd.DataFrame, grids: dict[str, list[Levers]]
+) -> tuple[list[Job], dict[int, tuple[str, str, str]]]:
+    """The lever settings of the curves: for each contract, role of :data:`CURVE_ROLES` and lever searched, the
+    lever's grid values and its value at the role's optimum, every other lever held at that optimum; and each
+    job's (contract, role, lever)."""
+    jobs: list[Job] = []
+    what: dict[int, tuple[str, str, str]] = {}
+    table = best.set_index(["contract", "role"])
+    for i, c in enumerate(scenario.contracts):
+        grid = grids[c.name]
+        for role in CURVE_ROLES:
+            optimum: Levers = {lv: table.loc[(c.name, role), lv] for lv in LEVERS}
+            optimum["technicians"] = int(optimum["technicians"])
+            optimum["monitoring"] = bool(optimum["monitoring"])
+            for lever in LEVERS:
+                values = list(dict.fromkeys([*(g[lever] for g in grid), optimum[lever]]))
+                if len(values) < 2:
+                    continue
+                for value in sorted(values):
+                    point = len(jobs)
+                    jobs.append((i, point, {**optimum, lever: value}, [("base", c)]))
+                    what[point] = (c.name, role, lever)
+    return jobs, what
+
+
+def _curves(rows: pd.DataFrame, what: dict[int, tuple[str, str, str]]) -> pd.DataFrame:
+    """Each objective along each lever through each role's optimum (see :func:`_curve_jobs`), with 95%
+    intervals: ``contract, role, lever, value``, then each objective's mean and interval."""
     out = []
-    for c in scenario.contracts:
-        mine = rows[rows["contract"] == c.name]
-        anchor, _ = best_of(mine, "provider", participation)
-        br: Any = mine[mine["point"] == anchor].iloc[0]
-        for lever in LEVERS:
-            others = [lv for lv in LEVERS if lv != lever]
-            mask = np.ones(len(mine), dtype=bool)
-            for o in others:
-                mask &= np.isclose(mine[o].astype(float), float(br[o]))
-            along = mine[mask]
-            if along[lever].nunique() < 2:
-                continue
-            for value, group in along.groupby(lever):
-                level: Any = value
-                rec: dict[str, Any] = {"contract": c.name, "lever": lever, "value": float(level)}
-                for m in ("provider_net_profit", "client_total_cost", "social_cost"):
-                    x = group[m].to_numpy(dtype=float)
-                    half = _t_half(x)
-                    rec[m], rec[f"{m}_ci_low"], rec[f"{m}_ci_high"] = (
-                        x.mean(),
-                        x.mean() - half,
-                        x.mean() + half,
-                    )
-                out.append(rec)
+    for point, group in rows.groupby("point", sort=True):
+        contract, role, lever = what[int(point)]  # type: ignore[arg-type]
+        rec: dict[str, Any] = {
+            "contract": contract,
+            "role": role,
+            "lever": lever,
+            "value": float(group[lever].iloc[0]),
+        }
+        for m in ("provider_net_profit", "client_total_cost", "social_cost"):
+            x = group[m].to_numpy(dtype=float)
+            half = _t_half(x)
+            rec[m], rec[f"{m}_ci_low"], rec[f"{m}_ci_high"] = x.mean(), x.mean() - half, x.mean() + half
+        out.append(rec)
     return pd.DataFrame(out)
 
 
