@@ -35,10 +35,12 @@ test: lint
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_engine.py
 
-# The README's pictures: the baseline comparison chart and a screenshot of the top of its report (needs chromium).
+# The README's pictures: the baseline comparison and verdict charts and a screenshot of the top of its report
+# (needs chromium).
 readme-images: run
 	mkdir -p docs/images
 	cp $(OUT)/comparison.png docs/images/comparison.png
+	cp $(OUT)/verdict.png docs/images/verdict.png
 	chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
 		--disable-component-update --disable-sync --hide-scrollbars --user-data-dir=$$(mktemp -d) \
 		--window-size=1200,1500 --screenshot=docs/images/report.png file://$(CURDIR)/$(OUT)/report.html

@@ -102,7 +102,9 @@ def tornado_bars(ax: Axes, rows: pd.DataFrame, y: np.ndarray) -> bool:
         if not np.isfinite(base):
             continue
         bases.add(base)
-        for end, color in _TORNADO_ENDS:
+        # The longer bar first: when both ends lie on one side of the baseline, the shorter one stays visible.
+        ends = sorted(_TORNADO_ENDS, key=lambda e: -abs(float(r[f"at_{e[0]}"]) - base))
+        for end, color in ends:
             value = float(r[f"at_{end}"])
             if not np.isfinite(value):  # no points at that end: no bar
                 continue
