@@ -81,6 +81,15 @@ def _row(
         not np.allclose(metric(curve.at(x), question), metric(curve.at(item.base), question), rtol=1e-12)
         for x in curve.values
     )
+    found = [
+        f"{words} {value:.6g}{f' ± {precision:.2g}' if precision else ''}: {winner} lowest"
+        for words, (value, winner, precision) in (
+            ("below", (b_value, b_winner, b_precision)),
+            ("above", (a_value, a_winner, a_precision)),
+        )
+        if np.isfinite(value)
+    ]
+    finding = "; ".join(found) if found else ("none within range" if moves else "no effect")
     return {
         "input": item.label,
         "question": question,
@@ -95,6 +104,7 @@ def _row(
         "low": item.low,
         "high": item.high,
         "lowest_at_base": names[best],
+        "finding": finding,
         "switch_below": b_value,
         "lowest_below": b_winner,
         "precision_below": b_precision,
