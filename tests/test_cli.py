@@ -54,6 +54,7 @@ def test_run_writes_every_output(run_dir: Path) -> None:
         "service.svg",
         "verdict.csv",
         "pricing.csv",
+        "risk.csv",
         "verdict.png",
         "verdict.svg",
         ".msp-sim.json",

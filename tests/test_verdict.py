@@ -260,6 +260,7 @@ def test_run_writes_the_verdict_and_says_how_far_it_holds(tmp_path: Path) -> Non
     assert set(table["question"]) == {"client", "social"}
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "How far the verdict holds" in html and 'id="headline-efficiency"' in html and "Pricing" in html
+    assert 'data-party="client"' in html and 'data-party="provider"' in html  # the risk table
 
     client = tmp_path / "client.html"
     assert msp_sim("report", out, "--audience", "client", "--out", client).returncode == 0

@@ -11,7 +11,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from simulator.outputs.tables import RUN_ROWS, format_number, shown_per_month
+from simulator.outputs.tables import RISK_ROWS, RUN_ROWS, format_number, shown_per_month
 
 from .common import (
     claim,
@@ -57,6 +57,33 @@ def _table(results: Any) -> Table:
                 half = (r["ci_high"] - r["ci_low"]) / 2 / scale
                 cells.append(f"{format_number(r['mean'] / scale, shown)} ± {format_number(half, shown)}")
         table.add_row(shown_label, *cells)
+    return table
+
+
+def _risk_table(results: Any) -> Table:
+    """How a year's client cost and provider profit spread under each contract (risk.csv), money per year."""
+    from simulator.studies.risk import risk_table
+
+    s = results.scenario
+    risk = risk_table(results)
+    years = int(risk["years"].min())
+    table = Table(
+        title=f"Risk in a year ({years} years of the replications; money per year in {s.currency}; the worst "
+        "years are the dearest for the client, the least profitable for the provider)",
+        title_justify="left",
+    )
+    table.add_column("figure")
+    for name in results.contracts:
+        table.add_column(escape(s.label_of(name)), justify="right")
+    for _, group in risk.groupby("party", sort=False):
+        rows = group.set_index("contract")
+        for column, label in RISK_ROWS:
+            if column == "certainty_equivalent" and rows[column].isna().all():
+                continue
+            table.add_row(
+                f"{rows['measure'].iloc[0]}: {label}",
+                *(format_number(float(rows.loc[name, column]), "money") for name in results.contracts),
+            )
     return table
 
 
@@ -205,6 +232,7 @@ def run(
     say_replaced(folder, earlier, with_report)
     console.print(_table(results))
     console.print(_benchmark_table(results, panel))
+    console.print(_risk_table(results))
     from simulator.metrics import unstable_contracts
 
     for unstable in unstable_contracts(results.scenario, results.summary):
@@ -212,7 +240,7 @@ def run(
     _findings(results, verdict)
     console.print(
         f"Results written to [cyan]{folder}[/]: summary.csv, replications.csv, differences.csv, monthly.csv, "
-        "benchmarks.csv, scenario.resolved.yaml, ticket_times.csv"
+        "benchmarks.csv, risk.csv, scenario.resolved.yaml, ticket_times.csv"
         f"{', verdict.csv, pricing.csv' if verdict is not None else ''}, comparison/revenue/service"
         f"{'/verdict' if verdict is not None else ''}.png/.svg"
         f"{', tickets.parquet' if tickets else ''}{', report.html, results.xlsx' if with_report else ''}"

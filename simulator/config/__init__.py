@@ -14,6 +14,7 @@ from .money import Term
 from .overrides import apply_overrides, parse_override
 from .portfolio import Churn, Hiring, Portfolio, Sales, StartingClients, Strategy
 from .reading import MAX_DEPTH, MAX_NODES, dump_scenario, dump_yaml, read_yaml
+from .risk import Risk
 from .robustness import Robustness, RobustnessInput
 from .scenario import Scenario, priorities
 from .sections import (
@@ -63,6 +64,7 @@ __all__ = [
     "PriorityFromImpact",
     "Provider",
     "Recurrence",
+    "Risk",
     "Robustness",
     "RobustnessInput",
     "Sales",

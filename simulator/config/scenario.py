@@ -18,6 +18,7 @@ from .benchmarks import BENCHMARK_FIGURES, Benchmark, BenchmarkOverride, shipped
 from .incentive_settings import IncentiveSettings
 from .money import Term, money_terms
 from .portfolio import Portfolio
+from .risk import Risk
 from .robustness import Robustness
 from .sections import MAJOR, Calendar, ClientSegment, ConfigModel, Incidents, Provider
 
@@ -58,6 +59,9 @@ class Scenario(ConfigModel):
     """Contracts to compare, each with the provider's levers under it."""
     incentives: IncentiveSettings = IncentiveSettings()
     """Settings of the incentive analysis."""
+    risk: Risk = Risk()
+    """How averse to risk the clients and the provider are: the certainty equivalents of a year's cost and
+    profit."""
     robustness: Robustness = Robustness()
     """How ``msp-sim run`` tests its verdict: the inputs whose switching values it looks for."""
     portfolio: Portfolio | None = None

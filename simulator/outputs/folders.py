@@ -15,6 +15,7 @@ from simulator.config import Scenario, dump_scenario, load_scenario
 from simulator.studies.analysis import SweepAnalysis
 from simulator.studies.benchmarks import benchmark_panel
 from simulator.studies.incentives import IncentiveResults
+from simulator.studies.risk import risk_table
 from simulator.studies.run import Results
 from simulator.studies.transition import TransitionResults
 from simulator.studies.verdict import Verdict
@@ -118,6 +119,7 @@ def write_results(
         if results.times is not None:
             write_csv(results.times, tmp / "ticket_times.csv")
         write_csv(benchmark_panel(results) if benchmarks is None else benchmarks, tmp / "benchmarks.csv")
+        write_csv(risk_table(results), tmp / "risk.csv")
         (tmp / "scenario.resolved.yaml").write_text(dump_scenario(results.scenario), encoding="utf-8")
         if tickets and results.tickets is not None:
             results.tickets.to_parquet(tmp / "tickets.parquet", index=False)

@@ -28,7 +28,7 @@ from .assumptions import SECTIONS, assumptions, key_assumptions
 from .charts.style import add_source, run_source
 from .folders import RUN_FILES, read_incentives, read_results, read_scenario, read_transition, read_verdict
 from .money import price as money_price
-from .tables import RUN_ROWS, TRANSITION_ROWS, format_number, shown_per_month
+from .tables import RISK_ROWS, RUN_ROWS, TRANSITION_ROWS, format_number, shown_per_month
 
 if TYPE_CHECKING:
     from simulator.studies.incentives import IncentiveResults
@@ -239,6 +239,7 @@ def _run_section(folder: Path, key: str, client: bool = False) -> _Section:
         "assumptions": _grouped(assumptions(s)),
         "benchmarks": _benchmark_rows(folder, contracts),
         **_verdict_data(verdict, s),
+        "risk": _risk_rows(folder, s),
     }
     section.charts = _run_charts(results, key, _PROVIDER_CHARTS if client else frozenset())
     if verdict is not None and len(verdict.table):
@@ -253,6 +254,33 @@ def _run_section(folder: Path, key: str, client: bool = False) -> _Section:
             )
         )
     return section
+
+
+def _risk_rows(folder: Path, scenario: Scenario) -> list[dict[str, Any]]:
+    """The risk table stored in the folder (risk.csv): per party and figure, one cell per contract, money per
+    year; empty for a folder without one."""
+    path = folder / "risk.csv"
+    if not path.is_file():
+        return []
+    risk = read_csv(path)
+    money = _money(scenario)
+    contracts = [c.name for c in scenario.contracts]
+    rows = []
+    for party, group in risk.groupby("party", sort=False):
+        by = group.set_index("contract")
+        for column, label in RISK_ROWS:
+            values = by[column].astype(float)
+            if column == "certainty_equivalent" and values.isna().all():
+                continue
+            rows.append(
+                {
+                    "party": str(party),
+                    "label": f"{by['measure'].iloc[0]}: {label}",
+                    "cells": [money(float(values[c])) for c in contracts if c in values.index],
+                    "years": int(by["years"].min()),
+                }
+            )
+    return rows
 
 
 def _verdict_data(verdict: Verdict | None, scenario: Scenario) -> dict[str, Any]:
@@ -718,6 +746,7 @@ def _for_client(section: _Section) -> _Section:
     d["efficiency"] = ""  # the social cost holds the provider's delivery cost
     d["switching_social"] = ""
     d["verdict"] = [{**r, "social": ""} for r in d["verdict"]]
+    d["risk"] = [r for r in d["risk"] if r["party"] == "client"]
     d["prices"] = d.get("prices_client", [])
     d["pricing"] = []
     d["rows"] = [r for r in d["rows"] if not r["metric"].startswith(_PROVIDER_METRICS)]

@@ -6,7 +6,7 @@ import math
 
 from .money import DEFAULT_LOCALE, price
 
-__all__ = ["RUN_ROWS", "TRANSITION_ROWS", "format_number", "format_price", "shown_per_month"]
+__all__ = ["RISK_ROWS", "RUN_ROWS", "TRANSITION_ROWS", "format_number", "format_price", "shown_per_month"]
 
 RUN_ROWS = (
     ("client_fees", "Client fees", "money"),
@@ -41,6 +41,15 @@ def shown_per_month(metric: str, label: str, unit: str, months: int) -> tuple[st
         return f"{label} per month", "decimal" if unit == "count" else unit, float(months)
     return label, unit, 1.0
 
+
+RISK_ROWS = (
+    ("mean", "mean"),
+    ("std", "standard deviation"),
+    ("var95", "value at risk, 95%"),
+    ("cvar95", "mean of the worst 5% of years"),
+    ("certainty_equivalent", "certainty equivalent"),
+)
+"""(column of risk.csv, label) of the risk table, per party, money per year."""
 
 TRANSITION_ROWS = (
     ("lowest_cash", "Lowest cumulative cash", "money"),

@@ -24,6 +24,7 @@ __all__ = ["metric_label", "per_month", "write_workbook"]
 
 OPTIONAL = (
     ("Benchmarks", "benchmarks.csv"),
+    ("Risk", "risk.csv"),
     ("Incentives", "misalignment.csv"),
     ("Best response", "best_response.csv"),
     ("Transition", "transition_summary.csv"),
