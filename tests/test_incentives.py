@@ -675,3 +675,15 @@ def test_each_curve_passes_through_the_optimum_it_marks(refined: IncentiveResult
                     social = optimum(refined, c.name, "social")["social_cost"]
                     assert y == pytest.approx(social / months)
         plt.close(fig)
+
+
+def test_an_optimum_at_the_edge_of_the_range_says_so(prevention_results: IncentiveResults) -> None:
+    """Break/fix providers earn most from no prevention, the low end of the range searched: that choice is flagged
+    (the best value may lie beyond the range); the social optimum, inside the range by construction, is not."""
+    best = prevention_results.best_response.set_index(["contract", "role"])
+    for contract in ("tm", "fixed"):
+        assert best.loc[(contract, "provider"), PREVENTION] == COARSE["low"]
+        assert best.loc[(contract, "provider"), "at_bound"] == PREVENTION
+    social = best.loc[("managed", "social")]
+    assert FINE["low"] < social[PREVENTION] < FINE["high"]
+    assert social["at_bound"] == ""

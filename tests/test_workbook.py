@@ -19,7 +19,16 @@ from simulator.outputs.folders import write_results
 from simulator.outputs.workbook import metric_label, per_month, write_workbook
 
 SMALL = Path(__file__).resolve().parents[1] / "scenarios" / "small-office.yaml"
-SHEETS = ["Summary", "Replications", "Differences", "Benchmarks", "Risk", "Key assumptions", "Assumptions", "About"]
+SHEETS = [
+    "Summary",
+    "Replications",
+    "Differences",
+    "Benchmarks",
+    "Risk",
+    "Key assumptions",
+    "Assumptions",
+    "About",
+]
 
 
 @pytest.fixture(scope="module")

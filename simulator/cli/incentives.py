@@ -116,6 +116,8 @@ def incentives(
 
 def _incentive_tables(result: Any) -> tuple[Table, Table]:
     """The levers each party would choose, and the misalignment at the provider's choice; money per month."""
+    import pandas as pd
+
     s = result.scenario
     months = s.measured_months
     levers = Table(
@@ -125,14 +127,24 @@ def _incentive_tables(result: Any) -> tuple[Table, Table]:
     for col in ("contract", "chosen by", "prevention h", "techs", "RMM", "thoroughness", "profit / month"):
         levers.add_column(col, justify="left" if col in ("contract", "chosen by") else "right")
     for _, r in result.best_response.iterrows():
+        edge = str(r.get("at_bound", "") or "").split(", ")
+
+        def mark(lever: str, text: str, edge: list[str] = edge) -> str:
+            return f"{text} ⟂" if lever in edge else text
+
         levers.add_row(
             escape(s.label_of(r["contract"])) if r["role"] == "provider" else "",
             r["role"],
-            f"{r['prevention_hours_per_endpoint_month']:.2f}",
-            f"{r['technicians']}",
+            mark("prevention_hours_per_endpoint_month", f"{r['prevention_hours_per_endpoint_month']:.2f}"),
+            mark("technicians", f"{r['technicians']}"),
             "on" if r["monitoring"] else "off",
-            f"{r['thoroughness']:.2f}",
+            mark("thoroughness", f"{r['thoroughness']:.2f}"),
             format_number(r["provider_net_profit"] / months, "money"),
+        )
+    if (result.best_response.get("at_bound", pd.Series(dtype=str)).fillna("") != "").any():
+        levers.caption = (
+            "⟂ at the edge of the range searched: the best value may lie beyond it (widen the range under "
+            "incentives.levers)."
         )
     gap = Table(
         title=f"Misalignment at the best response (per month, {s.currency})",

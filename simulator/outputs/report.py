@@ -25,6 +25,7 @@ from simulator.studies.verdict import Verdict
 
 from . import charts
 from .assumptions import SECTIONS, assumptions, key_assumptions
+from .charts import PREVENTION
 from .charts.style import add_source, run_source
 from .folders import RUN_FILES, read_incentives, read_results, read_scenario, read_transition, read_verdict
 from .money import price as money_price
@@ -512,14 +513,20 @@ def _lever_rows(inc: IncentiveResults) -> list[dict[str, str]]:
                 "client": "the client",
                 "social": "society",
             }.get(r["role"], r["role"]),
-            "prevention": f"{r['prevention_hours_per_endpoint_month']:.2f} h",
-            "technicians": str(r["technicians"]),
+            "prevention": _edge(r, "prevention_hours_per_endpoint_month", f"{r[PREVENTION]:.2f} h"),
+            "technicians": _edge(r, "technicians", str(r["technicians"])),
             "monitoring": "on" if bool(r["monitoring"]) else "off",
-            "thoroughness": f"{r['thoroughness']:.2f}",
+            "thoroughness": _edge(r, "thoroughness", f"{r['thoroughness']:.2f}"),
             "profit": money(float(r["provider_net_profit"]) / months),
         }
         for _, r in inc.best_response.iterrows()
     ]
+
+
+def _edge(row: Any, lever: str, text: str) -> str:
+    """A lever's value, marked when it lies at the edge of the range searched (the best may lie beyond)."""
+    edge = row.get("at_bound")
+    return f"{text} (edge of the range)" if isinstance(edge, str) and lever in edge.split(", ") else text
 
 
 def _gap_rows(inc: IncentiveResults) -> list[dict[str, str]]:

@@ -348,6 +348,7 @@ def _best_table(scenario: Scenario, rows: pd.DataFrame, participation: bool) -> 
             levers = chosen.iloc[0][list(LEVERS)].to_dict()
             near = mine[mine["point"].isin(gaps.loc[gaps["near"], "point"])]
             record: dict[str, Any] = {"contract": c.name, "kind": c.kind, "role": role, "point": best}
+            edge = []
             for lever in LEVERS:
                 record[lever] = levers[lever]
                 if lever == "monitoring":
@@ -355,11 +356,23 @@ def _best_table(scenario: Scenario, rows: pd.DataFrame, participation: bool) -> 
                 else:
                     record[f"{lever}_low"] = float(near[lever].min())
                     record[f"{lever}_high"] = float(near[lever].max())
+                    if _at_bound(mine[lever], levers[lever]):
+                        edge.append(lever)
+            # An optimum at the edge of the range searched may lie beyond it: it is not reported as an optimum.
+            record["at_bound"] = ", ".join(edge)
             profit = chosen["provider_net_profit"].mean()
             record["provider_participates"] = bool(profit >= 0)
             record.update(_summary(chosen))
             out.append(record)
     return pd.DataFrame(out)
+
+
+def _at_bound(values: pd.Series, chosen: Any) -> bool:
+    """Whether a lever's chosen value is the lowest or highest of the values searched (of which there are at least
+    two)."""
+    tried = values.astype(float)
+    low, high = float(tried.min()), float(tried.max())
+    return bool(high > low and (np.isclose(float(chosen), low) or np.isclose(float(chosen), high)))
 
 
 def _paired(a: pd.DataFrame, b: pd.DataFrame, metric: str) -> tuple[float, float, float]:
