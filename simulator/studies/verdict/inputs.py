@@ -28,14 +28,14 @@ __all__ = [
     "resolve_inputs",
 ]
 
-_CONTRACT_MONEY = {
-    "fee_per_user_month",
-    "fee_per_endpoint_month",
-    "fee_per_server_month",
-    "onboarding_fee",
-    "remote_rate",
-    "onsite_rate",
-    "trip_charge",
+FEES = (
+    ("fee_per_user_month", "users", "per user-month"),
+    ("fee_per_endpoint_month", "endpoints", "per endpoint-month"),
+    ("fee_per_server_month", "servers", "per server-month"),
+)
+_PRICES = {*(name for name, _, _ in FEES), "onboarding_fee", "remote_rate", "onsite_rate", "trip_charge"}
+"""A contract's prices: amounts of money."""
+_CONTRACT_MONEY = _PRICES | {
     "parts_markup",
     "after_hours_multiplier",
     "billing_increment_hours",
@@ -50,34 +50,11 @@ _CONTRACT_MONEY = {
 """Contract fields that only change the bill (never what the provider or the client does)."""
 _SLA_MONEY = {"credit", "cap_percent_of_fee"}
 _CLIENT_MONEY = {"downtime_cost_per_user_hour", "site_outage_cost_per_user_hour"}
-_PROVIDER_MONEY = {
-    "cost_per_technician_hour",
-    "tools_cost_per_endpoint_month",
-    "overtime_premium",
-    "shared_utilization",
-    "overhead",
-    "target_gross_margin",
-}
-_AMOUNTS = {
-    "fee_per_user_month",
-    "fee_per_endpoint_month",
-    "fee_per_server_month",
-    "onboarding_fee",
-    "remote_rate",
-    "onsite_rate",
-    "trip_charge",
-    "downtime_cost_per_user_hour",
-    "site_outage_cost_per_user_hour",
-    "cost_per_technician_hour",
-    "tools_cost_per_endpoint_month",
-}
+_PROVIDER_COSTS = {"cost_per_technician_hour", "tools_cost_per_endpoint_month"}
+_PROVIDER_MONEY = _PROVIDER_COSTS | {"overtime_premium", "shared_utilization", "overhead", "target_gross_margin"}
+_AMOUNTS = _PRICES | _CLIENT_MONEY | _PROVIDER_COSTS
 """Fields that are an amount of money (shown in the scenario's currency)."""
 _INTEGER = {"technicians", "count", "users", "endpoints", "servers", "sites"}
-FEES = (
-    ("fee_per_user_month", "users", "per user-month"),
-    ("fee_per_endpoint_month", "endpoints", "per endpoint-month"),
-    ("fee_per_server_month", "servers", "per server-month"),
-)
 
 
 def money_only(path: str) -> bool:
