@@ -3,6 +3,7 @@ money-only inputs leave what happens alone, the fee window, and the command line
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 from helpers import category, client, managed_contract, msp_sim, scenario, tm_contract
+from scipy import optimize, stats
 
 from simulator.config import Scenario, apply_overrides, load_scenario
 from simulator.engine.incidents import client_table, generate_incidents
@@ -310,3 +312,51 @@ def test_a_bad_robustness_input_is_refused_before_any_work(
     message = " ".join(done.stderr.split())
     assert words in message and "robustness" in message and "Traceback" not in done.stderr
     assert not out.exists()
+
+
+def test_a_re_priced_switching_value_has_the_interval_where_the_contracts_are_not_told_apart(
+    two: tuple[Any, Any],
+) -> None:
+    """Around the downtime-hour switching value the two contracts' paired difference is not significant: its
+    interval's ends are where mean ± t·sd/√n of the per-replication difference F_b − F_o + x·(U_b − U_o) is 0."""
+    results, verdict = two
+    reps = results.replications
+    row = _row(verdict, "the cost of downtime", "client")
+    side = "below" if np.isfinite(row["switch_below"]) else "above"
+    best, other = row["lowest_at_base"], row[f"lowest_{side}"]
+
+    def per_replication(contract: str, name: str) -> np.ndarray:
+        return reps[reps["contract"] == contract].sort_values("replication")[name].to_numpy(dtype=float)
+
+    fees = per_replication(best, "client_fees") - per_replication(other, "client_fees")
+    hours = per_replication(best, "downtime_user_hours") - per_replication(other, "downtime_user_hours")
+    n = len(fees)
+    t = stats.t.ppf(0.975, n - 1) / math.sqrt(n)
+
+    x_star = float(row[f"switch_{side}"])
+
+    def end(sign: float) -> float:
+        """The zero of mean ± t·sd nearest the switching value within the range tried, NaN without one."""
+
+        def g(x: float) -> float:
+            d = fees + x * hours
+            return float(d.mean() + sign * t * d.std(ddof=1))
+
+        xs = np.linspace(float(row["low"]), float(row["high"]), 2001)
+        ys = np.array([g(x) for x in xs])
+        roots = [
+            float(optimize.brentq(g, xs[i - 1], xs[i]))
+            for i in range(1, len(xs))
+            if (ys[i - 1] < 0) != (ys[i] < 0)
+        ]
+        return min(roots, key=lambda r: abs(r - x_star)) if roots else float("nan")
+
+    ends = [end(-1.0), end(1.0)]
+    expected = [
+        min((e for e in ends if e <= x_star), default=float("nan")),
+        max((e for e in ends if e >= x_star), default=float("nan")),
+    ]
+    got = [float(row[f"switch_{side}_ci_low"]), float(row[f"switch_{side}_ci_high"])]
+    assert any(np.isfinite(got)), "the interval has at least one end inside the range"
+    assert got == pytest.approx(expected, rel=1e-6, nan_ok=True)
+    assert all(not np.isfinite(e) or (e < x_star) == (k == 0) for k, e in enumerate(got))

@@ -364,11 +364,18 @@ def _switches(row: Any, scenario: Scenario) -> str:
     parts = []
     for side in ("below", "above"):
         value = float(row[f"switch_{side}"])
-        if np.isfinite(value):
-            about = "about " if row["method"] == "resimulate" and not bool(row["integer"]) else ""
-            parts.append(
-                f"{side} {about}{charts.input_value(row, value, scenario)} ({row[f'lowest_{side}']})"
-            )
+        if not np.isfinite(value):
+            continue
+        about = "about " if row["method"] == "resimulate" and not bool(row["integer"]) else ""
+        text = f"{side} {about}{charts.input_value(row, value, scenario)}"
+        low, high = (float(row.get(f"switch_{side}_ci_{end}", np.nan)) for end in ("low", "high"))
+        if np.isfinite(low) or np.isfinite(high):
+            shown = [
+                charts.input_value(row, v, scenario, unit=False) if np.isfinite(v) else beyond
+                for v, beyond in ((low, "below the range"), (high, "beyond the range"))
+            ]
+            text += f" (95% CI {shown[0]} to {shown[1]})"
+        parts.append(f"{text}: {scenario.label_of(str(row[f'lowest_{side}']))}")
     return "; ".join(parts) if parts else "none within range"
 
 

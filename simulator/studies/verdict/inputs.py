@@ -51,7 +51,12 @@ _CONTRACT_MONEY = _PRICES | {
 _SLA_MONEY = {"credit", "cap_percent_of_fee"}
 _CLIENT_MONEY = {"downtime_cost_per_user_hour", "site_outage_cost_per_user_hour"}
 _PROVIDER_COSTS = {"cost_per_technician_hour", "tools_cost_per_endpoint_month"}
-_PROVIDER_MONEY = _PROVIDER_COSTS | {"overtime_premium", "shared_utilization", "overhead", "target_gross_margin"}
+_PROVIDER_MONEY = _PROVIDER_COSTS | {
+    "overtime_premium",
+    "shared_utilization",
+    "overhead",
+    "target_gross_margin",
+}
 _AMOUNTS = _PRICES | _CLIENT_MONEY | _PROVIDER_COSTS
 """Fields that are an amount of money (shown in the scenario's currency)."""
 _INTEGER = {"technicians", "count", "users", "endpoints", "servers", "sites"}

@@ -12,7 +12,7 @@ import numpy as np
 from .inputs import Input
 from .pricing import metric
 
-__all__ = ["Curve", "bisect", "lowest", "scan"]
+__all__ = ["Curve", "bisect", "interval", "lowest", "scan"]
 
 
 @dataclass
@@ -110,3 +110,46 @@ def bisect(
         return outside, lowest(curve.means(outside, question)), 0.0
     value, winner = _crossing(curve, inside, outside, question, best)
     return value, winner, abs(outside - inside) / 2
+
+
+def interval(curve: Curve, at: float, question: str, best: int, other: int) -> tuple[float, float]:
+    """The values around the switching value ``at`` of a re-priced input at which ``best`` and ``other`` are not
+    told apart: their paired difference's 95% t-interval over the replications holds 0. Each end is where the
+    difference's mean plus or minus its half-width crosses 0 nearest ``at``, solved between the two grid values
+    around it with each replication's difference linear between them (exact where the money is linear in the
+    input there, as the switching value itself); NaN on a side where the range ends first."""
+    from scipy import optimize, stats
+
+    grid = np.array(sorted(curve.values))
+    diff = np.array(
+        [metric(curve.at(x), question)[:, best] - metric(curve.at(x), question)[:, other] for x in grid]
+    )
+    n = diff.shape[1]
+    if n < 2:
+        return float("nan"), float("nan")
+    t = float(stats.t.ppf(0.975, n - 1)) / math.sqrt(n)
+
+    def bound(sign: float) -> float:
+        y = diff.mean(axis=1) + sign * t * diff.std(axis=1, ddof=1)
+        roots = []
+        for i in range(1, len(grid)):
+            if y[i - 1] == 0:
+                roots.append(float(grid[i - 1]))
+            elif (y[i - 1] < 0) != (y[i] < 0):
+                a, b, da, db = grid[i - 1], grid[i], diff[i - 1], diff[i]
+
+                def g(
+                    x: float, a: float = a, b: float = b, da: np.ndarray = da, db: np.ndarray = db
+                ) -> float:
+                    d = da + (db - da) * (x - a) / (b - a)
+                    return float(d.mean() + sign * t * d.std(ddof=1))
+
+                roots.append(float(optimize.brentq(g, a, b, xtol=1e-12 * max(1.0, abs(b)))))
+        if len(y) and y[-1] == 0:
+            roots.append(float(grid[-1]))
+        return min(roots, key=lambda r: abs(r - at)) if roots else float("nan")
+
+    ends = [bound(-1.0), bound(1.0)]  # one on each side of ``at``
+    low = min((e for e in ends if e <= at), default=float("nan"))
+    high = max((e for e in ends if e >= at), default=float("nan"))
+    return low, high

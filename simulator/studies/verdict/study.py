@@ -14,7 +14,7 @@ from simulator.studies.run import Results, run_tasks, simulate
 
 from .inputs import FEES, Input, default_inputs, fee_inputs, resolve_inputs
 from .pricing import QUESTIONS, components_of, metric, price_task
-from .search import Curve, bisect, lowest, scan
+from .search import Curve, bisect, interval, lowest, scan
 
 __all__ = ["Verdict", "analyze_verdict", "verdict_inputs", "verdict_simulations"]
 
@@ -77,6 +77,14 @@ def _row(
 
     b_value, b_winner, b_precision = side(below)
     a_value, a_winner, a_precision = side(above)
+
+    def ci(found: tuple[float, int, float] | None) -> tuple[float, float]:
+        if found is None or item.method != "reprice":
+            return float("nan"), float("nan")
+        return interval(curve, found[0], question, best, found[1])
+
+    b_low, b_high = ci(below)
+    a_low, a_high = ci(above)
     moves = any(
         not np.allclose(metric(curve.at(x), question), metric(curve.at(item.base), question), rtol=1e-12)
         for x in curve.values
@@ -108,9 +116,13 @@ def _row(
         "switch_below": b_value,
         "lowest_below": b_winner,
         "precision_below": b_precision,
+        "switch_below_ci_low": b_low,
+        "switch_below_ci_high": b_high,
         "switch_above": a_value,
         "lowest_above": a_winner,
         "precision_above": a_precision,
+        "switch_above_ci_low": a_low,
+        "switch_above_ci_high": a_high,
         "affects": moves,
         "saving_per_month_at_low": _saving(curve.means(item.low, question), best) / months,
         "saving_per_month_at_base": _saving(curve.means(item.base, question), best) / months,
