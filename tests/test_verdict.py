@@ -287,6 +287,13 @@ def test_run_without_the_verdict(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert msp_sim("run", path, "--out", out, "--no-verdict").returncode == 0
     assert not (out / "verdict.csv").exists() and (out / "summary.csv").is_file()
+    # One contract: nothing to compare it with, so no verdict to test.
+    data = _two_contracts([DOWNTIME])
+    data["contracts"] = data["contracts"][:1]
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    done = msp_sim("run", path, "--out", tmp_path / "one")
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "one" / "verdict.csv").exists() and "unless" not in done.stdout
 
 
 @pytest.mark.parametrize(

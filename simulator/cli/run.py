@@ -169,7 +169,8 @@ def run(
 
     sc = resolved(load(scenario, overrides), replications, seed)
     n = sc.replications
-    with_verdict = sc.robustness.enabled and not no_verdict
+    # One contract has no verdict to test: nothing to compare it with.
+    with_verdict = sc.robustness.enabled and not no_verdict and len(sc.contracts) > 1
     sized(
         estimate_run(sc, n, workers, tickets, _verdict_size(sc, n) if with_verdict else (0, 0)),
         "fewer replications (--replications), a shorter horizon (--set horizon_months=N), fewer clients"
@@ -388,7 +389,9 @@ def validate(scenario: str, overrides: tuple[str, ...]) -> None:
         sc,
         sc.replications,
         1,
-        verdict=_verdict_size(sc, sc.replications) if sc.robustness.enabled else (0, 0),
+        verdict=_verdict_size(sc, sc.replications)
+        if sc.robustness.enabled and len(sc.contracts) > 1
+        else (0, 0),
     )
     fits = "fits in" if estimate.fits() else "does not fit in"
     console.print(

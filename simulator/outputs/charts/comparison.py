@@ -265,7 +265,11 @@ def headline(results: Results) -> str:
     return _lowest(
         results,
         "client_total_cost",
-        ("costs the client least", "cost the client about the same", "per month for the client"),
+        (
+            "costs the client least",
+            "cost the client about the same",
+            "per month for the client, fees and downtime together",
+        ),
         "including downtime",
     )
 
@@ -280,7 +284,7 @@ def efficiency_headline(results: Results) -> str:
         (
             "uses the fewest real resources",
             "use about the same real resources",
-            "per month of resources",
+            "per month of provider delivery cost and client downtime",
         ),
         "of provider delivery cost and client downtime",
     )
@@ -288,7 +292,7 @@ def efficiency_headline(results: Results) -> str:
 
 def _lowest(results: Results, metric: str, words: tuple[str, str, str], what: str) -> str:
     """The contract lowest on ``metric`` per month, by how much against the next, its 95% CI, or why the two read
-    as about the same; ``words``: (lowest, about the same, alone)."""
+    as about the same; ``words``: (lowest, about the same, the amount's words when there is one contract)."""
     shown = results.scenario.label_of
     from simulator.studies.run import paired_differences
 
@@ -300,7 +304,7 @@ def _lowest(results: Results, metric: str, words: tuple[str, str, str], what: st
 
     others = total.drop(best)
     if others.empty:
-        return f"{shown(best)}: {money(total[best])[0]} {alone}, {what}" + unstable_caveat(results, [best])
+        return f"{shown(best)}: {money(total[best])[0]} {alone}" + unstable_caveat(results, [best])
     runner_up = str(others.idxmin())
     diff = paired_differences(results.replications, best)
     row = diff[(diff["contract"] == runner_up) & (diff["metric"] == metric)].iloc[0]
