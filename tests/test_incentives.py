@@ -678,12 +678,22 @@ def test_each_curve_passes_through_the_optimum_it_marks(refined: IncentiveResult
 
 
 def test_an_optimum_at_the_edge_of_the_range_says_so(prevention_results: IncentiveResults) -> None:
-    """Break/fix providers earn most from no prevention, the low end of the range searched: that choice is flagged
-    (the best value may lie beyond the range); the social optimum, inside the range by construction, is not."""
-    best = prevention_results.best_response.set_index(["contract", "role"])
+    """A search cut off below the closed-form optima (prevention 0 to 0.2 h against 0.30 and 0.70) ends at its
+    upper edge, which best_response.csv flags (the best may lie beyond); no prevention at all, the least a lever
+    can be, is not an edge, nor is an interior optimum."""
+    narrow = {"low": 0.0, "high": 0.2, "points": 3}
+    cut = analyze_incentives(
+        load_scenario(prevention_dict([flat_fee("managed")], space=narrow, refine=False)),
+        levers=ONLY_PREVENTION,
+    )
+    best = cut.best_response.set_index(["contract", "role"])
+    for role in ("provider", "social"):
+        assert best.loc[("managed", role), PREVENTION] == pytest.approx(0.2)
+        assert best.loc[("managed", role), "at_bound"] == PREVENTION
+    full = prevention_results.best_response.set_index(["contract", "role"])
     for contract in ("tm", "fixed"):
-        assert best.loc[(contract, "provider"), PREVENTION] == COARSE["low"]
-        assert best.loc[(contract, "provider"), "at_bound"] == PREVENTION
-    social = best.loc[("managed", "social")]
+        assert full.loc[(contract, "provider"), PREVENTION] == 0.0
+        assert full.loc[(contract, "provider"), "at_bound"] == ""
+    social = full.loc[("managed", "social")]
     assert FINE["low"] < social[PREVENTION] < FINE["high"]
     assert social["at_bound"] == ""

@@ -356,7 +356,7 @@ def _best_table(scenario: Scenario, rows: pd.DataFrame, participation: bool) -> 
                 else:
                     record[f"{lever}_low"] = float(near[lever].min())
                     record[f"{lever}_high"] = float(near[lever].max())
-                    if _at_bound(mine[lever], levers[lever]):
+                    if _at_bound(lever, mine[lever], levers[lever]):
                         edge.append(lever)
             # An optimum at the edge of the range searched may lie beyond it: it is not reported as an optimum.
             record["at_bound"] = ", ".join(edge)
@@ -367,12 +367,19 @@ def _best_table(scenario: Scenario, rows: pd.DataFrame, participation: bool) -> 
     return pd.DataFrame(out)
 
 
-def _at_bound(values: pd.Series, chosen: Any) -> bool:
+LEVER_FLOORS = {"prevention_hours_per_endpoint_month": 0.0, "technicians": 1}
+"""The least a lever can be: an optimum there is not cut off by the range searched."""
+
+
+def _at_bound(lever: str, values: pd.Series, chosen: Any) -> bool:
     """Whether a lever's chosen value is the lowest or highest of the values searched (of which there are at least
-    two)."""
+    two), unless that is the least the lever can be (no prevention, one technician)."""
     tried = values.astype(float)
     low, high = float(tried.min()), float(tried.max())
-    return bool(high > low and (np.isclose(float(chosen), low) or np.isclose(float(chosen), high)))
+    value = float(chosen)
+    floor = LEVER_FLOORS.get(lever)
+    at_low = np.isclose(value, low) and not (floor is not None and np.isclose(low, floor))
+    return bool(high > low and (at_low or np.isclose(value, high)))
 
 
 def _paired(a: pd.DataFrame, b: pd.DataFrame, metric: str) -> tuple[float, float, float]:
