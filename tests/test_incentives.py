@@ -37,6 +37,7 @@ from helpers import category, client, fixed_price_contract, managed_contract, sc
 from scipy import optimize, stats
 
 from simulator import Scenario, load_scenario, simulate
+from simulator.base.calendar import HOURS_PER_MONTH
 from simulator.config import LeverSpace, Span, Staffing
 from simulator.engine.incidents import client_table, generate_incidents
 from simulator.studies.incentives import (
@@ -697,3 +698,27 @@ def test_an_optimum_at_the_edge_of_the_range_says_so(prevention_results: Incenti
     social = full.loc[("managed", "social")]
     assert FINE["low"] < social[PREVENTION] < FINE["high"]
     assert social["at_bound"] == ""
+
+
+def test_a_saturated_best_response_has_no_welfare_figure() -> None:
+    """Work arriving at 1.2 times what one technician can do: every lever setting is a queue that grows without
+    bound, so the best response is flagged unstable and its welfare loss is not a number (no steady state to
+    compare), and the headline's most misaligned contract leaves it out."""
+    data = scenario(
+        categories=[category("mmc", rate_per_user_month=1.2 * HOURS_PER_MONTH, mean_effort_hours=1.0)],
+        contracts=[managed_contract("flat", technicians=1)],
+        horizon_months=2,
+        replications=2,
+    )
+    data["incentives"] = {
+        "refine": False,
+        "levers": {PREVENTION: {"low": 0.0, "high": 0.1, "points": 2}},
+        "design": {"per_downtime_hour": [], "per_breach": []},
+    }
+    result = analyze_incentives(load_scenario(data), levers=ONLY_PREVENTION)
+    best = result.best_response.set_index(["contract", "role"])
+    assert best.loc[("flat", "provider"), "unstable"].startswith(("utilisation", "offered load"))
+    row = result.misalignment.set_index("contract").loc["flat"]
+    assert row["unstable"] == best.loc[("flat", "provider"), "unstable"]
+    assert np.isnan(row["welfare_loss"]) and np.isnan(row["welfare_loss_ci_low"])
+    assert result.most_misaligned() is None

@@ -157,9 +157,12 @@ def _incentive_tables(result: Any) -> tuple[Table, Table]:
         def money(name: str, m: Any = m) -> str:
             return format_number(m[name] / months, "money")
 
+        unstable = m.get("unstable")
         gap.add_row(
             escape(s.label_of(m["contract"])),
-            f"{money('welfare_loss')} [{money('welfare_loss_ci_low')}, {money('welfare_loss_ci_high')}]",
+            f"unstable ({escape(str(unstable))})"
+            if isinstance(unstable, str) and unstable
+            else f"{money('welfare_loss')} [{money('welfare_loss_ci_low')}, {money('welfare_loss_ci_high')}]",
             f"{m['extra_downtime_user_hours'] / months:,.0f} user-h",
             f"{m['marginal_profit_per_incident']:,.0f}",
         )

@@ -548,7 +548,9 @@ def _gap_rows(inc: IncentiveResults) -> list[dict[str, str]]:
     return [
         {
             "contract": inc.scenario.label_of(str(r["contract"])),
-            "loss": monthly(r["welfare_loss"]),
+            "loss": f"unstable ({r['unstable']})"
+            if isinstance(r.get("unstable"), str) and r.get("unstable")
+            else monthly(r["welfare_loss"]),
             "interval": f"{monthly(r['welfare_loss_ci_low'])} – {monthly(r['welfare_loss_ci_high'])}"
             if np.isfinite([r["welfare_loss_ci_low"], r["welfare_loss_ci_high"]]).all()
             else "–",

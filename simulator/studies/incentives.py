@@ -30,7 +30,7 @@ from simulator.config import LeverSpace, Scenario
 from simulator.contracts import Contract, CreditScheme, PerBreach, PerDowntimeHour
 from simulator.engine.incidents import client_table, generate_incidents
 from simulator.engine.replication import simulate_contract
-from simulator.metrics import billing_context, measure
+from simulator.metrics import billing_context, measure, productive_hours_per_month
 
 __all__ = [
     "LEVERS",
@@ -64,8 +64,13 @@ REPORTED = (
     "downtime_user_hours",
     "sla_credits",
     "technician_utilization",
+    "offered_load",
+    "backlog_hours_at_end",
     "marginal_profit_per_incident",
 )
+
+SATURATED = 0.98
+"""Utilisation at or above which an optimum is a saturated queue, not a steady state [share]."""
 
 Levers = dict[str, Any]
 
@@ -362,9 +367,28 @@ def _best_table(scenario: Scenario, rows: pd.DataFrame, participation: bool) -> 
             record["at_bound"] = ", ".join(edge)
             profit = chosen["provider_net_profit"].mean()
             record["provider_participates"] = bool(profit >= 0)
+            record["unstable"] = _unstable(
+                scenario, with_levers(c, {str(k): v for k, v in levers.items()}), chosen
+            )
             record.update(_summary(chosen))
             out.append(record)
     return pd.DataFrame(out)
+
+
+def _unstable(scenario: Scenario, contract: Contract, rows: pd.DataFrame) -> str:
+    """Why an optimum's queue is not a steady state ('' when it is): utilisation of :data:`SATURATED` or more,
+    work arriving at least as fast as the pool can do it, or more than a month of the pool's productive hours
+    still queued at the end (see :func:`simulator.metrics.unstable_contracts`); means over replications."""
+    utilisation = float(rows["technician_utilization"].mean())
+    load = float(rows["offered_load"].mean())
+    backlog = float(rows["backlog_hours_at_end"].mean())
+    if utilisation >= SATURATED:
+        return f"utilisation {utilisation:.0%}"
+    if load >= 1.0:
+        return f"offered load {load:.2f}"
+    if backlog > productive_hours_per_month(scenario, contract):
+        return f"{backlog:,.0f} h of work queued at the end"
+    return ""
 
 
 LEVER_FLOORS = {"prevention_hours_per_endpoint_month": 0.0, "technicians": 1}
@@ -401,13 +425,19 @@ def _misalignment(scenario: Scenario, rows: pd.DataFrame, best: pd.DataFrame) ->
         so = mine[mine["point"] == pick.loc["social", "point"]]
         cp = mine[mine["point"] == pick.loc["client", "point"]]
         loss = _paired(br, so, "social_cost")
+        unstable = str(pick.loc["provider", "unstable"] or "")
+        if unstable:  # a saturated queue has no steady-state welfare figure: say so instead
+            loss = (float("nan"), float("nan"), float("nan"))
         record = {
             "contract": c.name,
             "kind": c.kind,
             "welfare_loss": loss[0],
             "welfare_loss_ci_low": loss[1],
             "welfare_loss_ci_high": loss[2],
-            "welfare_loss_vs_best_contract": float(br["social_cost"].mean() - best_social),
+            "welfare_loss_vs_best_contract": float("nan")
+            if unstable
+            else float(br["social_cost"].mean() - best_social),
+            "unstable": unstable,
             "extra_downtime_user_hours": _paired(br, so, "downtime_user_hours")[0],
             "extra_incidents": _paired(br, so, "incidents")[0],
             "client_cost_vs_client_preferred": _paired(br, cp, "client_total_cost")[0],

@@ -133,6 +133,18 @@ def plot_misalignment(incentives: IncentiveResults, ax: Axes | None = None) -> A
         a + (f"\n{d:+,.0f} user-h" if np.isfinite(d) else "") for a, d in zip(amounts, extra, strict=True)
     ]
     ci_whiskers(ax, mean, lo, hi, labels)
+    # A saturated queue has no welfare figure: its place says so, on the zero line.
+    unstable = [str(u) if isinstance(u, str) else "" for u in m.get("unstable", [""] * len(names))]
+    for i, reason in enumerate(unstable):
+        if reason:
+            ax.annotate(
+                f"unstable:\n{reason}",
+                (i, 0.0),
+                textcoords="offset points",
+                xytext=(0, 4),
+                ha="center",
+                fontsize=8.5,
+            )
     ax.axhline(0, color="black", lw=0.8)
     ax.yaxis.set_major_formatter(money)
     set_ylim(ax, min(0.0, finite_min(lo, mean) * 1.2), finite_max(hi, mean) * 1.35)
@@ -149,15 +161,29 @@ def plot_misalignment(incentives: IncentiveResults, ax: Axes | None = None) -> A
 
 def incentives_headline(incentives: IncentiveResults) -> str:
     """The chart's title: the contract whose provider's choices lose the most welfare (contracts whose loss could
-    not be measured left out)."""
+    not be measured left out), and the contracts whose best response is a queue that does not keep up."""
     worst = incentives.most_misaligned()
-    if worst is None:
-        return "Incentives: the provider's profit-maximising choices against the social optimum, per contract"
     s = incentives.scenario
+    m = incentives.misalignment
+    unstable = [
+        f"{s.label_of(str(r['contract']))} ({r['unstable']})"
+        for r in m.to_dict("records")
+        if isinstance(r.get("unstable"), str) and r.get("unstable")
+    ]
+    tail = (
+        f"; unstable at the provider's choice, so no welfare figure: {', '.join(unstable)}"
+        if unstable
+        else ""
+    )
+    if worst is None:
+        return (
+            "Incentives: the provider's profit-maximising choices against the social optimum, per contract"
+            + tail
+        )
     loss = float(worst["welfare_loss"]) / s.measured_months
     return (
         f"Incentives: under {s.label_of(str(worst['contract']))} the provider's profit-maximising choices cost "
-        f"{format_money(loss, s.currency, locale=s.locale)} a month more than the social optimum"
+        f"{format_money(loss, s.currency, locale=s.locale)} a month more than the social optimum" + tail
     )
 
 
