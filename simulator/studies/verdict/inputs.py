@@ -154,7 +154,7 @@ def resolve_inputs(scenario: Scenario, inputs: list[RobustnessInput], where: str
     input without ``scale`` share one value, and every value of the range is a valid scenario. ``where`` names
     the section in messages (a :class:`ScenarioError` naming the file, the field and the fix)."""
     data = scenario.model_dump(mode="json", by_alias=True)
-    label = scenario_label(scenario)
+    label = f"scenario '{scenario.name}'"
     resolved = []
     for i, spec in enumerate(inputs):
         at = f"{label}: field '{where}[{i}]' ({spec.label})"
@@ -216,10 +216,6 @@ def resolve_inputs(scenario: Scenario, inputs: list[RobustnessInput], where: str
                 ) from None
         resolved.append(item)
     return resolved
-
-
-def scenario_label(scenario: Scenario) -> str:
-    return f"scenario '{scenario.name}'"
 
 
 def fee_field(contract: Any, scenario: Scenario) -> tuple[str, str, str] | None:

@@ -49,9 +49,6 @@ class Verdict:
     table: pd.DataFrame
     pricing: pd.DataFrame
 
-    def client_rows(self) -> pd.DataFrame:
-        return self.table[self.table["question"] == "client"]
-
 
 def _saving(means: np.ndarray, best: int) -> float:
     """How much less ``best`` costs than the lowest other contract (negative: more)."""
