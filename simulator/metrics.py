@@ -123,7 +123,18 @@ def labour_hours(provider: Provider, run: ContractRun) -> np.ndarray:
     paid = provider.paid_hours_per_technician_month
     slot_hours = run.coverage_hours_by_month / np.maximum(techs, 1)
     labour = techs * (paid + np.maximum(slot_hours - paid, 0.0) * provider.overtime_premium)
-    labour[-1] += run.overtime_hours * provider.overtime_premium
+    if provider.labour_cost_basis == "paid":
+        labour[-1] += run.overtime_hours * provider.overtime_premium
+        return labour
+    # capacity: idle productive hours sold elsewhere; growth of the queue beyond the threshold bought at the premium;
+    # what is queued at the end, up to the threshold, cleared with overtime as under ``paid``.
+    cap = provider.capacity
+    idle = np.maximum(run.productive_hours_by_month - run.busy_hours_by_month, 0.0)
+    backlog = np.maximum(np.cumsum(run.offered_hours_by_month - run.busy_hours_by_month), 0.0)
+    beyond = np.maximum(backlog - cap.backlog_threshold_hours, 0.0)
+    bought = np.maximum(np.diff(beyond, prepend=0.0), 0.0)
+    labour = labour - cap.idle_hour_value_share * idle + provider.overtime_premium * bought
+    labour[-1] += min(run.overtime_hours, cap.backlog_threshold_hours) * provider.overtime_premium
     return labour
 
 

@@ -7,6 +7,7 @@ clock starts on Monday 00:00 and the users' calendar is the default Mon–Fri 08
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,11 @@ PASSWORD, HARDWARE, SOFTWARE, NETWORK, MAJOR = range(5)
 WEEK = 168.0
 # Whole weeks from Monday 00:00 that fall in each month (a month is 730 h): weekday and hour stay the same.
 MONTH_START = {0: 0.0, 1: 5 * WEEK, 2: 9 * WEEK}  # 0 h, 840 h (month 1), 1512 h (month 2)
+MONTH_START |= {
+    3: 14 * WEEK,
+    4: 18 * WEEK,
+    5: 22 * WEEK,
+}  # 2352 h, 3024 h, 3696 h: months 3-5 start at 2190, 2920, 3650 h
 POLICY = {"technicians": 1}
 TM_TERMS: dict[str, Any] = {
     "remote_rate": 100.0,
@@ -180,8 +186,15 @@ def managed(**overrides: Any) -> Managed:
     )
 
 
-def run(contract: Any, log: TicketLog, prevention: PreventionLog | None = None, months: int = 3) -> Ledger:
-    ledger = bill(contract, log, prevention if prevention is not None else no_prevention(), make_ctx(months))
+def run(
+    contract: Any,
+    log: TicketLog,
+    prevention: PreventionLog | None = None,
+    months: int = 3,
+    terminate_from: int | None = None,
+) -> Ledger:
+    ctx = dataclasses.replace(make_ctx(months), terminate_from=terminate_from)
+    ledger = bill(contract, log, prevention if prevention is not None else no_prevention(), ctx)
     assert ledger.client_payments() == ledger.billed() - ledger.credits()
     return ledger
 
@@ -726,3 +739,89 @@ def test_empty_log(kind: str) -> None:
     ledger = run(contract, make_log())
     # Only the managed contract bills without incidents: 3 months of fees + onboarding.
     assert ledger.billed() == (751000 if kind == "managed" else 0)
+
+
+# ----------------------------------------------------------------------------------------- termination right
+
+TIGHT = {p: {"response_hours": 1.0, "resolution_hours": 2.0} for p in ("P1", "P2", "P3", "P4")}
+MET = {"response": 0.5, "resolution": 1.0}
+MISSED = {"response": 3.0, "resolution": 4.0}
+
+
+def month_of_tickets(month: int, met: int, missed: int, client: int = 0) -> list[dict[str, Any]]:
+    return [sla_ticket(month=month, client=client, **MET) for _ in range(met)] + [
+        sla_ticket(month=month, client=client, **MISSED) for _ in range(missed)
+    ]
+
+
+def terminating(below: float = 0.85, months: int = 3, within: int | None = None, **kw: Any) -> Managed:
+    right = {"below": below, "months": months, "within": within, **kw}
+    return managed(sla={**sla(targets=TIGHT), "termination": right}, onboarding_fee=0.0)
+
+
+def fees(ledger: Ledger, client: int) -> list[int]:
+    """The months client ``client`` paid a fee in."""
+    m = (ledger.account == Account.FEE) & (ledger.payer == client)
+    return sorted(ledger.month[m].tolist())
+
+
+def test_termination_after_three_poor_months_stops_fees_from_month_four() -> None:
+    # Client 0: compliance 4/5 = 0.80, 41/50 = 0.82, 21/25 = 0.84 in months 1-3 (indices 0-2), all below 0.85:
+    # with a 3-month rule it leaves at the end of month 3; nothing is billed from month 4 (index 3) on, not even the
+    # out-of-scope ticket of month 5. Client 1 meets every target and stays all six months.
+    log = make_log(
+        *month_of_tickets(0, 4, 1),
+        *month_of_tickets(1, 41, 9),
+        *month_of_tickets(2, 21, 4),
+        *month_of_tickets(3, 1, 0),
+        sla_ticket(month=4, category=NETWORK, **MET),
+        *month_of_tickets(0, 2, 0, client=1),
+        *month_of_tickets(5, 2, 0, client=1),
+    )
+    contract = terminating()
+    ledger = run(contract, log, months=6, terminate_from=0)
+    assert fees(ledger, 0) == [0, 1, 2]
+    assert fees(ledger, 1) == [0, 1, 2, 3, 4, 5]
+    assert not ((ledger.payer == 0) & (ledger.month >= 3)).any()
+    # The fees are what the months on the contract owe: 3 × 720 and 6 × 1450, in cents.
+    assert ledger.billed() == 3 * 72000 + 6 * 145000 + 0  # no out-of-scope work before client 0 left
+    ctx = dataclasses.replace(make_ctx(6), terminate_from=0)
+    assert contract.exit_months(log, ctx).tolist() == [2, -1]
+
+
+def test_termination_needs_the_months_in_a_row_unless_a_window_is_given() -> None:
+    # Compliance 0.80, 1.0, 0.80, 0.80: three poor months but never three in a row; "3 of any 4" ends it after the
+    # fourth month (index 3), "2 of any 3" after the third (index 2).
+    log = make_log(
+        *month_of_tickets(0, 4, 1),
+        *month_of_tickets(1, 5, 0),
+        *month_of_tickets(2, 4, 1),
+        *month_of_tickets(3, 4, 1),
+    )
+    ctx = dataclasses.replace(make_ctx(6), terminate_from=0)
+    assert terminating().exit_months(log, ctx).tolist() == [-1, -1]
+    assert terminating(within=4).exit_months(log, ctx).tolist() == [3, -1]
+    assert terminating(months=2, within=3).exit_months(log, ctx).tolist() == [2, -1]
+    # Counting starts at terminate_from: from month 2 on only two poor months have passed by month 3.
+    later = dataclasses.replace(ctx, terminate_from=2)
+    assert terminating(within=4).exit_months(log, later).tolist() == [-1, -1]
+
+
+def test_termination_counts_recurrences_as_missed_and_is_off_unless_exercised() -> None:
+    # Every ticket meets its targets, but 2 of 5 each month are recurrences: 0.6 compliance with recurrences
+    # counted, 1.0 without.
+    rows = []
+    for month in range(3):
+        rows += month_of_tickets(month, 3, 0)
+        rows += [sla_ticket(month=month, recurrence=True, **MET) for _ in range(2)]
+    log = make_log(*rows)
+    ctx = dataclasses.replace(make_ctx(6), terminate_from=0)
+    assert terminating().exit_months(log, ctx).tolist() == [2, -1]
+    assert terminating(recurrences_count=False).exit_months(log, ctx).tolist() == [-1, -1]
+    # Without terminate_from (a plain run) the right is not exercised: all six months are billed.
+    assert fees(run(terminating(), log, months=6), 0) == [0, 1, 2, 3, 4, 5]
+
+
+def test_termination_window_shorter_than_its_months_is_refused() -> None:
+    with pytest.raises(ValueError, match="within"):
+        terminating(months=3, within=2)

@@ -95,3 +95,6 @@ class BillingContext:
     onboarding_month: np.ndarray | None = (
         None  # per client: month its onboarding fee is due, −1 none; None = 0
     )
+    terminate_from: int | None = (
+        None  # an SLA termination right is exercised from this month on; None = never
+    )

@@ -8,7 +8,15 @@ out), ``overrides`` (``--set``), ``errors`` (the messages), ``loading`` (``load_
 
 from .benchmarks import BENCHMARK_FIGURES, Benchmark, BenchmarkOverride, BenchmarkRange, shipped_benchmarks
 from .errors import ScenarioError, fix_for, format_validation_error
-from .incentive_settings import Design, IncentiveSettings, LeverSpace, Span, Staffing, ThoroughnessSpan
+from .incentive_settings import (
+    Design,
+    IncentiveSettings,
+    LeverSpace,
+    Relationship,
+    Span,
+    Staffing,
+    ThoroughnessSpan,
+)
 from .loading import load_scenario
 from .money import Term
 from .overrides import apply_overrides, parse_override
@@ -64,6 +72,7 @@ __all__ = [
     "PriorityFromImpact",
     "Provider",
     "Recurrence",
+    "Relationship",
     "Risk",
     "Robustness",
     "RobustnessInput",

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import numpy as np
 from pydantic import Field, model_validator
 
-from simulator.base.limits import MONEY, PREVENTION_HOURS, REPLICATIONS, THOROUGHNESS
+from simulator.base.limits import MONEY, MONTHS, PREVENTION_HOURS, REPLICATIONS, THOROUGHNESS
 
-from .sections import ConfigModel
+from .sections import Churn, ConfigModel
 
-__all__ = ["Design", "IncentiveSettings", "LeverSpace", "Span", "Staffing", "ThoroughnessSpan"]
+__all__ = [
+    "Design",
+    "IncentiveSettings",
+    "LeverSpace",
+    "Relationship",
+    "Span",
+    "Staffing",
+    "ThoroughnessSpan",
+]
 
 
 class Span(ConfigModel):
@@ -76,6 +85,29 @@ class Design(ConfigModel):
     """Credit levels per breached ticket tried [currency]."""
 
 
+class Relationship(ConfigModel):
+    """The incentive analysis as a relationship over several terms rather than one period: clients may leave at
+    each renewal (``renewal``, the transition's churn model) and under an SLA's termination right, and each side
+    values the whole relationship, discounted. A client who leaves moves to the reference contract (its outside
+    option) at that contract's best response; the provider's capacity freed by it earns the provider's outside
+    option."""
+
+    horizon_months: int = Field(ge=1, le=MONTHS)
+    """Months of the relationship, simulated after the warm-up (several terms) [months]."""
+    term_months: int = Field(12, ge=1, le=MONTHS)
+    """Contract term: renewal (and churn) at the end of each [months]."""
+    discount_rate: float = Field(0.0, ge=0, le=1)
+    """Yearly rate future money is discounted at [share/year]."""
+    renewal: Churn | None = Churn()
+    """Probability of leaving at each renewal (logistic in the last term's downtime, breaches and recurrences);
+    null: clients always renew."""
+
+    def weights(self) -> np.ndarray:
+        """The discount factor of each month of the relationship, money counted at the month's end."""
+        t = np.arange(1, self.horizon_months + 1)
+        return np.asarray((1.0 + self.discount_rate) ** (-t / 12.0))
+
+
 class IncentiveSettings(ConfigModel):
     """How the incentive analysis searches (``msp-sim incentives``)."""
 
@@ -91,3 +123,9 @@ class IncentiveSettings(ConfigModel):
     """Per-contract search spaces (by contract name), replacing ``levers`` for that contract."""
     design: Design = Design()
     """Credit levels tried for managed contracts."""
+    relationship: Relationship | None = None
+    """A relationship over several terms with renewal and termination; null: one period, the measured months,
+    nobody leaves (the one-shot game)."""
+    provider_outside_option: float = Field(0.0, ge=-MONEY, le=MONEY)
+    """What the provider's capacity earns elsewhere, net, for this portfolio [currency/month]: the least profit at
+    which it takes the contracts (participation), and what a departed client's share of it earns."""

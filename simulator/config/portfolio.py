@@ -9,8 +9,6 @@ from pydantic import Field, model_validator
 
 from simulator.base.limits import (
     CLIENTS,
-    LOGIT,
-    LOGIT_SLOPE,
     MONEY,
     MONTHS,
     RATE,
@@ -19,7 +17,7 @@ from simulator.base.limits import (
     Label,
 )
 
-from .sections import ConfigModel
+from .sections import Churn, ConfigModel
 
 __all__ = ["Churn", "Hiring", "Portfolio", "Sales", "StartingClients", "Strategy"]
 
@@ -62,21 +60,6 @@ class Strategy(ConfigModel):
         if self.kind != "stay" and self.to is None:
             raise ValueError(f"strategy '{self.name}' ({self.kind}) needs `to`: the managed contract offered")
         return self
-
-
-class Churn(ConfigModel):
-    """Churn at each contract anniversary: P = 1 / (1 + exp(−(intercept + b·x))) over the last term."""
-
-    enabled: bool = True
-    """Whether clients may leave at renewal."""
-    intercept: float = Field(-2.5, ge=-LOGIT, le=LOGIT)
-    """Logit at zero downtime, zero breaches, no price change (−2.5 ≈ 8% a year)."""
-    per_downtime_hour_per_user_month: float = Field(0.15, ge=0, le=LOGIT_SLOPE)
-    """Logit per blocked hour per user and month over the last term [1/hour]."""
-    per_breach_per_month: float = Field(0.05, ge=0, le=LOGIT_SLOPE)
-    """Logit per SLA breach per month over the last term [1/breach]."""
-    per_price_change: float = Field(1.0, ge=0, le=LOGIT_SLOPE)
-    """Logit per unit relative change of the monthly fees against the term before (0.5 = +50%) [1/share]."""
 
 
 class Sales(ConfigModel):

@@ -16,11 +16,14 @@ from simulator.base.limits import (
     CLIENTS,
     ENDPOINTS,
     FACTOR,
+    LOGIT,
+    LOGIT_SLOPE,
     MONEY,
     MONTH_HOURS,
     RATE,
     SERVERS,
     USERS,
+    WORK_HOURS,
     Label,
 )
 
@@ -31,7 +34,9 @@ __all__ = [
     "Behaviour",
     "BlockingBehaviour",
     "Calendar",
+    "Capacity",
     "Category",
+    "Churn",
     "ClientSegment",
     "ConfigModel",
     "Incidents",
@@ -348,6 +353,9 @@ class Recurrence(ConfigModel):
     """p(k) = min(1, probability · k^(−elasticity)): rushing (k < 1) raises it [dimensionless]."""
     delay_hours: Distribution = {"dist": "exponential", "mean": 120.0}  # type: ignore[assignment]
     """Resolution to recurrence [business hours]."""
+    client_hours: float = Field(0.0, ge=0, le=WORK_HOURS)
+    """The user's time to report a recurrence again and explain it once more, on top of its downtime, valued at the
+    client's downtime cost [hours per recurrence]."""
 
     def probability_at(self, thoroughness: float) -> float:
         """p(k) = min(1, probability · k^(−elasticity)) [share]; 1 when k^(−elasticity) is beyond floats."""
@@ -369,14 +377,30 @@ class Overhead(ConfigModel):
     """Overhead that grows with revenue (billing, commissions, a share of management) [share of revenue]."""
 
 
+class Capacity(ConfigModel):
+    """The long-run labour cost (``labour_cost_basis: capacity``): idle hours are not lost and a long queue is not
+    free."""
+
+    idle_hour_value_share: float = Field(0.5, ge=0, le=1)
+    """What an idle productive hour earns sold elsewhere (projects, other clients), net, as a share of the
+    technician hour cost; an assumption to vary: 0 is the ``paid`` view, 1 sells every idle hour [share]."""
+    backlog_threshold_hours: float = Field(40.0, ge=0, le=WORK_HOURS)
+    """Queued work beyond which the provider buys overtime or subcontractors at ``overtime_premium`` for every
+    hour the queue grows past it (the simulated queue itself is not shortened) [hours]."""
+
+
 class Provider(ConfigModel):
     """The IT service provider's cost side and operations."""
 
     cost_per_technician_hour: float = Field(ge=0, le=MONEY)
     """Loaded labour cost of a technician hour [currency/hour]."""
-    labour_cost_basis: Literal["paid", "worked"] = "paid"
+    labour_cost_basis: Literal["paid", "worked", "capacity"] = "paid"
     """``paid``: every paid hour of the pool costs, busy or idle (salaried, short run); ``worked``: only hours worked
-    cost (long run, or a provider whose pool also serves other clients)."""
+    cost (long run, or a provider whose pool also serves other clients); ``capacity``: the salaried pool is paid,
+    its idle hours earn what they sell for elsewhere and a queue beyond a threshold is worked off with overtime or
+    subcontractors at the premium (see ``capacity``): a provider that staffs for the long run."""
+    capacity: Capacity = Capacity()
+    """How ``capacity`` costing values idle hours and a long queue."""
     shared_utilization: float = Field(0.7, gt=0, le=1)
     """With ``worked`` costing: the utilisation the provider's technicians reach over all the clients they serve;
     each hour worked for these clients carries its share of the technicians' idle time (industry 0.60-0.75,
@@ -439,3 +463,37 @@ class Provider(ConfigModel):
         """Paid hours per hour worked under ``worked`` costing: the unproductive hours (leave, training, admin) and
         the shared technicians' idle time each hour worked carries: paid / productive / shared utilisation."""
         return 1.0 / (self.availability * self.shared_utilization)
+
+
+class Churn(ConfigModel):
+    """Churn at each contract anniversary: P = 1 / (1 + exp(−(intercept + b·x))) over the last term."""
+
+    enabled: bool = True
+    """Whether clients may leave at renewal."""
+    intercept: float = Field(-2.5, ge=-LOGIT, le=LOGIT)
+    """Logit at zero downtime, zero breaches, no price change (−2.5 ≈ 8% a year)."""
+    per_downtime_hour_per_user_month: float = Field(0.15, ge=0, le=LOGIT_SLOPE)
+    """Logit per blocked hour per user and month over the last term [1/hour]."""
+    per_breach_per_month: float = Field(0.05, ge=0, le=LOGIT_SLOPE)
+    """Logit per SLA breach per month over the last term [1/breach]."""
+    per_price_change: float = Field(1.0, ge=0, le=LOGIT_SLOPE)
+    """Logit per unit relative change of the monthly fees against the term before (0.5 = +50%) [1/share]."""
+    per_recurrence_per_month: float = Field(0.0, ge=0, le=LOGIT_SLOPE)
+    """Logit per recurrence (a fix that did not hold) per month over the last term [1/recurrence]."""
+
+    def probability(
+        self,
+        downtime_per_user_month: np.ndarray,
+        breaches_per_month: np.ndarray,
+        recurrences_per_month: np.ndarray,
+        price_rise: np.ndarray | float = 0.0,
+    ) -> np.ndarray:
+        """The probability of leaving at a renewal, given the last term's figures [share]."""
+        logit = (
+            self.intercept
+            + self.per_downtime_hour_per_user_month * downtime_per_user_month
+            + self.per_breach_per_month * breaches_per_month
+            + self.per_recurrence_per_month * recurrences_per_month
+            + self.per_price_change * np.maximum(price_rise, 0.0)
+        )
+        return np.asarray(1.0 / (1.0 + np.exp(-logit)))

@@ -200,6 +200,10 @@ class ContractKind(ContractModel):
         """Response and resolution on the SLA clock and breaches per ticket; None without an SLA."""
         return None
 
+    def exit_months(self, log: TicketLog, ctx: BillingContext) -> np.ndarray:
+        """Per client, the month at whose end a termination right ends the contract; −1 never (no such right)."""
+        return np.full(len(ctx.users), -1, dtype=np.int64)
+
     def bill(self, log: TicketLog, prevention: PreventionLog, ctx: BillingContext) -> Ledger:
         """Every line the client is invoiced, and every credit."""
         raise NotImplementedError

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
@@ -16,7 +17,7 @@ from simulator.base.records import BillingContext, Handling, PreventionLog, Tick
 from .base import ContractKind, ContractModel, Exposure, Policy, Size, Term, TmTerms, Words
 from .ledger import Account, Ledger, Party, to_cents
 from .lines import LineBlock, category_names, client_lines, describe_policy, tm_lines, tm_money_terms
-from .sla import CreditScheme, SlaMonth, SlaTerms, sla_outcomes
+from .sla import CreditScheme, SlaMonth, SlaTerms, monthly_compliance, sla_outcomes
 
 __all__ = ["Inclusions", "Managed"]
 
@@ -94,9 +95,28 @@ class Managed(ContractKind):
         """Response and resolution on the SLA clock and breaches per ticket (out-of-scope tickets excluded)."""
         return sla_outcomes(self.sla, self.out_of_scope_categories, log, ctx)
 
+    def exit_months(self, log: TicketLog, ctx: BillingContext) -> np.ndarray:
+        """Per client, the month at whose end the SLA's termination right ends the contract (−1 never): only when
+        the context exercises it (``ctx.terminate_from``) and the SLA grants one."""
+        right = self.sla.termination
+        if right is None or ctx.terminate_from is None:
+            return np.full(len(ctx.users), -1, dtype=np.int64)
+        compliance = monthly_compliance(
+            self.sla, self.out_of_scope_categories, log, ctx, right.recurrences_count
+        )
+        return right.exit_month(compliance, ctx.terminate_from)
+
     def bill(self, log: TicketLog, prevention: PreventionLog, ctx: BillingContext) -> Ledger:
         """The monthly fees while a client is on the contract, the onboarding fee, T&M for out-of-scope work,
-        excluded labour and parts, and the SLA credits."""
+        excluded labour and parts, and the SLA credits; a client who ends the contract under the SLA's
+        termination right is billed nothing after the month it leaves."""
+        exits = self.exit_months(log, ctx)
+        if (exits >= 0).any():
+            gone = np.where(exits >= 0, exits, ctx.months)
+            log = log.take(log.month <= gone[log.client])
+            stays = np.arange(ctx.months)[None, :] <= gone[:, None]
+            active = stays if ctx.active is None else ctx.active & stays
+            ctx = dataclasses.replace(ctx, active=active)
         ticket = log.handling == Handling.TICKET
         names = category_names(log, ctx)
         out = ticket & np.isin(names, self.out_of_scope_categories)

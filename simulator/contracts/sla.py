@@ -13,7 +13,7 @@ from typing import Annotated, ClassVar, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from simulator.base.limits import MONEY, SLA_HOURS
+from simulator.base.limits import MONEY, MONTHS, SLA_HOURS
 from simulator.base.records import BillingContext, Handling, TicketLog
 
 from .base import ContractModel, Words
@@ -29,6 +29,8 @@ __all__ = [
     "SlaMonth",
     "SlaTarget",
     "SlaTerms",
+    "Termination",
+    "monthly_compliance",
     "sla_outcomes",
 ]
 
@@ -168,6 +170,57 @@ CreditScheme = Annotated[PerBreach | ComplianceTiers | PerDowntimeHour, Field(di
 """Any credit scheme, chosen by ``kind``."""
 
 
+class Termination(ContractModel):
+    """The client's right to end the contract when service stays poor: when monthly compliance is below ``below``
+    in ``months`` of the last ``within`` months (``within`` null: ``months`` in a row), the client leaves at the end
+    of that month; fees and credits stop from the next."""
+
+    below: float = Field(gt=0, le=1)
+    """Monthly compliance (share of in-scope tickets meeting both targets) below which a month counts [share]."""
+    months: int = Field(3, ge=1, le=MONTHS)
+    """Months below it that end the contract [months]."""
+    within: int | None = Field(None, ge=1, le=MONTHS)
+    """... within this many most recent months; null: in a row [months]."""
+    recurrences_count: bool = True
+    """A recurrence (a fix that did not hold) counts as a ticket that missed its targets."""
+
+    @model_validator(mode="after")
+    def _window(self) -> Termination:
+        if self.within is not None and self.within < self.months:
+            raise ValueError(
+                f"within ({self.within}) must be at least months ({self.months}): "
+                f"{self.months} poor months cannot fit in {self.within}"
+            )
+        return self
+
+    def exit_month(self, compliance: np.ndarray, start: int = 0) -> np.ndarray:
+        """Per client, the month at whose end the right ends the contract, counting months from ``start`` on; −1
+        when it never does. ``compliance`` has shape (clients, months)."""
+        poor = compliance[:, start:] < self.below
+        window = self.within or self.months
+        # Poor months among the last `window` months, at the end of each month: a running sum over a sliding window.
+        counts = np.cumsum(poor, axis=1)
+        lagged = np.concatenate([np.zeros((len(poor), window), dtype=counts.dtype), counts], axis=1)[
+            :, : counts.shape[1]
+        ]
+        hit = (counts - lagged) >= self.months
+        first = np.where(hit.any(axis=1), hit.argmax(axis=1) + start, -1)
+        return first.astype(np.int64)
+
+    def describe(self, words: Words) -> str:
+        """The right in words."""
+        span = "in a row" if self.within is None else f"of any {self.within}"
+        what = (
+            "tickets meeting their targets, recurrences counted as missed"
+            if self.recurrences_count
+            else ("tickets meeting their targets")
+        )
+        return (
+            f"the client may end the contract after {self.months} months {span} with under "
+            f"{words.pct(self.below)} of {what}"
+        )
+
+
 class SlaTerms(ContractModel):
     """Service levels and what the provider owes when it misses them."""
 
@@ -179,6 +232,8 @@ class SlaTerms(ContractModel):
     """The credit scheme; null for an SLA without credits."""
     cap_percent_of_fee: float | None = Field(None, ge=0, le=1)
     """Monthly credits are capped at this share of the month's fee; null for no cap [share]."""
+    termination: Termination | None = None
+    """The client's right to leave when compliance stays low; null: none (the contract runs its term)."""
 
     @model_validator(mode="after")
     def _all_priorities(self) -> SlaTerms:
@@ -196,7 +251,10 @@ class SlaTerms(ContractModel):
             if p in self.targets
         )
         clock = "business hours" if self.clock == "business" else "round the clock"
-        return f"SLA ({clock}): {shown}; {self.describe_credits(words)}"
+        text = f"SLA ({clock}): {shown}; {self.describe_credits(words)}"
+        if self.termination is not None:
+            text += f"; {self.termination.describe(words)}"
+        return text
 
     def describe_credits(self, words: Words) -> str:
         """The credit scheme and its cap in words."""
@@ -208,11 +266,35 @@ class SlaTerms(ContractModel):
         return text
 
 
+_LAST: list[tuple[object, dict[str, np.ndarray]]] = []
+"""The last outcomes computed, with what they were computed from: one log is billed under several price lists
+(the incentive analysis's credit levels), whose SLA outcomes are the same."""
+
+
 def sla_outcomes(
     terms: SlaTerms, out_of_scope: Sequence[str], log: TicketLog, ctx: BillingContext
 ) -> dict[str, np.ndarray]:
     """Response and resolution of each ticket on the SLA clock, and whether it breached (NaN/False off-ticket);
-    tickets of the ``out_of_scope`` categories are not in scope."""
+    tickets of the ``out_of_scope`` categories are not in scope. The arrays returned are shared: do not change
+    them."""
+    targets = tuple((p, t.response_hours, t.resolution_hours) for p, t in sorted(terms.targets.items()))
+    key = (log, ctx.calendar, ctx.category_names, terms.clock, targets, tuple(out_of_scope))
+    if _LAST and _same(_LAST[0][0], key):
+        return _LAST[0][1]
+    outcomes = _sla_outcomes(terms, out_of_scope, log, ctx)
+    _LAST[:] = [(key, outcomes)]
+    return outcomes
+
+
+def _same(a: object, b: tuple[object, ...]) -> bool:
+    """Whether two keys are of the same log (the same object) and equal terms."""
+    assert isinstance(a, tuple)
+    return a[0] is b[0] and a[1] is b[1] and a[2:] == b[2:]
+
+
+def _sla_outcomes(
+    terms: SlaTerms, out_of_scope: Sequence[str], log: TicketLog, ctx: BillingContext
+) -> dict[str, np.ndarray]:
     ticket = log.handling == Handling.TICKET
     if terms.clock == "business":
         response = ctx.calendar.business_hours_between(log.created, log.started)
@@ -227,3 +309,23 @@ def sla_outcomes(
     in_scope = ticket & ~np.isin(category_names(log, ctx), list(out_of_scope))
     breach = in_scope & ((response > resp_t[pr] + 1e-9) | (resolution > res_t[pr] + 1e-9))
     return {"in_scope": in_scope, "response": response, "resolution": resolution, "breach": breach}
+
+
+def monthly_compliance(
+    terms: SlaTerms,
+    out_of_scope: Sequence[str],
+    log: TicketLog,
+    ctx: BillingContext,
+    recurrences_missed: bool,
+) -> np.ndarray:
+    """Each client's monthly compliance, shape (clients, months): the share of its in-scope tickets of the month
+    meeting both targets (1 in a month without tickets); with ``recurrences_missed`` a recurrence counts as missed."""
+    sla = sla_outcomes(terms, out_of_scope, log, ctx)
+    shape = (len(ctx.users), ctx.months)
+    flat = log.client * ctx.months + log.month
+    size = shape[0] * shape[1]
+    scope = sla["in_scope"]
+    missed = sla["breach"] | (scope & log.recurrence) if recurrences_missed else sla["breach"]
+    tickets = np.bincount(flat[scope], minlength=size).reshape(shape)
+    misses = np.bincount(flat[missed & scope], minlength=size).reshape(shape)
+    return np.divide(tickets - misses, tickets, out=np.ones(shape), where=tickets > 0)

@@ -84,13 +84,16 @@ def downtime(out: Outcome, clocks: Clocks) -> tuple[np.ndarray, np.ndarray]:
     return hours, hours * inc.users_affected * factor
 
 
-def ticket_log(out: Outcome, clocks: Clocks, n_categories: int) -> TicketLog:
+def ticket_log(out: Outcome, clocks: Clocks, n_categories: int, rereport_hours: float = 0.0) -> TicketLog:
     """The log of every incident that happened, with its times, work, downtime and recurrence links; the month of
-    a ticket is the month it was created, of any other incident the month it occurred."""
+    a ticket is the month it was created, of any other incident the month it occurred. A recurrence costs its user
+    ``rereport_hours`` more (reporting it again), counted in its blocked user-hours and their cost."""
     inc, routes = out.incidents, out.routes
     handling = routes.handling
     ticket = handling == Handling.TICKET
     hours, user_hours = downtime(out, clocks)
+    if rereport_hours:
+        user_hours = user_hours + np.where(out.recurrence, rereport_hours, 0.0)
     created = np.where(ticket, routes.created, np.nan)
     return TicketLog(
         incident=np.arange(len(inc), dtype=np.int64),

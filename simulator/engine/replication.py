@@ -82,7 +82,9 @@ def simulate_plan(
     on_done = recurrence_callback(chain, queue.job_row, plan.assignment, clocks)
     pool = run_jobs(queue, plan, clocks, on_done)
     outcome = settle(chain, queue.job_row, pool, clocks)
-    log = ticket_log(outcome, clocks, len(scenario.incidents.categories))
+    log = ticket_log(
+        outcome, clocks, len(scenario.incidents.categories), scenario.provider.recurrence.client_hours
+    )
     prevention_done, prevention_contract = prevention_log(prevention, queue.job_row, pool, clocks)
     work = workload(log, prevention, pool, plan, clocks)
     return ContractRun(

@@ -298,9 +298,16 @@ def _calling(scenario: Scenario) -> str:
 def _provider_costs(scenario: Scenario, money: Money) -> str:
     """What a technician hour and the monitoring tools cost the provider, and which hours count."""
     p = scenario.provider
+    cap = p.capacity
     basis = (
         f"every paid hour counts, busy or idle ({p.paid_hours_per_technician_month:g} h per technician-month)"
         if p.labour_cost_basis == "paid"
+        else f"every paid hour counts ({p.paid_hours_per_technician_month:g} h per technician-month), an idle "
+        f"productive hour earns {_pct(cap.idle_hour_value_share)} of its cost sold elsewhere, and every hour the "
+        f"queue grows beyond {cap.backlog_threshold_hours:g} h of work is bought as overtime at "
+        f"{p.overtime_premium:g}× the hour cost (an assumption of the long-run cost; the simulated queue is not "
+        "shortened by it)"
+        if p.labour_cost_basis == "capacity"
         else (
             f"only hours worked count, each carrying the unproductive time of a technician "
             f"({p.productive_hours:.4g} of {p.paid_hours_per_technician_month:g} paid hours a month productive) and "

@@ -14,6 +14,7 @@ Each optimum comes with the range of lever values whose objective is not signifi
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 from collections.abc import Callable
@@ -26,16 +27,20 @@ import pandas as pd
 from scipy import optimize, stats
 
 from simulator.base.processes import process_pool
-from simulator.config import LeverSpace, Scenario
+from simulator.config import LeverSpace, Relationship, Scenario
 from simulator.contracts import Contract, CreditScheme, PerBreach, PerDowntimeHour
 from simulator.engine.incidents import client_table, generate_incidents
 from simulator.engine.replication import simulate_contract
-from simulator.metrics import billing_context, measure, productive_hours_per_month
+from simulator.metrics import billing_context, measure, monthly_flows, productive_hours_per_month
+
+from .relationship import client_months
+from .relationship import value as relationship_value
 
 __all__ = [
     "LEVERS",
     "ROLES",
     "IncentiveResults",
+    "analysis_scenario",
     "analyze_incentives",
     "best_of",
     "evaluate",
@@ -68,6 +73,10 @@ REPORTED = (
     "backlog_hours_at_end",
     "marginal_profit_per_incident",
 )
+
+RELATIONSHIP = ("clients_remaining", "clients_terminated")
+"""Who stays: the share of clients still on the contract in the relationship's last month (expected), and the
+share whose SLA termination right ended it."""
 
 SATURATED = 0.98
 """Utilisation at or above which an optimum is a saturated queue, not a steady state [share]."""
@@ -103,17 +112,66 @@ Job = tuple[int, int, Levers, list[tuple[str, Contract]]]
 """(contract index, point id, levers, [(variant label, priced contract)]): one simulation, several price lists."""
 
 
+def analysis_scenario(scenario: Scenario) -> Scenario:
+    """The scenario the incentive analysis simulates: with a relationship, its months after the warm-up."""
+    terms = scenario.incentives.relationship
+    if terms is None:
+        return scenario
+    return scenario.model_copy(update={"horizon_months": scenario.warmup_months + terms.horizon_months})
+
+
+def outside_contract(scenario: Scenario) -> str:
+    """The client's outside option: the scenario's reference contract, else its first break/fix contract, else its
+    first."""
+    if scenario.reference_contract is not None:
+        return scenario.reference_contract
+    return next((c.name for c in scenario.contracts if c.break_fix), scenario.contracts[0].name)
+
+
+def _terms(scenario: Scenario) -> Relationship:
+    """The relationship valued: the scenario's, or one period of the measured months nobody leaves (one-shot)."""
+    terms = scenario.incentives.relationship
+    if terms is not None:
+        return terms
+    return Relationship(horizon_months=scenario.measured_months, renewal=None)
+
+
+PER_CLIENT = "_per_client"
+"""Column of the per-client arrays a row carries until :func:`_finish` has used them."""
+
+
 def _evaluate_replication(args: tuple[Scenario, int, int, list[Job]]) -> list[dict[str, Any]]:
     scenario, replication, seed, jobs = args
     clients = client_table(scenario)
     ctx = billing_context(scenario, clients)
+    relationship = scenario.incentives.relationship is not None
+    if relationship:
+        ctx = dataclasses.replace(ctx, terminate_from=scenario.warmup_months)
+    terms = _terms(scenario)
+    users = clients.users.astype(float)
+    option = scenario.incentives.provider_outside_option
+    reference = outside_contract(scenario)
     incidents = generate_incidents(scenario, clients, replication, seed)
     rows = []
     for contract_index, point, levers, variants in jobs:
         contract = with_levers(scenario.contracts[contract_index], levers)
         run = simulate_contract(scenario, contract, incidents, clients, seed, replication)
         for label, priced in variants:
-            row, _, _ = measure(scenario, with_levers(priced, levers), run, ctx)
+            billed = with_levers(priced, levers)
+            row, _, ledger = measure(scenario, billed, run, ctx)
+            flows = monthly_flows(ledger, run.tickets, ctx.months, scenario.provider.overhead)
+            months = client_months(scenario, billed, run, ctx, ledger, flows)
+            valued = relationship_value(terms, months, users, option)
+            arrays: dict[str, np.ndarray] = {
+                "provider": valued.provider,
+                "client_stay": valued.client_stay,
+                "social_stay": valued.social_stay,
+                "exposure": valued.exposure,
+            }
+            if label == "base":
+                arrays["departed"] = valued.departed
+                if contract.name == reference:
+                    arrays["client_cost"], arrays["social_cost"] = months.client_cost, months.social_cost
             rows.append(
                 {
                     "contract": contract.name,
@@ -122,9 +180,16 @@ def _evaluate_replication(args: tuple[Scenario, int, int, list[Job]]) -> list[di
                     "replication": replication,
                     **levers,
                     **{m: row[m] for m in REPORTED},
+                    "clients_remaining": float(valued.remaining.mean()),
+                    "clients_terminated": float(valued.terminated.mean()),
+                    PER_CLIENT: arrays,
                 }
             )
     return rows
+
+
+Outside = dict[int, tuple[np.ndarray, np.ndarray]]
+"""Per replication, the client's cost and the social cost per client and month under its outside option."""
 
 
 def evaluate(
@@ -134,9 +199,11 @@ def evaluate(
     seed: int,
     pool: ProcessPoolExecutor | None = None,
     tick: Callable[[], None] | None = None,
+    outside: Outside | None = None,
 ) -> pd.DataFrame:
     """Simulate every job on every replication (common random numbers); one row per job × variant × replication.
-    ``tick`` is called as each replication finishes."""
+    ``tick`` is called as each replication finishes. The relationship's columns are completed with ``outside``
+    (see :func:`finish`); without it, rows keep what completing them needs."""
     tasks = [(scenario, r, seed, jobs) for r in range(replications)]
     results = (
         pool.map(_evaluate_replication, tasks) if pool is not None else map(_evaluate_replication, tasks)
@@ -146,7 +213,63 @@ def evaluate(
         rows += found
         if tick is not None:
             tick()
-    return pd.DataFrame(rows)
+    return finish(scenario, pd.DataFrame(rows), outside)
+
+
+def finish(scenario: Scenario, rows: pd.DataFrame, outside: Outside | None) -> pd.DataFrame:
+    """The relationship's values in the objective columns (with a relationship; one-shot rows keep the
+    simulation's totals): the provider's (``provider_net_profit``) at once, the client's and the social cost once
+    ``outside`` (the outside option's costs) is known, or right away when one-shot (nobody leaves). Values are
+    level monthly equivalents times the months, so that one-shot and relationship read alike. Completed rows carry
+    per-client vectors (``_client``, ``_provider``, ``_exposure``) for the participation checks."""
+    if rows.empty or PER_CLIENT not in rows:
+        return rows
+    relationship = scenario.incentives.relationship is not None
+    scale = scenario.measured_months / float(_terms(scenario).weights().sum())
+    arrays: list[dict[str, np.ndarray]] = list(rows[PER_CLIENT])
+    rows = rows.copy()
+    if relationship:
+        rows["provider_net_profit"] = [float(a["provider"].sum()) * scale for a in arrays]
+    if relationship and outside is None:
+        return rows
+    departed = {
+        (c, p, r): a["departed"]
+        for c, p, r, a in zip(rows["contract"], rows["point"], rows["replication"], arrays, strict=True)
+        if "departed" in a
+    }
+    client, social = [], []
+    for c, p, r, a in zip(rows["contract"], rows["point"], rows["replication"], arrays, strict=True):
+        leave_client = leave_social = 0.0
+        if outside is not None and relationship:
+            gone = departed[(c, p, r)]
+            leave_client = (gone * outside[int(r)][0]).sum(axis=1)
+            leave_social = (gone * outside[int(r)][1]).sum(axis=1)
+        client.append((a["client_stay"] + leave_client) * scale)
+        social.append(float((a["social_stay"] + leave_social).sum()) * scale)
+    if relationship:
+        rows["client_total_cost"] = [float(v.sum()) for v in client]
+        rows["social_cost"] = social
+    vectors: dict[str, list[np.ndarray]] = {
+        "_client": client,
+        "_provider": [a["provider"] * scale for a in arrays],
+        "_exposure": [a["exposure"] * scale for a in arrays],
+    }
+    for column, values in vectors.items():
+        rows[column] = pd.Series(values, index=rows.index, dtype=object)
+    return rows.drop(columns=[PER_CLIENT])
+
+
+def outside_option(scenario: Scenario, rows: pd.DataFrame) -> tuple[int, Outside]:
+    """The reference contract's best response among ``rows`` (its base rows, provider values known) and, per
+    replication, the client's and the social cost per client and month there: what a client who leaves pays."""
+    mine = rows[(rows["contract"] == outside_contract(scenario)) & (rows["variant"] == "base")]
+    point, _ = best_of(mine, "provider", None)
+    chosen = mine[mine["point"] == point]
+    outside = {
+        int(r): (a["client_cost"], a["social_cost"])
+        for r, a in zip(chosen["replication"], chosen[PER_CLIENT], strict=True)
+    }
+    return point, outside
 
 
 # ----------------------------------------------------------------------------------------------- optima
@@ -156,18 +279,20 @@ def _t_half(x: np.ndarray) -> float:
     return float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else np.nan
 
 
-def best_of(rows: pd.DataFrame, role: str, participation: bool) -> tuple[int, pd.DataFrame]:
+def best_of(rows: pd.DataFrame, role: str, reservation: float | None) -> tuple[int, pd.DataFrame]:
     """The best point for a role among evaluated points of one contract, and each point's paired gap to it.
 
     The gap is the per-replication difference of the objective (best minus point, signed so that a worse point has
-    a positive gap) with its 95% t-interval; ``near`` marks points not significantly worse than the best.
+    a positive gap) with its 95% t-interval; ``near`` marks points not significantly worse than the best. With a
+    ``reservation`` profit the client's choice is limited to points where the provider earns at least that (when
+    there are any).
     """
     metric, sign = ROLES[role]
     wide = rows.pivot_table(index="point", columns="replication", values=metric, aggfunc="first")
     means = wide.mean(axis=1) * sign
-    if role == "client" and participation:
+    if role == "client" and reservation is not None:
         profit = rows.groupby("point")["provider_net_profit"].mean()
-        feasible = profit.reindex(means.index) >= 0
+        feasible = profit.reindex(means.index) >= reservation
         if feasible.any():
             means = means[feasible]
     best = int(np.asarray(means.index)[int(np.argmax(means.to_numpy()))])
@@ -181,7 +306,7 @@ def best_of(rows: pd.DataFrame, role: str, participation: bool) -> tuple[int, pd
 
 def _summary(rows: pd.DataFrame) -> dict[str, float]:
     out: dict[str, float] = {}
-    for m in REPORTED:
+    for m in (*REPORTED, *RELATIONSHIP):
         x = rows[m].to_numpy(dtype=float)
         x = x[~np.isnan(x)]
         mean = float(x.mean()) if len(x) else np.nan
@@ -227,6 +352,7 @@ def analyze_incentives(
     """Best response, client-preferred and socially optimal levers for every contract; misalignment; design.
     ``progress`` is told what is being done; ``steps(done, total)`` counts the work: the grid's replications,
     one step per contract and role refined, then the replications of the curves through the optima."""
+    scenario = analysis_scenario(scenario)
     settings = scenario.incentives
     n = replications or settings.replications or scenario.replications
     s = scenario.seed if seed is None else seed
@@ -255,6 +381,24 @@ def analyze_incentives(
             jobs += [(i, p, lv, variants) for p, lv in enumerate(grids[c.name])]
         say(f"grid: {len(jobs)} lever settings × {n} replications")
         evals = evaluate(scenario, jobs, n, s, pool, tick)
+        reservation = _reservation(scenario)
+        found: dict[tuple[str, str], pd.DataFrame] = {}
+        outside: Outside | None = None
+        if settings.relationship is not None:
+            # A client who leaves moves to the reference contract at its best response: find that first.
+            name = outside_contract(scenario)
+            index = [c.name for c in scenario.contracts].index(name)
+            reference = evals[(evals["contract"] == name) & (evals["variant"] == "base")]
+            if settings.refine:
+                say(f"refining {name} / provider")
+                found[(name, "provider")] = _refine(
+                    scenario, index, reference, "provider", spaces[name], levers, n, s, pool, reservation
+                )
+                reference = pd.concat([reference, found[(name, "provider")]], ignore_index=True)
+                tick()
+            _, outside = outside_option(scenario, reference)
+            evals = finish(scenario, evals, outside)
+            found = {k: finish(scenario, v, outside) for k, v in found.items()}
         base = evals[evals["variant"] == "base"]
 
         # Refinement of continuous levers around each role's grid optimum.
@@ -263,30 +407,43 @@ def analyze_incentives(
             for i, c in enumerate(scenario.contracts):
                 mine = base[base["contract"] == c.name]
                 for role in ROLES:
-                    say(f"refining {c.name} / {role}")
-                    found = _refine(
-                        scenario, i, mine, role, spaces[c.name], levers, n, s, pool, settings.participation
-                    )
+                    if (c.name, role) not in found:
+                        say(f"refining {c.name} / {role}")
+                        found[(c.name, role)] = _refine(
+                            scenario, i, mine, role, spaces[c.name], levers, n, s, pool, reservation, outside
+                        )
+                        tick()
                     # Later roles number their points after these, and may start from them.
-                    mine = pd.concat([mine, found], ignore_index=True)
-                    extra.append(found)
-                    tick()
+                    mine = pd.concat([mine, found[(c.name, role)]], ignore_index=True)
+                    extra.append(found[(c.name, role)])
             base = pd.concat([base, *extra], ignore_index=True)
-        best = _best_table(scenario, base, settings.participation)
+        best = _best_table(scenario, base, reservation)
         say("curves through each optimum")
         curve_jobs, what = _curve_jobs(scenario, best, grids)
-        curves = _curves(evaluate(scenario, curve_jobs, n, s, pool, tick), what)
+        curves = _curves(evaluate(scenario, curve_jobs, n, s, pool, tick, outside), what)
         return IncentiveResults(
             scenario=scenario,
-            evaluations=pd.concat([base, evals[evals["variant"] != "base"]], ignore_index=True),
+            evaluations=_public(pd.concat([base, evals[evals["variant"] != "base"]], ignore_index=True)),
             best_response=best,
             misalignment=_misalignment(scenario, base, best),
             curves=curves,
-            design=_design(scenario, evals, best),
+            design=_design(scenario, evals, best, base),
         )
     finally:
         if pool is not None:
             pool.shutdown()
+
+
+def _reservation(scenario: Scenario) -> float | None:
+    """The least profit over the months at which the provider takes a contract (its outside option); None when
+    the client's choice is not limited by the provider's participation."""
+    settings = scenario.incentives
+    return settings.provider_outside_option * scenario.measured_months if settings.participation else None
+
+
+def _public(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows without the per-client vectors the analysis uses internally."""
+    return rows.drop(columns=[c for c in rows.columns if str(c).startswith("_")])
 
 
 def _refine(
@@ -299,11 +456,12 @@ def _refine(
     n: int,
     seed: int,
     pool: ProcessPoolExecutor | None,
-    participation: bool,
+    reservation: float | None,
+    outside: Outside | None = None,
 ) -> pd.DataFrame:
     """One coordinate pass of bounded Brent searches over each continuous lever, between the grid neighbours."""
     metric, sign = ROLES[role]
-    best, _ = best_of(rows, role, participation)
+    best, _ = best_of(rows, role, reservation)
     point_levers: Levers = {str(k): v for k, v in rows[rows["point"] == best].iloc[0][list(LEVERS)].items()}
     next_point = int(rows["point"].max()) + 1
     found: list[pd.DataFrame] = []
@@ -312,7 +470,7 @@ def _refine(
     def score(frame: pd.DataFrame) -> float:
         """The objective to minimise: −profit or cost, with infeasible client points pushed out."""
         value = -sign * float(frame[metric].mean())
-        if role == "client" and participation and frame["provider_net_profit"].mean() < 0:
+        if role == "client" and reservation is not None and frame["provider_net_profit"].mean() < reservation:
             value += abs(value) + 1e9  # the provider would not take the contract
         return value
 
@@ -330,7 +488,9 @@ def _refine(
             levers = {**point_levers, lever: float(x)}
             levers["technicians"] = int(levers["technicians"])
             levers["monitoring"] = bool(levers["monitoring"])
-            frame = evaluate(scenario, [(index, next_point, levers, [("base", contract)])], n, seed, pool)
+            frame = evaluate(
+                scenario, [(index, next_point, levers, [("base", contract)])], n, seed, pool, outside=outside
+            )
             next_point += 1
             found.append(frame)
             return score(frame)
@@ -343,12 +503,36 @@ def _refine(
     return pd.concat(found, ignore_index=True) if found else rows.iloc[0:0]
 
 
-def _best_table(scenario: Scenario, rows: pd.DataFrame, participation: bool) -> pd.DataFrame:
+def _per_client(rows: pd.DataFrame, column: str) -> np.ndarray:
+    """The mean over replications of a per-client vector column."""
+    return np.asarray(np.mean(np.stack(list(rows[column])), axis=0))
+
+
+def _by_segment(scenario: Scenario, per_client: np.ndarray) -> np.ndarray:
+    """A per-client vector summed by client segment."""
+    segment = client_table(scenario).segment
+    return np.bincount(segment, weights=per_client, minlength=len(scenario.clients))
+
+
+def _client_participates(scenario: Scenario, chosen: pd.DataFrame, outside: pd.DataFrame) -> list[str]:
+    """The client segments that prefer the contract at ``chosen`` to the reference contract at its best response
+    (``outside``): their cost over the relationship is no higher."""
+    mine = _by_segment(scenario, _per_client(chosen, "_client"))
+    theirs = _by_segment(scenario, _per_client(outside, "_client"))
+    return [
+        seg.name for seg, a, b in zip(scenario.clients, mine, theirs, strict=True) if a <= b + 1e-6 * abs(b)
+    ]
+
+
+def _best_table(scenario: Scenario, rows: pd.DataFrame, reservation: float | None) -> pd.DataFrame:
     out = []
+    reference = rows[rows["contract"] == outside_contract(scenario)]
+    reference_best, _ = best_of(reference, "provider", reservation)
+    outside = reference[reference["point"] == reference_best]
     for c in scenario.contracts:
         mine = rows[rows["contract"] == c.name]
         for role in ROLES:
-            best, gaps = best_of(mine, role, participation)
+            best, gaps = best_of(mine, role, reservation)
             chosen = mine[mine["point"] == best]
             levers = chosen.iloc[0][list(LEVERS)].to_dict()
             near = mine[mine["point"].isin(gaps.loc[gaps["near"], "point"])]
@@ -366,7 +550,10 @@ def _best_table(scenario: Scenario, rows: pd.DataFrame, participation: bool) -> 
             # An optimum at the edge of the range searched may lie beyond it: it is not reported as an optimum.
             record["at_bound"] = ", ".join(edge)
             profit = chosen["provider_net_profit"].mean()
-            record["provider_participates"] = bool(profit >= 0)
+            record["provider_participates"] = bool(profit >= (reservation or 0.0))
+            segments = _client_participates(scenario, chosen, outside)
+            record["client_participates"] = len(segments) == len(scenario.clients)
+            record["client_participates_segments"] = ", ".join(segments)
             record["unstable"] = _unstable(
                 scenario, with_levers(c, {str(k): v for k, v in levers.items()}), chosen
             )
@@ -524,17 +711,22 @@ def _design_variants(contract: Contract, scenario: Scenario) -> list[tuple[str, 
     return variants
 
 
-def _design(scenario: Scenario, evals: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
+def _design(scenario: Scenario, evals: pd.DataFrame, best: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
     """For each managed contract and credit level: the provider's best response, its social-cost gap, and the fee
-    zone in which both sides prefer the managed contract to break/fix at break/fix's own best response.
+    zone in which both sides prefer the managed contract to the reference contract at that contract's own best
+    response, for the portfolio and for each client segment (``window_segments``: the segments with a zone).
 
-    The fee per user-month is a lump sum: it moves profit and client cost one for one and leaves the best response
-    unchanged, so the zone is the interval of fees between the provider's and the client's break-even fees (SLA
-    credits are held at their value under the contract's own fee).
+    The fee per user-month is a lump sum: it moves profit and client cost one for one with the user-months the
+    client stays (discounted, with a relationship) and leaves the best response unchanged, so the zone is the
+    interval of fees between the provider's and the client's break-even fees (SLA credits are held at their value
+    under the contract's own fee).
     """
-    alternative = next((c for c in scenario.contracts if c.break_fix), scenario.contracts[0])
-    alt: Any = best[(best["contract"] == alternative.name) & (best["role"] == "provider")].iloc[0]
-    users = float(sum(c.count * c.users for c in scenario.clients)) * scenario.measured_months
+    name = outside_contract(scenario)
+    alternative: Any = best[(best["contract"] == name) & (best["role"] == "provider")].iloc[0]
+    alt_rows = base[(base["contract"] == name) & (base["point"] == int(alternative["point"]))]
+    alt_client = _by_segment(scenario, _per_client(alt_rows, "_client"))
+    alt_provider = _by_segment(scenario, _per_client(alt_rows, "_provider"))
+    users = client_table(scenario).users.astype(float)
     out = []
     for c in scenario.contracts:
         if c.sla_terms is None:
@@ -546,13 +738,17 @@ def _design(scenario: Scenario, evals: pd.DataFrame, best: pd.DataFrame) -> pd.D
             # The label shows the amount rounded; take the exact level from the design it came from.
             levels: list[float] = getattr(scenario.incentives.design, scheme)
             amount = next(a for a in levels if f"{scheme}={a:g}" == label)
-            point, _ = best_of(group, "provider", False)
+            point, _ = best_of(group, "provider", None)
             chosen = group[group["point"] == point]
-            profit = float(chosen["provider_net_profit"].mean())
-            client = float(chosen["client_total_cost"].mean())
-            # profit(fee) = profit + (fee − fee0)·U·M >= alt profit; client(fee) = client + (fee − fee0)·U·M <= alt.
-            fee_min = c.user_fee() + (float(alt["provider_net_profit"]) - profit) / users
-            fee_max = c.user_fee() + (float(alt["client_total_cost"]) - client) / users
+            # Per segment: profit(fee) = profit + (fee − fee0)·U >= alternative's; client(fee) = client + (fee − fee0)·U
+            # <= alternative's, with U the user-months the segment stays on the contract.
+            exposure = _by_segment(scenario, users * _per_client(chosen, "_exposure"))
+            provider = _by_segment(scenario, _per_client(chosen, "_provider"))
+            client = _by_segment(scenario, _per_client(chosen, "_client"))
+            lows = c.user_fee() + (alt_provider - provider) / exposure
+            highs = c.user_fee() + (alt_client - client) / exposure
+            fee_min = c.user_fee() + float((alt_provider - provider).sum()) / float(exposure.sum())
+            fee_max = c.user_fee() + float((alt_client - client).sum()) / float(exposure.sum())
             out.append(
                 {
                     "contract": c.name,
@@ -570,6 +766,19 @@ def _design(scenario: Scenario, evals: pd.DataFrame, best: pd.DataFrame) -> pd.D
                     "fee_min": fee_min,
                     "fee_max": fee_max,
                     "zone_exists": bool(fee_min <= fee_max),
+                    "window_segments": ", ".join(
+                        seg.name
+                        for seg, lo, hi in zip(scenario.clients, lows, highs, strict=True)
+                        if lo <= hi
+                    ),
+                    **{
+                        f"fee_min[{seg.name}]": float(v)
+                        for seg, v in zip(scenario.clients, lows, strict=True)
+                    },
+                    **{
+                        f"fee_max[{seg.name}]": float(v)
+                        for seg, v in zip(scenario.clients, highs, strict=True)
+                    },
                 }
             )
     table = pd.DataFrame(out)

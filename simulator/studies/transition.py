@@ -389,14 +389,13 @@ def _churners(
     change = np.divide(recent - previous, previous, out=np.zeros(len(idx)), where=previous > 0)
     # A client who chose a new contract within the window accepted its price: only rises on one contract count.
     change = np.where(start[idx] > m - 2 * term, 0.0, change)
-    c = p.churn
-    logit = (
-        c.intercept
-        + c.per_downtime_hour_per_user_month * downtime
-        + c.per_breach_per_month * breaches
-        + c.per_price_change * np.maximum(change, 0.0)
-    )
-    prob = 1.0 / (1.0 + np.exp(-logit))
+    log = books.run.tickets
+    recurrences = np.zeros(len(idx))
+    if p.churn.per_recurrence_per_month:
+        recent = log.recurrence & (log.month >= lo) & (log.month < m)
+        counts = np.bincount(log.client[recent], minlength=clients.count)
+        recurrences = counts[idx] / span
+    prob = p.churn.probability(downtime, breaches, recurrences, change)
     return idx[u[idx] < prob]
 
 
