@@ -482,7 +482,7 @@ def test_staffing_best_response_matches_erlang_c(staffing: IncentiveResults) -> 
     evals = staffing.evaluations
     for a in BREACH_CREDITS:
         rows = evals[evals["variant"] == f"per_breach={a:g}"]
-        _, gaps = best_of(rows, "provider", False)
+        _, gaps = best_of(rows, "provider", None)
         techs = rows.groupby("point")["technicians"].first()
         near = set(techs[gaps.set_index("point")["near"]].astype(int))
         assert best_staffing(a) in near

@@ -405,3 +405,35 @@ def test_net_profit_is_gross_profit_less_the_overhead_on_each_month() -> None:
     np.testing.assert_allclose(m["provider_overhead"], 500.0 + 0.1 * m["provider_revenue"], atol=1e-6)
     # Social cost is service delivery plus downtime: overhead stays out of it.
     np.testing.assert_allclose(r["social_cost"], r["provider_cost"] + r["client_downtime_cost"], atol=1e-6)
+
+
+def test_capacity_labour_is_paid_labour_less_idle_hours_sold_plus_queue_growth_bought_as_overtime() -> None:
+    # A hand-built month-by-month pool: 2 technicians, 100 productive and 120 on-duty hours per slot a month.
+    # Work offered 150, 260, 150 h; worked 150, 200, 200 h: the queue is 0, 60, 10 h at each month's end.
+    from types import SimpleNamespace
+
+    from simulator.config import Provider
+    from simulator.metrics import labour_hours
+
+    provider = Provider.model_validate(
+        {
+            "cost_per_technician_hour": HOUR_COST,
+            "labour_cost_basis": "capacity",
+            "paid_hours_per_technician_month": 100.0,
+            "productive_hours_per_technician_month": 100.0,
+            "overtime_premium": 1.5,
+            "capacity": {"idle_hour_value_share": 0.4, "backlog_threshold_hours": 40.0},
+        }
+    )
+    run = SimpleNamespace(
+        technicians_by_month=np.array([2, 2, 2]),
+        coverage_hours_by_month=np.array([240.0, 240.0, 240.0]),
+        productive_hours_by_month=np.array([200.0, 200.0, 200.0]),
+        busy_hours_by_month=np.array([150.0, 200.0, 200.0]),
+        offered_hours_by_month=np.array([150.0, 260.0, 150.0]),
+        overtime_hours=10.0,
+    )
+    # Paid: 2 × (100 + 20 × 1.5) = 260 h a month. Idle: 50, 0, 0 h sold at 0.4. Queue beyond 40 h: 0, 20, 0 → 20 h
+    # bought in month 2 at 1.5. Queued at the end, 10 h (under the threshold), cleared at 1.5 in the last month.
+    expected = np.array([260 - 0.4 * 50, 260 + 1.5 * 20, 260 + 1.5 * 10])
+    np.testing.assert_allclose(labour_hours(provider, run), expected)  # type: ignore[arg-type]

@@ -62,7 +62,7 @@ def incentives(
     prefer, and the cost of the gap."""
     from simulator.outputs.folders import write_incentives
     from simulator.studies.estimate import estimate_incentives
-    from simulator.studies.incentives import LEVERS, analyze_incentives
+    from simulator.studies.incentives import LEVERS, analyze_incentives, outside_contract
 
     sc = load(scenario, overrides)
     picked = chosen(levers, LEVERS, "--levers", "unknown lever(s)", "choose from")
@@ -95,17 +95,17 @@ def incentives(
     if not design.empty:
         for name, group in design.groupby("contract", sort=False):
             rec = group[group["recommended"]]
+            other = escape(sc.label_of(outside_contract(sc)))
             if rec.empty:
-                console.print(
-                    f"[bold]{name}[/]: no credit level tried gives a fee both sides prefer to break/fix."
-                )
+                console.print(f"[bold]{name}[/]: no credit level tried gives a fee both sides prefer to {other}.")
             else:
                 r = rec.iloc[0]
+                segments = str(r.get("window_segments") or "none")
                 console.print(
-                    f"[bold]{name}[/]: closest to the social optimum with both sides better off than break/fix: "
+                    f"[bold]{name}[/]: closest to the social optimum with both sides better off than {other}: "
                     f"{r['scheme']} credit {r['credit']:g}, fee {r['fee_min']:.0f}–{r['fee_max']:.0f} per user-month "
                     f"(provider then picks {r['prevention_hours_per_endpoint_month']:.2f} h prevention, "
-                    f"{r['technicians']} technicians)."
+                    f"{r['technicians']} technicians); segments with a window of their own: {escape(segments)}."
                 )
     console.print(
         f"{result.incidents_simulated:,} incidents simulated. Results written to [cyan]{folder}[/]: "
@@ -114,9 +114,19 @@ def incentives(
     )
 
 
+def _prefers(row: Any, segments: int) -> str:
+    """Whether every client segment prefers the contract at these levers to its outside option, or which do."""
+    if bool(row["client_participates"]):
+        return "yes"
+    names = str(row.get("client_participates_segments") or "")
+    return f"only {names}" if names else "no"
+
+
 def _incentive_tables(result: Any) -> tuple[Table, Table]:
     """The levers each party would choose, and the misalignment at the provider's choice; money per month."""
     import pandas as pd
+
+    from simulator.studies.incentives import outside_contract
 
     s = result.scenario
     months = s.measured_months
@@ -124,14 +134,18 @@ def _incentive_tables(result: Any) -> tuple[Table, Table]:
         title=f"{s.name}: levers chosen (provider = best response; net profit per month, {s.currency})",
         title_justify="left",
     )
-    for col in ("contract", "chosen by", "prevention h", "techs", "RMM", "thoroughness", "profit / month"):
-        levers.add_column(col, justify="left" if col in ("contract", "chosen by") else "right")
+    terms = s.incentives.relationship
+    columns = ["contract", "chosen by", "prevention h", "techs", "RMM", "thoroughness", "profit / month"]
+    columns += ["clients kept", "client prefers it"] if terms is not None else ["client prefers it"]
+    for col in columns:
+        levers.add_column(col, justify="left" if col in ("contract", "chosen by", "client prefers it") else "right")
     for _, r in result.best_response.iterrows():
         edge = str(r.get("at_bound", "") or "").split(", ")
 
         def mark(lever: str, text: str, edge: list[str] = edge) -> str:
             return f"{text} ⟂" if lever in edge else text
 
+        kept = [f"{r['clients_remaining']:.0%}"] if terms is not None else []
         levers.add_row(
             escape(s.label_of(r["contract"])) if r["role"] == "provider" else "",
             r["role"],
@@ -140,12 +154,28 @@ def _incentive_tables(result: Any) -> tuple[Table, Table]:
             "on" if r["monitoring"] else "off",
             mark("thoroughness", f"{r['thoroughness']:.2f}"),
             format_number(r["provider_net_profit"] / months, "money"),
+            *kept,
+            _prefers(r, len(s.clients)),
         )
+    notes = []
+    if terms is not None:
+        outside = s.label_of(outside_contract(s))
+        notes.append(
+            f"Over a {terms.horizon_months}-month relationship (renewal every {terms.term_months} months, "
+            f"{terms.discount_rate:.0%} a year discount): money is the discounted level monthly equivalent; "
+            f"a client who leaves moves to {outside} at its provider's best response; clients kept: the expected "
+            "share still on the contract in the last month."
+        )
+    notes.append(
+        f"Client prefers it: its cost is no higher than under {s.label_of(outside_contract(s))} at that contract's "
+        "best response (per client segment)."
+    )
     if (result.best_response.get("at_bound", pd.Series(dtype=str)).fillna("") != "").any():
-        levers.caption = (
+        notes.append(
             "⟂ at the edge of the range searched: the best value may lie beyond it (widen the range under "
             "incentives.levers)."
         )
+    levers.caption = "\n".join(notes)
     gap = Table(
         title=f"Misalignment at the best response (per month, {s.currency})",
         title_justify="left",

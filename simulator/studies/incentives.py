@@ -66,6 +66,7 @@ REPORTED = (
     "social_cost",
     "incidents",
     "tickets",
+    "recurrences",
     "downtime_user_hours",
     "sla_credits",
     "technician_utilization",

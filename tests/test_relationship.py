@@ -1,0 +1,134 @@
+"""The incentive analysis as a relationship (DESIGN.md §4): who stays under the termination right and at renewal,
+what each side's relationship is worth, and what it changes on the shipped incentives scenario."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from simulator import load_scenario
+from simulator.config import Churn, Relationship
+from simulator.studies.incentives import analyze_incentives
+from simulator.studies.relationship import ClientMonths, survival, value
+
+
+def months_of(profit: np.ndarray, exits: list[int], **kw: np.ndarray) -> ClientMonths:
+    zeros = np.zeros_like(profit)
+    fields: dict[str, Any] = {
+        "profit": profit,
+        "client_cost": zeros,
+        "social_cost": zeros,
+        "downtime_user_hours": zeros,
+        "breaches": zeros,
+        "recurrences": zeros,
+        "exits": np.array(exits),
+    }
+    fields.update(kw)
+    return ClientMonths(**fields)
+
+
+def test_a_client_who_terminates_earns_the_provider_its_outside_option_from_the_next_month() -> None:
+    # Two clients of 10 and 30 users, 100 a month each over 24 months; client 0 leaves at the end of month 3
+    # (index 2). The outside option of 400 a month is shared by users: client 0's share is 100 a month.
+    terms = Relationship(horizon_months=24, renewal=None)
+    months = months_of(np.full((2, 24), 100.0), [2, -1], client_cost=np.full((2, 24), 50.0))
+    users = np.array([10.0, 30.0])
+    on = survival(terms, months, users)
+    assert on[0].tolist() == [1.0] * 3 + [0.0] * 21
+    assert on[1].tolist() == [1.0] * 24
+    valued = value(terms, months, users, 400.0)
+    np.testing.assert_allclose(valued.provider, [3 * 100 + 21 * 100, 24 * 100])
+    np.testing.assert_allclose(valued.client_stay, [3 * 50, 24 * 50])
+    np.testing.assert_allclose(valued.departed.sum(axis=1), [21, 0])
+    assert valued.terminated.tolist() == [True, False]
+
+
+def test_renewal_keeps_a_client_with_the_churn_models_probability_and_money_is_discounted() -> None:
+    # One client, 10 users, 5 blocked hours per user-month and 2 breaches a month: the logit at the renewal after
+    # 12 months is −2.5 + 0.15·5 + 0.05·2 = −1.65 → leaves with 1/(1 + e^1.65) = 0.1611.
+    churn = Churn()
+    terms = Relationship(horizon_months=24, term_months=12, discount_rate=0.1, renewal=churn)
+    months = months_of(
+        np.full((1, 24), 1000.0),
+        [-1],
+        downtime_user_hours=np.full((1, 24), 50.0),
+        breaches=np.full((1, 24), 2.0),
+    )
+    leave = 1.0 / (1.0 + np.exp(1.65))
+    on = survival(terms, months, np.array([10.0]))
+    np.testing.assert_allclose(on[0, :12], 1.0)
+    np.testing.assert_allclose(on[0, 12:], 1.0 - leave)
+    w = 1.1 ** (-np.arange(1, 25) / 12)
+    expected = 1000.0 * (w[:12].sum() + (1.0 - leave) * w[12:].sum())
+    np.testing.assert_allclose(value(terms, months, np.array([10.0]), 0.0).provider, [expected])
+    # The discount factors: the present value of a constant 1 a month is the annuity's closed form.
+    r = 1.1 ** (1 / 12) - 1
+    np.testing.assert_allclose(terms.weights().sum(), (1 - (1 + r) ** -24) / r)
+
+
+# ------------------------------------------------------------------------------- the shipped scenario, reduced
+
+
+def _shipped(relationship: bool) -> Any:
+    """The shipped incentives scenario on a smaller search: time and materials against the managed contract,
+    prevention 0 or 0.4 h, 1-3 technicians, monitoring on or off, usual care; 6 replications."""
+    import yaml
+
+    with open("scenarios/incentives.yaml", encoding="utf-8") as f:
+        data = yaml.safe_load(f)
+    data["contracts"] = [c for c in data["contracts"] if c["name"] in ("break-fix-tm", "managed-services")]
+    data["replications"] = 6
+    inc = data["incentives"]
+    inc["refine"] = False
+    inc["levers"] = {
+        "prevention_hours_per_endpoint_month": {"low": 0.0, "high": 0.4, "points": 2},
+        "technicians": {"low": 1, "high": 3},
+        "monitoring": [False, True],
+        "thoroughness": {"low": 1.0, "high": 1.0, "points": 1},
+    }
+    inc["design"] = {"per_downtime_hour": [0.0], "per_breach": [0.0]}
+    if not relationship:
+        inc["relationship"] = None
+        data["contracts"][1]["sla"]["termination"] = None
+    return analyze_incentives(load_scenario(data), workers=2)
+
+
+@pytest.fixture(scope="module")
+def shipped() -> tuple[Any, Any]:
+    return _shipped(True), _shipped(False)
+
+
+def _loss_per_month(result: Any, contract: str) -> pd.Series:
+    """Per replication, the social cost at the provider's best response less that at the social optimum, per
+    month (computed even where the misalignment table calls the queue unstable)."""
+    best = result.best_response.set_index(["contract", "role"])
+    rows = result.evaluations[
+        (result.evaluations["contract"] == contract) & (result.evaluations["variant"] == "base")
+    ]
+
+    def at(role: str) -> pd.Series:
+        point = best.loc[(contract, role), "point"]
+        return rows[rows["point"] == point].set_index("replication")["social_cost"]
+
+    return (at("provider") - at("social")) / result.scenario.measured_months
+
+
+@pytest.mark.slow
+def test_with_renewal_and_termination_the_managed_provider_keeps_a_queue_the_client_stays_with(
+    shipped: tuple[Any, Any],
+) -> None:
+    repeated, one_shot = shipped
+    best = repeated.best_response.set_index(["contract", "role"])
+    managed = best.loc[("managed-services", "provider")]
+    assert managed["technician_utilization"] < 0.9
+    assert bool(managed["client_participates"])
+    assert not managed["unstable"]
+    # Its welfare loss is at most half the one-shot game's: the paired interval of (loss − half the one-shot
+    # loss), per month, lies below zero.
+    diff = _loss_per_month(repeated, "managed-services") - 0.5 * _loss_per_month(one_shot, "managed-services")
+    half = stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / np.sqrt(len(diff))
+    assert diff.mean() + half < 0, (diff.mean(), half)
