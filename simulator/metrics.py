@@ -361,8 +361,8 @@ def pool_figures(run: ContractRun, measured: np.ndarray) -> dict[str, float]:
 
 def measure(
     scenario: Scenario, contract: Contract, run: ContractRun, ctx: BillingContext
-) -> tuple[dict[str, float], dict[str, np.ndarray], Ledger]:
-    """Metrics over the measured months, monthly series (all months), and the full ledger."""
+) -> tuple[dict[str, float], MonthlyFlows, Ledger]:
+    """Metrics over the measured months, the money and counts by month (all months), and the full ledger."""
     log = run.tickets
     ledger = bill(contract, log, run.prevention, ctx).concat(cost_ledger(scenario, run, ctx))
     flows = monthly_flows(ledger, log, ctx.months, scenario.provider.overhead)
@@ -377,7 +377,7 @@ def measure(
         **pool_figures(run, measured),
         "marginal_profit_per_incident": _marginal_profit(scenario, log, ledger, in_window, measured),
     }
-    return row, flows.series(), ledger
+    return row, flows, ledger
 
 
 def _marginal_profit(

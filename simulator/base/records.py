@@ -9,7 +9,7 @@ import pandas as pd
 
 from .calendar import WeekCalendar
 
-__all__ = ["BillingContext", "Handling", "PreventionLog", "TicketLog"]
+__all__ = ["BillingContext", "Handling", "PreventionLog", "TicketLog", "by_client_month"]
 
 
 class Handling:
@@ -97,4 +97,15 @@ class BillingContext:
     )
     terminate_from: int | None = (
         None  # an SLA termination right is exercised from this month on; None = never
+    )
+
+
+def by_client_month(
+    client: np.ndarray, month: np.ndarray, shape: tuple[int, int], weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Per client and month, shape (clients, months): the sum of ``weights`` of the rows of that client and month,
+    or the count of rows without weights."""
+    size = shape[0] * shape[1]
+    return (
+        np.bincount(client * shape[1] + month, weights=weights, minlength=size).reshape(shape).astype(float)
     )

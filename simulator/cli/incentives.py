@@ -97,7 +97,9 @@ def incentives(
             rec = group[group["recommended"]]
             other = escape(sc.label_of(outside_contract(sc)))
             if rec.empty:
-                console.print(f"[bold]{name}[/]: no credit level tried gives a fee both sides prefer to {other}.")
+                console.print(
+                    f"[bold]{name}[/]: no credit level tried gives a fee both sides prefer to {other}."
+                )
             else:
                 r = rec.iloc[0]
                 segments = str(r.get("window_segments") or "none")
@@ -114,7 +116,7 @@ def incentives(
     )
 
 
-def _prefers(row: Any, segments: int) -> str:
+def _prefers(row: Any) -> str:
     """Whether every client segment prefers the contract at these levers to its outside option, or which do."""
     if bool(row["client_participates"]):
         return "yes"
@@ -138,7 +140,9 @@ def _incentive_tables(result: Any) -> tuple[Table, Table]:
     columns = ["contract", "chosen by", "prevention h", "techs", "RMM", "thoroughness", "profit / month"]
     columns += ["clients kept", "client prefers it"] if terms is not None else ["client prefers it"]
     for col in columns:
-        levers.add_column(col, justify="left" if col in ("contract", "chosen by", "client prefers it") else "right")
+        levers.add_column(
+            col, justify="left" if col in ("contract", "chosen by", "client prefers it") else "right"
+        )
     for _, r in result.best_response.iterrows():
         edge = str(r.get("at_bound", "") or "").split(", ")
 
@@ -155,7 +159,7 @@ def _incentive_tables(result: Any) -> tuple[Table, Table]:
             mark("thoroughness", f"{r['thoroughness']:.2f}"),
             format_number(r["provider_net_profit"] / months, "money"),
             *kept,
-            _prefers(r, len(s.clients)),
+            _prefers(r),
         )
     notes = []
     if terms is not None:

@@ -191,6 +191,13 @@ class Scenario(ConfigModel):
         """How tables, charts and sentences name the contract ``name``: its label, else its name."""
         return next((c.shown for c in self.contracts if c.name == name), name)
 
+    def for_incentives(self) -> Scenario:
+        """The scenario ``msp-sim incentives`` simulates: with a relationship, its months after the warm-up."""
+        terms = self.incentives.relationship
+        if terms is None:
+            return self
+        return self.model_copy(update={"horizon_months": self.warmup_months + terms.horizon_months})
+
     @property
     def reference(self) -> str:
         """Name of the contract others are compared with."""

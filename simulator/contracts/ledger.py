@@ -139,6 +139,16 @@ class Ledger:
         """Credits the provider paid clients [cents]."""
         return int(self.cents[(self.payer == Party.PROVIDER) & (self.payee >= 0)].sum())
 
+    def payments_by_client_month(self, shape: tuple[int, int]) -> np.ndarray:
+        """What each client paid the provider each month, net of the credits it got, shape (clients, months)
+        [currency]."""
+        paid = (self.payer >= 0) & (self.payee == Party.PROVIDER)
+        credit = (self.payer == Party.PROVIDER) & (self.payee >= 0)
+        out = np.zeros(shape)
+        np.add.at(out, (self.payer[paid], self.month[paid]), self.cents[paid] / 100.0)
+        np.add.at(out, (self.payee[credit], self.month[credit]), -self.cents[credit] / 100.0)
+        return out
+
     def to_frame(self) -> pd.DataFrame:
         """The ledger as a DataFrame with readable party and account names; amounts in currency units."""
 

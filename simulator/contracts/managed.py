@@ -12,7 +12,7 @@ from pydantic import Field
 
 from simulator.base.calendar import HOURS_PER_MONTH
 from simulator.base.limits import MONEY, Label
-from simulator.base.records import BillingContext, Handling, PreventionLog, TicketLog
+from simulator.base.records import BillingContext, Handling, PreventionLog, TicketLog, by_client_month
 
 from .base import ContractKind, ContractModel, Exposure, Policy, Size, Term, TmTerms, Words
 from .ledger import Account, Ledger, Party, to_cents
@@ -151,16 +151,14 @@ class Managed(ContractKind):
         if scheme is None:
             return np.zeros(shape)
         sla = self.sla_outcomes(log, ctx)
-        flat = log.client * ctx.months + log.month
-        size = shape[0] * shape[1]
         fee_cm = np.repeat(fee[:, None], ctx.months, axis=1)
-        scope = sla["in_scope"]
+        scope, breach = sla["in_scope"], sla["breach"]
         month = SlaMonth(
-            tickets=np.bincount(flat[scope], minlength=size).reshape(shape),
-            breaches=np.bincount(flat[sla["breach"]], minlength=size).reshape(shape),
-            downtime_user_hours=np.bincount(
-                flat[scope], weights=log.downtime_user_hours[scope], minlength=size
-            ).reshape(shape),
+            tickets=by_client_month(log.client[scope], log.month[scope], shape),
+            breaches=by_client_month(log.client[breach], log.month[breach], shape),
+            downtime_user_hours=by_client_month(
+                log.client[scope], log.month[scope], shape, log.downtime_user_hours[scope]
+            ),
             fee=fee_cm,
         )
         credit = scheme.credit(month)

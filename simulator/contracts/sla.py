@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from simulator.base.limits import MONEY, MONTHS, SLA_HOURS
-from simulator.base.records import BillingContext, Handling, TicketLog
+from simulator.base.records import BillingContext, Handling, TicketLog, by_client_month
 
 from .base import ContractModel, Words
 from .lines import category_names
@@ -116,10 +116,8 @@ class ComplianceTiers(ContractModel):
 
     def credit(self, month: SlaMonth) -> np.ndarray:
         """The month's credit before the cap [currency]."""
-        total = month.tickets
-        met = total - month.breaches
-        compliance = np.divide(met, total, out=np.ones(total.shape), where=total > 0)
-        pct = np.zeros(total.shape)
+        compliance = share_met(month.tickets, month.breaches)
+        pct = np.zeros(compliance.shape)
         # The lowest threshold the month falls below sets the credit: apply tiers from the highest threshold down.
         for tier in sorted(self.tiers, key=lambda t: t.below, reverse=True):
             pct = np.where(compliance < tier.below, tier.percent_of_fee, pct)
@@ -279,8 +277,9 @@ def sla_outcomes(
     them."""
     targets = tuple((p, t.response_hours, t.resolution_hours) for p, t in sorted(terms.targets.items()))
     key = (log, ctx.calendar, ctx.category_names, terms.clock, targets, tuple(out_of_scope))
-    if _LAST and _same(_LAST[0][0], key):
-        return _LAST[0][1]
+    last = _LAST[0] if _LAST else None  # read once: another thread may replace it meanwhile
+    if last is not None and _same(last[0], key):
+        return last[1]
     outcomes = _sla_outcomes(terms, out_of_scope, log, ctx)
     _LAST[:] = [(key, outcomes)]
     return outcomes
@@ -322,10 +321,14 @@ def monthly_compliance(
     meeting both targets (1 in a month without tickets); with ``recurrences_missed`` a recurrence counts as missed."""
     sla = sla_outcomes(terms, out_of_scope, log, ctx)
     shape = (len(ctx.users), ctx.months)
-    flat = log.client * ctx.months + log.month
-    size = shape[0] * shape[1]
     scope = sla["in_scope"]
-    missed = sla["breach"] | (scope & log.recurrence) if recurrences_missed else sla["breach"]
-    tickets = np.bincount(flat[scope], minlength=size).reshape(shape)
-    misses = np.bincount(flat[missed & scope], minlength=size).reshape(shape)
-    return np.divide(tickets - misses, tickets, out=np.ones(shape), where=tickets > 0)
+    missed = scope & (sla["breach"] | (log.recurrence & recurrences_missed))
+    return share_met(
+        by_client_month(log.client[scope], log.month[scope], shape),
+        by_client_month(log.client[missed], log.month[missed], shape),
+    )
+
+
+def share_met(tickets: np.ndarray, misses: np.ndarray) -> np.ndarray:
+    """Compliance: the share of tickets that met their targets, 1 where there were none."""
+    return np.divide(tickets - misses, tickets, out=np.ones(tickets.shape), where=tickets > 0)

@@ -233,10 +233,8 @@ def estimate_incentives(
     """The size of ``msp-sim incentives``: every lever setting of every contract on every replication (the
     refinement adds a few dozen settings per contract, the curves through the provider's and the social optimum
     each lever's values and the optimum's own)."""
+    scenario = scenario.for_incentives()
     settings = scenario.incentives
-    if settings.relationship is not None:  # the relationship's months are simulated after the warm-up
-        months = scenario.warmup_months + settings.relationship.horizon_months
-        scenario = scenario.model_copy(update={"horizon_months": months})
     spaces = [settings.contracts.get(c.name, settings.levers) for c in scenario.contracts]
     grid = sum(lever_settings(space, levers) for space in spaces)
     refinement = 60 * len(scenario.contracts) if settings.refine else 0

@@ -31,7 +31,7 @@ from simulator.config import LeverSpace, Relationship, Scenario
 from simulator.contracts import Contract, CreditScheme, PerBreach, PerDowntimeHour
 from simulator.engine.incidents import client_table, generate_incidents
 from simulator.engine.replication import simulate_contract
-from simulator.metrics import billing_context, measure, monthly_flows, productive_hours_per_month
+from simulator.metrics import billing_context, measure, productive_hours_per_month
 
 from .relationship import client_months
 from .relationship import value as relationship_value
@@ -40,7 +40,6 @@ __all__ = [
     "LEVERS",
     "ROLES",
     "IncentiveResults",
-    "analysis_scenario",
     "analyze_incentives",
     "best_of",
     "evaluate",
@@ -113,14 +112,6 @@ Job = tuple[int, int, Levers, list[tuple[str, Contract]]]
 """(contract index, point id, levers, [(variant label, priced contract)]): one simulation, several price lists."""
 
 
-def analysis_scenario(scenario: Scenario) -> Scenario:
-    """The scenario the incentive analysis simulates: with a relationship, its months after the warm-up."""
-    terms = scenario.incentives.relationship
-    if terms is None:
-        return scenario
-    return scenario.model_copy(update={"horizon_months": scenario.warmup_months + terms.horizon_months})
-
-
 def outside_contract(scenario: Scenario) -> str:
     """The client's outside option: the scenario's reference contract, else its first break/fix contract, else its
     first."""
@@ -138,7 +129,7 @@ def _terms(scenario: Scenario) -> Relationship:
 
 
 PER_CLIENT = "_per_client"
-"""Column of the per-client arrays a row carries until :func:`_finish` has used them."""
+"""Column of the per-client arrays a row carries until :func:`finish` has used them."""
 
 
 def _evaluate_replication(args: tuple[Scenario, int, int, list[Job]]) -> list[dict[str, Any]]:
@@ -159,8 +150,7 @@ def _evaluate_replication(args: tuple[Scenario, int, int, list[Job]]) -> list[di
         run = simulate_contract(scenario, contract, incidents, clients, seed, replication)
         for label, priced in variants:
             billed = with_levers(priced, levers)
-            row, _, ledger = measure(scenario, billed, run, ctx)
-            flows = monthly_flows(ledger, run.tickets, ctx.months, scenario.provider.overhead)
+            row, flows, ledger = measure(scenario, billed, run, ctx)
             months = client_months(scenario, billed, run, ctx, ledger, flows)
             valued = relationship_value(terms, months, users, option)
             arrays: dict[str, np.ndarray] = {
@@ -260,7 +250,7 @@ def finish(scenario: Scenario, rows: pd.DataFrame, outside: Outside | None) -> p
     return rows.drop(columns=[PER_CLIENT])
 
 
-def outside_option(scenario: Scenario, rows: pd.DataFrame) -> tuple[int, Outside]:
+def outside_option(scenario: Scenario, rows: pd.DataFrame) -> Outside:
     """The reference contract's best response among ``rows`` (its base rows, provider values known) and, per
     replication, the client's and the social cost per client and month there: what a client who leaves pays."""
     mine = rows[(rows["contract"] == outside_contract(scenario)) & (rows["variant"] == "base")]
@@ -270,7 +260,7 @@ def outside_option(scenario: Scenario, rows: pd.DataFrame) -> tuple[int, Outside
         int(r): (a["client_cost"], a["social_cost"])
         for r, a in zip(chosen["replication"], chosen[PER_CLIENT], strict=True)
     }
-    return point, outside
+    return outside
 
 
 # ----------------------------------------------------------------------------------------------- optima
@@ -353,7 +343,7 @@ def analyze_incentives(
     """Best response, client-preferred and socially optimal levers for every contract; misalignment; design.
     ``progress`` is told what is being done; ``steps(done, total)`` counts the work: the grid's replications,
     one step per contract and role refined, then the replications of the curves through the optima."""
-    scenario = analysis_scenario(scenario)
+    scenario = scenario.for_incentives()
     settings = scenario.incentives
     n = replications or settings.replications or scenario.replications
     s = scenario.seed if seed is None else seed
@@ -397,7 +387,7 @@ def analyze_incentives(
                 )
                 reference = pd.concat([reference, found[(name, "provider")]], ignore_index=True)
                 tick()
-            _, outside = outside_option(scenario, reference)
+            outside = outside_option(scenario, reference)
             evals = finish(scenario, evals, outside)
             found = {k: finish(scenario, v, outside) for k, v in found.items()}
         base = evals[evals["variant"] == "base"]

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.base.records import BillingContext, Handling
+from simulator.base.records import BillingContext, Handling, by_client_month
 from simulator.config import Relationship, Scenario
 from simulator.contracts import Contract
-from simulator.contracts.ledger import Ledger, Party
+from simulator.contracts.ledger import Ledger
 from simulator.engine.replication import ContractRun
 from simulator.metrics import MonthlyFlows
 
@@ -42,15 +42,6 @@ class ClientMonths:
     exits: (
         np.ndarray
     )  # per client: the month (of the relationship) it leaves at the end of under the SLA, −1 never
-
-
-def _per_client_month(
-    client: np.ndarray, month: np.ndarray, weights: np.ndarray | None, shape: tuple[int, int]
-) -> np.ndarray:
-    size = shape[0] * shape[1]
-    return (
-        np.bincount(client * shape[1] + month, weights=weights, minlength=size).reshape(shape).astype(float)
-    )
 
 
 def _share(weights: np.ndarray, fallback: np.ndarray) -> np.ndarray:
@@ -74,30 +65,30 @@ def client_months(
     n, months = len(ctx.users), ctx.months
     shape = (n, months)
     log = run.tickets
-    paid = (ledger.payer >= 0) & (ledger.payee == Party.PROVIDER)
-    credit = (ledger.payer == Party.PROVIDER) & (ledger.payee >= 0)
-    revenue = _per_client_month(ledger.payer[paid], ledger.month[paid], ledger.cents[paid] / 100.0, shape)
-    revenue -= _per_client_month(
-        ledger.payee[credit], ledger.month[credit], ledger.cents[credit] / 100.0, shape
-    )
+    revenue = ledger.payments_by_client_month(shape)
+
+    def per_client_month(rows: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        return by_client_month(
+            log.client[rows], log.month[rows], shape, None if weights is None else weights[rows]
+        )
+
     ticket = log.handling == Handling.TICKET
-    hours = _per_client_month(
-        log.client[ticket], log.month[ticket], (log.work_hours + log.travel_hours)[ticket], shape
-    )
     prevention = run.prevention
-    hours += _per_client_month(prevention.client, prevention.month, prevention.hours, shape)
+    hours = per_client_month(ticket, log.work_hours + log.travel_hours)
+    hours += by_client_month(prevention.client, prevention.month, shape, prevention.hours)
     users = ctx.users.astype(float)
     labour = flows.labour[None, :] * _share(hours, users)
     endpoints = np.broadcast_to(ctx.endpoints.astype(float)[:, None], shape)
     tools = flows.tools[None, :] * _share(endpoints, users)
-    parts = _per_client_month(log.client[ticket], log.month[ticket], log.parts_cost[ticket], shape)
+    parts = per_client_month(ticket, log.parts_cost)
     overhead_weights = scenario.provider.overhead.fixed_per_month * (users / users.sum())[:, None] + (
         scenario.provider.overhead.share_of_revenue * np.maximum(revenue, 0.0)
     )
     overhead = flows.overhead[None, :] * _share(overhead_weights, users)
-    downtime_cost = _per_client_month(log.client, log.month, log.downtime_cost, shape)
+    every = np.ones(len(log), bool)
+    downtime_cost = per_client_month(every, log.downtime_cost)
     sla = contract.sla_outcomes(log, ctx)
-    breach = sla["breach"] if sla is not None else np.zeros(len(log), bool)
+    breach = sla["breach"] if sla is not None else ~every
     start = scenario.warmup_months
     exits = contract.exit_months(log, ctx)
     keep = slice(start, months)
@@ -105,11 +96,9 @@ def client_months(
         profit=(revenue - labour - tools - parts - overhead)[:, keep],
         client_cost=(revenue + downtime_cost)[:, keep],
         social_cost=(labour + tools + parts + downtime_cost)[:, keep],
-        downtime_user_hours=_per_client_month(log.client, log.month, log.downtime_user_hours, shape)[:, keep],
-        breaches=_per_client_month(log.client[breach], log.month[breach], None, shape)[:, keep],
-        recurrences=_per_client_month(log.client[log.recurrence], log.month[log.recurrence], None, shape)[
-            :, keep
-        ],
+        downtime_user_hours=per_client_month(every, log.downtime_user_hours)[:, keep],
+        breaches=per_client_month(breach)[:, keep],
+        recurrences=per_client_month(log.recurrence)[:, keep],
         exits=np.where(exits >= 0, exits - start, -1),
     )
 

@@ -71,7 +71,8 @@ def run_replication(
     times: dict[str, dict[str, np.ndarray]] = {}
     for contract in scenario.contracts:
         run = simulate_contract(scenario, contract, incidents, clients, seed, replication)
-        row, series, _ = measure(scenario, contract, run, ctx)
+        row, flows, _ = measure(scenario, contract, run, ctx)
+        series = flows.series()
         times[contract.name] = ticket_time_counts(scenario, run, ctx, edges)
         rows.append({"contract": contract.name, "replication": replication, "seed": seed, **row})
         frame = pd.DataFrame(series)

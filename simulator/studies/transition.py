@@ -120,11 +120,7 @@ def _books(
         if sla is not None:
             np.add.at(breaches, (log.client[sla["breach"]], log.month[sla["breach"]]), 1.0)
     ledger = ledger.concat(Ledger.build(extra)) if extra else ledger
-    paid = (ledger.payer >= 0) & (ledger.payee == Party.PROVIDER)
-    credit = (ledger.payer == Party.PROVIDER) & (ledger.payee >= 0)
-    fees = np.zeros((n, months))
-    np.add.at(fees, (ledger.payer[paid], ledger.month[paid]), ledger.cents[paid] / 100.0)
-    np.add.at(fees, (ledger.payee[credit], ledger.month[credit]), -ledger.cents[credit] / 100.0)
+    fees = ledger.payments_by_client_month((n, months))
     downtime = np.zeros((n, months))
     log = run.tickets
     np.add.at(downtime, (log.client, log.month), log.downtime_user_hours)
