@@ -132,3 +132,38 @@ def test_with_renewal_and_termination_the_managed_provider_keeps_a_queue_the_cli
     diff = _loss_per_month(repeated, "managed-services") - 0.5 * _loss_per_month(one_shot, "managed-services")
     half = stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / np.sqrt(len(diff))
     assert diff.mean() + half < 0, (diff.mean(), half)
+
+
+def test_a_fee_window_starts_at_zero_and_every_segment_with_one_has_a_fee_both_sides_prefer() -> None:
+    # An 8-user office in a two-year relationship whose managed SLA can be ended after 2 poor months of any 4.
+    import yaml
+
+    with open("scenarios/small-office.yaml", encoding="utf-8") as f:
+        data = yaml.safe_load(f)
+    data["replications"] = 4
+    data["incentives"] = {
+        "refine": False,
+        "levers": {
+            "prevention_hours_per_endpoint_month": {"low": 0.0, "high": 0.6, "points": 2},
+            "technicians": {"low": 1, "high": 1},
+            "monitoring": [False, True],
+            "thoroughness": {"low": 1.0, "high": 1.0, "points": 1},
+        },
+        "relationship": {"horizon_months": 24, "term_months": 12, "discount_rate": 0.08},
+        "provider_outside_option": 200.0,
+        "design": {"per_downtime_hour": [0.0, 20.0], "per_breach": [0.0]},
+    }
+    for contract in data["contracts"]:
+        if contract["kind"] == "managed":
+            contract["sla"]["termination"] = {"below": 0.8, "months": 2, "within": 4}
+    result = analyze_incentives(load_scenario(data))
+    design = result.design
+    assert not design.empty
+    for _, row in design.iterrows():
+        assert bool(row["zone_exists"]) == (max(row["fee_min"], 0.0) <= row["fee_max"])
+        for segment in result.scenario.clients:
+            low, high = row[f"fee_min[{segment.name}]"], row[f"fee_max[{segment.name}]"]
+            assert (segment.name in str(row["window_segments"]).split(", ")) == (max(low, 0.0) <= high)
+    best = result.best_response
+    assert best["clients_remaining"].between(0.0, 1.0).all()
+    assert best["client_participates"].dtype == bool

@@ -9,7 +9,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from simulator.outputs.tables import format_number
+from simulator.outputs.tables import client_prefers, format_number, incentive_notes
 
 from .common import (
     chosen,
@@ -105,7 +105,8 @@ def incentives(
                 segments = str(r.get("window_segments") or "none")
                 console.print(
                     f"[bold]{name}[/]: closest to the social optimum with both sides better off than {other}: "
-                    f"{r['scheme']} credit {r['credit']:g}, fee {r['fee_min']:.0f}–{r['fee_max']:.0f} per user-month "
+                    f"{r['scheme']} credit {r['credit']:g}, "
+                    f"fee {max(r['fee_min'], 0.0):.0f}–{r['fee_max']:.0f} per user-month "
                     f"(provider then picks {r['prevention_hours_per_endpoint_month']:.2f} h prevention, "
                     f"{r['technicians']} technicians); segments with a window of their own: {escape(segments)}."
                 )
@@ -116,19 +117,9 @@ def incentives(
     )
 
 
-def _prefers(row: Any) -> str:
-    """Whether every client segment prefers the contract at these levers to its outside option, or which do."""
-    if bool(row["client_participates"]):
-        return "yes"
-    names = str(row.get("client_participates_segments") or "")
-    return f"only {names}" if names else "no"
-
-
 def _incentive_tables(result: Any) -> tuple[Table, Table]:
     """The levers each party would choose, and the misalignment at the provider's choice; money per month."""
     import pandas as pd
-
-    from simulator.studies.incentives import outside_contract
 
     s = result.scenario
     months = s.measured_months
@@ -159,21 +150,9 @@ def _incentive_tables(result: Any) -> tuple[Table, Table]:
             mark("thoroughness", f"{r['thoroughness']:.2f}"),
             format_number(r["provider_net_profit"] / months, "money"),
             *kept,
-            _prefers(r),
+            client_prefers(r),
         )
-    notes = []
-    if terms is not None:
-        outside = s.label_of(outside_contract(s))
-        notes.append(
-            f"Over a {terms.horizon_months}-month relationship (renewal every {terms.term_months} months, "
-            f"{terms.discount_rate:.0%} a year discount): money is the discounted level monthly equivalent; "
-            f"a client who leaves moves to {outside} at its provider's best response; clients kept: the expected "
-            "share still on the contract in the last month."
-        )
-    notes.append(
-        f"Client prefers it: its cost is no higher than under {s.label_of(outside_contract(s))} at that contract's "
-        "best response (per client segment)."
-    )
+    notes = incentive_notes(s)
     if (result.best_response.get("at_bound", pd.Series(dtype=str)).fillna("") != "").any():
         notes.append(
             "⟂ at the edge of the range searched: the best value may lie beyond it (widen the range under "

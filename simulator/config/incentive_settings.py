@@ -112,7 +112,8 @@ class IncentiveSettings(ConfigModel):
     """How the incentive analysis searches (``msp-sim incentives``)."""
 
     participation: bool = True
-    """Require provider profit >= 0 at the client's preferred levers (and flag a best response that loses money)."""
+    """Require the provider to earn at least its outside option (``provider_outside_option``) at the client's
+    preferred levers (and flag a best response that earns less)."""
     replications: int | None = Field(None, ge=2, le=REPLICATIONS)
     """Replications per lever setting (default: the scenario's)."""
     refine: bool = True

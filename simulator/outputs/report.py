@@ -29,7 +29,15 @@ from .charts import PREVENTION
 from .charts.style import add_source, run_source
 from .folders import RUN_FILES, read_incentives, read_results, read_scenario, read_transition, read_verdict
 from .money import price as money_price
-from .tables import RISK_ROWS, RUN_ROWS, TRANSITION_ROWS, format_number, shown_per_month
+from .tables import (
+    RISK_ROWS,
+    RUN_ROWS,
+    TRANSITION_ROWS,
+    client_prefers,
+    format_number,
+    incentive_notes,
+    shown_per_month,
+)
 
 if TYPE_CHECKING:
     from simulator.studies.incentives import IncentiveResults
@@ -525,6 +533,8 @@ def _lever_rows(inc: IncentiveResults) -> list[dict[str, str]]:
             "monitoring": "on" if bool(r["monitoring"]) else "off",
             "thoroughness": _edge(r, "thoroughness", f"{r['thoroughness']:.2f}"),
             "profit": money(float(r["provider_net_profit"]) / months),
+            "kept": f"{float(r['clients_remaining']):.0%}" if "clients_remaining" in r else "–",
+            "prefers": client_prefers(r),
         }
         for _, r in inc.best_response.iterrows()
     ]
@@ -566,21 +576,24 @@ def _gap_rows(inc: IncentiveResults) -> list[dict[str, str]]:
 
 
 def _design_notes(inc: IncentiveResults) -> list[str]:
-    """One sentence per managed contract on the credit and fee that leave both sides better off than
-    break/fix, or that no level tried does."""
+    """One sentence per managed contract on the credit and fee that leave both sides better off than the client's
+    outside option, or that no level tried does."""
+    from simulator.studies.incentives import outside_contract
+
     price = _price(inc.scenario)
+    other = inc.scenario.label_of(outside_contract(inc.scenario))
     design = []
     if not inc.design.empty:
         for name, group in inc.design.groupby("contract", sort=False):
             rec = group[group["recommended"]]
             if rec.empty:
-                design.append(f"{name}: no credit level tried gives a fee both sides prefer to break/fix.")
+                design.append(f"{name}: no credit level tried gives a fee both sides prefer to {other}.")
             else:
                 r = rec.iloc[0]
                 design.append(
                     f"{name}: a {r['scheme'].replace('_', ' ')} credit of {r['credit']:g} with a fee between "
-                    f"{price(r['fee_min'])} and {price(r['fee_max'])} per user-month leaves both sides better "
-                    f"off than break/fix; the provider then picks "
+                    f"{price(max(r['fee_min'], 0.0))} and {price(r['fee_max'])} per user-month leaves both sides "
+                    f"better off than {other}; the provider then picks "
                     f"{r['prevention_hours_per_endpoint_month']:.2f} h of prevention per endpoint-month and "
                     f"{r['technicians']} technicians."
                 )
@@ -607,6 +620,8 @@ def _incentives_section(folder: Path, key: str) -> _Section:
     section = _Section("incentives", key, f"{_TITLES['incentives']}: {s.name}", s)
     section.data = {
         "levers": _lever_rows(inc),
+        "relationship": inc.scenario.incentives.relationship is not None,
+        "notes": incentive_notes(inc.scenario),
         "gaps": _gap_rows(inc),
         "design": _design_notes(inc),
         "months": s.measured_months,

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 from .money import DEFAULT_LOCALE, price
 
-__all__ = ["RISK_ROWS", "RUN_ROWS", "TRANSITION_ROWS", "format_number", "format_price", "shown_per_month"]
+if TYPE_CHECKING:
+    from simulator.config import Scenario
+
+__all__ = [
+    "RISK_ROWS",
+    "RUN_ROWS",
+    "TRANSITION_ROWS",
+    "client_prefers",
+    "format_number",
+    "format_price",
+    "incentive_notes",
+    "shown_per_month",
+]
 
 RUN_ROWS = (
     ("client_fees", "Client fees", "money"),
@@ -91,3 +104,36 @@ def format_number(value: float, unit: str) -> str:
 def format_price(value: float, currency: str, locale: str = DEFAULT_LOCALE) -> str:
     """An exact price for people in the locale's style: $135, $40.38, €1,200 (en_US), 1.200 € (de_DE)."""
     return price(value, currency, locale)
+
+
+def client_prefers(row: Any) -> str:
+    """Whether every client segment prefers the contract at a row's levers to its outside option ("yes"), which
+    segments do ("only ..."), or none ("no"); "–" for results written before the check existed."""
+    if "client_participates" not in row:
+        return "–"
+    if bool(row["client_participates"]):
+        return "yes"
+    names = str(row.get("client_participates_segments") or "")
+    return f"only {names}" if names and names != "nan" else "no"
+
+
+def incentive_notes(scenario: Scenario) -> list[str]:
+    """What the incentive tables' money and columns mean: the relationship valued (when there is one) and the
+    client's outside option."""
+    from simulator.studies.incentives import outside_contract
+
+    outside = scenario.label_of(outside_contract(scenario))
+    notes = []
+    terms = scenario.incentives.relationship
+    if terms is not None:
+        notes.append(
+            f"Over a {terms.horizon_months}-month relationship (renewal every {terms.term_months} months, "
+            f"{terms.discount_rate:.0%} a year discount): money is the discounted level monthly equivalent; "
+            f"a client who leaves moves to {outside} at its provider's best response; clients kept: the expected "
+            "share still on the contract in the last month."
+        )
+    notes.append(
+        f"Client prefers it: its cost is no higher than under {outside} at that contract's best response "
+        "(per client segment)."
+    )
+    return notes

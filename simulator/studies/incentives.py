@@ -6,10 +6,13 @@ incidents (common random numbers), so objectives differ only through the levers 
 optima are read off the same evaluations:
 
 - ``provider``: the best response, maximum expected provider profit;
-- ``client``: minimum client total cost, subject to provider profit >= 0 when participation is on;
+- ``client``: minimum client total cost, subject to the provider earning at least its outside option when
+  participation is on;
 - ``social``: minimum social cost (provider's real costs + client downtime; payments cancel).
 
 Each optimum comes with the range of lever values whose objective is not significantly worse (paired 95% CI).
+With ``incentives.relationship`` the objectives are the values of a relationship over several terms, in which
+clients may leave (:mod:`.relationship`).
 """
 
 from __future__ import annotations
@@ -756,11 +759,11 @@ def _design(scenario: Scenario, evals: pd.DataFrame, best: pd.DataFrame, base: p
                     "sla_credits": float(chosen["sla_credits"].mean()),
                     "fee_min": fee_min,
                     "fee_max": fee_max,
-                    "zone_exists": bool(fee_min <= fee_max),
+                    "zone_exists": bool(max(fee_min, 0.0) <= fee_max),
                     "window_segments": ", ".join(
                         seg.name
                         for seg, lo, hi in zip(scenario.clients, lows, highs, strict=True)
-                        if lo <= hi
+                        if max(lo, 0.0) <= hi
                     ),
                     **{
                         f"fee_min[{seg.name}]": float(v)
