@@ -278,13 +278,49 @@ def test_misalignment_of_the_flat_fee(prevention_results: IncentiveResults) -> N
 
 
 @pytest.mark.slow
-def test_marginal_profit_per_incident_in_misalignment(prevention_results: IncentiveResults) -> None:
-    """Fixed effort w = 1 h at c_h = 40: T&M earns 135 − 40, a menu price 120 − 40, a flat fee
-    nothing − 40."""
-    mis = prevention_results.misalignment.set_index("contract")["marginal_profit_per_incident"]
+def test_average_profit_per_incident_in_misalignment(prevention_results: IncentiveResults) -> None:
+    """The average contribution, fixed effort w = 1 h at c_h = 40: T&M earns 135 − 40, a menu price 120 − 40, a
+    flat fee nothing − 40."""
+    mis = prevention_results.misalignment.set_index("contract")["average_profit_per_incident"]
     assert mis["tm"] == pytest.approx(TM_RATE - EFFORT * C_H)
     assert mis["fixed"] == pytest.approx(FP_PRICE - EFFORT * C_H)
     assert mis["managed"] == pytest.approx(-EFFORT * C_H)
+
+
+@pytest.mark.slow
+def test_marginal_profit_per_incident_is_the_finite_difference_under_worked_costing(
+    prevention_results: IncentiveResults,
+) -> None:
+    """Under ``worked`` costing an hour worked costs c_h × the gross-up (paid / productive hours / shared
+    utilisation): one more incident brings its price less w·g·c_h, within 5% and inside its interval."""
+    sc = prevention_results.scenario
+    cost = EFFORT * sc.provider.worked_hour_gross_up * C_H
+    mis = prevention_results.misalignment.set_index("contract")
+    for name, price in (("tm", TM_RATE), ("fixed", FP_PRICE), ("managed", 0.0)):
+        row = mis.loc[name]
+        assert row["marginal_profit_per_incident"] == pytest.approx(price - cost, rel=0.05), name
+        assert row["marginal_profit_per_incident_ci_low"] <= price - cost + 1e-6, name
+        assert row["marginal_profit_per_incident_ci_high"] >= price - cost - 1e-6, name
+
+
+@pytest.mark.slow
+def test_marginal_profit_of_a_salaried_pool_with_idle_time_is_the_parts_it_uses() -> None:
+    """Salaried technicians (``paid``) at well under 50% utilisation, no credits, parts included in the flat fee
+    at a fixed 25 each, no site visits: one more incident costs the provider its parts and nothing else, so the
+    managed marginal's interval covers −25."""
+    data = prevention_dict([flat_fee("managed")], space={"low": 0.0, "high": 0.0, "points": 1}, refine=False)
+    data["provider"]["labour_cost_basis"] = "paid"
+    data["incidents"]["categories"][0]["parts"] = {
+        "probability": 1.0,
+        "cost": {"dist": "fixed", "mean": 25.0},
+    }
+    data["contracts"][0]["includes"] = {"remote": True, "onsite": True, "parts": True}
+    result = analyze_incentives(load_scenario(data), levers=ONLY_PREVENTION)
+    best = result.best_response.set_index("role").loc["provider"]
+    assert best["technician_utilization"] < 0.5
+    row = result.misalignment.set_index("contract").loc["managed"]
+    assert row["marginal_profit_per_incident_ci_low"] <= -25.0 <= row["marginal_profit_per_incident_ci_high"]
+    assert row["marginal_profit_per_incident"] == pytest.approx(-25.0, abs=2.5)
 
 
 @pytest.mark.slow

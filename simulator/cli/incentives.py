@@ -117,6 +117,15 @@ def incentives(
     )
 
 
+def _marginal(row: Any) -> str:
+    """The marginal profit of an incident with its interval (results written before it had one: the value)."""
+    value = f"{row['marginal_profit_per_incident']:,.0f}"
+    if "marginal_profit_per_incident_ci_low" not in row:
+        return value
+    low, high = row["marginal_profit_per_incident_ci_low"], row["marginal_profit_per_incident_ci_high"]
+    return f"{value} [{low:,.0f}, {high:,.0f}]"
+
+
 def _incentive_tables(result: Any) -> tuple[Table, Table]:
     """The levers each party would choose, and the misalignment at the provider's choice; money per month."""
     import pandas as pd
@@ -177,7 +186,7 @@ def _incentive_tables(result: Any) -> tuple[Table, Table]:
             if isinstance(unstable, str) and unstable
             else f"{money('welfare_loss')} [{money('welfare_loss_ci_low')}, {money('welfare_loss_ci_high')}]",
             f"{m['extra_downtime_user_hours'] / months:,.0f} user-h",
-            f"{m['marginal_profit_per_incident']:,.0f}",
+            _marginal(m),
         )
     return levers, gap
 

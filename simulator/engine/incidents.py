@@ -242,12 +242,28 @@ def _priority(cat: Category, site: np.ndarray, blocks: np.ndarray, u: np.ndarray
     return np.asarray(PRIORITY_MATRIX, dtype=np.int8)[impact, urgency]
 
 
-def generate_incidents(scenario: Scenario, clients: ClientTable, replication: int, seed: int) -> IncidentSet:
+def generate_incidents(
+    scenario: Scenario, clients: ClientTable, replication: int, seed: int, extra: float = 0.0
+) -> IncidentSet:
     """Every incident of one replication at the base rate, sorted by occurrence time.
 
     Ordinary incidents arrive as Poisson processes in the users' business time (people break things while they
     work); major incidents arrive as Poisson processes in clock time with yearly rate −ln(1 − annual_probability).
+    With ``extra`` > 0, incidents at that share of every rate are added from streams of their own: the same
+    incidents plus more, a process at (1 + extra) times the rate (superposed Poisson processes).
     """
+    incidents = _incidents(scenario, clients, replication, seed, 1.0, "incidents")
+    if extra > 0:
+        more = _incidents(scenario, clients, replication, seed, extra, f"incidents+{extra:g}")
+        incidents = IncidentSet.concat([incidents, more])
+    order = np.argsort(incidents.occurred, kind="stable")
+    return incidents.take(order)
+
+
+def _incidents(
+    scenario: Scenario, clients: ClientTable, replication: int, seed: int, factor: float, label: str
+) -> IncidentSet:
+    """The incidents at ``factor`` times every rate, drawn from the streams named after ``label``, unsorted."""
     horizon = scenario.horizon_months * HOURS_PER_MONTH
     users_cal = scenario.calendar.users()
     business_horizon = float(users_cal.business_time(horizon))
@@ -258,8 +274,9 @@ def generate_incidents(scenario: Scenario, clients: ClientTable, replication: in
             mean = (
                 cat.rate_per_client_month(segment.users, segment.endpoints, segment.sites)
                 * scenario.horizon_months
+                * factor
             )
-            rng = stream(seed, replication, f"incidents/{segment.name}/{cat.name}")
+            rng = stream(seed, replication, f"{label}/{segment.name}/{cat.name}")
             counts = rng.poisson(mean, len(members))
             client = np.repeat(members, counts)
             occurred = users_cal.clock_time(rng.random(len(client)) * business_horizon, earliest=False)
@@ -267,8 +284,8 @@ def generate_incidents(scenario: Scenario, clients: ClientTable, replication: in
             parts.append(attributes_from_uniforms(scenario, clients, client, c, occurred, u))
         major = scenario.incidents.major
         if major.annual_probability > 0:
-            rng = stream(seed, replication, f"incidents/{segment.name}/{MAJOR}")
-            rate = -math.log1p(-major.annual_probability) * horizon / HOURS_PER_YEAR
+            rng = stream(seed, replication, f"{label}/{segment.name}/{MAJOR}")
+            rate = -math.log1p(-major.annual_probability) * horizon / HOURS_PER_YEAR * factor
             counts = rng.poisson(rate, len(members))
             client = np.repeat(members, counts)
             occurred = rng.random(len(client)) * horizon
@@ -278,6 +295,4 @@ def generate_incidents(scenario: Scenario, clients: ClientTable, replication: in
                     scenario, clients, client, len(scenario.incidents.categories), occurred, u
                 )
             )
-    incidents = IncidentSet.concat(parts)
-    order = np.argsort(incidents.occurred, kind="stable")
-    return incidents.take(order)
+    return IncidentSet.concat(parts)

@@ -570,6 +570,13 @@ def _gap_rows(inc: IncentiveResults) -> list[dict[str, str]]:
             "marginal": money(float(r["marginal_profit_per_incident"]))
             if "marginal_profit_per_incident" in r
             else "–",
+            "marginal_interval": f"{money(float(r['marginal_profit_per_incident_ci_low']))} – "
+            f"{money(float(r['marginal_profit_per_incident_ci_high']))}"
+            if "marginal_profit_per_incident_ci_low" in r
+            and np.isfinite(
+                [r["marginal_profit_per_incident_ci_low"], r["marginal_profit_per_incident_ci_high"]]
+            ).all()
+            else "",
         }
         for _, r in inc.misalignment.iterrows()
     ]

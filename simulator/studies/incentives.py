@@ -356,7 +356,7 @@ def analyze_incentives(
             raise ValueError(f"unknown levers {unknown}; choose from {', '.join(LEVERS)}")
     workers = max(1, min(workers if workers > 0 else (os.cpu_count() or 1), n))
     say = progress or (lambda _msg: None)
-    total = 2 * n + (len(scenario.contracts) * len(ROLES) if settings.refine else 0)
+    total = 3 * n + (len(scenario.contracts) * len(ROLES) if settings.refine else 0)
     done = 0
 
     def tick() -> None:
@@ -415,11 +415,13 @@ def analyze_incentives(
         say("curves through each optimum")
         curve_jobs, what = _curve_jobs(scenario, best, grids)
         curves = _curves(evaluate(scenario, curve_jobs, n, s, pool, tick, outside), what)
+        say("marginal profit of an incident at each best response")
+        marginals = marginal_profits(scenario, best, n, s, pool, tick)
         return IncentiveResults(
             scenario=scenario,
             evaluations=_public(pd.concat([base, evals[evals["variant"] != "base"]], ignore_index=True)),
             best_response=best,
-            misalignment=_misalignment(scenario, base, best),
+            misalignment=_misalignment(scenario, base, best, marginals),
             curves=curves,
             design=_design(scenario, evals, best, base),
         )
@@ -595,8 +597,12 @@ def _paired(a: pd.DataFrame, b: pd.DataFrame, metric: str) -> tuple[float, float
     return mean, mean - half, mean + half
 
 
-def _misalignment(scenario: Scenario, rows: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
-    """At each contract's best response: welfare loss against the social optimum, and what it does to the client."""
+def _misalignment(
+    scenario: Scenario, rows: pd.DataFrame, best: pd.DataFrame, marginals: dict[str, dict[str, float]]
+) -> pd.DataFrame:
+    """At each contract's best response: welfare loss against the social optimum, what it does to the client, the
+    marginal profit of an incident (:func:`marginal_profits`) and the average one (what an incident is billed, less
+    the average credit, its hands-on hours at the hour cost and its parts)."""
     out = []
     best_social = best[best["role"] == "social"]["social_cost"].min()
     for c in scenario.contracts:
@@ -623,7 +629,8 @@ def _misalignment(scenario: Scenario, rows: pd.DataFrame, best: pd.DataFrame) ->
             "extra_incidents": _paired(br, so, "incidents")[0],
             "client_cost_vs_client_preferred": _paired(br, cp, "client_total_cost")[0],
             "client_cost_vs_social_optimum": _paired(br, so, "client_total_cost")[0],
-            "marginal_profit_per_incident": float(br["marginal_profit_per_incident"].mean()),
+            **marginals[c.name],
+            "average_profit_per_incident": float(br["marginal_profit_per_incident"].mean()),
             "best_response_prevention": float(pick.loc["provider", "prevention_hours_per_endpoint_month"]),
             "social_optimum_prevention": float(pick.loc["social", "prevention_hours_per_endpoint_month"]),
             "best_response_technicians": int(pick.loc["provider", "technicians"]),
@@ -631,6 +638,78 @@ def _misalignment(scenario: Scenario, rows: pd.DataFrame, best: pd.DataFrame) ->
         }
         out.append(record)
     return pd.DataFrame(out)
+
+
+MARGIN = 0.01
+"""The finite difference of the marginal profit: every incident rate this share higher [share]."""
+
+
+def _marginal_replication(args: tuple[Scenario, int, int, list[tuple[int, Levers]]]) -> list[dict[str, Any]]:
+    scenario, replication, seed, jobs = args
+    clients = client_table(scenario)
+    ctx = billing_context(scenario, clients)
+    incidents = generate_incidents(scenario, clients, replication, seed)
+    more = generate_incidents(scenario, clients, replication, seed, extra=MARGIN)
+    rows = []
+    for index, levers in jobs:
+        contract = with_levers(scenario.contracts[index], levers)
+        base, _, _ = measure(
+            scenario,
+            contract,
+            simulate_contract(scenario, contract, incidents, clients, seed, replication),
+            ctx,
+        )
+        plus, _, _ = measure(
+            scenario, contract, simulate_contract(scenario, contract, more, clients, seed, replication), ctx
+        )
+        rows.append(
+            {
+                "contract": contract.name,
+                "profit": plus["provider_net_profit"] - base["provider_net_profit"],
+                "incidents": plus["incidents"] - base["incidents"],
+            }
+        )
+    return rows
+
+
+def marginal_profits(
+    scenario: Scenario,
+    best: pd.DataFrame,
+    replications: int,
+    seed: int,
+    pool: ProcessPoolExecutor | None = None,
+    tick: Callable[[], None] | None = None,
+) -> dict[str, dict[str, float]]:
+    """Per contract, the marginal profit of an incident at the provider's best response with its 95% interval:
+    the change in the provider's net profit over the simulated months when every incident rate is :data:`MARGIN`
+    higher (the same incidents plus more, common random numbers), per incident more (a ratio estimator, its
+    interval by the delta method); under the scenario's labour cost basis, with every client staying."""
+    table = best[best["role"] == "provider"].set_index("contract")
+    jobs = []
+    for i, c in enumerate(scenario.contracts):
+        levers: Levers = {lever: table.loc[c.name, lever] for lever in LEVERS}
+        levers["technicians"] = int(levers["technicians"])
+        levers["monitoring"] = bool(levers["monitoring"])
+        jobs.append((i, levers))
+    tasks = [(scenario, r, seed, jobs) for r in range(replications)]
+    found = pool.map(_marginal_replication, tasks) if pool is not None else map(_marginal_replication, tasks)
+    rows = []
+    for part in found:
+        rows += part
+        if tick is not None:
+            tick()
+    frame = pd.DataFrame(rows)
+    out = {}
+    for name, group in frame.groupby("contract", sort=False):
+        profit, more = group["profit"].to_numpy(float), group["incidents"].to_numpy(float)
+        marginal = float(profit.sum() / more.sum()) if more.sum() > 0 else float("nan")
+        half = _t_half(profit - marginal * more) / float(more.mean()) if more.sum() > 0 else float("nan")
+        out[str(name)] = {
+            "marginal_profit_per_incident": marginal,
+            "marginal_profit_per_incident_ci_low": marginal - half,
+            "marginal_profit_per_incident_ci_high": marginal + half,
+        }
+    return out
 
 
 CURVE_ROLES = ("provider", "social")
@@ -665,7 +744,13 @@ def _curve_jobs(
 
 def _curves(rows: pd.DataFrame, what: dict[int, tuple[str, str, str]]) -> pd.DataFrame:
     """Each objective along each lever through each role's optimum (see :func:`_curve_jobs`), with 95%
-    intervals: ``contract, role, lever, value``, then each objective's mean and interval."""
+    intervals: ``contract, role, lever, value``, then each objective's mean and interval (no rows when no lever
+    was searched)."""
+    columns = ["contract", "role", "lever", "value"]
+    for m in ("provider_net_profit", "client_total_cost", "social_cost"):
+        columns += [m, f"{m}_ci_low", f"{m}_ci_high"]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
     out = []
     for point, group in rows.groupby("point", sort=True):
         contract, role, lever = what[int(point)]  # type: ignore[arg-type]
@@ -680,7 +765,7 @@ def _curves(rows: pd.DataFrame, what: dict[int, tuple[str, str, str]]) -> pd.Dat
             half = _t_half(x)
             rec[m], rec[f"{m}_ci_low"], rec[f"{m}_ci_high"] = x.mean(), x.mean() - half, x.mean() + half
         out.append(rec)
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, columns=columns)
 
 
 # ----------------------------------------------------------------------------------------------- contract design
