@@ -272,3 +272,9 @@ def test_a_report_of_results_leaves_out_what_an_interrupted_write_left(tmp_path:
             (tmp_path / name).mkdir(exist_ok=True)
             (tmp_path / name / file).write_text("x")
     assert find_results(tmp_path) == [("run", tmp_path / "baseline")]
+
+
+def test_a_table_without_columns_reads_back_as_an_empty_table(tmp_path: Path) -> None:
+    # An analysis with nothing to tabulate (no managed contract to design credits for) writes an empty table.
+    write_csv(pd.DataFrame(), tmp_path / "empty.csv")
+    assert read_csv(tmp_path / "empty.csv").empty

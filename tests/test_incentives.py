@@ -758,3 +758,45 @@ def test_a_saturated_best_response_has_no_welfare_figure() -> None:
     assert row["unstable"] == best.loc[("flat", "provider"), "unstable"]
     assert np.isnan(row["welfare_loss"]) and np.isnan(row["welfare_loss_ci_low"])
     assert result.most_misaligned() is None
+
+
+@pytest.mark.slow
+def test_cost_bases_compares_the_misalignment_under_each_labour_cost_and_round_trips(tmp_path: Any) -> None:
+    """One lever setting, salaried technicians nearly idle, parts of 25 in the fee: the scenario's ``paid`` rows
+    are the analysis's own; under ``paid`` one more incident costs its parts, under ``worked`` also its hours at
+    the gross-up (w·g·c_h)."""
+    from simulator.outputs.folders import read_incentives, write_incentives
+    from simulator.studies.incentives import COST_BASES, compare_cost_bases
+
+    data = prevention_dict(
+        [flat_fee("managed"), {**tm_contract("tm", technicians=50), "remote_rate": TM_RATE}],
+        space={"low": 0.0, "high": 0.0, "points": 1},
+        refine=False,
+    )
+    data["provider"]["labour_cost_basis"] = "paid"
+    data["incidents"]["categories"][0]["parts"] = {
+        "probability": 1.0,
+        "cost": {"dist": "fixed", "mean": 25.0},
+    }
+    data["contracts"][0]["includes"] = {"remote": True, "onsite": True, "parts": True}
+    sc = load_scenario(data)
+    result = analyze_incentives(sc, levers=ONLY_PREVENTION)
+    table = compare_cost_bases(sc, result, levers=ONLY_PREVENTION)
+    assert list(dict.fromkeys(table["basis"])) == list(COST_BASES)
+    assert len(table) == len(COST_BASES) * len(sc.contracts)
+    rows = table.set_index(["basis", "contract"])
+    own = result.misalignment.set_index("contract")
+    for name in ("managed", "tm"):
+        assert rows.loc[("paid", name), "welfare_loss"] == own.loc[name, "welfare_loss"]
+    gross_up = EFFORT * sc.provider.worked_hour_gross_up * C_H
+    assert rows.loc[("paid", "managed"), "marginal_profit_per_incident"] == pytest.approx(-25.0, abs=2.5)
+    assert rows.loc[("worked", "managed"), "marginal_profit_per_incident"] == pytest.approx(
+        -25.0 - gross_up, rel=0.05
+    )
+    for basis in COST_BASES:
+        marks = rows.loc[basis]
+        assert marks["most_misaligned"].sum() >= 1 and marks["least_misaligned"].sum() >= 1
+    result.cost_bases = table
+    again = read_incentives(write_incentives(result, tmp_path / "out"))
+    assert again.cost_bases is not None
+    pd.testing.assert_frame_equal(again.cost_bases[["basis", "contract"]], table[["basis", "contract"]])

@@ -91,6 +91,7 @@ KNOWN_FILES: dict[str, frozenset[str]] = {
             "misalignment.csv",
             "curves.csv",
             "design.csv",
+            "cost_bases.csv",
             "evaluations.parquet",
             "scenario.resolved.yaml",
             "incentives.png",
@@ -283,9 +284,13 @@ def write_csv(frame: pd.DataFrame, path: Path | str) -> None:
 
 def read_csv(path: Path | str, **options: Any) -> pd.DataFrame:
     """Read a CSV the tool wrote with :func:`write_csv`, restoring neutralised text cells. A row whose only cell is
-    blank space is a value, not a blank line: :func:`write_csv` never writes blank lines."""
+    blank space is a value, not a blank line: :func:`write_csv` never writes blank lines. A table without columns
+    (written as an empty line) reads as an empty table."""
     options.setdefault("skip_blank_lines", False)
-    frame = pd.read_csv(path, **options)
+    try:
+        frame = pd.read_csv(path, **options)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
     for c in _text_columns(frame):
         frame[c] = frame[c].map(_unprotect)
     return frame

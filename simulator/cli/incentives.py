@@ -45,6 +45,12 @@ from .common import (
 )
 @seed_option
 @workers_option(0)
+@click.option(
+    "--cost-bases",
+    is_flag=True,
+    help="Also search under the other labour cost bases (paid, worked, capacity) and compare the misalignment "
+    "side by side (cost_bases.csv): its ranking can depend on the basis. Three times the work.",
+)
 @set_option
 @out_option("-incentives")
 @force_option
@@ -54,6 +60,7 @@ def incentives(
     replications: int | None,
     seed: int | None,
     workers: int,
+    cost_bases: bool,
     overrides: tuple[str, ...],
     out: Path | None,
     force: bool,
@@ -62,13 +69,19 @@ def incentives(
     prefer, and the cost of the gap."""
     from simulator.outputs.folders import write_incentives
     from simulator.studies.estimate import estimate_incentives
-    from simulator.studies.incentives import LEVERS, analyze_incentives, outside_contract
+    from simulator.studies.incentives import (
+        COST_BASES,
+        LEVERS,
+        analyze_incentives,
+        compare_cost_bases,
+        outside_contract,
+    )
 
     sc = load(scenario, overrides)
     picked = chosen(levers, LEVERS, "--levers", "unknown lever(s)", "choose from")
     n = replications or sc.incentives.replications or sc.replications
     sized(
-        estimate_incentives(sc, n, workers, picked),
+        estimate_incentives(sc, n, workers, picked, len(COST_BASES) if cost_bases else 1),
         "search fewer lever settings (fewer `points` or a narrower technician range under incentives.levers, "
         "or --levers), fewer replications (--replications) or a shorter horizon (--set horizon_months=N)",
         force,
@@ -77,20 +90,28 @@ def incentives(
     claim(folder)
     with progress_bar() as bar:
         task = bar.add_task("searching levers", total=None)
-        result = analyze_incentives(
-            sc,
-            replications=replications,
-            seed=seed,
-            workers=workers,
-            levers=picked,
-            progress=lambda msg: bar.update(task, description=msg),
-            steps=lambda done, total: bar.update(task, completed=done, total=total),
-        )
+        search: dict[str, Any] = {
+            "replications": replications,
+            "seed": seed,
+            "workers": workers,
+            "levers": picked,
+            "steps": lambda done, total: bar.update(task, completed=done, total=total),
+        }
+        result = analyze_incentives(sc, progress=lambda msg: bar.update(task, description=msg), **search)
+        if cost_bases:
+            result.cost_bases = compare_cost_bases(
+                sc,
+                result,
+                progress=lambda msg: bar.update(task, description=msg),
+                **search,
+            )
     earlier = earlier_reports(folder)
     written(folder, lambda: write_incentives(result, folder))
     say_replaced(folder, earlier, False)
     for table in _incentive_tables(result):
         console.print(table)
+    if result.cost_bases is not None:
+        console.print(_cost_basis_table(result))
     design = result.design
     if not design.empty:
         for name, group in design.groupby("contract", sort=False):
@@ -112,7 +133,9 @@ def incentives(
                 )
     console.print(
         f"{result.incidents_simulated:,} incidents simulated. Results written to [cyan]{folder}[/]: "
-        "best_response.csv, misalignment.csv, curves.csv, design.csv, evaluations.parquet, "
+        "best_response.csv, misalignment.csv, curves.csv, design.csv, "
+        + ("cost_bases.csv, " if result.cost_bases is not None else "")
+        + "evaluations.parquet, "
         "incentives.png/.svg, scenario.resolved.yaml"
     )
 
@@ -124,6 +147,37 @@ def _marginal(row: Any) -> str:
         return value
     low, high = row["marginal_profit_per_incident_ci_low"], row["marginal_profit_per_incident_ci_high"]
     return f"{value} [{low:,.0f}, {high:,.0f}]"
+
+
+def _cost_basis_table(result: Any) -> Table:
+    """The welfare loss per month at the provider's choice under each labour cost basis, the scenario's marked."""
+    s = result.scenario
+    months = s.measured_months
+    table = Table(
+        title=f"Welfare loss per month at the provider's choice, by labour cost basis ({s.currency})",
+        title_justify="left",
+        caption="paid: every paid hour costs; worked: only hours worked, with their share of idle time; capacity: "
+        "the salaried pool, idle hours sold elsewhere, a long queue bought off as overtime. ▲ the most, ▽ the "
+        "least misaligned under that basis.",
+    )
+    table.add_column("contract")
+    bases = list(dict.fromkeys(result.cost_bases["basis"]))
+    for basis in bases:
+        mark = " (scenario's)" if basis == s.provider.labour_cost_basis else ""
+        table.add_column(f"{basis}{mark}", justify="right")
+    frame = result.cost_bases.set_index(["contract", "basis"])
+    for c in s.contracts:
+        cells = []
+        for basis in bases:
+            r = frame.loc[(c.name, basis)]
+            if isinstance(r["unstable"], str) and r["unstable"] and r["unstable"] != "nan":
+                text = f"unstable ({escape(r['unstable'])})"
+            else:
+                text = format_number(r["welfare_loss"] / months, "money")
+            text += " ▲" if bool(r["most_misaligned"]) else " ▽" if bool(r["least_misaligned"]) else ""
+            cells.append(text)
+        table.add_row(escape(s.label_of(c.name)), *cells)
+    return table
 
 
 def _incentive_tables(result: Any) -> tuple[Table, Table]:

@@ -155,6 +155,8 @@ def write_incentives(incentives: IncentiveResults, out: Path) -> Path:
         write_csv(incentives.misalignment, tmp / "misalignment.csv")
         write_csv(incentives.curves, tmp / "curves.csv")
         write_csv(incentives.design, tmp / "design.csv")
+        if incentives.cost_bases is not None:
+            write_csv(incentives.cost_bases, tmp / "cost_bases.csv")
         incentives.evaluations.to_parquet(tmp / "evaluations.parquet", index=False)
         (tmp / "scenario.resolved.yaml").write_text(dump_scenario(incentives.scenario), encoding="utf-8")
         draw_charts(tmp, [("incentives", lambda: incentives_figure(incentives), 120)])
@@ -234,6 +236,7 @@ def read_incentives(folder: Path) -> IncentiveResults:
         misalignment=read_csv(folder / "misalignment.csv"),
         curves=read_csv(folder / "curves.csv"),
         design=read_csv(folder / "design.csv"),
+        cost_bases=read_csv(folder / "cost_bases.csv") if (folder / "cost_bases.csv").is_file() else None,
     )
 
 

@@ -582,6 +582,31 @@ def _gap_rows(inc: IncentiveResults) -> list[dict[str, str]]:
     ]
 
 
+def _basis_rows(inc: IncentiveResults) -> dict[str, Any] | None:
+    """The welfare loss per month at the provider's choice under each labour cost basis compared (none when the
+    analysis compared none): the bases, and per contract its cells."""
+    if inc.cost_bases is None or inc.cost_bases.empty:
+        return None
+    money = _money(inc.scenario)
+    months = inc.scenario.measured_months
+    frame = inc.cost_bases.set_index(["contract", "basis"])
+    bases = list(dict.fromkeys(inc.cost_bases["basis"]))
+    rows = []
+    for c in inc.scenario.contracts:
+        cells = []
+        for basis in bases:
+            r = frame.loc[(c.name, basis)]
+            unstable = r["unstable"] if isinstance(r["unstable"], str) else ""
+            text = f"unstable ({unstable})" if unstable else money(float(r["welfare_loss"]) / months)
+            text += (
+                " (most)" if bool(r["most_misaligned"]) else " (least)" if bool(r["least_misaligned"]) else ""
+            )
+            cells.append(text)
+        rows.append({"contract": inc.scenario.label_of(c.name), "cells": cells})
+    own = inc.scenario.provider.labour_cost_basis
+    return {"bases": [f"{b} (the scenario's)" if b == own else b for b in bases], "rows": rows}
+
+
 def _design_notes(inc: IncentiveResults) -> list[str]:
     """One sentence per managed contract on the credit and fee that leave both sides better off than the client's
     outside option, or that no level tried does."""
@@ -631,6 +656,7 @@ def _incentives_section(folder: Path, key: str) -> _Section:
         "notes": incentive_notes(inc.scenario),
         "gaps": _gap_rows(inc),
         "design": _design_notes(inc),
+        "bases": _basis_rows(inc),
         "months": s.measured_months,
         "headline": _incentives_finding(inc),
         "assumptions": _grouped(assumptions(s, ("incentives",))),

@@ -228,24 +228,30 @@ def lever_settings(space: LeverSpace, only: tuple[str, ...] | None = None) -> in
 
 
 def estimate_incentives(
-    scenario: Scenario, replications: int, workers: int = 0, levers: tuple[str, ...] | None = None
+    scenario: Scenario,
+    replications: int,
+    workers: int = 0,
+    levers: tuple[str, ...] | None = None,
+    analyses: int = 1,
 ) -> Estimate:
     """The size of ``msp-sim incentives``: every lever setting of every contract on every replication (the
     refinement adds a few dozen settings per contract, the curves through the provider's and the social optimum
-    each lever's values and the optimum's own)."""
+    each lever's values and the optimum's own, the marginal profits two simulations per contract), ``analyses``
+    times (one per labour cost basis compared)."""
     scenario = scenario.for_incentives()
     settings = scenario.incentives
     spaces = [settings.contracts.get(c.name, settings.levers) for c in scenario.contracts]
     grid = sum(lever_settings(space, levers) for space in spaces)
     refinement = 60 * len(scenario.contracts) if settings.refine else 0
     curves = sum(2 * sum(k + 1 for k in lever_values(space, levers).values() if k > 1) for space in spaces)
-    evaluations = grid + refinement + curves
+    evaluations = (grid + refinement + curves + 2 * len(scenario.contracts)) * analyses
     variants = 1 + len(settings.design.per_downtime_hour) + len(settings.design.per_breach)
     per = expected_incidents(scenario)
     n = _workers(workers, replications)
     what = (
         f"{grid:,} lever settings × {replications:,} replications of {scenario.horizon_months} months"
         f" ({len(scenario.contracts)} contracts)"
+        + (f", under {analyses} labour cost bases" if analyses > 1 else "")
     )
     return _estimate(what, per, evaluations * replications, n, evaluations * replications * variants)
 

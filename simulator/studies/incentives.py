@@ -40,15 +40,20 @@ from .relationship import client_months
 from .relationship import value as relationship_value
 
 __all__ = [
+    "COST_BASES",
     "LEVERS",
     "ROLES",
     "IncentiveResults",
     "analyze_incentives",
     "best_of",
+    "compare_cost_bases",
     "evaluate",
     "lever_grid",
     "with_levers",
 ]
+
+COST_BASES = ("paid", "worked", "capacity")
+"""The provider's labour cost bases ``--cost-bases`` compares (see ``provider.labour_cost_basis``)."""
 
 LEVERS = ("prevention_hours_per_endpoint_month", "technicians", "monitoring", "thoroughness")
 CONTINUOUS = ("prevention_hours_per_endpoint_month", "thoroughness")
@@ -319,6 +324,9 @@ class IncentiveResults:
     misalignment: pd.DataFrame
     curves: pd.DataFrame
     design: pd.DataFrame
+    cost_bases: pd.DataFrame | None = (
+        None  # the misalignment under each labour cost basis (compare_cost_bases)
+    )
 
     @property
     def incidents_simulated(self) -> int:
@@ -428,6 +436,55 @@ def analyze_incentives(
     finally:
         if pool is not None:
             pool.shutdown()
+
+
+def compare_cost_bases(
+    scenario: Scenario,
+    result: IncentiveResults,
+    progress: Callable[[str], None] | None = None,
+    **search: Any,
+) -> pd.DataFrame:
+    """The misalignment at the provider's best response under each labour cost basis of :data:`COST_BASES`, the
+    scenario's own taken from ``result``, the others searched again (``search``: the arguments of
+    :func:`analyze_incentives`): per basis and contract the provider's levers, the welfare loss with its interval
+    (none where the queue is unstable), the marginal profit of an incident, whether every client segment prefers
+    the contract, and which contracts lose the most and the least welfare under that basis (ties marked alike)."""
+    out = []
+    for basis in COST_BASES:
+        if basis == scenario.provider.labour_cost_basis:
+            found = result
+        else:
+            if progress is not None:
+                progress(f"labour cost basis {basis}")
+            provider = scenario.provider.model_copy(update={"labour_cost_basis": basis})
+            found = analyze_incentives(
+                scenario.model_copy(update={"provider": provider}), progress=progress, **search
+            )
+        best = found.best_response[found.best_response["role"] == "provider"].set_index("contract")
+        mis = found.misalignment.set_index("contract")
+        known = mis["welfare_loss"].dropna()
+        for c in scenario.contracts:
+            row: Any = mis.loc[c.name]
+            chosen: Any = best.loc[c.name]
+            out.append(
+                {
+                    "basis": basis,
+                    "contract": c.name,
+                    **{lever: chosen[lever] for lever in LEVERS},
+                    "technician_utilization": float(chosen["technician_utilization"]),
+                    "welfare_loss": float(row["welfare_loss"]),
+                    "welfare_loss_ci_low": float(row["welfare_loss_ci_low"]),
+                    "welfare_loss_ci_high": float(row["welfare_loss_ci_high"]),
+                    "unstable": str(row["unstable"] or ""),
+                    "marginal_profit_per_incident": float(row["marginal_profit_per_incident"]),
+                    "client_participates": bool(chosen["client_participates"]),
+                    "most_misaligned": bool(c.name in known.index and np.isclose(known[c.name], known.max())),
+                    "least_misaligned": bool(
+                        c.name in known.index and np.isclose(known[c.name], known.min())
+                    ),
+                }
+            )
+    return pd.DataFrame(out)
 
 
 def _reservation(scenario: Scenario) -> float | None:
