@@ -167,3 +167,39 @@ def test_a_fee_window_starts_at_zero_and_every_segment_with_one_has_a_fee_both_s
     best = result.best_response
     assert best["clients_remaining"].between(0.0, 1.0).all()
     assert best["client_participates"].dtype == bool
+
+
+def test_a_risk_averse_client_prefers_the_steadier_of_two_settings_a_risk_neutral_one_the_cheaper() -> None:
+    from simulator.studies.incentives import best_of
+
+    # Point 0 costs 100 in every replication; point 1 costs 0 or 198 (mean 99): cheaper on average, riskier.
+    rows = pd.DataFrame(
+        {
+            "point": [0] * 4 + [1] * 4,
+            "replication": [0, 1, 2, 3] * 2,
+            "client_total_cost": [100.0] * 4 + [0.0, 198.0, 0.0, 198.0],
+            "provider_net_profit": [10.0] * 8,
+        }
+    )
+    assert best_of(rows, "client", None)[0] == 1
+    # Tolerance 100: the certainty equivalent of point 1 is 99 + 100·log E[exp((x − 99)/100)] ≈ 99 + 43 > 100.
+    assert best_of(rows, "client", None, risk=100.0)[0] == 0
+    assert best_of(rows, "client", None, risk=1e9)[0] == 1  # almost risk neutral
+
+
+def test_a_certainty_equivalent_objective_needs_the_partys_risk_tolerance() -> None:
+    import yaml
+
+    from simulator.config import ScenarioError
+    from simulator.studies.incentives import tolerance
+
+    with open("scenarios/incentives.yaml", encoding="utf-8") as f:
+        data = yaml.safe_load(f)
+    data["incentives"]["objective"] = {"provider": "certainty_equivalent"}
+    with pytest.raises((ScenarioError, ValueError), match=r"risk\.provider_risk_tolerance"):
+        load_scenario(data)
+    data["risk"] = {"provider_risk_tolerance": 50_000.0}
+    sc = load_scenario(data)
+    # A yearly tolerance, scaled to the months the analysis values (11 measured months here).
+    assert tolerance(sc, "provider") == pytest.approx(50_000.0 * sc.measured_months / 12)
+    assert tolerance(sc, "client") is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -15,6 +15,7 @@ __all__ = [
     "Design",
     "IncentiveSettings",
     "LeverSpace",
+    "Objective",
     "Relationship",
     "Span",
     "Staffing",
@@ -108,6 +109,19 @@ class Relationship(ConfigModel):
         return np.asarray((1.0 + self.discount_rate) ** (-t / 12.0))
 
 
+class Objective(ConfigModel):
+    """What each side maximises when it chooses: the expected value over the replications, or its certainty
+    equivalent under the risk tolerance of the ``risk:`` section (of a year's worth: the value over the months
+    scaled to twelve). Social cost is always the expected value, and so are the contract design's fee windows."""
+
+    provider: Literal["expected", "certainty_equivalent"] = "expected"
+    """The provider's objective for its best response (``certainty_equivalent`` needs
+    ``risk.provider_risk_tolerance``)."""
+    client: Literal["expected", "certainty_equivalent"] = "expected"
+    """The client's objective for its preferred levers (``certainty_equivalent`` needs
+    ``risk.client_risk_tolerance``)."""
+
+
 class IncentiveSettings(ConfigModel):
     """How the incentive analysis searches (``msp-sim incentives``)."""
 
@@ -127,6 +141,8 @@ class IncentiveSettings(ConfigModel):
     relationship: Relationship | None = None
     """A relationship over several terms with renewal and termination; null: one period, the measured months,
     nobody leaves (the one-shot game)."""
+    objective: Objective = Objective()
+    """Whether each side chooses by expected value or by certainty equivalent."""
     provider_outside_option: float = Field(0.0, ge=-MONEY, le=MONEY)
     """What the provider's capacity earns elsewhere, net, for this portfolio [currency/month]: the least profit at
     which it takes the contracts (participation), and what a departed client's share of it earns."""

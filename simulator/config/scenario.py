@@ -139,6 +139,14 @@ class Scenario(ConfigModel):
         unknown_spaces = sorted(set(self.incentives.contracts) - {c.name for c in self.contracts})
         if unknown_spaces:
             raise ValueError(f"@incentives.contracts: no contracts named {unknown_spaces}")
+        for party in ("provider", "client"):
+            if getattr(self.incentives.objective, party) == "certainty_equivalent" and (
+                getattr(self.risk, f"{party}_risk_tolerance") is None
+            ):
+                raise ValueError(
+                    f"@incentives.objective.{party}: a certainty equivalent needs the {party}'s risk tolerance; set "
+                    f"risk.{party}_risk_tolerance (a yearly amount in the scenario's currency), or use `expected`"
+                )
         if self.reference_contract is not None and self.reference_contract not in {
             c.name for c in self.contracts
         }:

@@ -38,6 +38,7 @@ from simulator.metrics import billing_context, measure, productive_hours_per_mon
 
 from .relationship import client_months
 from .relationship import value as relationship_value
+from .utility import certainty_equivalent
 
 __all__ = [
     "COST_BASES",
@@ -49,6 +50,7 @@ __all__ = [
     "compare_cost_bases",
     "evaluate",
     "lever_grid",
+    "tolerance",
     "with_levers",
 ]
 
@@ -262,7 +264,7 @@ def outside_option(scenario: Scenario, rows: pd.DataFrame) -> Outside:
     """The reference contract's best response among ``rows`` (its base rows, provider values known) and, per
     replication, the client's and the social cost per client and month there: what a client who leaves pays."""
     mine = rows[(rows["contract"] == outside_contract(scenario)) & (rows["variant"] == "base")]
-    point, _ = best_of(mine, "provider", None)
+    point, _ = best_of(mine, "provider", None, tolerance(scenario, "provider"))
     chosen = mine[mine["point"] == point]
     outside = {
         int(r): (a["client_cost"], a["social_cost"])
@@ -278,17 +280,40 @@ def _t_half(x: np.ndarray) -> float:
     return float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else np.nan
 
 
-def best_of(rows: pd.DataFrame, role: str, reservation: float | None) -> tuple[int, pd.DataFrame]:
+def tolerance(scenario: Scenario, role: str) -> float | None:
+    """The risk tolerance a role chooses with, for the values over the months the analysis measures (the yearly
+    tolerance × months / 12: the certainty equivalent of a year's worth, scaled back); None: by expected value."""
+    objective = scenario.incentives.objective
+    yearly = {
+        "provider": scenario.risk.provider_risk_tolerance
+        if objective.provider == "certainty_equivalent"
+        else None,
+        "client": scenario.risk.client_risk_tolerance if objective.client == "certainty_equivalent" else None,
+    }.get(role)
+    return None if yearly is None else yearly * scenario.measured_months / 12.0
+
+
+def _value(values: np.ndarray, sign: float, risk: float | None) -> float:
+    """A role's objective over the replications, higher better: the mean, or the certainty equivalent with risk
+    tolerance ``risk``, signed (+ a profit, − a cost)."""
+    x = values[~np.isnan(values)]
+    return sign * (float(x.mean()) if risk is None else certainty_equivalent(x, risk, cost=sign < 0))
+
+
+def best_of(
+    rows: pd.DataFrame, role: str, reservation: float | None, risk: float | None = None
+) -> tuple[int, pd.DataFrame]:
     """The best point for a role among evaluated points of one contract, and each point's paired gap to it.
 
-    The gap is the per-replication difference of the objective (best minus point, signed so that a worse point has
-    a positive gap) with its 95% t-interval; ``near`` marks points not significantly worse than the best. With a
-    ``reservation`` profit the client's choice is limited to points where the provider earns at least that (when
-    there are any).
+    The objective is the mean over the replications, or with a risk tolerance ``risk`` (see :func:`tolerance`)
+    the certainty equivalent. The gap is the per-replication difference of the metric (best minus point, signed so
+    that a worse point has a positive gap) with its 95% t-interval; ``near`` marks points not significantly worse
+    than the best. With a ``reservation`` profit the client's choice is limited to points where the provider earns
+    at least that (when there are any).
     """
     metric, sign = ROLES[role]
     wide = rows.pivot_table(index="point", columns="replication", values=metric, aggfunc="first")
-    means = wide.mean(axis=1) * sign
+    means = pd.Series([_value(v, sign, risk) for v in wide.to_numpy(dtype=float)], index=wide.index)
     if role == "client" and reservation is not None:
         profit = rows.groupby("point")["provider_net_profit"].mean()
         feasible = profit.reindex(means.index) >= reservation
@@ -514,7 +539,8 @@ def _refine(
 ) -> pd.DataFrame:
     """One coordinate pass of bounded Brent searches over each continuous lever, between the grid neighbours."""
     metric, sign = ROLES[role]
-    best, _ = best_of(rows, role, reservation)
+    risk = tolerance(scenario, role)
+    best, _ = best_of(rows, role, reservation, risk)
     point_levers: Levers = {str(k): v for k, v in rows[rows["point"] == best].iloc[0][list(LEVERS)].items()}
     next_point = int(rows["point"].max()) + 1
     found: list[pd.DataFrame] = []
@@ -522,7 +548,7 @@ def _refine(
 
     def score(frame: pd.DataFrame) -> float:
         """The objective to minimise: −profit or cost, with infeasible client points pushed out."""
-        value = -sign * float(frame[metric].mean())
+        value = -_value(frame[metric].to_numpy(dtype=float), sign, risk)
         if role == "client" and reservation is not None and frame["provider_net_profit"].mean() < reservation:
             value += abs(value) + 1e9  # the provider would not take the contract
         return value
@@ -580,16 +606,22 @@ def _client_participates(scenario: Scenario, chosen: pd.DataFrame, outside: pd.D
 def _best_table(scenario: Scenario, rows: pd.DataFrame, reservation: float | None) -> pd.DataFrame:
     out = []
     reference = rows[rows["contract"] == outside_contract(scenario)]
-    reference_best, _ = best_of(reference, "provider", reservation)
+    reference_best, _ = best_of(reference, "provider", reservation, tolerance(scenario, "provider"))
     outside = reference[reference["point"] == reference_best]
     for c in scenario.contracts:
         mine = rows[rows["contract"] == c.name]
         for role in ROLES:
-            best, gaps = best_of(mine, role, reservation)
+            best, gaps = best_of(mine, role, reservation, tolerance(scenario, role))
             chosen = mine[mine["point"] == best]
             levers = chosen.iloc[0][list(LEVERS)].to_dict()
             near = mine[mine["point"].isin(gaps.loc[gaps["near"], "point"])]
-            record: dict[str, Any] = {"contract": c.name, "kind": c.kind, "role": role, "point": best}
+            record: dict[str, Any] = {
+                "contract": c.name,
+                "kind": c.kind,
+                "role": role,
+                "point": best,
+                "objective": "expected" if tolerance(scenario, role) is None else "certainty_equivalent",
+            }
             edge = []
             for lever in LEVERS:
                 record[lever] = levers[lever]
@@ -874,7 +906,7 @@ def _design(scenario: Scenario, evals: pd.DataFrame, best: pd.DataFrame, base: p
             # The label shows the amount rounded; take the exact level from the design it came from.
             levels: list[float] = getattr(scenario.incentives.design, scheme)
             amount = next(a for a in levels if f"{scheme}={a:g}" == label)
-            point, _ = best_of(group, "provider", None)
+            point, _ = best_of(group, "provider", None, tolerance(scenario, "provider"))
             chosen = group[group["point"] == point]
             # Per segment: profit(fee) = profit + (fee − fee0)·U >= alternative's; client(fee) = client + (fee − fee0)·U
             # <= alternative's, with U the user-months the segment stays on the contract.
