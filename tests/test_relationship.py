@@ -203,3 +203,51 @@ def test_a_certainty_equivalent_objective_needs_the_partys_risk_tolerance() -> N
     # A yearly tolerance, scaled to the months the analysis values (11 measured months here).
     assert tolerance(sc, "provider") == pytest.approx(50_000.0 * sc.measured_months / 12)
     assert tolerance(sc, "client") is None
+
+
+def _small_relationship() -> Any:
+    import yaml
+
+    with open("scenarios/small-office.yaml", encoding="utf-8") as f:
+        data = yaml.safe_load(f)
+    data["replications"] = 3
+    data["incentives"] = {
+        "refine": True,
+        "levers": {
+            "prevention_hours_per_endpoint_month": {"low": 0.0, "high": 0.6, "points": 2},
+            "technicians": {"low": 1, "high": 1},
+            "monitoring": [False, True],
+            "thoroughness": {"low": 1.0, "high": 1.0, "points": 1},
+        },
+        "relationship": {"horizon_months": 12, "term_months": 6, "discount_rate": 0.08},
+        "design": {"per_downtime_hour": [0.0, 20.0], "per_breach": []},
+    }
+    return load_scenario(data)
+
+
+def test_an_interrupted_analysis_resumes_from_its_saved_replications_with_the_same_numbers(tmp_path: Any) -> None:
+    from simulator.studies.checkpoints import Checkpoints
+    from simulator.studies.incentives import PER_CLIENT
+
+    sc = _small_relationship()
+    clean = analyze_incentives(sc)
+
+    def stop_after(limit: int) -> Any:
+        def steps(done: int, total: int) -> None:
+            if done >= limit:
+                raise KeyboardInterrupt
+
+        return steps
+
+    saved = Checkpoints(tmp_path / "partial", PER_CLIENT)
+    with pytest.raises(KeyboardInterrupt):
+        analyze_incentives(sc, saved=saved, steps=stop_after(4))
+    kept = sorted(p.name for p in saved.folder.iterdir())
+    assert len(kept) >= 2  # the grid's first replications (a table and its arrays each)
+    resumed = analyze_incentives(sc, saved=saved)
+    for name in ("best_response", "misalignment", "curves", "design", "evaluations"):
+        pd.testing.assert_frame_equal(getattr(resumed, name), getattr(clean, name), check_exact=True, obj=name)
+    # Removing the saved work deletes only what it wrote.
+    (saved.folder / "notes.txt").write_text("mine", encoding="utf-8")
+    saved.remove()
+    assert [p.name for p in saved.folder.iterdir()] == ["notes.txt"]

@@ -258,7 +258,7 @@ class PlainProgress:
     def __exit__(self, *exc: object) -> None:
         for task in self._tasks.values():
             if not task["closed"]:
-                self._line(task, final=True)
+                self._line(task, final=True, stopped=exc[0] is not None)
 
     def add_task(
         self, description: str, total: float | None = None, completed: float = 0, **_: Any
@@ -316,15 +316,20 @@ class PlainProgress:
             self._line(task)
             task["said"], task["said_done"] = now, task["done"]
 
-    def _line(self, task: dict[str, Any], final: bool = False) -> None:
+    def _line(self, task: dict[str, Any], final: bool = False, stopped: bool = False) -> None:
         import time
 
         elapsed = time.monotonic() - task["started"]
         done, total = task["done"], task["total"]
         if final:
             task["closed"] = True
+            ended = (
+                f"stopped after {done:,.0f}" + (f" of {total:,.0f}" if total else "")
+                if stopped
+                else (f"done, {done:,.0f}")
+            )
             err.print(
-                f"{escape(task['description'])}: done, {done:,.0f} in {_duration(elapsed)}",
+                f"{escape(task['description'])}: {ended} in {_duration(elapsed)}",
                 soft_wrap=True,
                 highlight=False,
             )

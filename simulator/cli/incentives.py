@@ -16,6 +16,7 @@ from .common import (
     claim,
     console,
     earlier_reports,
+    fail,
     force_option,
     load,
     out_option,
@@ -68,10 +69,12 @@ def incentives(
     """Find what each contract makes the provider do (its best response), what the client and society would
     prefer, and the cost of the gap."""
     from simulator.outputs.folders import write_incentives
+    from simulator.studies.checkpoints import Checkpoints
     from simulator.studies.estimate import estimate_incentives
     from simulator.studies.incentives import (
         COST_BASES,
         LEVERS,
+        PER_CLIENT,
         analyze_incentives,
         compare_cost_bases,
         outside_contract,
@@ -88,25 +91,37 @@ def incentives(
     )
     folder = results_folder(out, sc, "-incentives")
     claim(folder)
-    with progress_bar() as bar:
-        task = bar.add_task("searching levers", total=None)
-        search: dict[str, Any] = {
-            "replications": replications,
-            "seed": seed,
-            "workers": workers,
-            "levers": picked,
-            "steps": lambda done, total: bar.update(task, completed=done, total=total),
-        }
-        result = analyze_incentives(sc, progress=lambda msg: bar.update(task, description=msg), **search)
-        if cost_bases:
-            result.cost_bases = compare_cost_bases(
-                sc,
-                result,
-                progress=lambda msg: bar.update(task, description=msg),
-                **search,
-            )
+    # Finished replications are kept beside the results folder until the results are written: a rerun of the same
+    # command resumes from them.
+    saved = Checkpoints(folder.parent / f".{folder.name}.partial", PER_CLIENT)
+    try:
+        with progress_bar() as bar:
+            task = bar.add_task("searching levers", total=None)
+            search: dict[str, Any] = {
+                "replications": replications,
+                "seed": seed,
+                "workers": workers,
+                "levers": picked,
+                "steps": lambda done, total: bar.update(task, completed=done, total=total),
+                "saved": saved,
+            }
+            result = analyze_incentives(sc, progress=lambda msg: bar.update(task, description=msg), **search)
+            if cost_bases:
+                result.cost_bases = compare_cost_bases(
+                    sc,
+                    result,
+                    progress=lambda msg: bar.update(task, description=msg),
+                    **search,
+                )
+    except KeyboardInterrupt:
+        fail(
+            f"interrupted. The replications finished so far are kept in {saved.folder}; run the same command "
+            f"again (with the same --out) to resume from them.",
+            code=130,
+        )
     earlier = earlier_reports(folder)
     written(folder, lambda: write_incentives(result, folder))
+    saved.remove()
     say_replaced(folder, earlier, False)
     for table in _incentive_tables(result):
         console.print(table)

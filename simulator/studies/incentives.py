@@ -36,6 +36,7 @@ from simulator.engine.incidents import client_table, generate_incidents
 from simulator.engine.replication import simulate_contract
 from simulator.metrics import billing_context, measure, productive_hours_per_month
 
+from .checkpoints import Checkpoints
 from .relationship import client_months
 from .relationship import value as relationship_value
 from .utility import certainty_equivalent
@@ -201,19 +202,34 @@ def evaluate(
     pool: ProcessPoolExecutor | None = None,
     tick: Callable[[], None] | None = None,
     outside: Outside | None = None,
+    saved: Checkpoints | None = None,
 ) -> pd.DataFrame:
     """Simulate every job on every replication (common random numbers); one row per job × variant × replication.
     ``tick`` is called as each replication finishes. The relationship's columns are completed with ``outside``
-    (see :func:`finish`); without it, rows keep what completing them needs."""
-    tasks = [(scenario, r, seed, jobs) for r in range(replications)]
+    (see :func:`finish`); without it, rows keep what completing them needs. With ``saved``, each replication's
+    rows are kept on disk as it finishes, and replications found there are not simulated again."""
+    base = saved.key(scenario.model_dump_json(), seed, jobs) if saved is not None else ""
+    done: dict[int, list[dict[str, Any]]] = {}
+    if saved is not None:
+        for r in range(replications):
+            found = saved.load(saved.key(base, r))
+            if found is not None:
+                done[r] = found
+    todo = [r for r in range(replications) if r not in done]
+    tasks = [(scenario, r, seed, jobs) for r in todo]
     results = (
         pool.map(_evaluate_replication, tasks) if pool is not None else map(_evaluate_replication, tasks)
     )
-    rows = []
-    for found in results:
-        rows += found
+    for _ in done:  # found on disk: done already
         if tick is not None:
             tick()
+    for r, found in zip(todo, results, strict=True):
+        if saved is not None:
+            saved.save(saved.key(base, r), found)
+        done[r] = found
+        if tick is not None:
+            tick()
+    rows = [row for r in range(replications) for row in done[r]]
     return finish(scenario, pd.DataFrame(rows), outside)
 
 
@@ -375,10 +391,14 @@ def analyze_incentives(
     levers: tuple[str, ...] | None = None,
     progress: Callable[[str], None] | None = None,
     steps: Callable[[int, int], None] | None = None,
+    saved: Checkpoints | None = None,
 ) -> IncentiveResults:
     """Best response, client-preferred and socially optimal levers for every contract; misalignment; design.
     ``progress`` is told what is being done; ``steps(done, total)`` counts the work: the grid's replications,
-    one step per contract and role refined, then the replications of the curves through the optima."""
+    one step per contract and role refined, then the replications of the curves through the optima and of the
+    marginal profits. With ``saved`` every finished replication of the grid, the refinements and the curves is
+    kept on disk, and a rerun of the same analysis reuses it (the caller removes it once the results are
+    written)."""
     scenario = scenario.for_incentives()
     settings = scenario.incentives
     n = replications or settings.replications or scenario.replications
@@ -398,7 +418,9 @@ def analyze_incentives(
         if steps is not None:
             steps(done, total)
 
-    pool = process_pool(workers) if workers > 1 else None
+    # Ctrl-C is the parent's to handle: it stops the pool at once, keeping what is saved.
+    pool = process_pool(workers, ignore_interrupt=True) if workers > 1 else None
+    finished = False
     try:
         spaces = {c.name: settings.contracts.get(c.name, settings.levers) for c in scenario.contracts}
         grids = {c.name: lever_grid(c, spaces[c.name], levers) for c in scenario.contracts}
@@ -407,7 +429,7 @@ def analyze_incentives(
             variants = [("base", c), *_design_variants(c, scenario)]
             jobs += [(i, p, lv, variants) for p, lv in enumerate(grids[c.name])]
         say(f"grid: {len(jobs)} lever settings × {n} replications")
-        evals = evaluate(scenario, jobs, n, s, pool, tick)
+        evals = evaluate(scenario, jobs, n, s, pool, tick, saved=saved)
         reservation = _reservation(scenario)
         found: dict[tuple[str, str], pd.DataFrame] = {}
         outside: Outside | None = None
@@ -419,7 +441,18 @@ def analyze_incentives(
             if settings.refine:
                 say(f"refining {name} / provider")
                 found[(name, "provider")] = _refine(
-                    scenario, index, reference, "provider", spaces[name], levers, n, s, pool, reservation
+                    scenario,
+                    index,
+                    reference,
+                    "provider",
+                    spaces[name],
+                    levers,
+                    n,
+                    s,
+                    pool,
+                    reservation,
+                    None,
+                    saved,
                 )
                 reference = pd.concat([reference, found[(name, "provider")]], ignore_index=True)
                 tick()
@@ -437,7 +470,18 @@ def analyze_incentives(
                     if (c.name, role) not in found:
                         say(f"refining {c.name} / {role}")
                         found[(c.name, role)] = _refine(
-                            scenario, i, mine, role, spaces[c.name], levers, n, s, pool, reservation, outside
+                            scenario,
+                            i,
+                            mine,
+                            role,
+                            spaces[c.name],
+                            levers,
+                            n,
+                            s,
+                            pool,
+                            reservation,
+                            outside,
+                            saved,
                         )
                         tick()
                     # Later roles number their points after these, and may start from them.
@@ -447,10 +491,10 @@ def analyze_incentives(
         best = _best_table(scenario, base, reservation)
         say("curves through each optimum")
         curve_jobs, what = _curve_jobs(scenario, best, grids)
-        curves = _curves(evaluate(scenario, curve_jobs, n, s, pool, tick, outside), what)
+        curves = _curves(evaluate(scenario, curve_jobs, n, s, pool, tick, outside, saved), what)
         say("marginal profit of an incident at each best response")
         marginals = marginal_profits(scenario, best, n, s, pool, tick)
-        return IncentiveResults(
+        result = IncentiveResults(
             scenario=scenario,
             evaluations=_public(pd.concat([base, evals[evals["variant"] != "base"]], ignore_index=True)),
             best_response=best,
@@ -458,9 +502,12 @@ def analyze_incentives(
             curves=curves,
             design=_design(scenario, evals, best, base),
         )
+        finished = True
+        return result
     finally:
         if pool is not None:
-            pool.shutdown()
+            # Interrupted or failed: drop the queued work instead of doing it first.
+            pool.shutdown(wait=finished, cancel_futures=not finished)
 
 
 def compare_cost_bases(
@@ -536,6 +583,7 @@ def _refine(
     pool: ProcessPoolExecutor | None,
     reservation: float | None,
     outside: Outside | None = None,
+    saved: Checkpoints | None = None,
 ) -> pd.DataFrame:
     """One coordinate pass of bounded Brent searches over each continuous lever, between the grid neighbours."""
     metric, sign = ROLES[role]
@@ -568,7 +616,13 @@ def _refine(
             levers["technicians"] = int(levers["technicians"])
             levers["monitoring"] = bool(levers["monitoring"])
             frame = evaluate(
-                scenario, [(index, next_point, levers, [("base", contract)])], n, seed, pool, outside=outside
+                scenario,
+                [(index, next_point, levers, [("base", contract)])],
+                n,
+                seed,
+                pool,
+                outside=outside,
+                saved=saved,
             )
             next_point += 1
             found.append(frame)
