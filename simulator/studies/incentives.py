@@ -95,6 +95,15 @@ SATURATED = 0.98
 Levers = dict[str, Any]
 
 
+def levers_of(values: Any) -> Levers:
+    """The levers of a table row (or a mapping holding them) as a policy takes them: a whole number of
+    technicians, monitoring on or off."""
+    levers: Levers = {lever: values[lever] for lever in LEVERS}
+    levers["technicians"] = int(levers["technicians"])
+    levers["monitoring"] = bool(levers["monitoring"])
+    return levers
+
+
 def with_levers(contract: Contract, levers: Levers) -> Contract:
     """The contract with its policy's levers replaced."""
     return contract.model_copy(update={"policy": contract.policy.model_copy(update=levers)})
@@ -612,9 +621,7 @@ def _refine(
 
         def objective(x: float, lever: str = lever) -> float:
             nonlocal next_point
-            levers = {**point_levers, lever: float(x)}
-            levers["technicians"] = int(levers["technicians"])
-            levers["monitoring"] = bool(levers["monitoring"])
+            levers = levers_of({**point_levers, lever: float(x)})
             frame = evaluate(
                 scenario,
                 [(index, next_point, levers, [("base", contract)])],
@@ -830,10 +837,7 @@ def marginal_profits(
     table = best[best["role"] == "provider"].set_index("contract")
     jobs = []
     for i, c in enumerate(scenario.contracts):
-        levers: Levers = {lever: table.loc[c.name, lever] for lever in LEVERS}
-        levers["technicians"] = int(levers["technicians"])
-        levers["monitoring"] = bool(levers["monitoring"])
-        jobs.append((i, levers))
+        jobs.append((i, levers_of(table.loc[c.name])))
     tasks = [(scenario, r, seed, jobs) for r in range(replications)]
     found = pool.map(_marginal_replication, tasks) if pool is not None else map(_marginal_replication, tasks)
     rows = []
@@ -871,9 +875,7 @@ def _curve_jobs(
     for i, c in enumerate(scenario.contracts):
         grid = grids[c.name]
         for role in CURVE_ROLES:
-            optimum: Levers = {lv: table.loc[(c.name, role), lv] for lv in LEVERS}
-            optimum["technicians"] = int(optimum["technicians"])
-            optimum["monitoring"] = bool(optimum["monitoring"])
+            optimum = levers_of(table.loc[(c.name, role)])
             for lever in LEVERS:
                 values = list(dict.fromkeys([*(g[lever] for g in grid), optimum[lever]]))
                 if len(values) < 2:
