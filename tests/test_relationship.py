@@ -225,7 +225,9 @@ def _small_relationship() -> Any:
     return load_scenario(data)
 
 
-def test_an_interrupted_analysis_resumes_from_its_saved_replications_with_the_same_numbers(tmp_path: Any) -> None:
+def test_an_interrupted_analysis_resumes_from_its_saved_replications_with_the_same_numbers(
+    tmp_path: Any,
+) -> None:
     from simulator.studies.checkpoints import Checkpoints
     from simulator.studies.incentives import PER_CLIENT
 
@@ -246,8 +248,35 @@ def test_an_interrupted_analysis_resumes_from_its_saved_replications_with_the_sa
     assert len(kept) >= 2  # the grid's first replications (a table and its arrays each)
     resumed = analyze_incentives(sc, saved=saved)
     for name in ("best_response", "misalignment", "curves", "design", "evaluations"):
-        pd.testing.assert_frame_equal(getattr(resumed, name), getattr(clean, name), check_exact=True, obj=name)
+        pd.testing.assert_frame_equal(
+            getattr(resumed, name), getattr(clean, name), check_exact=True, obj=name
+        )
     # Removing the saved work deletes only what it wrote.
     (saved.folder / "notes.txt").write_text("mine", encoding="utf-8")
     saved.remove()
     assert [p.name for p in saved.folder.iterdir()] == ["notes.txt"]
+
+
+def test_a_break_even_fee_under_a_certainty_equivalent_moves_by_the_risk_premium() -> None:
+    from simulator.studies.incentives import _break_even
+    from simulator.studies.utility import certainty_equivalent
+
+    rng = np.random.default_rng(5)
+    cost = 1000.0 + 300.0 * rng.standard_normal(40)  # the client's cost on the contract, per replication
+    units = np.full(40, 10.0)  # user-months paying the fee
+    # Risk neutral: the fee at which the mean cost equals the outside option's 1,200 (closed form).
+    outside = np.full(40, 1200.0)
+    assert _break_even(cost, units, outside, 50.0, None, cost=True) == pytest.approx(
+        50.0 + (1200.0 - cost.mean()) / 10.0
+    )
+    # Risk averse (tolerance 500): the certainty equivalent shifts one for one with a sure fee, so the break-even
+    # fee is lower by the risk premium over the user-months.
+    ce = certainty_equivalent(cost, 500.0, cost=True)
+    assert ce > cost.mean()
+    assert _break_even(cost, units, outside, 50.0, 500.0, cost=True) == pytest.approx(
+        50.0 + (1200.0 - ce) / 10.0, abs=1e-6
+    )
+    # The same spread on both sides: the fee stays where it is.
+    assert _break_even(cost, units, cost, 50.0, 500.0, cost=True) == pytest.approx(50.0, abs=1e-6)
+    # Nobody stays to pay a fee: no break-even fee.
+    assert np.isnan(_break_even(cost, np.zeros(40), outside, 50.0, 500.0, cost=True))

@@ -112,7 +112,8 @@ class Relationship(ConfigModel):
 class Objective(ConfigModel):
     """What each side maximises when it chooses: the expected value over the replications, or its certainty
     equivalent under the risk tolerance of the ``risk:`` section (of a year's worth: the value over the months
-    scaled to twelve). Social cost is always the expected value, and so are the contract design's fee windows."""
+    scaled to twelve), which also sets the contract design's fee windows (the fee at which each side's certainty
+    equivalent equals that of its outside option). Social cost is always the expected value."""
 
     provider: Literal["expected", "certainty_equivalent"] = "expected"
     """The provider's objective for its best response (``certainty_equivalent`` needs

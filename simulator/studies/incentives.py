@@ -935,6 +935,46 @@ def _design_variants(contract: Contract, scenario: Scenario) -> list[tuple[str, 
     return variants
 
 
+def _segments_by_replication(
+    scenario: Scenario, rows: pd.DataFrame, column: str, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """A per-client vector column (times ``weights`` per client), summed by client segment: shape (replications,
+    segments), in the order of the replications."""
+    per_client = np.stack(list(rows.sort_values("replication")[column]))
+    if weights is not None:
+        per_client = per_client * weights[None, :]
+    segment = client_table(scenario).segment
+    return np.stack([np.bincount(segment, weights=v, minlength=len(scenario.clients)) for v in per_client])
+
+
+def _break_even(
+    values: np.ndarray, exposure: np.ndarray, other: np.ndarray, fee: float, risk: float | None, cost: bool
+) -> float:
+    """The fee at which one side is as well off as with the other contract: its objective (the mean, or with a
+    risk tolerance the certainty equivalent) of ``values + (f − fee)·exposure`` over the replications equals that
+    of ``other``. The mean moves one for one with the fee (a closed form); a certainty equivalent is solved for.
+    NaN when the side never pays a fee (it leaves at once in every replication)."""
+    if not float(exposure.mean()) > 0:
+        return float("nan")
+    start = fee + (float(other.mean()) - float(values.mean())) / float(exposure.mean())
+    if risk is None:
+        return start
+    sign = -1.0 if cost else 1.0
+    target = _value(other, sign, risk)
+
+    def gap(f: float) -> float:
+        return _value(values + (f - fee) * exposure, sign, risk) - target
+
+    step = max(abs(start - fee), 1.0)
+    while gap(start - step) * gap(start + step) > 0 and step < MONEY_BRACKET:
+        step *= 2.0
+    return float(optimize.brentq(gap, start - step, start + step))
+
+
+MONEY_BRACKET = 1e12
+"""How far a break-even fee is looked for around the risk-neutral one before giving up [currency/user-month]."""
+
+
 def _design(scenario: Scenario, evals: pd.DataFrame, best: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
     """For each managed contract and credit level: the provider's best response, its social-cost gap, and the fee
     zone in which both sides prefer the managed contract to the reference contract at that contract's own best
@@ -948,9 +988,10 @@ def _design(scenario: Scenario, evals: pd.DataFrame, best: pd.DataFrame, base: p
     name = outside_contract(scenario)
     alternative: Any = best[(best["contract"] == name) & (best["role"] == "provider")].iloc[0]
     alt_rows = base[(base["contract"] == name) & (base["point"] == int(alternative["point"]))]
-    alt_client = _by_segment(scenario, _per_client(alt_rows, "_client"))
-    alt_provider = _by_segment(scenario, _per_client(alt_rows, "_provider"))
+    alt_client = _segments_by_replication(scenario, alt_rows, "_client")
+    alt_provider = _segments_by_replication(scenario, alt_rows, "_provider")
     users = client_table(scenario).users.astype(float)
+    risk = {side: tolerance(scenario, side) for side in ("provider", "client")}
     out = []
     for c in scenario.contracts:
         if c.sla_terms is None:
@@ -965,14 +1006,26 @@ def _design(scenario: Scenario, evals: pd.DataFrame, best: pd.DataFrame, base: p
             point, _ = best_of(group, "provider", None, tolerance(scenario, "provider"))
             chosen = group[group["point"] == point]
             # Per segment: profit(fee) = profit + (fee − fee0)·U >= alternative's; client(fee) = client + (fee − fee0)·U
-            # <= alternative's, with U the user-months the segment stays on the contract.
-            exposure = _by_segment(scenario, users * _per_client(chosen, "_exposure"))
-            provider = _by_segment(scenario, _per_client(chosen, "_provider"))
-            client = _by_segment(scenario, _per_client(chosen, "_client"))
-            lows = c.user_fee() + (alt_provider - provider) / exposure
-            highs = c.user_fee() + (alt_client - client) / exposure
-            fee_min = c.user_fee() + float((alt_provider - provider).sum()) / float(exposure.sum())
-            fee_max = c.user_fee() + float((alt_client - client).sum()) / float(exposure.sum())
+            # <= alternative's, with U the user-months the segment stays on the contract (per replication).
+            exposure = _segments_by_replication(scenario, chosen, "_exposure", users)
+            provider = _segments_by_replication(scenario, chosen, "_provider")
+            client = _segments_by_replication(scenario, chosen, "_client")
+
+            def even(
+                values: np.ndarray, other: np.ndarray, units: np.ndarray, side: str, fee: float = c.user_fee()
+            ) -> float:
+                return _break_even(values, units, other, fee, risk[side], cost=side == "client")
+
+            lows = [
+                even(provider[:, g], alt_provider[:, g], exposure[:, g], "provider")
+                for g in range(len(scenario.clients))
+            ]
+            highs = [
+                even(client[:, g], alt_client[:, g], exposure[:, g], "client")
+                for g in range(len(scenario.clients))
+            ]
+            fee_min = even(provider.sum(axis=1), alt_provider.sum(axis=1), exposure.sum(axis=1), "provider")
+            fee_max = even(client.sum(axis=1), alt_client.sum(axis=1), exposure.sum(axis=1), "client")
             out.append(
                 {
                     "contract": c.name,
