@@ -35,7 +35,7 @@ __all__ = [
 METRICS: dict[str, str] = {
     "provider_revenue": "All the client pays the provider, net of SLA credits [currency]",
     "provider_labour_cost": "Technician labour cost (paid or worked hours) [currency]",
-    "provider_tools_cost": "Monitoring/PSA tooling cost [currency]",
+    "provider_tools_cost": "Monitoring/PSA tooling and security stack cost [currency]",
     "provider_parts_cost": "Parts at cost [currency]",
     "provider_cost": "Service delivery cost: labour + tools + parts [currency]",
     "provider_gross_profit": "Revenue − service delivery cost [currency]",
@@ -47,18 +47,23 @@ METRICS: dict[str, str] = {
     "revenue_monthly_cv": "Coefficient of variation of monthly revenue (lower = more predictable) [ratio]",
     "client_fees": "All the client pays the provider (= provider_revenue) [currency]",
     "client_downtime_cost": "Lost productivity, staff time on incidents not called in, site outages [currency]",
-    "client_total_cost": "Fees + downtime cost [currency]",
+    "client_it_cost": "The client's own IT's time on the tickets it takes under co-management [currency]",
+    "client_total_cost": "Fees + downtime cost + own IT cost [currency]",
     "client_monthly_cost_cv": "Coefficient of variation of the client's monthly total cost [ratio]",
     "client_monthly_cost_p95": "95th-percentile month of the client's total cost [currency/month]",
-    "social_cost": "Provider's service delivery cost + client downtime cost (payments cancel; overhead left out) "
-    "[currency]",
+    "social_cost": "Provider's service delivery cost + client downtime and own IT cost (payments cancel; overhead "
+    "left out) [currency]",
     "incidents": "Incidents that occurred (after prevention, with recurrences) [count]",
     "tickets": "Incidents that reached a technician [count]",
     "onsite_tickets": "Tickets with an on-site visit [count]",
     "self_handled": "Incidents the client's staff worked around without calling [count]",
     "auto_remediated": "Incidents fixed by monitoring without a technician [count]",
+    "client_it_handled": "Tickets the client's own IT took under co-management, never reaching the provider "
+    "[count]",
+    "client_it_hours": "The client's own IT's hands-on hours on them [hours]",
     "recurrences": "Incidents that were recurrences of a fix that did not hold [count]",
     "prevented": "Incidents removed by prevention [count]",
+    "stopped_by_security": "Incidents a security stack stopped (those prevention did not remove first) [count]",
     "downtime_user_hours": "Blocked user-hours (partial loss weighted) [user-hours]",
     "downtime_hours_per_user_year": "Downtime user-hours per user and year [hours/user-year]",
     "mean_response_hours": "Ticket created to technician starts, mean [business hours]",
@@ -88,6 +93,7 @@ MONTHLY_METRICS = (
     "provider_net_profit",
     "client_fees",
     "client_downtime_cost",
+    "client_it_cost",
     "client_total_cost",
     "sla_credits",
     "incidents",
@@ -139,7 +145,8 @@ def labour_hours(provider: Provider, run: ContractRun) -> np.ndarray:
 
 
 def cost_ledger(scenario: Scenario, run: ContractRun, ctx: BillingContext) -> Ledger:
-    """The provider's real costs as ledger entries: labour (per month), tools (per client-month), parts."""
+    """The provider's real costs as ledger entries: labour (per month), tools (per month; the security stacks in
+    lines of their own), parts."""
     provider = scenario.provider
     months = np.arange(ctx.months)
     labour = labour_hours(provider, run)
@@ -155,6 +162,9 @@ def cost_ledger(scenario: Scenario, run: ContractRun, ctx: BillingContext) -> Le
     ]
     tools = run.monitored_endpoints_by_month * provider.tools_cost_per_endpoint_month
     lines.append((months, Party.PROVIDER, Party.VENDOR, Account.COST_TOOLS, tools, None))
+    if run.security_cost_by_month.any():
+        security = run.security_cost_by_month
+        lines.append((months, Party.PROVIDER, Party.VENDOR, Account.COST_TOOLS, security, None))
     log = run.tickets
     t = log.handling == Handling.TICKET
     lines.append(
@@ -188,6 +198,7 @@ class MonthlyFlows:
     downtime_hours: np.ndarray  # blocked user-hours
     incidents: np.ndarray
     tickets: np.ndarray
+    client_it_cost: np.ndarray  # the client's own IT's time on the tickets it takes (co-managed)
 
     def series(self) -> dict[str, np.ndarray]:
         """The :data:`MONTHLY_METRICS` series."""
@@ -199,7 +210,8 @@ class MonthlyFlows:
             "provider_net_profit": self.revenue - self.cost - self.overhead,
             "client_fees": self.revenue,
             "client_downtime_cost": self.downtime_cost,
-            "client_total_cost": self.revenue + self.downtime_cost,
+            "client_it_cost": self.client_it_cost,
+            "client_total_cost": self.revenue + self.downtime_cost + self.client_it_cost,
             "sla_credits": self.credits,
             "incidents": self.incidents,
             "tickets": self.tickets,
@@ -236,6 +248,7 @@ def monthly_flows(ledger: Ledger, log: TicketLog, months: int, overhead: Overhea
         downtime_hours=_by_month(log.month, log.downtime_user_hours, months),
         incidents=_by_month(log.month, None, months),
         tickets=_by_month(log.month[ticket], None, months),
+        client_it_cost=_by_month(log.month, log.client_it_cost, months),
     )
 
 
@@ -269,11 +282,12 @@ def money_totals(flows: MonthlyFlows, measured: np.ndarray) -> dict[str, float]:
     row["revenue_monthly_cv"] = _cv(revenue[measured])
     row["client_fees"] = row["provider_revenue"]
     row["client_downtime_cost"] = total(flows.downtime_cost)
-    row["client_total_cost"] = row["client_fees"] + row["client_downtime_cost"]
-    client_monthly = (revenue + flows.downtime_cost)[measured]
+    row["client_it_cost"] = total(flows.client_it_cost)
+    row["client_total_cost"] = row["client_fees"] + row["client_downtime_cost"] + row["client_it_cost"]
+    client_monthly = (revenue + flows.downtime_cost + flows.client_it_cost)[measured]
     row["client_monthly_cost_cv"] = _cv(client_monthly)
     row["client_monthly_cost_p95"] = float(np.percentile(client_monthly, 95))
-    row["social_cost"] = row["provider_cost"] + row["client_downtime_cost"]
+    row["social_cost"] = row["provider_cost"] + row["client_downtime_cost"] + row["client_it_cost"]
     return row
 
 
@@ -294,8 +308,11 @@ def incident_counts(
         "onsite_tickets": float((in_window & (log.handling == Handling.TICKET) & log.onsite).sum()),
         "self_handled": float((in_window & (log.handling == Handling.SELF)).sum()),
         "auto_remediated": float((in_window & (log.handling == Handling.AUTO)).sum()),
+        "client_it_handled": float((in_window & (log.handling == Handling.CLIENT_IT)).sum()),
+        "client_it_hours": float(log.client_it_hours[in_window].sum()),
         "recurrences": float((in_window & log.recurrence).sum()),
         "prevented": float(run.prevented_by_month[measured].sum()),
+        "stopped_by_security": float(run.stopped_by_month[measured].sum()),
         "downtime_user_hours": float(flows.downtime_hours[measured].sum()),
     }
     user_years = float(ctx.users.sum()) * scenario.measured_months / 12.0

@@ -382,11 +382,16 @@ def test_tm_lines_carry_client_month_and_incident() -> None:
     ledger = run(tm(), log)
     line = {"month": 2, "payer": "client_1", "payee": "provider", "incident": 41}
     # 1.0 h on site × 150;  trip 50;  parts 10 × 1.2 = 12.
-    assert ledger.to_frame().to_dict("records") == [
+    frame = ledger.to_frame()
+    assert frame.drop(columns=["quantity", "unit"]).to_dict("records") == [
         {**line, "account": "labour", "amount": 150.0},
         {**line, "account": "trip", "amount": 50.0},
         {**line, "account": "parts", "amount": 12.0},
     ]
+    # What each line is for: 1 billable hour, one trip; parts have no quantity.
+    assert frame["unit"].tolist() == ["h", "trip", ""]
+    assert frame["quantity"].tolist()[:2] == [1.0, 1.0]
+    assert np.isnan(frame["quantity"].iloc[2])
 
 
 # ----------------------------------------------------------------------------------------- fixed price

@@ -48,6 +48,7 @@ def test_run_writes_every_output(run_dir: Path) -> None:
         "comparison.svg",
         "tickets.parquet",
         "ticket_times.csv",
+        "invoices.csv",
         "revenue.png",
         "revenue.svg",
         "service.png",
@@ -265,9 +266,9 @@ def test_transition_bad_input(tmp_path: Path) -> None:
         "transition",
         ROOT / "scenarios" / "transition.yaml",
         "--set",
-        "portfolio.strategies.gradual.to=break-fix-tm",
+        "portfolio.strategies.gradual.to=nowhere",
         "--out",
         tmp_path / "z",
     )
-    assert bad.returncode == 2 and "portfolio.strategies[gradual].to" in bad.stderr
+    assert bad.returncode == 2 and "portfolio.strategies[gradual].to" in bad.stderr and "nowhere" in bad.stderr
     assert not any(tmp_path.iterdir())

@@ -800,3 +800,23 @@ def test_cost_bases_compares_the_misalignment_under_each_labour_cost_and_round_t
     again = read_incentives(write_incentives(result, tmp_path / "out"))
     assert again.cost_bases is not None
     pd.testing.assert_frame_equal(again.cost_bases[["basis", "contract"]], table[["basis", "contract"]])
+
+
+def test_lever_grid_keeps_the_levers_a_contract_fixes() -> None:
+    """A monitoring hybrid sells monitoring: the search never switches it off."""
+    from simulator.contracts import MonitoringPlusTm
+
+    scen = crn_scenario()
+    hybrid = MonitoringPlusTm.model_validate(
+        {
+            "kind": "monitoring_plus_tm",
+            "name": "hybrid",
+            "fee_per_endpoint_month": 20.0,
+            "tm": {"remote_rate": 100.0, "onsite_rate": 120.0},
+            "policy": {"technicians": 1, "monitoring": True},
+        }
+    )
+    space = LeverSpace(technicians=Staffing(low=1, high=2))
+    grid = lever_grid(hybrid, space)
+    assert {g["monitoring"] for g in grid} == {True}
+    assert len(grid) == len(lever_grid(scen.contracts[0], space)) // 2

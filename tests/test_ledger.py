@@ -8,6 +8,7 @@ the cap.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -18,7 +19,14 @@ from hypothesis import strategies as st
 
 from simulator.base.calendar import HOURS_PER_MONTH, WeekCalendar
 from simulator.base.records import BillingContext, Handling, PreventionLog, TicketLog
-from simulator.contracts import FixedPrice, Managed, TimeAndMaterials
+from simulator.contracts import (
+    BlockHours,
+    CostSharing,
+    FixedPrice,
+    Managed,
+    MonitoringPlusTm,
+    TimeAndMaterials,
+)
 from simulator.contracts.billing import bill
 from simulator.contracts.ledger import Account, Ledger, Party, to_cents
 
@@ -84,7 +92,10 @@ def test_to_frame_readable_names() -> None:
         ]
     )
     # 12.345 is stored just below 12.345, but ×100 rounds to 1234.5 → 1235 cents.
-    assert ledger.to_frame().to_dict("records") == [
+    frame = ledger.to_frame()
+    assert frame["unit"].tolist() == ["", ""]  # no quantity given: none (NaN)
+    assert frame["quantity"].isna().all()
+    assert frame.drop(columns=["quantity", "unit"]).to_dict("records") == [
         {"month": 1, "payer": "client_2", "payee": "provider", "account": "parts", "amount": 12.35,
          "incident": 5},
         {"month": 1, "payer": "provider", "payee": "client_2", "account": "sla_credit", "amount": 3.0,
@@ -220,6 +231,37 @@ def tm_terms(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+@st.composite
+def rate_cards(draw: st.DrawFn) -> dict[str, Any]:
+    """T&M terms with a rate card (and no after-hours multiplier where the card prices after-hours work)."""
+    terms = draw(tm_terms())
+    card = {k: draw(st.one_of(st.none(), money(400.0))) for k in ("emergency", "weekend", "after_hours")}
+    card["emergency_priorities"] = draw(st.lists(st.sampled_from(PRIORITIES), min_size=1, unique=True))
+    if draw(st.booleans()):
+        card["project"] = draw(money(300.0))
+        card["project_categories"] = draw(category_subset())
+    if card["after_hours"] is not None:
+        terms["after_hours_multiplier"] = 1.0
+    return {**terms, "rate_card": card}
+
+
+def any_tm_terms() -> st.SearchStrategy[dict[str, Any]]:
+    return st.one_of(tm_terms(), rate_cards())
+
+
+@st.composite
+def term_pricing(draw: st.DrawFn) -> dict[str, Any]:
+    months = draw(st.one_of(st.none(), st.integers(1, 6)))
+    return {
+        "months": months,
+        "discount": draw(st.floats(0.0, 0.5)) if months else 0.0,
+        "month_to_month_premium": 0.0 if months else draw(st.floats(0.0, 0.5)),
+        "escalator": draw(st.floats(-0.1, 0.2)),
+        "notice_months": draw(st.integers(0, 2)),
+        "early_termination_share": draw(st.floats(0.0, 1.0)) if months else 0.0,
+    }
+
+
 def category_subset() -> st.SearchStrategy[list[str]]:
     return st.lists(st.sampled_from(CATEGORIES), unique=True)
 
@@ -232,7 +274,7 @@ def time_and_materials(draw: st.DrawFn) -> TimeAndMaterials:
             "name": "tm",
             "bill_prevention": draw(st.booleans()),
             "policy": POLICY,
-            **draw(tm_terms()),
+            **draw(any_tm_terms()),
         }
     )
 
@@ -250,7 +292,7 @@ def fixed_price(draw: st.DrawFn) -> FixedPrice:
             "parts": draw(st.sampled_from(["included", "billed"])),
             "trip_charge": draw(money(150.0)),
             "warranty_days": draw(st.one_of(st.just(0.0), st.floats(0.0, 90.0))),
-            "fallback": draw(tm_terms()),
+            "fallback": draw(any_tm_terms()),
             "policy": POLICY,
         }
     )
@@ -290,8 +332,19 @@ def managed(draw: st.DrawFn) -> Managed:
                 "onsite": draw(st.booleans()),
                 "parts": draw(st.booleans()),
             },
+            "base_fee_per_month": draw(st.one_of(st.just(0.0), money(3000.0))),
+            "included": {"users": draw(st.integers(0, 30)), "endpoints": draw(st.integers(0, 30))},
+            "minimum_monthly_fee": draw(st.one_of(st.just(0.0), money(3000.0))),
+            "volume_discounts": draw(
+                st.lists(st.integers(1, 60), unique=True, max_size=3).map(
+                    lambda xs: [
+                        {"from_users": x, "discount": 0.05 * (i + 1)} for i, x in enumerate(sorted(xs))
+                    ]
+                )
+            ),
+            "term": draw(term_pricing()),
             "out_of_scope_categories": draw(category_subset()),
-            "out_of_scope": draw(tm_terms()),
+            "out_of_scope": draw(any_tm_terms()),
             "sla": {
                 "clock": draw(st.sampled_from(["business", "clock"])),
                 "targets": targets,
@@ -303,12 +356,98 @@ def managed(draw: st.DrawFn) -> Managed:
     )
 
 
-CONTRACTS = {"time_and_materials": time_and_materials, "fixed_price": fixed_price, "managed": managed}
+@st.composite
+def block_hours(draw: st.DrawFn) -> BlockHours:
+    rollover = draw(
+        st.one_of(
+            st.none(),
+            st.fixed_dictionaries(
+                {
+                    "cap_hours": st.one_of(st.none(), hours(20.0)),
+                    "expiry_months": st.one_of(st.none(), st.integers(1, 3)),
+                }
+            ),
+        )
+    )
+    return BlockHours.model_validate(
+        {
+            "kind": "block_hours",
+            "name": "block",
+            "hours_per_month": draw(st.floats(0.25, 20.0)),
+            "price_per_month": draw(money(3000.0)),
+            "rollover": rollover,
+            "draws": {
+                "remote": draw(st.booleans()),
+                "onsite": draw(st.booleans()),
+                "travel": draw(st.booleans()),
+            },
+            "overage": draw(any_tm_terms()),
+            "term": draw(term_pricing()),
+            "policy": POLICY,
+        }
+    )
+
+
+@st.composite
+def monitoring_plus_tm(draw: st.DrawFn) -> MonitoringPlusTm:
+    return MonitoringPlusTm.model_validate(
+        {
+            "kind": "monitoring_plus_tm",
+            "name": "hybrid",
+            "fee_per_endpoint_month": draw(money(60.0)),
+            "fee_per_server_month": draw(money(200.0)),
+            "tm": draw(any_tm_terms()),
+            "term": draw(term_pricing()),
+            "policy": {"technicians": 1, "monitoring": True},
+        }
+    )
+
+
+@st.composite
+def cost_sharing(draw: st.DrawFn) -> CostSharing:
+    return CostSharing.model_validate(
+        {
+            "kind": "cost_sharing",
+            "name": "gain-share",
+            "target_cost_per_user_month": draw(money(100.0)),
+            "provider_share": draw(st.one_of(st.sampled_from([0.0, 0.5, 1.0]), st.floats(0.0, 1.0))),
+            "fee_per_user_month": draw(money(50.0)),
+            "cost_per_hour": draw(money(150.0)),
+            "counts_travel": draw(st.booleans()),
+            "counts_prevention": draw(st.booleans()),
+            "term": draw(term_pricing()),
+            "policy": POLICY,
+        }
+    )
+
+
+CONTRACTS = {
+    "time_and_materials": time_and_materials,
+    "fixed_price": fixed_price,
+    "managed": managed,
+    "block_hours": block_hours,
+    "monitoring_plus_tm": monitoring_plus_tm,
+    "cost_sharing": cost_sharing,
+}
 
 
 @st.composite
 def cases(draw: st.DrawFn, kind: str) -> tuple[Any, TicketLog, PreventionLog, BillingContext]:
     ctx = draw(contexts())
+    if draw(st.booleans()):  # clients who join late or leave early (early-termination fees)
+        ctx = dataclasses.replace(
+            ctx,
+            active=np.array(
+                draw(
+                    st.lists(
+                        st.booleans(),
+                        min_size=ctx.months * len(ctx.users),
+                        max_size=ctx.months * len(ctx.users),
+                    )
+                ),
+                dtype=bool,
+            ).reshape(len(ctx.users), ctx.months),
+        )
     contract = draw(CONTRACTS[kind]())
     return contract, draw(ticket_logs(ctx)), draw(prevention_logs(ctx)), ctx
 
@@ -329,10 +468,11 @@ def test_ledger_balances_to_the_cent(kind: str, data: st.DataObject) -> None:
     ledger = bill(contract, log, prevention, ctx)
     n_clients = len(ctx.users)
 
-    # (a) Whole, positive cents (zero lines are dropped); every line is client → provider, or a credit
-    # provider → client.
+    # (a) Whole, positive cents (zero lines are dropped), but for the client's share of a saving under cost
+    # sharing (a negative line: money back); every line is client → provider, or a credit provider → client.
     assert np.issubdtype(ledger.cents.dtype, np.integer)
-    assert (ledger.cents > 0).all()
+    assert (ledger.cents[ledger.account != Account.COST_SHARE] > 0).all()
+    assert (ledger.cents != 0).all()
     to_provider = (ledger.payer >= 0) & (ledger.payer < n_clients) & (ledger.payee == Party.PROVIDER)
     credit = (ledger.payer == Party.PROVIDER) & (ledger.payee >= 0) & (ledger.payee < n_clients)
     assert (to_provider ^ credit).all()
@@ -355,16 +495,22 @@ def test_ledger_balances_to_the_cent(kind: str, data: st.DataObject) -> None:
         for c in range(n_clients)
     ]
     assert sum(per_client) == ledger.client_payments()
+    if isinstance(contract, CostSharing):  # the client's share of a saving never exceeds the target
+        assert (np.round(ledger.payments_by_client_month((n_clients, ctx.months)) * 100) >= 0).all()
 
     if not isinstance(contract, Managed):
         assert credits == 0
         return
+    if ctx.active is not None:  # clients joining and leaving: the fee lines are checked by hand in test_billing
+        return
 
-    # Managed: one fee line per client and month (unless the fee rounds to zero), onboarding in month 0.
-    fee = (
-        ctx.users * contract.fee_per_user_month
-        + ctx.endpoints * contract.fee_per_endpoint_month
-        + ctx.servers * contract.fee_per_server_month
+    # Managed: one fee line per client and month (unless the fee rounds to zero), onboarding in month 0; the
+    # months of one contract year (every month here: at most 4) at the same fee.
+    fee = np.array(
+        [
+            float(contract.fee_per_client_month(int(u), int(e), int(v))) * contract.term.factor
+            for u, e, v in zip(ctx.users, ctx.endpoints, ctx.servers, strict=True)
+        ]
     )
     fee_cents = [_half_up_cents(float(f)) for f in fee]
     fee_lines = ledger.account == Account.FEE
@@ -388,7 +534,8 @@ def test_ledger_balances_to_the_cent(kind: str, data: st.DataObject) -> None:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_tm_labour_matches_scalar_reference(data: st.DataObject) -> None:
-    """Each T&M labour line equals a scalar re-computation: increment, minimum, rate, multiplier."""
+    """Each T&M labour line equals a scalar re-computation: increment, minimum, rate (the rate card's work type
+    first), multiplier."""
     ctx = data.draw(contexts())
     contract = data.draw(time_and_materials())
     log = data.draw(ticket_logs(ctx))
@@ -404,8 +551,18 @@ def test_tm_labour_matches_scalar_reference(data: st.DataObject) -> None:
         units = math.ceil(float(log.work_hours[i]) / inc - 1e-9)
         minimum = contract.minimum_onsite_hours if onsite else contract.minimum_remote_hours
         rate = contract.onsite_rate if onsite else contract.remote_rate
-        mult = contract.after_hours_multiplier if log.after_hours[i] else 1.0
-        cents = int(to_cents(max(units * inc, minimum) * rate * mult))
+        rate *= contract.after_hours_multiplier if log.after_hours[i] else 1.0
+        card = contract.rate_card
+        if card is not None:  # the first work type on the card that applies
+            weekday = int(float(log.started[i]) // 24) % 7
+            applies = [
+                (card.emergency, f"P{int(log.priority[i])}" in card.emergency_priorities),
+                (card.weekend, weekday >= 5),
+                (card.after_hours, bool(log.after_hours[i])),
+                (card.project, CATEGORIES[int(log.category[i])] in card.project_categories),
+            ]
+            rate = next((r for r, yes in applies if yes and r is not None), rate)
+        cents = int(to_cents(max(units * inc, minimum) * rate))
         if cents:
             expected[int(log.incident[i])] = cents
     assert got == expected

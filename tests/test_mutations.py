@@ -151,10 +151,11 @@ def _identities_hold(reps: Any) -> None:
         "provider_cost",
         reps["provider_labour_cost"] + reps["provider_tools_cost"] + reps["provider_parts_cost"],
     )
-    close("client_total_cost", reps["client_fees"] + reps["client_downtime_cost"])
-    close("social_cost", reps["provider_cost"] + reps["client_downtime_cost"])
+    own_it = reps["client_it_cost"]  # the client's own IT under co-management, 0 otherwise
+    close("client_total_cost", reps["client_fees"] + reps["client_downtime_cost"] + own_it)
+    close("social_cost", reps["provider_cost"] + reps["client_downtime_cost"] + own_it)
     assert (reps["sla_credits"] >= 0).all() and (reps["provider_cost"] >= 0).all()
-    assert (reps["client_downtime_cost"] >= 0).all()
+    assert (reps["client_downtime_cost"] >= 0).all() and (own_it >= 0).all()
 
 
 @pytest.mark.slow

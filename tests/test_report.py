@@ -41,7 +41,7 @@ def results_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """results/ with a run folder and a transition folder, as the CLI would write them."""
     root = tmp_path_factory.mktemp("results")
     sc = load_scenario(SMALL, ["horizon_months=5", "warmup_months=1"])
-    write_results(simulate(sc, replications=3), root / "small-office")
+    write_results(simulate(sc, replications=3, invoices=True), root / "small-office")
     tr = load_scenario(TRANSITION, ["horizon_months=13"])
     write_transition(simulate_transition(tr, replications=2), root / "transition")
     return root

@@ -28,8 +28,9 @@ def test_scenario_runs_short(path: Path) -> None:
     assert np.allclose(reps["provider_revenue"], reps["client_fees"])
     assert np.allclose(reps["provider_gross_profit"], reps["provider_revenue"] - reps["provider_cost"])
     assert np.allclose(reps["provider_net_profit"], reps["provider_gross_profit"] - reps["provider_overhead"])
-    assert np.allclose(reps["client_total_cost"], reps["client_fees"] + reps["client_downtime_cost"])
-    assert np.allclose(reps["social_cost"], reps["provider_cost"] + reps["client_downtime_cost"])
+    own_it = reps["client_it_cost"]  # the client's own IT under co-management, 0 otherwise
+    assert np.allclose(reps["client_total_cost"], reps["client_fees"] + reps["client_downtime_cost"] + own_it)
+    assert np.allclose(reps["social_cost"], reps["provider_cost"] + reps["client_downtime_cost"] + own_it)
     assert (reps["tickets"] <= reps["incidents"]).all()
     assert ((reps["technician_utilization"] >= 0) & (reps["technician_utilization"] <= 1)).all()
 

@@ -12,7 +12,7 @@ import yaml
 
 from simulator import load_scenario
 from simulator.config import Scenario
-from simulator.contracts.ledger import Party
+from simulator.contracts.ledger import Account, Party
 from simulator.studies.run import run_replication
 from simulator.studies.transition import run_strategy, simulate_transition, slot_scenario
 
@@ -63,7 +63,15 @@ def test_cash_equals_the_ledger() -> None:
     np.testing.assert_allclose(rows["profit"].to_numpy() * 100, net, atol=1e-6)
     np.testing.assert_allclose(rows["cash"].to_numpy() * 100, np.cumsum(net), atol=1e-6)
     # Revenue by type adds up, and everything the provider receives is accounted as revenue.
-    parts = rows[["revenue_tm", "revenue_per_job", "revenue_recurring", "revenue_onboarding"]].sum(axis=1)
+    parts = rows[
+        [
+            "revenue_tm",
+            "revenue_per_job",
+            "revenue_recurring",
+            "revenue_onboarding",
+            "revenue_early_termination",
+        ]
+    ].sum(axis=1)
     np.testing.assert_allclose(parts, rows["revenue"], atol=1e-6)
 
 
@@ -186,3 +194,82 @@ def test_missing_portfolio_is_a_clear_error() -> None:
 
     with pytest.raises(ValueError, match="no `portfolio:` section"):
         run(load_scenario(ROOT / "scenarios" / "baseline.yaml"))
+
+
+BLOCK = {
+    "name": "block-hours",
+    "kind": "block_hours",
+    "hours_per_month": 6,
+    "price_per_month": 780,
+    "rollover": {"cap_hours": 6},
+    "overage": {"remote_rate": 135, "onsite_rate": 150},
+    "policy": {"technicians": 2},
+}
+
+
+def test_a_break_fix_kind_can_be_the_offer_and_each_client_moves_once() -> None:
+    data = yaml.safe_load(TRANSITION.read_text())
+    data.update({"horizon_months": 14, "replications": 2})
+    data["contracts"].append(BLOCK)
+    data["portfolio"]["strategies"] = [
+        {"name": "stay", "kind": "stay", "sales_staff": 0},
+        {
+            "name": "to-blocks",
+            "kind": "gradual",
+            "to": "block-hours",
+            "start_month": 1,
+            "offer_rate": 0.5,
+            "acceptance": 1.0,
+            "sales_staff": 0,
+        },
+    ]
+    data["portfolio"]["churn"]["enabled"] = False
+    sc = load_scenario(data)
+    result = simulate_transition(sc)
+    moved = result.monthly[result.monthly["strategy"] == "to-blocks"]
+    start = sum(s.count for s in sc.portfolio.starting if s.contract != "block-hours")
+    for _, g in moved.groupby("replication"):
+        g = g.sort_values("month")
+        assert g["migrated"].sum() <= start  # offered until they are on it, never again
+        np.testing.assert_array_equal(
+            g["clients_block-hours"].to_numpy(), np.cumsum(g["migrated"].to_numpy())
+        )
+        assert g["clients_block-hours"].iloc[-1] > 0
+        assert (g["revenue_recurring"] > 0).any()  # the blocks are recurring revenue
+
+
+def test_churn_serves_the_notice_and_pays_the_early_termination_fee() -> None:
+    """Clients who leave a 36-month contract at a 12-month renewal pay the fee on the fees left in the term in
+    their last month, and are served (and billed) through their notice period; they count as churned when gone."""
+    data = yaml.safe_load(TRANSITION.read_text())
+    data.update({"horizon_months": 16, "replications": 2})
+    for c in data["contracts"]:
+        if c["kind"] == "managed":
+            c["term"] = {"months": 36, "notice_months": 2, "early_termination_share": 0.5}
+    data["portfolio"]["starting"] = [
+        {**s, "contract": "managed-services"} for s in data["portfolio"]["starting"]
+    ]
+    data["portfolio"]["strategies"] = [{"name": "stay", "kind": "stay", "sales_staff": 0}]
+    data["portfolio"]["churn"]["intercept"] = 3.0  # nearly everybody leaves at the first renewal
+    sc = load_scenario(data)
+    for replication in range(sc.replications):
+        run = run_strategy(sc, sc.portfolio.strategies[0], replication, sc.seed)
+        assignment = run.plan.assignment
+        led = run.books.ledger
+        fee = led.account == Account.EARLY_TERMINATION
+        gone = [c for c in range(len(assignment)) if assignment[c, 0] >= 0 and assignment[c, -1] < 0]
+        assert gone and int(run.churned.sum()) == len(gone)
+        assert sorted(led.payer[fee].tolist()) == gone  # each leaver pays once ...
+        clients = slot_scenario(sc).clients
+        managed = next(c for c in sc.contracts if c.kind == "managed")
+        for c in gone:
+            last = int(np.flatnonzero(assignment[c] >= 0).max())
+            assert int(led.month[fee & (led.payer == c)][0]) == last  # ... in its last month
+            assert run.churned[last + 1] >= 1
+            # Its contract began 0-11 months before the horizon (renewals staggered, DESIGN.md §4b): it decided
+            # at a renewal, served 2 months of notice and owes half of the fees left of the 36 months.
+            began = -(c % 12)
+            assert (last - 1 - began) % 12 == 0
+            left = 36 - (last - began + 1)
+            monthly = managed.fee_per_client_month(clients.users[c], clients.endpoints[c], clients.servers[c])
+            assert int(led.cents[fee & (led.payer == c)][0]) == round(0.5 * left * monthly * 100)

@@ -367,3 +367,20 @@ def test_a_re_priced_switching_value_has_the_interval_where_the_contracts_are_no
     assert any(np.isfinite(got)), "the interval has at least one end inside the range"
     assert got == pytest.approx(expected, rel=1e-6, nan_ok=True)
     assert all(not np.isfinite(e) or (e < x_star) == (k == 0) for k, e in enumerate(got))
+
+
+def test_the_switching_sentence_names_contracts_by_label(two: tuple[Any, Any]) -> None:
+    """A contract with a label is the leader of its own rows: the sentence gives its switching values, not a
+    claim that another contract is 'already lowest'."""
+    from simulator.outputs.charts.verdict import switching_sentence
+
+    results, verdict = two
+    plain = switching_sentence(verdict.table, results.scenario)
+    data = _two_contracts([DOWNTIME, FEE])
+    for c in data["contracts"]:
+        c["label"] = f"The {c['name']} offer"
+    labelled = switching_sentence(verdict.table, load_scenario(data))
+    assert "already lowest" not in labelled
+    for c in data["contracts"]:
+        plain = plain.replace(c["name"], f"The {c['name']} offer") if c["name"] in plain else plain
+    assert "unless" in labelled and labelled.count("(then") == plain.count("(then")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
@@ -18,8 +18,13 @@ class Handling:
     SELF = 0  # worked around by the client's staff, never reported
     AUTO = 1  # fixed by monitoring, no technician
     TICKET = 2  # worked by a technician
+    CLIENT_IT = 3  # fixed by the client's own IT (co-managed), never reaching the provider
 
-    LABELS = ("self_handled", "auto_remediated", "ticket")
+    LABELS = ("self_handled", "auto_remediated", "ticket", "client_it")
+
+
+def _no_column() -> np.ndarray:
+    return np.zeros(0)
 
 
 @dataclass
@@ -53,6 +58,15 @@ class TicketLog:
     recurrence: np.ndarray  # bool
     parent: np.ndarray  # incident id of the fix that did not hold, -1 otherwise
     parent_resolved: np.ndarray  # when that fix was done, NaN otherwise
+    client_it_hours: np.ndarray = field(default_factory=_no_column)  # the client's own IT's hands-on hours
+    client_it_cost: np.ndarray = field(default_factory=_no_column)  # those hours at its cost [currency]
+
+    def __post_init__(self) -> None:
+        # A log built without the client-IT columns (no co-managed contract) has zeros there.
+        n = len(self.incident)
+        for name in ("client_it_hours", "client_it_cost"):
+            if n and not len(getattr(self, name)):
+                setattr(self, name, np.zeros(n))
 
     def __len__(self) -> int:
         return len(self.incident)
@@ -97,6 +111,9 @@ class BillingContext:
     )
     terminate_from: int | None = (
         None  # an SLA termination right is exercised from this month on; None = never
+    )
+    contract_start: np.ndarray | None = (
+        None  # per client: the month its contract began (before the horizon: negative); None = its first month on it
     )
 
 

@@ -190,6 +190,7 @@ def run(
             workers=workers,
             tickets=tickets,
             progress=lambda: progress.advance(task),
+            invoices=True,
         )
     verdict = None
     if with_verdict:
@@ -241,7 +242,7 @@ def run(
     _findings(results, verdict)
     console.print(
         f"Results written to [cyan]{folder}[/]: summary.csv, replications.csv, differences.csv, monthly.csv, "
-        "benchmarks.csv, risk.csv, scenario.resolved.yaml, ticket_times.csv"
+        "benchmarks.csv, risk.csv, scenario.resolved.yaml, ticket_times.csv, invoices.csv"
         f"{', verdict.csv, pricing.csv' if verdict is not None else ''}, comparison/revenue/service"
         f"{'/verdict' if verdict is not None else ''}.png/.svg"
         f"{', tickets.parquet' if tickets else ''}{', report.html, results.xlsx' if with_report else ''}"

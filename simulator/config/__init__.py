@@ -2,8 +2,9 @@
 messages that name the file, the field and the fix. ``msp-sim schema`` prints the model as the file reference.
 
 Modules: ``sections`` (calendar, clients, incidents, provider), ``incentive_settings``, ``portfolio``,
-``scenario`` (the whole file and its cross-field checks), ``money`` (the money limit), ``reading`` (YAML in and
-out), ``overrides`` (``--set``), ``errors`` (the messages), ``loading`` (``load_scenario``), ``schema``.
+``security`` (security stacks), ``scenario`` (the whole file and its cross-field checks), ``money`` (the money
+limit), ``reading`` (YAML in and out), ``overrides`` (``--set``), ``errors`` (the messages), ``loading``
+(``load_scenario``), ``schema``.
 """
 
 from .benchmarks import BENCHMARK_FIGURES, Benchmark, BenchmarkOverride, BenchmarkRange, shipped_benchmarks
@@ -44,6 +45,7 @@ from .sections import (
     Recurrence,
     Triage,
 )
+from .security import SecurityStack
 
 __all__ = [
     "BENCHMARK_FIGURES",
@@ -81,6 +83,7 @@ __all__ = [
     "Sales",
     "Scenario",
     "ScenarioError",
+    "SecurityStack",
     "Span",
     "Staffing",
     "StartingClients",

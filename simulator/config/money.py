@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from simulator.base.distributions import Distribution
 from simulator.base.limits import MONTH_HOURS
+from simulator.contracts import Contract
 from simulator.contracts.base import Exposure, KindExposure, Size, Term
 
 from .sections import MAJOR, Parts
@@ -36,7 +37,37 @@ def money_terms(s: Scenario) -> dict[str, list[Term]]:
     counts = _counts(s)
     exposure, kinds = _exposure(s, counts)
     common = _common_terms(s, exposure, kinds)
-    return {c.name: [*common, *c.money_terms(exposure, f"contracts[{c.name}]")] for c in s.contracts}
+    return {
+        c.name: [*common, *_contract_costs(s, c, exposure), *c.money_terms(exposure, f"contracts[{c.name}]")]
+        for c in s.contracts
+    }
+
+
+def _contract_costs(s: Scenario, contract: Contract, x: Exposure) -> list[Term]:
+    """The costs of one contract's own choices: the provider's security stack on every endpoint, and the client's
+    own IT's hours on every job's expected effort (co-managed)."""
+    terms: list[Term] = []
+    stack = contract.policy.security_stack
+    if stack is not None and stack in s.security_stacks:
+        cost = s.security_stacks[stack].tools_cost_per_endpoint_month
+        terms.append(
+            (
+                cost * x.endpoints * x.months,
+                f"security_stacks.{stack}.tools_cost_per_endpoint_month",
+                f"the security stack's cost ({x.endpoints} endpoints × {x.months} months)",
+            )
+        )
+    co = contract.co_management
+    if co is not None:
+        hours = sum(k.jobs * k.effort_expected for k in x.kinds)
+        terms.append(
+            (
+                hours * co.client_it_cost_per_hour,
+                f"contracts[{contract.name}].co_managed.client_it_cost_per_hour",
+                f"the client's own IT time ({hours:.3g} hours)",
+            )
+        )
+    return terms
 
 
 def _counts(s: Scenario) -> dict[str, int]:
@@ -131,6 +162,7 @@ def _exposure(s: Scenario, counts: dict[str, int]) -> tuple[Exposure, list[_Kind
         effort_factor=effort_factor,
         hour_cost=provider.cost_per_technician_hour,
         prevention_hours=prevention * endpoints * months,
+        travel_hours=sum(x.jobs * x.onsite * provider.travel_hours.expected for x in kinds),
         parts=sum(a for a, _ in _parts(kinds)),
         largest_effort=largest_effort,
         largest_effort_field=effort_field,

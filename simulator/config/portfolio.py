@@ -34,7 +34,7 @@ class StartingClients(ConfigModel):
 
 
 class Strategy(ConfigModel):
-    """How the provider moves its break/fix clients to a managed contract."""
+    """How the provider moves its break/fix clients to another contract (usually a managed one)."""
 
     name: Label
     """Strategy label."""
@@ -42,7 +42,8 @@ class Strategy(ConfigModel):
     """``stay``: nobody is offered; ``gradual``: a share of the remaining break/fix clients is offered each month;
     ``all_at_once``: every break/fix client is offered in one month."""
     to: str | None = None
-    """Managed contract offered (required unless ``stay``)."""
+    """Contract offered (required unless ``stay``): a managed one, or any other the break/fix clients move to
+    (block hours, monitoring plus T&M)."""
     start_month: int = Field(0, ge=0, le=MONTHS)
     """First month of offers (``gradual``) or the month of the offer (``all_at_once``)."""
     offer_rate: float = Field(0.1, ge=0, le=1)

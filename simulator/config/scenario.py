@@ -21,6 +21,7 @@ from .portfolio import Portfolio
 from .risk import Risk
 from .robustness import Robustness
 from .sections import MAJOR, Calendar, ClientSegment, ConfigModel, Incidents, Provider
+from .security import SecurityStack
 
 __all__ = ["Scenario", "priorities"]
 
@@ -57,6 +58,9 @@ class Scenario(ConfigModel):
     """The provider."""
     contracts: list[Contract] = Field(min_length=1)
     """Contracts to compare, each with the provider's levers under it."""
+    security_stacks: dict[Label, SecurityStack] = {}
+    """Security stacks by name (e.g. bronze, silver, gold packages); a contract's ``policy.security_stack`` picks
+    one."""
     incentives: IncentiveSettings = IncentiveSettings()
     """Settings of the incentive analysis."""
     risk: Risk = Risk()
@@ -135,6 +139,7 @@ class Scenario(ConfigModel):
                     f"@contracts[{c.name}]: contract '{c.name}' names unknown categories {unknown}; "
                     f"known: {sorted(known)}"
                 )
+        self._check_security()
         self._check_portfolio()
         unknown_spaces = sorted(set(self.incentives.contracts) - {c.name for c in self.contracts})
         if unknown_spaces:
@@ -156,6 +161,36 @@ class Scenario(ConfigModel):
         self._check_money()
         return self
 
+    def _check_security(self) -> None:
+        """Security stacks name known categories; policies name known stacks; co-management known categories."""
+        categories = [c.name for c in self.incidents.categories]
+        for name, stack in self.security_stacks.items():
+            unknown = sorted(set(stack.category_rates) - set(categories))
+            if unknown:
+                hint = " (major incidents take major_probability)" if MAJOR in unknown else ""
+                raise ValueError(
+                    f"@security_stacks.{name}.category_rates: no incident categories {unknown}{hint}. Fix: name "
+                    f"categories of incidents.categories: {categories}"
+                )
+        stacks = sorted(self.security_stacks)
+        for c in self.contracts:
+            chosen = c.policy.security_stack
+            if chosen is not None and chosen not in self.security_stacks:
+                known = f"the stacks are {stacks}" if stacks else "the scenario defines none"
+                raise ValueError(
+                    f"@contracts[{c.name}].policy.security_stack: no security stack '{chosen}' ({known}). Fix: "
+                    "name one defined under security_stacks, define it there, or set null for none"
+                )
+            co = c.co_management
+            if co is not None and co.categories is not None:
+                unknown = sorted(set(co.categories) - set(categories))
+                if unknown:
+                    hint = " (major incidents are never L1-eligible)" if MAJOR in unknown else ""
+                    raise ValueError(
+                        f"@contracts[{c.name}].co_managed.categories: no incident categories {unknown}{hint}. "
+                        f"Fix: name categories of incidents.categories: {categories}, or null for all"
+                    )
+
     def _check_portfolio(self) -> None:
         p = self.portfolio
         if p is None:
@@ -175,8 +210,10 @@ class Scenario(ConfigModel):
                 raise ValueError(
                     f"@portfolio.strategies[{st.name}].sales_contract: no contract '{st.sales_contract}'"
                 )
-            if st.to is not None and not (st.to in by_name and by_name[st.to].managed):
-                raise ValueError(f"@portfolio.strategies[{st.name}].to: '{st.to}' is not a managed contract")
+            if st.to is not None and st.to not in by_name:
+                raise ValueError(
+                    f"@portfolio.strategies[{st.name}].to: no contract '{st.to}'; contracts: {sorted(by_name)}"
+                )
         names = [st.name for st in p.strategies]
         if len(set(names)) != len(names):
             raise ValueError("@portfolio.strategies: strategy names must be unique")

@@ -11,9 +11,23 @@ from typing import Annotated, get_args
 
 from pydantic import Field
 
-from .base import ContractKind, ContractModel, Exposure, KindExposure, Policy, Size, Term, TmTerms, Words
+from .base import (
+    CoManaged,
+    ContractKind,
+    ContractModel,
+    Exposure,
+    KindExposure,
+    Policy,
+    Size,
+    Term,
+    TmTerms,
+    Words,
+)
+from .block_hours import BlockHours, Draws, Rollover
+from .cost_sharing import CostSharing
 from .fixed_price import FixedPrice
-from .managed import Inclusions, Managed
+from .managed import Included, Inclusions, Managed, VolumeBreak
+from .monitoring_plus_tm import MonitoringPlusTm
 from .sla import (
     PRIORITIES,
     ComplianceTier,
@@ -25,36 +39,50 @@ from .sla import (
     SlaTarget,
     SlaTerms,
 )
+from .terms import TermPricing
 from .time_and_materials import TimeAndMaterials
 
 __all__ = [
     "KINDS",
     "PRIORITIES",
+    "BlockHours",
+    "CoManaged",
     "ComplianceTier",
     "ComplianceTiers",
     "Contract",
     "ContractKind",
     "ContractModel",
+    "CostSharing",
     "CreditScheme",
+    "Draws",
     "Exposure",
     "FixedPrice",
+    "Included",
     "Inclusions",
     "KindExposure",
     "Managed",
+    "MonitoringPlusTm",
     "PerBreach",
     "PerDowntimeHour",
     "Policy",
+    "RateCard",
+    "Rollover",
     "Size",
     "SlaMonth",
     "SlaTarget",
     "SlaTerms",
     "Term",
+    "TermPricing",
     "TimeAndMaterials",
     "TmTerms",
+    "VolumeBreak",
     "Words",
 ]
 
-Contract = Annotated[TimeAndMaterials | FixedPrice | Managed, Field(discriminator="kind")]
+Contract = Annotated[
+    TimeAndMaterials | FixedPrice | BlockHours | MonitoringPlusTm | Managed | CostSharing,
+    Field(discriminator="kind"),
+]
 """Any contract, chosen by ``kind``: the one place that lists the kinds."""
 
 KINDS: tuple[type[ContractKind], ...] = get_args(get_args(Contract)[0])

@@ -9,9 +9,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, Self
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from simulator.base.limits import FACTOR, MONEY, MONTH_HOURS, PREVENTION_HOURS, TECHNICIANS, THOROUGHNESS
+from simulator.base.limits import (
+    FACTOR,
+    MONEY,
+    MONTH_HOURS,
+    PREVENTION_HOURS,
+    TECHNICIANS,
+    THOROUGHNESS,
+    WORK_HOURS,
+    Label,
+)
 from simulator.base.records import BillingContext, PreventionLog, TicketLog
 
 from .ledger import Ledger
@@ -20,11 +29,13 @@ if TYPE_CHECKING:
     from .sla import CreditScheme, SlaTerms
 
 __all__ = [
+    "CoManaged",
     "ContractKind",
     "ContractModel",
     "Exposure",
     "KindExposure",
     "Policy",
+    "RateCard",
     "Size",
     "Term",
     "TmTerms",
@@ -49,6 +60,73 @@ class Policy(ContractModel):
     """RMM/PSA tooling on: detectable incidents are seen at once, some fixed automatically, triage automated."""
     thoroughness: float = Field(1.0, gt=0, le=THOROUGHNESS)
     """Fix effort multiplier k; a rushed fix (k < 1) saves time but recurs more often."""
+    security_stack: Label | None = None
+    """The security stack (a name under the scenario's ``security_stacks``) the provider runs for the clients on
+    this contract: it stops part of their incidents, shortens major outages and costs the provider per endpoint;
+    null: none."""
+
+
+class CoManaged(ContractModel):
+    """Co-managed IT: the client's own IT handles a share of the simple tickets (L1), which never reach the
+    provider's technicians and are not billed; its time counts as the client's cost."""
+
+    share: float = Field(ge=0, le=1)
+    """Share of the L1-eligible tickets the client's own IT takes [share]."""
+    l1_max_effort_hours: float = Field(ge=0, le=WORK_HOURS)
+    """A ticket is L1-eligible when it is remote (no visit needed), not a major incident, not a recurrence, and
+    its hands-on effort (at thoroughness 1) is at most this [hours]."""
+    client_it_cost_per_hour: float = Field(ge=0, le=MONEY)
+    """What an hour of the client's own IT costs the client (loaded wage) [currency/hour]."""
+    categories: list[str] | None = Field(None, min_length=1)
+    """Incident categories that can be L1-eligible; null: every category (major incidents never are)."""
+
+    def describe(self, words: Words) -> str:
+        """Co-management in words: which tickets the client's own IT takes and what its hour costs."""
+        which = f" of {words.join(self.categories)}" if self.categories else ""
+        return (
+            f"co-managed: the client's own IT takes {words.pct(self.share)} of the remote tickets{which} of up to "
+            f"{words.hours(self.l1_max_effort_hours)} (not major incidents or recurrences) at "
+            f"{words.money(self.client_it_cost_per_hour)} an hour of its time, unbilled"
+        )
+
+
+class RateCard(ContractModel):
+    """Hourly rates by work type. A job is billed at the rate of the first work type that applies to it and has a
+    rate on the card, in this order: emergency (a priority in ``emergency_priorities``), weekend (work started on a
+    Saturday or Sunday), after hours (work started outside the users' business hours), project (a category in
+    ``project_categories``); any other job at the remote or on-site rate. Minimum hours and billing steps apply as
+    for every job."""
+
+    emergency: float | None = Field(None, ge=0, le=MONEY)
+    """Rate for emergency work (a priority jump) [currency/hour]; null: not on the card."""
+    emergency_priorities: list[Literal["P1", "P2", "P3", "P4"]] = ["P1"]
+    """Priorities billed as emergency work."""
+    weekend: float | None = Field(None, ge=0, le=MONEY)
+    """Rate for work started on a Saturday or Sunday [currency/hour]; null: not on the card."""
+    after_hours: float | None = Field(None, ge=0, le=MONEY)
+    """Rate for work started outside the users' business hours [currency/hour]; null: not on the card."""
+    project: float | None = Field(None, ge=0, le=MONEY)
+    """Rate for project work: jobs of the ``project_categories`` [currency/hour]; null: not on the card."""
+    project_categories: list[str] = []
+    """Incident categories billed as project work (``major`` for major incidents)."""
+
+    @model_validator(mode="after")
+    def _project_named(self) -> Self:
+        if self.project_categories and self.project is None:
+            raise ValueError(
+                "project_categories are named but the card has no project rate; set rate_card.project"
+            )
+        return self
+
+    def rates(self) -> list[tuple[str, float]]:
+        """The card's work types with a rate, in the order they take precedence."""
+        pairs = (
+            ("emergency", self.emergency),
+            ("weekend", self.weekend),
+            ("after hours", self.after_hours),
+            ("project", self.project),
+        )
+        return [(name, rate) for name, rate in pairs if rate is not None]
 
 
 class TmTerms(ContractModel):
@@ -69,7 +147,28 @@ class TmTerms(ContractModel):
     parts_markup: float = Field(0.0, ge=0, le=FACTOR)
     """Markup on parts cost (0.3 = +30%) [share]."""
     after_hours_multiplier: float = Field(1.0, ge=1, le=FACTOR)
-    """Rate multiplier for work started outside business hours [factor]."""
+    """Rate multiplier for work started outside business hours [factor]; with a rate card that prices after-hours
+    work, leave it at 1."""
+    rate_card: RateCard | None = None
+    """Hourly rates by work type (after hours, weekend, emergency, project), as a PSA's rate card; null: the remote
+    and on-site rates for every job."""
+
+    @model_validator(mode="after")
+    def _one_after_hours_price(self) -> Self:
+        if (
+            self.rate_card is not None
+            and self.rate_card.after_hours is not None
+            and self.after_hours_multiplier != 1
+        ):
+            raise ValueError(
+                "after-hours work is priced twice: by after_hours_multiplier and by rate_card.after_hours; "
+                "keep one (set after_hours_multiplier to 1, or remove rate_card.after_hours)"
+            )
+        return self
+
+    def card_categories(self) -> list[str]:
+        """Incident categories its rate card names (project work)."""
+        return [] if self.rate_card is None else list(self.rate_card.project_categories)
 
 
 Term = tuple[float, str, str]
@@ -120,6 +219,8 @@ class Exposure:
     """Technician hour cost [currency/hour]."""
     prevention_hours: float
     """Largest prevention effort over all endpoints and months [hours]."""
+    travel_hours: float
+    """Expected travel hours of every on-site job [hours]."""
     parts: float
     """Parts bought at cost [currency]."""
     largest_effort: float
@@ -134,7 +235,8 @@ class Exposure:
 
 
 class Words(Protocol):
-    """How numbers are written in plain words (the outputs layer provides it)."""
+    """How numbers are written in plain words, and what a security stack named by a policy bundles (the outputs
+    layer provides it)."""
 
     def money(self, amount: float) -> str: ...
 
@@ -143,6 +245,8 @@ class Words(Protocol):
     def hours(self, hours: float) -> str: ...
 
     def join(self, items: Sequence[str]) -> str: ...
+
+    def security_stack(self, name: str) -> str: ...
 
 
 class ContractKind(ContractModel):
@@ -183,6 +287,11 @@ class ContractKind(ContractModel):
         """Its service levels and credits, if it has any."""
         return None
 
+    @property
+    def co_management(self) -> CoManaged | None:
+        """The client's own IT's part in the support (co-managed IT), if any."""
+        return None
+
     def categories_named(self) -> list[str]:
         """Incident categories its terms name (checked against the scenario's)."""
         return []
@@ -199,6 +308,15 @@ class ContractKind(ContractModel):
     def sla_outcomes(self, log: TicketLog, ctx: BillingContext) -> dict[str, np.ndarray] | None:
         """Response and resolution on the SLA clock and breaches per ticket; None without an SLA."""
         return None
+
+    def fixed_levers(self) -> frozenset[str]:
+        """The provider's levers its terms fix (the incentive analysis leaves them at the policy's value)."""
+        return frozenset()
+
+    def notice_months(self) -> int:
+        """Months a client who ends the contract is still served and billed after deciding to (0 without a
+        term)."""
+        return 0
 
     def exit_months(self, log: TicketLog, ctx: BillingContext) -> np.ndarray:
         """Per client, the month at whose end a termination right ends the contract; −1 never (no such right)."""

@@ -12,13 +12,15 @@ from simulator.base.limits import MONEY, MONTH_HOURS, MONTHS, Label
 from simulator.base.records import BillingContext, Handling, PreventionLog, TicketLog
 
 from .base import ContractKind, Exposure, Policy, Size, Term, TmTerms, Words
-from .ledger import Account, Ledger
+from .ledger import Account, Ledger, Unit
 from .lines import (
     LineBlock,
     billable_hours,
+    card_rates,
     category_names,
     client_lines,
     describe_policy,
+    hourly_rate,
     tm_lines,
     tm_money_terms,
 )
@@ -54,8 +56,8 @@ class FixedPrice(ContractKind):
     """The provider's levers under this contract."""
 
     def categories_named(self) -> list[str]:
-        """The menu's categories."""
-        return list(self.menu)
+        """The menu's categories and those of the fallback's rate card."""
+        return [*self.menu, *self.fallback.card_categories()]
 
     def bill(self, log: TicketLog, prevention: PreventionLog, ctx: BillingContext) -> Ledger:
         """The menu price of each job on the menu (a repeat within the warranty free), with trips, overruns and
@@ -65,17 +67,19 @@ class FixedPrice(ContractKind):
         on_menu = ticket & np.isin(names, list(self.menu))
         warranty = on_menu & log.recurrence & (log.created - log.parent_resolved <= self.warranty_days * 24.0)
         menu = on_menu & ~warranty
-        lines: list[LineBlock] = tm_lines(self.fallback, log, ticket & ~on_menu)
+        lines: list[LineBlock] = tm_lines(self.fallback, log, ticket & ~on_menu, ctx)
         price = np.array([self.menu[str(n)] for n in names[menu]], dtype=float)
-        lines.append(client_lines(log, menu, Account.MENU, price))
-        lines.append(client_lines(log, menu, Account.TRIP, np.where(log.onsite[menu], self.trip_charge, 0.0)))
+        lines.append(client_lines(log, menu, Account.MENU, price, 1.0, Unit.JOB))
+        trips = np.where(log.onsite[menu], self.trip_charge, 0.0)
+        lines.append(client_lines(log, menu, Account.TRIP, trips, 1.0, Unit.TRIP))
         if self.labour_cap_hours is not None and self.overrun == "billed":
             over = np.maximum(log.work_hours[menu] - self.labour_cap_hours, 0.0)
             terms = self.fallback
-            rate = np.where(log.onsite[menu], terms.onsite_rate, terms.remote_rate)
-            mult = np.where(log.after_hours[menu], terms.after_hours_multiplier, 1.0)
-            amount = billable_hours(over, terms.billing_increment_hours, 0.0) * rate * mult
-            lines.append(client_lines(log, menu, Account.OVERRUN, amount))
+            rate = hourly_rate(
+                terms, log.onsite[menu], log.after_hours[menu], card_rates(terms, log, menu, ctx)
+            )
+            hours = billable_hours(over, terms.billing_increment_hours, 0.0)
+            lines.append(client_lines(log, menu, Account.OVERRUN, hours * rate, hours, Unit.HOUR))
         if self.parts == "billed":
             lines.append(
                 client_lines(
@@ -109,4 +113,4 @@ class FixedPrice(ContractKind):
             text += f"; {words.money(self.trip_charge)} per trip"
         if self.warranty_days:
             text += f"; a repeat within {self.warranty_days:g} days is fixed free"
-        return f"{text}. {describe_policy(self.policy)}"
+        return f"{text}. {describe_policy(self.policy, words)}"

@@ -8,7 +8,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-__all__ = ["MAX_CENTS", "Account", "Ledger", "Party", "to_cents"]
+__all__ = ["MAX_CENTS", "Account", "Ledger", "LineBlock", "Party", "Unit", "to_cents"]
 
 
 class Party:
@@ -39,6 +39,11 @@ class Account:
     COST_ONBOARDING = 12  # provider -> staff: technician time onboarding a client
     COST_HIRING = 13  # provider -> staff: recruiting and training
     COST_SALES = 14  # provider -> staff: sales people
+    BLOCK = 15  # block of prepaid hours (retainer)
+    OVERAGE = 16  # labour beyond the block's balance
+    TARGET_COST = 17  # cost sharing: the target cost
+    COST_SHARE = 18  # cost sharing: the client's share of the overrun (negative: of the saving)
+    EARLY_TERMINATION = 19  # fee for ending a contract before its term
     LABELS = (
         "labour",
         "trip",
@@ -55,7 +60,48 @@ class Account:
         "cost_onboarding",
         "cost_hiring",
         "cost_sales",
+        "block_hours",
+        "overage",
+        "target_cost",
+        "cost_share",
+        "early_termination",
     )
+
+
+class Unit:
+    """What a ledger line's quantity counts; ``NONE`` where the line has no quantity (parts, credits, costs)."""
+
+    NONE = 0
+    HOUR = 1
+    JOB = 2
+    TRIP = 3
+    MONTH = 4
+    USER_MONTH = 5
+    ENDPOINT_MONTH = 6
+    SERVER_MONTH = 7
+    EACH = 8
+    LABELS = ("", "h", "job", "trip", "month", "user-month", "endpoint-month", "server-month", "each")
+
+
+_Lines = tuple[np.ndarray, int | np.ndarray, int | np.ndarray, int, np.ndarray, np.ndarray | None]
+_Quantity = np.ndarray | float | None
+LineBlock = (
+    _Lines
+    | tuple[np.ndarray, int | np.ndarray, int | np.ndarray, int, np.ndarray, np.ndarray | None, _Quantity]
+    | tuple[
+        np.ndarray,
+        int | np.ndarray,
+        int | np.ndarray,
+        int,
+        np.ndarray,
+        np.ndarray | None,
+        _Quantity,
+        int | np.ndarray,
+    ]
+)
+"""One block of ledger lines: (month, payer, payee, account, amount, incident) arrays, optionally followed by the
+quantity of each line (NaN or None: none) and the :class:`Unit` it counts (one for the block or one per line;
+default :attr:`Unit.NONE`)."""
 
 
 MAX_CENTS = 2.0**62
@@ -88,16 +134,18 @@ class Ledger:
     account: np.ndarray
     cents: np.ndarray
     incident: np.ndarray  # -1 when the line is not about one incident
+    quantity: np.ndarray  # float64: what the amount is for (2.25 h, 1 trip, 25 user-months); NaN when none
+    unit: np.ndarray  # int8 :class:`Unit` code of the quantity
 
     @staticmethod
-    def build(
-        parts: list[
-            tuple[np.ndarray, int | np.ndarray, int | np.ndarray, int, np.ndarray, np.ndarray | None]
-        ],
-    ) -> Ledger:
-        """Collect (month, payer, payee, account, amount, incident) blocks; zero amounts are dropped."""
+    def build(parts: list[LineBlock]) -> Ledger:
+        """Collect blocks of lines (see :data:`LineBlock`): (month, payer, payee, account, amount, incident), with
+        an optional quantity and unit; zero amounts are dropped."""
         cols: dict[str, list[np.ndarray]] = {f.name: [] for f in fields(Ledger)}
-        for month, payer, payee, account, amount, incident in parts:
+        for block in parts:
+            month, payer, payee, account, amount, incident = block[:6]
+            quantity = block[6] if len(block) > 6 else None
+            unit = block[7] if len(block) > 7 else Unit.NONE
             cents = to_cents(amount)
             keep = cents != 0
             n = int(keep.sum())
@@ -112,8 +160,17 @@ class Ledger:
                 else np.asarray(incident, dtype=np.int64)
             )
             cols["incident"].append(inc[keep])
+            qty = np.broadcast_to(
+                np.asarray(np.nan if quantity is None else quantity, dtype=np.float64), cents.shape
+            )
+            cols["quantity"].append(qty[keep])
+            cols["unit"].append(np.broadcast_to(np.asarray(unit, dtype=np.int8), cents.shape)[keep])
+        empty = {"quantity": np.float64, "unit": np.int8, "account": np.int8}
         return Ledger(
-            **{k: (np.concatenate(v) if v else np.zeros(0, dtype=np.int64)) for k, v in cols.items()}
+            **{
+                k: (np.concatenate(v) if v else np.zeros(0, dtype=empty.get(k, np.int64)))
+                for k, v in cols.items()
+            }
         )
 
     def __len__(self) -> int:
@@ -163,5 +220,7 @@ class Ledger:
                 "account": [Account.LABELS[int(a)] for a in self.account],
                 "amount": self.cents / 100.0,
                 "incident": self.incident,
+                "quantity": self.quantity,
+                "unit": np.asarray(Unit.LABELS, dtype=object)[self.unit],
             }
         )

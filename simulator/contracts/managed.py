@@ -8,18 +8,19 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from simulator.base.calendar import HOURS_PER_MONTH
-from simulator.base.limits import MONEY, Label
+from simulator.base.limits import ENDPOINTS, MONEY, SERVERS, USERS, Label
 from simulator.base.records import BillingContext, Handling, PreventionLog, TicketLog, by_client_month
 
-from .base import ContractKind, ContractModel, Exposure, Policy, Size, Term, TmTerms, Words
-from .ledger import Account, Ledger, Party, to_cents
+from .base import CoManaged, ContractKind, ContractModel, Exposure, Policy, Size, Term, TmTerms, Words
+from .ledger import Account, Ledger, Party, Unit, to_cents
 from .lines import LineBlock, category_names, client_lines, describe_policy, tm_lines, tm_money_terms
 from .sla import CreditScheme, SlaMonth, SlaTerms, monthly_compliance, sla_outcomes
+from .terms import TermPricing, early_termination_lines, fee_schedule, notice_given
 
-__all__ = ["Inclusions", "Managed"]
+__all__ = ["Included", "Inclusions", "Managed", "VolumeBreak"]
 
 
 class Inclusions(ContractModel):
@@ -31,6 +32,26 @@ class Inclusions(ContractModel):
     """On-site labour and trips included."""
     parts: bool = False
     """Parts included (otherwise billed at cost plus the out-of-scope markup)."""
+
+
+class Included(ContractModel):
+    """Units the base fee covers; the per-unit fees apply to the units beyond."""
+
+    users: int = Field(0, ge=0, le=USERS)
+    """Users covered by the base fee [count]."""
+    endpoints: int = Field(0, ge=0, le=ENDPOINTS)
+    """Endpoints covered by the base fee [count]."""
+    servers: int = Field(0, ge=0, le=SERVERS)
+    """Servers covered by the base fee [count]."""
+
+
+class VolumeBreak(ContractModel):
+    """A volume breakpoint: clients of at least this many users get a discount on the per-unit fees."""
+
+    from_users: int = Field(ge=1, le=USERS)
+    """Smallest client size the discount applies to [users]."""
+    discount: float = Field(gt=0, lt=1)
+    """Discount on the per-unit fees [share]."""
 
 
 class Managed(ContractKind):
@@ -49,6 +70,16 @@ class Managed(ContractKind):
     """Monthly fee per endpoint [currency/endpoint-month]."""
     fee_per_server_month: float = Field(0.0, ge=0, le=MONEY)
     """Monthly fee per server [currency/server-month]."""
+    base_fee_per_month: float = Field(0.0, ge=0, le=MONEY)
+    """Monthly base fee per client, covering the ``included`` units [currency/month]."""
+    included: Included = Included()
+    """Units the base fee covers; the per-unit fees apply to the units beyond (the overage)."""
+    minimum_monthly_fee: float = Field(0.0, ge=0, le=MONEY)
+    """The least a client pays a month, before the term's discount or premium [currency/month]."""
+    volume_discounts: list[VolumeBreak] = []
+    """Volume breakpoints by client size; the largest one a client reaches applies."""
+    term: TermPricing = TermPricing()
+    """Term length, the term's discount or month-to-month premium, escalator, notice, early-termination fee."""
     onboarding_fee: float = Field(0.0, ge=0, le=MONEY)
     """One-off fee per client at the start of the contract [currency]."""
     includes: Inclusions = Inclusions()
@@ -61,35 +92,64 @@ class Managed(ContractKind):
     """Service levels and credits."""
     policy: Policy
     """The provider's levers under this contract."""
+    co_managed: CoManaged | None = None
+    """Co-managed IT: the client's own IT takes a share of the simple tickets; null: the provider handles all."""
+
+    @model_validator(mode="after")
+    def _breaks_in_order(self) -> Managed:
+        sizes = [b.from_users for b in self.volume_discounts]
+        if sizes != sorted(set(sizes)):
+            raise ValueError(
+                "volume_discounts must list each from_users once, smallest first; sort them and remove repeats"
+            )
+        return self
+
+    def notice_months(self) -> int:
+        """The term's notice period [months]."""
+        return self.term.notice_months
 
     def fee_per_client_month(self, users: Any, endpoints: Any, servers: Any) -> Any:
-        """The monthly fee of a client of this size (numbers, or arrays of one per client) [currency/month]."""
-        return (
-            users * self.fee_per_user_month
-            + endpoints * self.fee_per_endpoint_month
-            + servers * self.fee_per_server_month
+        """The monthly fee of a client of this size (numbers, or arrays of one per client) in its first contract
+        year, before the term's discount or premium [currency/month]: the base fee, the per-unit fees on the
+        units beyond those included (less the volume discount the client's size reaches), at least the minimum."""
+        inc = self.included
+        per_unit = (
+            np.maximum(np.asarray(users) - inc.users, 0) * self.fee_per_user_month
+            + np.maximum(np.asarray(endpoints) - inc.endpoints, 0) * self.fee_per_endpoint_month
+            + np.maximum(np.asarray(servers) - inc.servers, 0) * self.fee_per_server_month
         )
+        discount = np.zeros(np.shape(users))
+        for step in self.volume_discounts:
+            discount = np.where(np.asarray(users) >= step.from_users, step.discount, discount)
+        fee = np.maximum(self.base_fee_per_month + per_unit * (1.0 - discount), self.minimum_monthly_fee)
+        return fee if np.ndim(fee) else float(fee)
 
     @property
     def sla_terms(self) -> SlaTerms:
         """Its service levels and credits."""
         return self.sla
 
+    @property
+    def co_management(self) -> CoManaged | None:
+        """The client's own IT's part in the support, if co-managed."""
+        return self.co_managed
+
     def with_credit(self, credit: CreditScheme) -> Managed:
         """A copy with another SLA credit scheme."""
         return self.model_copy(update={"sla": self.sla.model_copy(update={"credit": credit})})
 
     def categories_named(self) -> list[str]:
-        """The out-of-scope categories."""
-        return list(self.out_of_scope_categories)
+        """The out-of-scope categories and those of the out-of-scope rate card."""
+        return [*self.out_of_scope_categories, *self.out_of_scope.card_categories()]
 
     def user_fee(self) -> float:
         """Its fee per user-month [currency/user-month]."""
         return self.fee_per_user_month
 
     def monthly_fee(self, ctx: BillingContext) -> np.ndarray:
-        """Each client's monthly fee [currency/month]."""
-        return np.asarray(self.fee_per_client_month(ctx.users, ctx.endpoints, ctx.servers))
+        """Each client's monthly fee in its first contract year, after the term's discount or premium
+        [currency/month]."""
+        return np.asarray(self.fee_per_client_month(ctx.users, ctx.endpoints, ctx.servers)) * self.term.factor
 
     def sla_outcomes(self, log: TicketLog, ctx: BillingContext) -> dict[str, np.ndarray]:
         """Response and resolution on the SLA clock and breaches per ticket (out-of-scope tickets excluded)."""
@@ -104,12 +164,13 @@ class Managed(ContractKind):
         compliance = monthly_compliance(
             self.sla, self.out_of_scope_categories, log, ctx, right.recurrences_count
         )
-        return right.exit_month(compliance, ctx.terminate_from)
+        return notice_given(right.exit_month(compliance, ctx.terminate_from), self.term, ctx.months)
 
     def bill(self, log: TicketLog, prevention: PreventionLog, ctx: BillingContext) -> Ledger:
         """The monthly fees while a client is on the contract, the onboarding fee, T&M for out-of-scope work,
         excluded labour and parts, and the SLA credits; a client who ends the contract under the SLA's
-        termination right is billed nothing after the month it leaves."""
+        termination right is billed nothing after the month it leaves (its notice served); a client who leaves
+        before its term is over pays the early-termination fee."""
         exits = self.exit_months(log, ctx)
         if (exits >= 0).any():
             gone = np.where(exits >= 0, exits, ctx.months)
@@ -121,37 +182,81 @@ class Managed(ContractKind):
         names = category_names(log, ctx)
         out = ticket & np.isin(names, self.out_of_scope_categories)
         inside = ticket & ~out
-        lines: list[LineBlock] = tm_lines(self.out_of_scope, log, out)
+        lines: list[LineBlock] = tm_lines(self.out_of_scope, log, out, ctx)
         inc = self.includes
         excluded = inside & np.where(log.onsite, not inc.onsite, not inc.remote)
-        lines += tm_lines(self.out_of_scope, log, excluded, parts=False)
+        lines += tm_lines(self.out_of_scope, log, excluded, ctx, parts=False)
         if not inc.parts:
             markup = 1 + self.out_of_scope.parts_markup
             lines.append(client_lines(log, inside, Account.PARTS, log.parts_cost[inside] * markup))
-        fee = self.monthly_fee(ctx)
-        n_clients = len(fee)
+        base = np.asarray(self.fee_per_client_month(ctx.users, ctx.endpoints, ctx.servers), dtype=float)
+        schedule = fee_schedule(self.term, base, ctx)
+        n_clients = len(base)
         months = np.tile(np.arange(ctx.months), n_clients)
         clients = np.repeat(np.arange(n_clients), ctx.months)
         active = np.ones((n_clients, ctx.months), bool) if ctx.active is None else ctx.active
-        fees = np.repeat(fee, ctx.months) * active.ravel()
-        lines.append((months, clients, Party.PROVIDER, Account.FEE, fees, None))
+        fees = schedule.ravel()
+        quantity, unit = self.fee_quantity(ctx)
+        lines.append(
+            (
+                months,
+                clients,
+                Party.PROVIDER,
+                Account.FEE,
+                fees,
+                None,
+                np.repeat(quantity, ctx.months),
+                np.repeat(unit, ctx.months),
+            )
+        )
         due = np.zeros(n_clients, dtype=np.int64) if ctx.onboarding_month is None else ctx.onboarding_month
         onboarding = np.where(due >= 0, self.onboarding_fee, 0.0)
         lines.append(
-            (np.maximum(due, 0), np.arange(n_clients), Party.PROVIDER, Account.ONBOARDING, onboarding, None)
+            (
+                np.maximum(due, 0),
+                np.arange(n_clients),
+                Party.PROVIDER,
+                Account.ONBOARDING,
+                onboarding,
+                None,
+                1.0,
+                Unit.EACH,
+            )
         )
-        credit = self.credits(log, ctx, fee) * active
+        credit = self.credits(log, ctx, schedule) * active
         lines.append((months, Party.PROVIDER, clients, Account.SLA_CREDIT, credit.ravel(), None))
+        lines += early_termination_lines(self.term, base, ctx, for_cause=exits >= 0)
         return Ledger.build(lines)
 
-    def credits(self, log: TicketLog, ctx: BillingContext, fee: np.ndarray) -> np.ndarray:
-        """SLA credit per client and month, after the cap [currency]; shape (clients, months)."""
-        shape = (len(fee), ctx.months)
+    def fee_quantity(self, ctx: BillingContext) -> tuple[np.ndarray, np.ndarray]:
+        """What each client's monthly fee counts, for its invoice line, and the :class:`~.ledger.Unit` of that
+        count: the client's users, endpoints or servers when its fee is a price per one of them alone (no base
+        fee, no minimum, none of them included; a volume discount or the term's factor only changes the price per
+        unit), else one month."""
+        n = len(ctx.users)
+        quantity, unit = np.ones(n), np.full(n, Unit.MONTH, dtype=np.int8)
+        if self.base_fee_per_month or self.minimum_monthly_fee:
+            return quantity, unit
+        per = [
+            (self.fee_per_user_month, ctx.users, self.included.users, Unit.USER_MONTH),
+            (self.fee_per_endpoint_month, ctx.endpoints, self.included.endpoints, Unit.ENDPOINT_MONTH),
+            (self.fee_per_server_month, ctx.servers, self.included.servers, Unit.SERVER_MONTH),
+        ]
+        charged = [(np.asarray(count), included, code) for fee, count, included, code in per if fee]
+        kinds = sum(((count > 0).astype(int) for count, _, _ in charged), np.zeros(n, dtype=int))
+        for count, included, code in charged:
+            alone = (kinds == 1) & (count > 0) & (included == 0)
+            quantity[alone], unit[alone] = count[alone], code
+        return quantity, unit
+
+    def credits(self, log: TicketLog, ctx: BillingContext, fee_cm: np.ndarray) -> np.ndarray:
+        """SLA credit per client and month, after the cap [currency]; shape (clients, months), as ``fee_cm``,
+        each client's fee in each month."""
+        shape = fee_cm.shape
         scheme = self.sla.credit
         if scheme is None:
             return np.zeros(shape)
         sla = self.sla_outcomes(log, ctx)
-        fee_cm = np.repeat(fee[:, None], ctx.months, axis=1)
         scope, breach = sla["in_scope"], sla["breach"]
         month = SlaMonth(
             tickets=by_client_month(log.client[scope], log.month[scope], shape),
@@ -190,11 +295,19 @@ class Managed(ContractKind):
                 f"the fees ({x.servers} servers)",
             ),
             (
+                x.clients * max(self.base_fee_per_month, self.minimum_monthly_fee) * x.months,
+                f"{where}.base_fee_per_month",
+                f"the base fees ({x.clients} clients)",
+            ),
+        ]
+        fees = [(a * self.term.bound(x.months), f, w) for a, f, w in fees]
+        fees.append(
+            (
                 x.clients * self.onboarding_fee,
                 f"{where}.onboarding_fee",
                 f"the onboarding fees ({x.clients} clients)",
-            ),
-        ]
+            )
+        )
         out_of_scope = tm_money_terms(self.out_of_scope, f"{where}.out_of_scope", x)
         return [*fees, *out_of_scope, self._credit_term(x, fees, where)]
 
@@ -239,13 +352,35 @@ class Managed(ContractKind):
             )
             if fee
         ]
-        monthly = sum(
-            count * self.fee_per_client_month(s.users, s.endpoints, s.servers) for count, s in sizes
+        if self.base_fee_per_month:
+            inc = self.included
+            covered = [
+                f"{n} {what}{'s' if n != 1 else ''}"
+                for n, what in ((inc.users, "user"), (inc.endpoints, "endpoint"), (inc.servers, "server"))
+                if n
+            ]
+            base = f"{money(self.base_fee_per_month)} a month per client"
+            if covered:
+                base += f" including {words.join(covered)}"
+            fees = [base, *(f"{f} beyond" if covered else f for f in fees)]
+        monthly = (
+            sum(count * self.fee_per_client_month(s.users, s.endpoints, s.servers) for count, s in sizes)
+            * self.term.factor
         )
         flat = words.join(fees) if fees else "fee of " + money(0)
-        text = f"A flat {flat} ({money(monthly)} a month for these clients)"
+        text = f"A flat {flat} ({money(monthly)} a month for these clients"
+        text += ", first year)" if self.term.escalator else ")"
         if self.onboarding_fee:
             text += f", {money(self.onboarding_fee)} per client at the start"
+        if self.volume_discounts:
+            text += "; " + ", ".join(
+                f"{words.pct(b.discount)} off the per-unit fees from {b.from_users} users"
+                for b in self.volume_discounts
+            )
+        if self.minimum_monthly_fee:
+            text += f"; at least {money(self.minimum_monthly_fee)} a month"
+        if self.term.describe(words):
+            text += f"; {self.term.describe(words)}"
         covered = [
             w
             for w, yes in (
@@ -258,4 +393,6 @@ class Managed(ContractKind):
         text += f"; covers {words.join(covered) if covered else 'no labour'}"
         if self.out_of_scope_categories:
             text += f"; {words.join(self.out_of_scope_categories)} billed at T&M rates"
-        return f"{text}. {self.sla.describe(words)}. {describe_policy(self.policy)}"
+        if self.co_managed is not None:
+            text += f"; {self.co_managed.describe(words)}"
+        return f"{text}. {self.sla.describe(words)}. {describe_policy(self.policy, words)}"

@@ -9,7 +9,7 @@ from simulator.base.limits import Label
 from simulator.base.records import BillingContext, Handling, PreventionLog, TicketLog
 
 from .base import ContractKind, Exposure, Policy, Size, Term, TmTerms, Words
-from .ledger import Account, Ledger, Party
+from .ledger import Account, Ledger, Party, Unit
 from .lines import LineBlock, billable_hours, describe_policy, describe_tm, tm_lines, tm_money_terms
 
 __all__ = ["TimeAndMaterials"]
@@ -30,13 +30,27 @@ class TimeAndMaterials(TmTerms, ContractKind):
     policy: Policy
     """The provider's levers under this contract."""
 
+    def categories_named(self) -> list[str]:
+        """The rate card's project categories."""
+        return self.card_categories()
+
     def bill(self, log: TicketLog, prevention: PreventionLog, ctx: BillingContext) -> Ledger:
         """Labour, trips and parts of every ticket, and the prevention hours if the client buys them."""
-        lines: list[LineBlock] = tm_lines(self, log, log.handling == Handling.TICKET)
+        lines: list[LineBlock] = tm_lines(self, log, log.handling == Handling.TICKET, ctx)
         if self.bill_prevention and len(prevention.hours):
-            amount = billable_hours(prevention.hours, self.billing_increment_hours, 0.0) * self.remote_rate
+            hours = billable_hours(prevention.hours, self.billing_increment_hours, 0.0)
+            amount = hours * self.remote_rate
             lines.append(
-                (prevention.month, prevention.client, Party.PROVIDER, Account.PREVENTION, amount, None)
+                (
+                    prevention.month,
+                    prevention.client,
+                    Party.PROVIDER,
+                    Account.PREVENTION,
+                    amount,
+                    None,
+                    hours,
+                    Unit.HOUR,
+                )
             )
         return Ledger.build(lines)
 
@@ -55,4 +69,4 @@ class TimeAndMaterials(TmTerms, ContractKind):
 
     def describe(self, words: Words, sizes: Sequence[tuple[int, Size]]) -> str:
         """The rates and how the provider staffs it."""
-        return f"Time and materials: {describe_tm(self, words)}. {describe_policy(self.policy)}"
+        return f"Time and materials: {describe_tm(self, words)}. {describe_policy(self.policy, words)}"

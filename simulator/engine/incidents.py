@@ -23,6 +23,7 @@ __all__ = [
     "U",
     "attributes_from_uniforms",
     "client_table",
+    "feature_uniforms",
     "generate_incidents",
 ]
 
@@ -132,6 +133,9 @@ class IncidentSet:
     auto_hours: np.ndarray
     outage_hours: np.ndarray  # major incidents: minimum site outage [business hours]; 0 otherwise
     recur_delay: np.ndarray  # business hours from resolution to recurrence, if it recurs
+    # Uniforms of their own streams (see :func:`feature_uniforms`); NaN for a recurrence, which neither uses.
+    u_security: np.ndarray  # survives a security stack when below its multiplier for the category
+    u_client_it: np.ndarray  # taken by the client's own IT (co-managed) when below its share
 
     def __len__(self) -> int:
         return len(self.client)
@@ -155,8 +159,10 @@ def attributes_from_uniforms(
     category: int,
     occurred: np.ndarray,
     u: np.ndarray,
+    features: np.ndarray | None = None,
 ) -> IncidentSet:
-    """Turn a block of uniforms (one row per incident, ``U.COUNT`` columns) into incident attributes."""
+    """Turn a block of uniforms (one row per incident, ``U.COUNT`` columns) into incident attributes;
+    ``features`` are the security-stack and client-IT uniforms (two columns; None: NaN, as for a recurrence)."""
     cats = scenario.incidents.categories
     n = len(client)
     provider = scenario.provider
@@ -228,7 +234,16 @@ def attributes_from_uniforms(
         auto_hours=provider.auto_remediation_hours.ppf(u[:, U.AUTO_HOURS]),
         outage_hours=outage,
         recur_delay=provider.recurrence.delay_hours.ppf(u[:, U.RECUR_DELAY]),
+        u_security=features[:, 0] if features is not None else np.full(n, np.nan),
+        u_client_it=features[:, 1] if features is not None else np.full(n, np.nan),
     )
+
+
+def feature_uniforms(seed: int, replication: int, name: str, n: int) -> np.ndarray:
+    """The security-stack and client-IT uniforms (two columns) of the ``n`` incidents drawn from the stream
+    ``name``, from a stream of their own: drawn whether or not a contract uses them, they leave every other
+    stream's numbers as they were."""
+    return stream(seed, replication, f"features/{name}").random((n, 2))
 
 
 def _priority(cat: Category, site: np.ndarray, blocks: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -281,7 +296,8 @@ def _incidents(
             client = np.repeat(members, counts)
             occurred = users_cal.clock_time(rng.random(len(client)) * business_horizon, earliest=False)
             u = rng.random((len(client), U.COUNT))
-            parts.append(attributes_from_uniforms(scenario, clients, client, c, occurred, u))
+            features = feature_uniforms(seed, replication, f"{label}/{segment.name}/{cat.name}", len(client))
+            parts.append(attributes_from_uniforms(scenario, clients, client, c, occurred, u, features))
         major = scenario.incidents.major
         if major.annual_probability > 0:
             rng = stream(seed, replication, f"{label}/{segment.name}/{MAJOR}")
@@ -290,9 +306,10 @@ def _incidents(
             client = np.repeat(members, counts)
             occurred = rng.random(len(client)) * horizon
             u = rng.random((len(client), U.COUNT))
+            features = feature_uniforms(seed, replication, f"{label}/{segment.name}/{MAJOR}", len(client))
             parts.append(
                 attributes_from_uniforms(
-                    scenario, clients, client, len(scenario.incidents.categories), occurred, u
+                    scenario, clients, client, len(scenario.incidents.categories), occurred, u, features
                 )
             )
     return IncidentSet.concat(parts)

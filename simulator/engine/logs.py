@@ -67,8 +67,8 @@ def downtime(out: Outcome, clocks: Clocks) -> tuple[np.ndarray, np.ndarray]:
     """Each incident's downtime [users' business hours] and blocked user-hours [user-hours].
 
     A ticket: occurrence to resolution, at least a major incident's outage; auto-remediated: the remediation
-    time; worked around: the staff's time. User-hours: downtime × users affected × blocking factor (1 when
-    worked around).
+    time; worked around: the staff's time; fixed by the client's own IT: the reporting delay plus its hands-on
+    hours. User-hours: downtime × users affected × blocking factor (1 when worked around).
     """
     inc, users = out.incidents, clocks.users
     handling = out.routes.handling
@@ -80,14 +80,23 @@ def downtime(out: Outcome, clocks: Clocks) -> tuple[np.ndarray, np.ndarray]:
     hours[auto] = users.business_hours_between(inc.occurred[auto], inc.occurred[auto] + inc.auto_hours[auto])
     selfh = handling == Handling.SELF
     hours[selfh] = out.routes.self_hours[selfh]
+    client_it = handling == Handling.CLIENT_IT
+    hours[client_it] = out.routes.delay[client_it] + out.routes.client_it_hours[client_it]
     factor = np.where(selfh, 1.0, inc.blocking_factor)
     return hours, hours * inc.users_affected * factor
 
 
-def ticket_log(out: Outcome, clocks: Clocks, n_categories: int, rereport_hours: float = 0.0) -> TicketLog:
+def ticket_log(
+    out: Outcome,
+    clocks: Clocks,
+    n_categories: int,
+    rereport_hours: float = 0.0,
+    client_it_cost_per_hour: np.ndarray | None = None,
+) -> TicketLog:
     """The log of every incident that happened, with its times, work, downtime and recurrence links; the month of
     a ticket is the month it was created, of any other incident the month it occurred. A recurrence costs its user
-    ``rereport_hours`` more (reporting it again), counted in its blocked user-hours and their cost."""
+    ``rereport_hours`` more (reporting it again), counted in its blocked user-hours and their cost. The client's
+    own IT's hours are costed at ``client_it_cost_per_hour`` of each incident's contract [currency/hour]."""
     inc, routes = out.incidents, out.routes
     handling = routes.handling
     ticket = handling == Handling.TICKET
@@ -122,6 +131,9 @@ def ticket_log(out: Outcome, clocks: Clocks, n_categories: int, rereport_hours: 
         recurrence=out.recurrence,
         parent=out.parent,
         parent_resolved=out.parent_resolved,
+        client_it_hours=routes.client_it_hours,
+        client_it_cost=routes.client_it_hours
+        * (0.0 if client_it_cost_per_hour is None else client_it_cost_per_hour[routes.contract]),
     )
 
 

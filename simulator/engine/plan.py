@@ -11,7 +11,18 @@ from simulator.base.calendar import HOURS_PER_MONTH, WeekCalendar
 from simulator.config import Behaviour, Scenario, Triage
 from simulator.contracts import Contract
 
-__all__ = ["Clocks", "Levers", "Plan", "contract_levers", "month_of", "recurrence_probability"]
+__all__ = [
+    "ClientIt",
+    "Clocks",
+    "Levers",
+    "Plan",
+    "Security",
+    "client_it_levers",
+    "contract_levers",
+    "month_of",
+    "recurrence_probability",
+    "security_levers",
+]
 
 
 @dataclass(frozen=True)
@@ -75,8 +86,9 @@ def recurrence_probability(scenario: Scenario, thoroughness: float) -> float:
 
 @dataclass(frozen=True)
 class Levers:
-    """The provider's levers under each contract of a plan (arrays indexed by contract), the tooling rollout, and
-    how the clients' staff behave under each kind of contract."""
+    """The provider's levers under each contract of a plan (arrays indexed by contract), the tooling rollout, how
+    the clients' staff behave under each kind of contract, and each contract's security stack and
+    co-management."""
 
     managed: np.ndarray  # bool: a flat-fee contract (its clients report everything)
     prevention: np.ndarray  # prevention effort [hours/endpoint-month]
@@ -89,6 +101,39 @@ class Levers:
     call_in_blocking: np.ndarray  # [managed, segment]: share of blocking incidents called in [share]
     triage: Triage  # triage and dispatch delays [hours on duty]
     tools_gain: float  # change of hands-on effort with full tooling: tools_effort_factor − 1 [ratio]
+    security: Security  # each contract's security stack
+    client_it: ClientIt  # each contract's co-management
+
+
+@dataclass(frozen=True)
+class Security:
+    """The security stack of each contract (arrays indexed by contract; no stack: multipliers 1, cost 0)."""
+
+    stacked: np.ndarray  # bool: the contract runs a stack
+    survival: np.ndarray  # [contract, category]: share of the rate left, major incidents last [share]
+    major_outage: np.ndarray  # multiplier of a major incident's outage [share]
+    major_effort: np.ndarray  # multiplier of a major incident's hands-on hours [share]
+    cost: np.ndarray  # the provider's cost of the stack [currency/endpoint-month]
+
+    @property
+    def used(self) -> bool:
+        """Whether any contract runs a stack."""
+        return bool(self.stacked.any())
+
+
+@dataclass(frozen=True)
+class ClientIt:
+    """The co-management of each contract (arrays indexed by contract; not co-managed: share 0)."""
+
+    share: np.ndarray  # share of the L1-eligible tickets the client's own IT takes [share]
+    max_effort: np.ndarray  # largest hands-on effort of an L1-eligible ticket [hours]
+    cost_per_hour: np.ndarray  # what an hour of the client's own IT costs it [currency/hour]
+    eligible: np.ndarray  # [contract, category] bool: the category can be L1-eligible (major incidents never)
+
+    @property
+    def used(self) -> bool:
+        """Whether any contract is co-managed with a share above 0."""
+        return bool((self.share > 0).any())
 
 
 def contract_levers(scenario: Scenario, plan: Plan) -> Levers:
@@ -117,4 +162,46 @@ def contract_levers(scenario: Scenario, plan: Plan) -> Levers:
         call_in_blocking=call_in_blocking,
         triage=scenario.provider.triage_delay_hours,
         tools_gain=scenario.provider.tools_effort_factor - 1.0,
+        security=security_levers(scenario, contracts),
+        client_it=client_it_levers(scenario, contracts),
+    )
+
+
+def security_levers(scenario: Scenario, contracts: tuple[Contract, ...]) -> Security:
+    """The security stack each contract's policy names, as arrays."""
+    names = [c.name for c in scenario.incidents.categories]
+    stacks = [
+        None if c.policy.security_stack is None else scenario.security_stacks[c.policy.security_stack]
+        for c in contracts
+    ]
+    return Security(
+        stacked=np.array([s is not None for s in stacks], dtype=bool),
+        survival=np.array(
+            [
+                [1.0] * (len(names) + 1) if s is None else [*(s.rate(n) for n in names), s.major_probability]
+                for s in stacks
+            ],
+            dtype=float,
+        ).reshape(len(contracts), len(names) + 1),
+        major_outage=np.array([1.0 if s is None else s.major_outage for s in stacks], dtype=float),
+        major_effort=np.array([1.0 if s is None else s.major_effort for s in stacks], dtype=float),
+        cost=np.array([0.0 if s is None else s.tools_cost_per_endpoint_month for s in stacks], dtype=float),
+    )
+
+
+def client_it_levers(scenario: Scenario, contracts: tuple[Contract, ...]) -> ClientIt:
+    """The co-management of each contract, as arrays."""
+    names = [c.name for c in scenario.incidents.categories]
+    co = [c.co_management for c in contracts]
+    return ClientIt(
+        share=np.array([0.0 if x is None else x.share for x in co], dtype=float),
+        max_effort=np.array([0.0 if x is None else x.l1_max_effort_hours for x in co], dtype=float),
+        cost_per_hour=np.array([0.0 if x is None else x.client_it_cost_per_hour for x in co], dtype=float),
+        eligible=np.array(
+            [
+                [x is not None and (x.categories is None or n in x.categories) for n in names] + [False]
+                for x in co
+            ],
+            dtype=bool,
+        ).reshape(len(contracts), len(names) + 1),
     )

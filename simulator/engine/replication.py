@@ -1,9 +1,10 @@
 """One replication of one contract: what the provider's levers and the client's behaviour make of the incidents.
 
-The incident set is shared by every contract of the replication; here a contract's policy thins it (prevention),
-routes each incident (self-handled, auto-remediated, ticket), queues the tickets and the prevention work on the
-technician pool, spawns recurrences of fixes that do not hold, and measures downtime. Each step is a function of
-its own module (``routing``, ``recurrences``, ``jobs``, ``logs``); :func:`simulate_plan` lists them in order.
+The incident set is shared by every contract of the replication; here a contract's policy thins it (prevention,
+its security stack), routes each incident (self-handled, auto-remediated, fixed by the client's own IT, ticket),
+queues the tickets and the prevention work on the technician pool, spawns recurrences of fixes that do not hold,
+and measures downtime. Each step is a function of its own module (``routing``, ``recurrences``, ``jobs``,
+``logs``); :func:`simulate_plan` lists them in order.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from .jobs import prevention_jobs, queue_jobs, run_jobs
 from .logs import prevention_log, settle, ticket_log, workload
 from .plan import Clocks, Levers, Plan, contract_levers, month_of, recurrence_probability
 from .recurrences import draw_recurrences, recurrence_callback
-from .routing import route, thin_by_prevention, time_tickets
+from .routing import route, thin_by_prevention, thin_by_security, time_tickets
 
 __all__ = ["ContractRun", "Plan", "recurrence_probability", "simulate_contract", "simulate_plan"]
 
@@ -36,6 +37,8 @@ class ContractRun:
     technicians_by_month: np.ndarray
     monitored_endpoints_by_month: np.ndarray  # endpoints of clients on monitored contracts, per month
     prevented_by_month: np.ndarray  # incidents removed by prevention, by month of (would-be) occurrence
+    stopped_by_month: np.ndarray  # incidents a security stack stopped (and prevention did not), likewise
+    security_cost_by_month: np.ndarray  # the provider's cost of the security stacks [currency/month]
     busy_hours_by_month: np.ndarray
     offered_hours_by_month: (
         np.ndarray
@@ -74,6 +77,7 @@ def simulate_plan(
     months = clocks.months
     levers = contract_levers(scenario, plan)
     inc, inc_contract, prevented = thin_by_prevention(incidents, plan, levers, months)
+    inc, inc_contract, stopped = thin_by_security(inc, inc_contract, levers)
     routes = time_tickets(inc, route(inc, inc_contract, False, levers, clients, months), clocks)
     rng = stream(seed, replication, "recurrence")
     chain = draw_recurrences(scenario, clients, inc, routes, levers, months, rng)
@@ -83,7 +87,11 @@ def simulate_plan(
     pool = run_jobs(queue, plan, clocks, on_done)
     outcome = settle(chain, queue.job_row, pool, clocks)
     log = ticket_log(
-        outcome, clocks, len(scenario.incidents.categories), scenario.provider.recurrence.client_hours
+        outcome,
+        clocks,
+        len(scenario.incidents.categories),
+        scenario.provider.recurrence.client_hours,
+        levers.client_it.cost_per_hour,
     )
     prevention_done, prevention_contract = prevention_log(prevention, queue.job_row, pool, clocks)
     work = workload(log, prevention, pool, plan, clocks)
@@ -93,6 +101,8 @@ def simulate_plan(
         technicians_by_month=plan.technicians.astype(np.int64),
         monitored_endpoints_by_month=monitored_endpoints(plan, levers, clients),
         prevented_by_month=np.bincount(month_of(incidents.occurred[prevented], months), minlength=months),
+        stopped_by_month=np.bincount(month_of(stopped, months), minlength=months),
+        security_cost_by_month=security_cost(plan, levers, clients),
         busy_hours_by_month=work.busy,
         offered_hours_by_month=work.offered,
         overtime_hours=work.overtime,
@@ -101,6 +111,13 @@ def simulate_plan(
         ticket_contract=outcome.routes.contract.astype(np.int64),
         prevention_contract=prevention_contract,
     )
+
+
+def security_cost(plan: Plan, levers: Levers, clients: ClientTable) -> np.ndarray:
+    """The provider's cost of the security stacks per month: the endpoints of the clients on each contract with a
+    stack, times its cost per endpoint-month [currency/month]."""
+    per_endpoint = np.where(plan.assignment >= 0, levers.security.cost[np.maximum(plan.assignment, 0)], 0.0)
+    return (per_endpoint * clients.endpoints[:, None]).sum(axis=0).astype(float)
 
 
 def monitored_endpoints(plan: Plan, levers: Levers, clients: ClientTable) -> np.ndarray:

@@ -1,5 +1,6 @@
-"""What a contract and its client make of each incident: prevention removes some; of the rest, each is fixed by
-monitoring, worked around by the client's staff or becomes a ticket, with its reporting delay, triage and work."""
+"""What a contract and its client make of each incident: prevention and a security stack remove some; of the
+rest, each is fixed by monitoring, worked around by the client's staff, fixed by the client's own IT
+(co-managed) or becomes a ticket, with its reporting delay, triage and work."""
 
 from __future__ import annotations
 
@@ -12,14 +13,14 @@ from simulator.base.records import Handling
 from .incidents import ClientTable, IncidentSet
 from .plan import Clocks, Levers, Plan, month_of
 
-__all__ = ["Routes", "route", "thin_by_prevention", "time_tickets"]
+__all__ = ["Routes", "route", "thin_by_prevention", "thin_by_security", "time_tickets"]
 
 
 @dataclass
 class Routes:
     """How each incident is handled under its contract: one entry per incident."""
 
-    handling: np.ndarray  # Handling.SELF, AUTO or TICKET
+    handling: np.ndarray  # Handling.SELF, AUTO, TICKET or CLIENT_IT
     immediate: np.ndarray  # bool: seen at once (monitoring, site-wide), no reporting delay
     delay: np.ndarray  # occurrence to report [users' business hours]
     triage: np.ndarray  # triage and dispatch before the queue [coverage hours]
@@ -27,6 +28,7 @@ class Routes:
     onsite: np.ndarray  # bool: a technician goes on site (monitoring turns some visits into remote work)
     travel: np.ndarray  # travel hours of the visit, 0 when remote [hours]
     self_hours: np.ndarray  # staff time lost when worked around [hours]
+    client_it_hours: np.ndarray  # the client's own IT's hands-on hours when it takes it, else 0 [hours]
     contract: np.ndarray  # contract index
     created: np.ndarray  # ticket creation [clock hours]; NaN until known
     arrival: np.ndarray  # arrival at the queue [coverage hours]; NaN until known
@@ -58,6 +60,29 @@ def thin_by_prevention(
     return incidents.take(keep), contract_of[keep], prevented
 
 
+def thin_by_security(
+    s: IncidentSet, ci: np.ndarray, levers: Levers
+) -> tuple[IncidentSet, np.ndarray, np.ndarray]:
+    """The incidents that get past each one's contract's security stack, their contracts, and the occurrence
+    times of those it stopped [clock hours].
+
+    An incident survives when its own uniform falls below the stack's multiplier for its category (major
+    incidents: ``major_probability``), so a stronger stack's survivors are among a weaker one's. A surviving major
+    incident's outage and hands-on effort are scaled by the stack's factors. Without a stack, ``s`` and ``ci``
+    come back as they are.
+    """
+    sec = levers.security
+    if not sec.used:
+        return s, ci, np.zeros(0)
+    stopped = s.u_security >= sec.survival[ci, s.category]
+    kept, kept_ci = s.take(~stopped), ci[~stopped]
+    major = kept.category == sec.survival.shape[1] - 1
+    if major.any():
+        kept.outage_hours = np.where(major, kept.outage_hours * sec.major_outage[kept_ci], kept.outage_hours)
+        kept.effort = np.where(major, kept.effort * sec.major_effort[kept_ci], kept.effort)
+    return kept, kept_ci, s.occurred[stopped]
+
+
 def route(
     s: IncidentSet,
     ci: np.ndarray,
@@ -72,6 +97,7 @@ def route(
     Monitoring sees detectable incidents at once and fixes the auto-remediable ones (not a recurrence); a
     detected, site-wide or called-in incident (a recurrence always) becomes a ticket; the staff work around the
     rest. Blocking incidents are called in, and reported after a delay, by the behaviour's ``blocking`` terms.
+    Under co-management the client's own IT takes a share of the simple tickets (see :func:`_client_it`).
     Tooling automates triage, scales effort and turns a share of on-site visits into remote work, in proportion to
     its rollout in the month of occurrence.
     """
@@ -100,6 +126,7 @@ def route(
     triage = levers.triage
     shift = np.where(mon, s.remote_shift * ramp, 0.0)
     onsite = s.onsite & (s.onsite_rank < 1.0 - shift)
+    handling, client_it_hours = _client_it(s, ci, recurrence, levers, handling, onsite)
     manual = np.where(s.priority == 1, triage.urgent.ppf(s.u_triage), triage.manual.ppf(s.u_triage))
     automated = triage.automated.ppf(s.u_triage)
     return Routes(
@@ -111,10 +138,39 @@ def route(
         onsite=onsite,
         travel=np.where(onsite, s.travel, 0.0),
         self_hours=self_hours,
+        client_it_hours=client_it_hours,
         contract=ci,
         created=np.full(len(s), np.nan),
         arrival=np.full(len(s), np.nan),
     )
+
+
+def _client_it(
+    s: IncidentSet,
+    ci: np.ndarray,
+    recurrence: bool,
+    levers: Levers,
+    handling: np.ndarray,
+    onsite: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The handling with the tickets the client's own IT takes (co-managed) set to CLIENT_IT, and its hands-on
+    hours on each [hours].
+
+    A ticket is L1-eligible when it is remote, not a major incident, not a recurrence, of an eligible category
+    and its hands-on effort (at thoroughness 1) is at most the contract's ``l1_max_effort_hours``; the client's IT
+    takes it when its own uniform falls below the share, so a larger share takes a superset.
+    """
+    co = levers.client_it
+    if recurrence or not co.used:
+        return handling, np.zeros(len(s))
+    takes = (
+        (handling == Handling.TICKET)
+        & co.eligible[ci, s.category]
+        & ~onsite
+        & (s.effort <= co.max_effort[ci])
+        & (s.u_client_it < co.share[ci])
+    )
+    return np.where(takes, Handling.CLIENT_IT, handling), np.where(takes, s.effort, 0.0)
 
 
 def time_tickets(s: IncidentSet, routes: Routes, clocks: Clocks) -> Routes:

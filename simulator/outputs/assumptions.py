@@ -29,6 +29,7 @@ SECTIONS = {
     "incidents": "What goes wrong",
     "provider": "The provider",
     "contracts": "Contracts",
+    "security_stacks": "Security stacks",
     "incentives": "Incentive analysis",
     "portfolio": "Portfolio over time",
 }
@@ -139,13 +140,13 @@ def assumptions(scenario: Scenario, sections: tuple[str, ...] | None = None) -> 
     chosen = (
         sections
         if sections is not None
-        else ("", "calendar", "clients", "incidents", "provider", "contracts")
+        else ("", "calendar", "clients", "incidents", "provider", "contracts", "security_stacks")
     )
     rows: list[dict[str, str]] = []
     currency = scenario.currency
     for name, info in Scenario.model_fields.items():
         value = getattr(scenario, name)
-        key = name if isinstance(value, BaseModel | list) or name == "portfolio" else ""
+        key = name if isinstance(value, BaseModel | list) or name in ("portfolio", "security_stacks") else ""
         if key not in chosen or name in _SKIP or value is None:
             continue
         section = SECTIONS.get(key, key)
@@ -156,6 +157,12 @@ def assumptions(scenario: Scenario, sections: tuple[str, ...] | None = None) -> 
             for item in value:
                 label = getattr(item, "name", "")
                 _walk(item, f"{name}[{label}]", section, currency, rows)
+        elif isinstance(value, dict):
+            for label, item in value.items():
+                if isinstance(item, BaseModel):
+                    _walk(item, f"{name}.{label}", section, currency, rows)
+                else:
+                    rows.append(_row(section, f"{name}.{label}", described, item, unit, currency))
         else:
             rows.append(_row(section, name, described, value, unit, currency))
     return pd.DataFrame(rows, columns=["section", "parameter", "meaning", "value", "unit"])
@@ -176,7 +183,9 @@ def _hours(hours: float) -> str:
 
 
 def _join(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    if len(items) < 2:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _spread(values: Sequence[float], weights: Sequence[float], money: Money) -> str:
@@ -209,6 +218,7 @@ class _Words:
 
     currency: str
     locale: str
+    stacks: dict[str, str]  # what each security stack bundles, by name
 
     def money(self, amount: float) -> str:
         return format_price(amount, self.currency, self.locale)
@@ -221,6 +231,9 @@ class _Words:
 
     def join(self, items: Sequence[str]) -> str:
         return _join(items)
+
+    def security_stack(self, name: str) -> str:
+        return self.stacks.get(name, "")
 
 
 def _simulation(scenario: Scenario) -> str:
@@ -321,6 +334,24 @@ def _provider_costs(scenario: Scenario, money: Money) -> str:
     return cost + "."
 
 
+def _security(scenario: Scenario, money: Money) -> str:
+    """Each security stack: what it bundles, what it leaves of the incident rates and major outages, its cost."""
+    parts = []
+    for name, stack in scenario.security_stacks.items():
+        effects = [f"{cat} at {_pct(rate)} of the rate" for cat, rate in stack.category_rates.items()]
+        if stack.major_probability != 1:
+            effects.append(f"major incidents at {_pct(stack.major_probability)} of the rate")
+        if stack.major_outage != 1:
+            effects.append(f"major outages {_pct(stack.major_outage)} as long")
+        if stack.major_effort != 1:
+            effects.append(f"major recovery {_pct(stack.major_effort)} of the hours")
+        text = name + (f" ({stack.description})" if stack.description else "")
+        text += ": " + (_join(effects) if effects else "no effect on incidents")
+        text += f", {money(stack.tools_cost_per_endpoint_month)} per endpoint-month to the provider"
+        parts.append(text)
+    return "; ".join(parts) + "."
+
+
 def key_assumptions(scenario: Scenario) -> pd.DataFrame:
     """The assumptions that drive the answer, one plain sentence per topic (``topic, assumption``): the clients,
     what downtime costs them, how often things go wrong, what each contract charges and how the provider staffs
@@ -337,7 +368,13 @@ def key_assumptions(scenario: Scenario) -> pd.DataFrame:
         ("Calling the provider", _calling(scenario)),
         ("Provider's costs", _provider_costs(scenario, money)),
     ]
-    words = _Words(scenario.currency, scenario.locale)
+    if scenario.security_stacks:
+        rows.append(("Security stacks", _security(scenario, money)))
+    words = _Words(
+        scenario.currency,
+        scenario.locale,
+        {name: stack.description for name, stack in scenario.security_stacks.items()},
+    )
     sizes = [(seg.count, Size(seg.users, seg.endpoints, seg.servers)) for seg in scenario.clients]
     rows += [(contract.name, contract.describe(words, sizes)) for contract in scenario.contracts]
     return pd.DataFrame(rows, columns=["topic", "assumption"])

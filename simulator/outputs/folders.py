@@ -23,11 +23,13 @@ from simulator.studies.verdict import Verdict
 from .money import DEFAULT_LOCALE
 
 __all__ = [
+    "INVOICE_TEXT",
     "RUN_FILES",
     "ChartWarning",
     "atomic_dir",
     "draw_charts",
     "read_incentives",
+    "read_invoices",
     "read_results",
     "read_scenario",
     "read_transition",
@@ -42,6 +44,11 @@ __all__ = [
 
 RUN_FILES = ("summary.csv", "replications.csv", "differences.csv", "monthly.csv", "scenario.resolved.yaml")
 """What ``msp-sim run`` writes besides charts: a folder holding these is a run's results folder."""
+
+
+INVOICE_TEXT = ("contract", "item", "category", "unit")
+"""The text columns of invoices.csv: an empty cell is empty text (a category named ``NA`` stays a name); the
+quantity and unit price of a line without a quantity are NaN."""
 
 
 class ChartWarning(UserWarning):
@@ -118,6 +125,8 @@ def write_results(
         write_csv(results.monthly, tmp / "monthly.csv")
         if results.times is not None:
             write_csv(results.times, tmp / "ticket_times.csv")
+        if results.invoices is not None:
+            write_csv(results.invoices, tmp / "invoices.csv")
         write_csv(benchmark_panel(results) if benchmarks is None else benchmarks, tmp / "benchmarks.csv")
         write_csv(risk_table(results), tmp / "risk.csv")
         (tmp / "scenario.resolved.yaml").write_text(dump_scenario(results.scenario), encoding="utf-8")
@@ -220,10 +229,24 @@ def read_results(folder: Path) -> Results:
         replications=read_csv(folder / "replications.csv"),
         monthly=read_csv(folder / "monthly.csv"),
         times=read_csv(times) if times.is_file() else None,
+        invoices=read_invoices(folder),
     )
     results.summary = read_csv(folder / "summary.csv")
     results.differences = read_csv(folder / "differences.csv")
     return results
+
+
+def read_invoices(folder: Path) -> pd.DataFrame | None:
+    """The invoice lines of a run's results folder (invoices.csv), or None when it has none."""
+    path = Path(folder) / "invoices.csv"
+    if not path.is_file():
+        return None
+    return read_csv(
+        path,
+        keep_default_na=False,
+        na_values={"quantity": [""], "unit_price": [""]},
+        dtype={c: str for c in INVOICE_TEXT},
+    )
 
 
 def read_incentives(folder: Path) -> IncentiveResults:

@@ -82,12 +82,12 @@ def money_labels(
     return [labels[float(v)] if math.isfinite(v) else "–" for v in values]
 
 
-def price(value: float, currency: str, locale: str = DEFAULT_LOCALE) -> str:
+def price(value: float, currency: str, locale: str = DEFAULT_LOCALE, cents: bool = False) -> str:
     """An exact price, to the currency's smallest unit: whole amounts without decimals ($135, 1.200 €), others
-    with the currency's decimals ($40.38)."""
+    with the currency's decimals ($40.38); ``cents``: always with them ($135.00), as an invoice prints amounts."""
     if not math.isfinite(value):
         return "–"
     digits = get_currency_precision(currency)
     amount = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits))
-    whole = amount == amount.to_integral_value()
+    whole = amount == amount.to_integral_value() and not cents
     return _plain(amount, currency, locale, (0, 0) if whole else (digits, digits))

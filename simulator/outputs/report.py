@@ -249,6 +249,7 @@ def _run_section(folder: Path, key: str, client: bool = False) -> _Section:
         "benchmarks": _benchmark_rows(folder, contracts),
         **_verdict_data(verdict, s),
         "risk": _risk_rows(folder, s),
+        "invoices": _sample_invoices(results),
     }
     section.charts = _run_charts(results, key, _PROVIDER_CHARTS if client else frozenset())
     if verdict is not None and len(verdict.table):
@@ -263,6 +264,63 @@ def _run_section(folder: Path, key: str, client: bool = False) -> _Section:
             )
         )
     return section
+
+
+def _sample_invoices(results: Results) -> list[dict[str, Any]]:
+    """One sample invoice per contract from the run's invoices (invoices.csv, the first replication): the first
+    client's invoice of the first measured month (the first client and month with an invoice, if that one has
+    none), its lines as table cells and its total; empty for a folder without invoices."""
+    lines = results.invoices
+    if lines is None or not len(lines):
+        return []
+    s = results.scenario
+
+    def money(value: float) -> str:
+        return money_price(value, s.currency, s.locale, cents=True)
+
+    segments = [segment.name for segment in s.clients for _ in range(segment.count)]
+    samples = []
+    for contract in results.contracts:
+        own = lines[lines["contract"] == contract]
+        if not len(own):
+            continue
+        month = s.warmup_months if (own["month"] == s.warmup_months).any() else int(own["month"].min())
+        client = int(own.loc[own["month"] == month, "client"].min())
+        invoice = own[(own["month"] == month) & (own["client"] == client)].sort_values("line")
+        rows = []
+        for r in invoice.to_dict("records"):
+            quantity, each = float(r["quantity"]), float(r["unit_price"])
+            about = [f"ticket {int(r['incident'])}" if int(r["incident"]) >= 0 else "", str(r["category"])]
+            rows.append(
+                {
+                    "item": str(r["item"]),
+                    "about": " · ".join(a for a in about if a),
+                    "quantity": _quantity(quantity, str(r["unit"])) if np.isfinite(quantity) else "",
+                    "unit_price": money(each) if np.isfinite(each) else "",
+                    "amount": money(float(r["amount"])),
+                }
+            )
+        cents = int(np.round(invoice["amount"].to_numpy(dtype=float) * 100).sum())
+        samples.append(
+            {
+                "contract": contract,
+                "label": s.label_of(contract),
+                "client": client,
+                "segment": segments[client] if client < len(segments) else "",
+                "month": month,
+                "first_measured": month == s.warmup_months,
+                "rows": rows,
+                "total": money(cents / 100),
+            }
+        )
+    return samples
+
+
+def _quantity(quantity: float, unit: str) -> str:
+    """An invoice line's quantity with its unit, a word in the plural when it is not one (2 trips, 25
+    user-months; 2.25 h)."""
+    plural = quantity != 1 and unit not in ("", "h", "each")
+    return f"{quantity:g} {unit}{'s' if plural else ''}".strip()
 
 
 def _risk_rows(folder: Path, scenario: Scenario) -> list[dict[str, Any]]:

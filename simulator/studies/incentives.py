@@ -73,6 +73,7 @@ REPORTED = (
     "client_total_cost",
     "client_fees",
     "client_downtime_cost",
+    "client_it_cost",
     "social_cost",
     "incidents",
     "tickets",
@@ -110,12 +111,14 @@ def with_levers(contract: Contract, levers: Levers) -> Contract:
 
 
 def lever_grid(contract: Contract, space: LeverSpace, only: tuple[str, ...] | None = None) -> list[Levers]:
-    """Every lever combination of the coarse grid; levers not searched stay at the contract's policy value."""
+    """Every lever combination of the coarse grid; levers not searched, and those the contract's terms fix, stay
+    at the contract's policy value."""
     policy = contract.policy
     axes: dict[str, list[Any]] = {}
+    fixed = contract.fixed_levers()
     for lever in LEVERS:
         spec = getattr(space, lever)
-        if spec is None or (only is not None and lever not in only):
+        if spec is None or lever in fixed or (only is not None and lever not in only):
             axes[lever] = [getattr(policy, lever)]
         elif lever == "technicians":
             axes[lever] = list(range(spec.low, spec.high + 1))

@@ -34,8 +34,8 @@ class ClientMonths:
     """One simulation per client and month of the relationship, each of shape (clients, months)."""
 
     profit: np.ndarray  # the provider's net profit from the client [currency]
-    client_cost: np.ndarray  # fees net of credits, plus downtime cost [currency]
-    social_cost: np.ndarray  # the provider's real costs for the client, plus its downtime cost [currency]
+    client_cost: np.ndarray  # fees net of credits, plus downtime and own IT cost [currency]
+    social_cost: np.ndarray  # the provider's real costs for the client, its downtime and IT cost [currency]
     downtime_user_hours: np.ndarray
     breaches: np.ndarray  # in-scope tickets that missed a target [count]
     recurrences: np.ndarray  # fixes that did not hold [count]
@@ -87,6 +87,7 @@ def client_months(
     overhead = flows.overhead[None, :] * _share(overhead_weights, users)
     every = np.ones(len(log), bool)
     downtime_cost = per_client_month(every, log.downtime_cost)
+    own_it = per_client_month(every, log.client_it_cost)
     sla = contract.sla_outcomes(log, ctx)
     breach = sla["breach"] if sla is not None else ~every
     start = scenario.warmup_months
@@ -94,8 +95,8 @@ def client_months(
     keep = slice(start, months)
     return ClientMonths(
         profit=(revenue - labour - tools - parts - overhead)[:, keep],
-        client_cost=(revenue + downtime_cost)[:, keep],
-        social_cost=(labour + tools + parts + downtime_cost)[:, keep],
+        client_cost=(revenue + downtime_cost + own_it)[:, keep],
+        social_cost=(labour + tools + parts + downtime_cost + own_it)[:, keep],
         downtime_user_hours=per_client_month(every, log.downtime_user_hours)[:, keep],
         breaches=per_client_month(breach)[:, keep],
         recurrences=per_client_month(log.recurrence)[:, keep],

@@ -14,6 +14,7 @@ from scipy import stats
 
 from simulator.base.processes import process_pool
 from simulator.config import Scenario
+from simulator.contracts.invoices import invoice_lines
 from simulator.engine.incidents import client_table, generate_incidents
 from simulator.engine.replication import simulate_contract
 from simulator.metrics import METRICS, billing_context, measure, ticket_time_counts, time_edges
@@ -40,6 +41,9 @@ class Results:
     times: pd.DataFrame | None = None
     """Ticket response and resolution times as histograms summed over replications: ``contract, measure,
     priority, upper_hours, count`` (``count`` tickets took at most ``upper_hours``, more than the previous edge)."""
+    invoices: pd.DataFrame | None = None
+    """The first replication's invoices over the measured months, one row per line (see
+    :func:`~simulator.contracts.invoices.invoice_lines`), every contract in scenario order; None when not kept."""
     summary: pd.DataFrame = field(init=False)
     differences: pd.DataFrame = field(init=False)
 
@@ -58,20 +62,25 @@ class Results:
 
 
 def run_replication(
-    scenario: Scenario, replication: int, seed: int, keep_tickets: bool = False
+    scenario: Scenario, replication: int, seed: int, keep_tickets: bool = False, keep_invoices: bool = False
 ) -> dict[str, Any]:
-    """Simulate every contract of one replication on the same incidents (common random numbers)."""
+    """Simulate every contract of one replication on the same incidents (common random numbers); with
+    ``keep_invoices``, the first replication (number 0) also returns its invoice lines over the measured months."""
     clients = client_table(scenario)
     ctx = billing_context(scenario, clients)
     incidents = generate_incidents(scenario, clients, replication, seed)
     rows: list[dict[str, Any]] = []
     monthly: list[pd.DataFrame] = []
     tickets: list[pd.DataFrame] = []
+    invoices: list[pd.DataFrame] = []
     edges = time_edges(scenario)
     times: dict[str, dict[str, np.ndarray]] = {}
     for contract in scenario.contracts:
         run = simulate_contract(scenario, contract, incidents, clients, seed, replication)
-        row, flows, _ = measure(scenario, contract, run, ctx)
+        row, flows, ledger = measure(scenario, contract, run, ctx)
+        if keep_invoices and replication == 0:
+            lines = invoice_lines(ledger, run.tickets, ctx, contract.name)
+            invoices.append(lines[lines["month"] >= scenario.warmup_months])
         series = flows.series()
         times[contract.name] = ticket_time_counts(scenario, run, ctx, edges)
         rows.append({"contract": contract.name, "replication": replication, "seed": seed, **row})
@@ -90,6 +99,7 @@ def run_replication(
         "monthly": pd.concat(monthly),
         "tickets": pd.concat(tickets) if tickets else None,
         "times": times,
+        "invoices": pd.concat(invoices, ignore_index=True) if invoices else None,
     }
 
 
@@ -116,7 +126,7 @@ def _times_frame(scenario: Scenario, outputs: list[dict[str, Any]]) -> pd.DataFr
     return frame[frame["count"] > 0].reset_index(drop=True)
 
 
-def _replication_task(args: tuple[Scenario, int, int, bool]) -> dict[str, Any]:
+def _replication_task(args: tuple[Scenario, int, int, bool, bool]) -> dict[str, Any]:
     return run_replication(*args)
 
 
@@ -150,27 +160,31 @@ def simulate(
     workers: int = 1,
     tickets: bool = False,
     progress: Any = None,
+    invoices: bool = False,
 ) -> Results:
     """Run the scenario's contracts over ``replications`` replications.
 
     The same seed gives identical numbers for any ``workers`` (each replication's streams depend only on the seed
-    and its number). ``progress`` is an optional callable invoked once per finished replication.
+    and its number). ``progress`` is an optional callable invoked once per finished replication. ``tickets``
+    keeps every ticket log, ``invoices`` the first replication's invoice lines.
     """
     n = replications if replications is not None else scenario.replications
     s = scenario.seed if seed is None else seed
     if n < 1:
         raise ValueError("replications must be at least 1")
-    tasks = [(scenario, r, s, tickets) for r in range(n)]
+    tasks = [(scenario, r, s, tickets, invoices) for r in range(n)]
     outputs = run_tasks(_replication_task, tasks, workers, progress)
     reps = pd.DataFrame([row for out in outputs for row in out["rows"]])
     monthly = pd.concat([out["monthly"] for out in outputs], ignore_index=True)
     ticket_frames = [out["tickets"] for out in outputs if out["tickets"] is not None]
+    invoice_frames = [out["invoices"] for out in outputs if out["invoices"] is not None]
     return Results(
         scenario=scenario,
         replications=reps,
         monthly=monthly,
         tickets=pd.concat(ticket_frames, ignore_index=True) if ticket_frames else None,
         times=_times_frame(scenario, outputs),
+        invoices=pd.concat(invoice_frames, ignore_index=True) if invoice_frames else None,
     )
 
 

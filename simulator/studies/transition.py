@@ -91,8 +91,16 @@ class Books:
 
 
 def _books(
-    scenario: Scenario, slots: Slots, plan: Plan, run: ContractRun, onboarding: np.ndarray, extra: list[Any]
+    scenario: Scenario,
+    slots: Slots,
+    plan: Plan,
+    run: ContractRun,
+    onboarding: np.ndarray,
+    extra: list[Any],
+    began: np.ndarray,
 ) -> Books:
+    """The ledger of a plan and the client outcomes churn looks at; ``began`` is each client's contract start at
+    the beginning of the horizon (negative for the clients already on a contract)."""
     months = scenario.horizon_months
     base = billing_context(slots.scenario, slots.clients)
     n = slots.clients.count
@@ -105,6 +113,7 @@ def _books(
         log = run.tickets.take(run.ticket_contract == i)
         prevention = run.prevention.take(run.prevention_contract == i)
         due = np.where(onboarding[:, 1] == i, onboarding[:, 0], -1)
+        first = np.where(active.any(axis=1), active.argmax(axis=1), 0)
         ctx = BillingContext(
             base.months,
             base.users,
@@ -114,6 +123,7 @@ def _books(
             base.calendar,
             active=active,
             onboarding_month=due,
+            contract_start=np.where(first == 0, np.minimum(began, 0), first),
         )
         ledger = ledger.concat(bill(contract, log, prevention, ctx))
         sla = contract.sla_outcomes(log, ctx)
@@ -189,6 +199,7 @@ class _Walk:
         self.assignment = np.repeat(self.slots.start_contract[:, None], months, axis=1)
         # Starting clients' anniversaries are spread over the term.
         self.start = np.where(self.slots.prospect, 0, -(np.arange(n) % p.term_months)).astype(np.int64)
+        self.began = self.start.copy()
         self.onboarding = np.full((n, 2), -1, dtype=np.int64)  # (month due, contract)
         self.technicians = np.full(months, p.hiring.initial_technicians, dtype=np.int64)
         self.won, self.churned, self.migrated, self.hires = (
@@ -200,8 +211,8 @@ class _Walk:
         self.segment_names = [c.name for c in self.slots.scenario.clients]
         names = [c.name for c in self.contracts]
         self.target = names.index(strategy.to) if strategy.to else -1
-        managed_at_start = any(c >= 0 and self.contracts[c].managed for c in self.slots.start_contract)
-        self.first_managed = 0 if managed_at_start else months
+        platform_at_start = any(c >= 0 and _on_platform(self.contracts[c]) for c in self.slots.start_contract)
+        self.first_managed = 0 if platform_at_start else months
         self.hire_ready = 0
         self.win_index = 0
         self.extra: list[Any] = [
@@ -232,9 +243,12 @@ class _Walk:
         return Plan(self.contracts, self.assignment.copy(), self.technicians.copy(), ramp)
 
     def join(self, slot: int, m: int, contract: int) -> None:
-        """A client starts a contract in month m (a managed one with onboarding)."""
+        """A client starts a contract in month m (a managed one with onboarding; the platform from the first
+        managed or monitored contract on)."""
         self.assignment[slot, m:] = contract
         self.start[slot] = m
+        if _on_platform(self.contracts[contract]):
+            self.first_managed = min(self.first_managed, m)
         if self.contracts[contract].managed:
             self.onboarding[slot] = (m, contract)
             hours_cost = self.p.onboarding_hours * self.scenario.provider.cost_per_technician_hour
@@ -248,7 +262,6 @@ class _Walk:
                     None,
                 )
             )
-            self.first_managed = min(self.first_managed, m)
 
     def sales(self, m: int) -> None:
         """Each win takes the next free prospect slot of a segment drawn from the mix."""
@@ -265,12 +278,13 @@ class _Walk:
                 self.stale = True
 
     def offers(self, m: int) -> None:
-        """Migration offers to the clients on break/fix this month, and who accepts."""
+        """Migration offers to the clients on break/fix this month (but the offered contract), and who
+        accepts."""
         strategy = self.strategy
         if strategy.kind == "stay" or m < strategy.start_month:
             return
         current = self.assignment[:, m]
-        on_bf = (current >= 0) & self.breakfix[np.maximum(current, 0)]
+        on_bf = (current >= 0) & self.breakfix[np.maximum(current, 0)] & (current != self.target)
         offered = on_bf & (
             self.u_offer[:, m] < strategy.offer_rate
             if strategy.kind == "gradual"
@@ -295,14 +309,18 @@ class _Walk:
             run = simulate_plan(
                 self.slots.scenario, current, self.incidents, self.clients, self.seed, self.replication
             )
-            self.books = _books(self.slots.scenario, self.slots, current, run, self.onboarding, self.extra)
+            self.books = _books(
+                self.slots.scenario, self.slots, current, run, self.onboarding, self.extra, self.began
+            )
             self.stale = False
         books = self.books
         if p.churn.enabled and renewing.any():
             leave = _churners(p, books, self.clients, renewing, self.start, m, self.u_churn[:, m])
-            for slot in leave:
-                self.assignment[slot, m:] = -1
-            self.churned[m] += len(leave)
+            for slot in leave:  # served and billed through the contract's notice period, counted when gone
+                gone = m + self.contracts[self.assignment[slot, m]].notice_months()
+                self.assignment[slot, gone:] = -1
+                if gone < self.months:
+                    self.churned[gone] += 1
             self.stale = self.stale or len(leave) > 0
         if check_hire:
             self._hire(m, books)
@@ -344,8 +362,13 @@ class _Walk:
         run = simulate_plan(
             self.slots.scenario, final, self.incidents, self.clients, self.seed, self.replication
         )
-        books = _books(self.slots.scenario, self.slots, final, run, self.onboarding, self.extra)
+        books = _books(self.slots.scenario, self.slots, final, run, self.onboarding, self.extra, self.began)
         return StrategyRun(final, books, self.won, self.churned, self.migrated, self.hires)
+
+
+def _on_platform(contract: Any) -> bool:
+    """Whether serving a client under the contract needs the provider's tools platform: managed or monitored."""
+    return bool(contract.managed or contract.policy.monitoring)
 
 
 def _sales_contract(scenario: Scenario, strategy: Strategy) -> int:
@@ -398,6 +421,10 @@ def _churners(
 # ----------------------------------------------------------------------------------------------- monthly table
 
 
+RECURRING = (Account.FEE, Account.BLOCK, Account.TARGET_COST)
+"""Ledger accounts of recurring revenue."""
+
+
 def monthly_rows(
     scenario: Scenario, strategy: Strategy, replication: int, result: StrategyRun
 ) -> pd.DataFrame:
@@ -420,11 +447,14 @@ def monthly_rows(
     contract_of_credit[np.flatnonzero(credit)] = plan.assignment[led.payee[credit], led.month[credit]]
     kinds = np.array([c.kind for c in plan.contracts] + ["none"])
     kind_line = kinds[contract_of_line]
-    recurring = by_month(paid & (led.account == Account.FEE)) - by_month(credit)
+    # Recurring: the monthly fees, blocks of hours and cost-sharing targets, net of credits; one-off: onboarding and
+    # early-termination fees; per job: fixed prices; the rest is billed by the hour (T&M, overage, cost shares).
+    recurring = by_month(paid & np.isin(led.account, RECURRING)) - by_month(credit)
     onboarding = by_month(paid & (led.account == Account.ONBOARDING))
+    termination = by_month(paid & (led.account == Account.EARLY_TERMINATION))
     per_job = by_month(paid & (kind_line == "fixed_price"))
     revenue = by_month(paid) - by_month(credit)
-    tm = revenue - recurring - onboarding - per_job
+    tm = revenue - recurring - onboarding - termination - per_job
     labour = by_month(led.account == Account.COST_LABOUR)
     tools = by_month(led.account == Account.COST_TOOLS)
     parts = by_month(led.account == Account.COST_PARTS)
@@ -435,6 +465,7 @@ def monthly_rows(
     profit = revenue - cost
     log = books.run.tickets
     downtime_cost = np.bincount(log.month, weights=log.downtime_cost, minlength=months)
+    client_it_cost = np.bincount(log.month, weights=log.client_it_cost, minlength=months)
     downtime_hours = np.bincount(log.month, weights=log.downtime_user_hours, minlength=months)
     active = plan.assignment >= 0
     users = (active * clients.users[:, None]).sum(axis=0)
@@ -455,6 +486,7 @@ def monthly_rows(
     frame["revenue_per_job"] = per_job
     frame["revenue_recurring"] = recurring
     frame["revenue_onboarding"] = onboarding
+    frame["revenue_early_termination"] = termination
     frame["revenue"] = revenue
     frame["mrr_share"] = np.divide(recurring, revenue, out=np.zeros(months), where=revenue > 0)
     frame["labour_cost"] = labour
@@ -472,8 +504,9 @@ def monthly_rows(
     frame["users"] = users
     frame["downtime_user_hours"] = downtime_hours
     frame["client_downtime_cost"] = downtime_cost
+    frame["client_it_cost"] = client_it_cost
     frame["client_fees"] = revenue
-    frame["client_total_cost"] = revenue + downtime_cost
+    frame["client_total_cost"] = revenue + downtime_cost + client_it_cost
     return frame
 
 

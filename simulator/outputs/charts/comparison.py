@@ -197,7 +197,7 @@ def plot_downtime(results: Results, ax: Axes | None = None) -> Axes:
     ax.set_ylabel("hours per user per year")
     means = results.table("downtime_hours_per_user_year")["mean"]
     if len(names) > 1:
-        title = f"Downtime: {means.min():.0f} h per user-year under {means.idxmin()} vs {means.max():.0f} h"
+        title = f"Downtime: {means.min():.0f} h per user-year under {shown(str(means.idxmin()))} vs {means.max():.0f} h"
     else:
         title = f"Downtime: {means.iloc[0]:.0f} h per user-year"
     panel_title(ax, title)

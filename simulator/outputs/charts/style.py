@@ -49,7 +49,11 @@ __all__ = [
 ]
 
 # Okabe–Ito, colour-blind safe; one colour per contract, in scenario order.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+# Beyond eight contracts (a menu of offers), Paul Tol's muted colours, also colour-blind safe.
+PALETTE = (
+    *("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"),
+    *("#882255", "#44AA99", "#999933", "#AA4499", "#888888"),
+)
 # Strategies of a transition are not contracts: black first, then colours contracts rarely use, and line styles.
 STRATEGY_PALETTE = ("#000000", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442")
 STRATEGY_STYLES = ("-", "--", "-.", ":")
@@ -57,6 +61,8 @@ STRATEGY_STYLES = ("-", "--", "-.", ":")
 CONTRACT_STYLES: tuple[Any, ...] = ("-", (0, (4, 2)), "-", (0, (4, 2)), "-")
 CONTRACT_WIDTHS = (2.8, 1.6, 2.0, 1.6, 2.0)
 DOWNTIME_HATCH = "///"
+CROWDED = 6
+"""More contracts than this and their names under the columns are slanted."""
 SOURCE_COLOR = "dimgrey"
 
 
@@ -149,7 +155,10 @@ def _column_label(name: str) -> str:
 def style_columns(ax: Axes, names: list[str]) -> None:
     """One column per contract: its name (or label) under it, broken to fit, a light horizontal grid, no top or
     right frame."""
-    ax.set_xticks(range(len(names)), [_column_label(n) for n in names], fontsize=9)
+    if len(names) > CROWDED:  # too many to sit side by side: slanted, on one line each
+        ax.set_xticks(range(len(names)), names, fontsize=8, rotation=35, ha="right", rotation_mode="anchor")
+    else:
+        ax.set_xticks(range(len(names)), [_column_label(n) for n in names], fontsize=9)
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)

@@ -89,13 +89,14 @@ def switching_sentence(
     rows = table[table["question"] == question]
     if rows.empty:
         return ""
-    best = scenario.label_of(str(rows["lowest_at_base"].mode().iloc[0]))
+    leader = str(rows["lowest_at_base"].mode().iloc[0])
+    best = scenario.label_of(leader)
     phrase, _ = _LOWEST[question]
     conditions = []
     holds = []
     for row in rows.to_dict("records"):
         found = [side for side in ("below", "above") if np.isfinite(float(row[f"switch_{side}"]))]
-        if str(row["lowest_at_base"]) != best:
+        if str(row["lowest_at_base"]) != leader:
             conditions.append(
                 f"on the {int(row['replications'])} replications of the re-simulations, "
                 f"{scenario.label_of(str(row['lowest_at_base']))} "

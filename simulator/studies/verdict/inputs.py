@@ -33,7 +33,18 @@ FEES = (
     ("fee_per_endpoint_month", "endpoints", "per endpoint-month"),
     ("fee_per_server_month", "servers", "per server-month"),
 )
-_PRICES = {*(name for name, _, _ in FEES), "onboarding_fee", "remote_rate", "onsite_rate", "trip_charge"}
+_PRICES = {
+    *(name for name, _, _ in FEES),
+    "onboarding_fee",
+    "remote_rate",
+    "onsite_rate",
+    "trip_charge",
+    "base_fee_per_month",
+    "minimum_monthly_fee",
+    "price_per_month",
+    "target_cost_per_user_month",
+    "cost_per_hour",
+}
 """A contract's prices: amounts of money."""
 _CONTRACT_MONEY = _PRICES | {
     "parts_markup",
@@ -46,6 +57,18 @@ _CONTRACT_MONEY = _PRICES | {
     "warranty_days",
     "out_of_scope",
     "fallback",
+    "rate_card",
+    "included",
+    "volume_discounts",
+    "term",
+    "hours_per_month",
+    "rollover",
+    "draws",
+    "overage",
+    "tm",
+    "provider_share",
+    "counts_travel",
+    "counts_prevention",
 }
 """Contract fields that only change the bill (never what the provider or the client does)."""
 _SLA_MONEY = {"credit", "cap_percent_of_fee"}
@@ -227,7 +250,7 @@ def fee_field(contract: Any, scenario: Scenario) -> tuple[str, str, str] | None:
     fees = [
         (getattr(contract, name) * units[basis], name, basis, unit)
         for name, basis, unit in FEES
-        if getattr(contract, name) > 0
+        if getattr(contract, name, 0.0) > 0
     ]
     if not fees:
         return None

@@ -21,8 +21,9 @@ QUESTIONS = {"client": "client_total_cost", "social": "social_cost"}
 
 
 COMPONENTS = ("fees", "downtime", "cost")
-"""What re-pricing returns per contract: the client's payments net of credits, the client's downtime cost and
-the provider's service delivery cost, totals over the measured months [currency]."""
+"""What re-pricing returns per contract: the client's payments net of credits, the client's downtime cost (with
+its own IT's time under co-management) and the provider's service delivery cost, totals over the measured months
+[currency]."""
 
 
 def downtime_rates(scenario: Scenario, clients: Any, category: np.ndarray, client: np.ndarray) -> np.ndarray:
@@ -37,7 +38,7 @@ def _components(scenario: Scenario, contract: Any, run: ContractRun, ctx: Any, c
     return np.array(
         [
             _fees(scenario, contract, run, ctx),
-            _downtime(scenario, run, ctx, clients),
+            _downtime(scenario, contract, run, ctx, clients),
             _cost(scenario, run, ctx),
         ]
     )
@@ -60,9 +61,13 @@ def _cost(scenario: Scenario, run: ContractRun, ctx: Any) -> float:
     return float(flows.cost[_measured(scenario, ctx)].sum())
 
 
-def _downtime(scenario: Scenario, run: ContractRun, ctx: Any, clients: Any) -> float:
+def _downtime(scenario: Scenario, contract: Any, run: ContractRun, ctx: Any, clients: Any) -> float:
+    """The client's downtime cost and its own IT's time (co-managed), at the contract's price of that time."""
     log = run.tickets
     cost = log.downtime_user_hours * downtime_rates(scenario, clients, log.category, log.client)
+    co = contract.co_management
+    if co is not None:
+        cost = cost + log.client_it_hours * co.client_it_cost_per_hour
     by_month = np.bincount(log.month, weights=cost, minlength=ctx.months).astype(float)
     return float(by_month[_measured(scenario, ctx)].sum())
 
@@ -88,7 +93,9 @@ def price_task(args: tuple[Scenario, list[Scenario], list[int], int]) -> np.ndar
                 table = tables[v - 1]
                 out[r, v, c] = (
                     base[0] if other == contract else _fees(variant, other, run, ctx),
-                    base[1] if table is None else _downtime(variant, run, ctx, table),
+                    base[1]
+                    if table is None and other.co_management == contract.co_management
+                    else _downtime(variant, other, run, ctx, clients if table is None else table),
                     base[2] if same_provider[v - 1] else _cost(variant, run, ctx),
                 )
     return out
@@ -108,6 +115,7 @@ def components_of(results: Results) -> np.ndarray:
     for c, name in enumerate(names):
         rows = reps[reps["contract"] == name].sort_values("replication")
         out[:, c, 0] = rows["client_fees"].to_numpy(dtype=float)
-        out[:, c, 1] = rows["client_downtime_cost"].to_numpy(dtype=float)
+        own_it = rows.get("client_it_cost", 0.0)
+        out[:, c, 1] = (rows["client_downtime_cost"] + own_it).to_numpy(dtype=float)
         out[:, c, 2] = rows["provider_cost"].to_numpy(dtype=float)
     return out
