@@ -270,5 +270,7 @@ def test_transition_bad_input(tmp_path: Path) -> None:
         "--out",
         tmp_path / "z",
     )
-    assert bad.returncode == 2 and "portfolio.strategies[gradual].to" in bad.stderr and "nowhere" in bad.stderr
+    assert (
+        bad.returncode == 2 and "portfolio.strategies[gradual].to" in bad.stderr and "nowhere" in bad.stderr
+    )
     assert not any(tmp_path.iterdir())

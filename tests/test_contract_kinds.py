@@ -77,6 +77,9 @@ def test_block_hours_rollover_cap_and_overage() -> None:
     available, carried = contract.balances(log, ctx)
     np.testing.assert_array_equal(carried[0], [0.0, 6.0, 4.0])
     np.testing.assert_array_equal(available[0], [10.0, 10.0, 16.0])
+    # The invoice shows the hours each ticket drew from the block, at no charge: 10, 4 and 12 h.
+    drawn = ledger.account == Account.BLOCK_DRAWN
+    assert ledger.quantity[drawn].tolist() == [10.0, 4.0, 12.0] and (ledger.cents[drawn] == 0).all()
     # Client 1 raised nothing: it pays the block each month and carries at most the cap.
     assert invoice(ledger, 1, 3) == [120000] * 3
     np.testing.assert_array_equal(carried[1], [10.0, 10.0, 10.0])

@@ -469,10 +469,13 @@ def test_ledger_balances_to_the_cent(kind: str, data: st.DataObject) -> None:
     n_clients = len(ctx.users)
 
     # (a) Whole, positive cents (zero lines are dropped), but for the client's share of a saving under cost
-    # sharing (a negative line: money back); every line is client → provider, or a credit provider → client.
+    # sharing (a negative line: money back) and memo lines (hours drawn from a block: a quantity, no money);
+    # every line is client → provider, or a credit provider → client.
     assert np.issubdtype(ledger.cents.dtype, np.integer)
-    assert (ledger.cents[ledger.account != Account.COST_SHARE] > 0).all()
-    assert (ledger.cents != 0).all()
+    memo = np.isin(ledger.account, Account.MEMO)
+    assert (ledger.cents[(ledger.account != Account.COST_SHARE) & ~memo] > 0).all()
+    assert (ledger.cents[~memo] != 0).all()
+    assert (ledger.cents[memo] == 0).all() and (ledger.quantity[memo] > 0).all()
     to_provider = (ledger.payer >= 0) & (ledger.payer < n_clients) & (ledger.payee == Party.PROVIDER)
     credit = (ledger.payer == Party.PROVIDER) & (ledger.payee >= 0) & (ledger.payee < n_clients)
     assert (to_provider ^ credit).all()
@@ -501,7 +504,9 @@ def test_ledger_balances_to_the_cent(kind: str, data: st.DataObject) -> None:
     if not isinstance(contract, Managed):
         assert credits == 0
         return
-    if ctx.active is not None:  # clients joining and leaving: the fee lines are checked by hand in test_billing
+    if (
+        ctx.active is not None
+    ):  # clients joining and leaving: the fee lines are checked by hand in test_billing
         return
 
     # Managed: one fee line per client and month (unless the fee rounds to zero), onboarding in month 0; the

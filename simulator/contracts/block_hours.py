@@ -178,6 +178,20 @@ class BlockHours(ContractKind):
                 Unit.HOUR,
             )
         )
+        drawn = hours - over
+        some = drawn > 0
+        lines.append(  # memo lines: the hours each ticket drew, at no charge
+            (
+                log.month[order][some],
+                log.client[order][some],
+                Party.PROVIDER,
+                Account.BLOCK_DRAWN,
+                np.zeros(int(some.sum())),
+                log.incident[order][some],
+                drawn[some],
+                Unit.HOUR,
+            )
+        )
         lines.append(client_lines(log, draw, Account.PARTS, log.parts_cost[draw] * (1 + terms.parts_markup)))
         price = np.full(n, self.price_per_month)
         schedule = fee_schedule(self.term, price, ctx)

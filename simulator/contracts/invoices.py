@@ -46,10 +46,11 @@ ITEMS: dict[str, str] = {
     "target_cost": "Target cost",
     "cost_share": "Cost share",
     "early_termination": "Early-termination fee",
+    "block_drawn": "Hours from the block",
 }
 """The invoice wording of each account, by its label in :attr:`Account.LABELS`; others read as their label."""
 
-_TICKET_ORDER = ("menu", "labour", "overrun", "trip", "parts")
+_TICKET_ORDER = ("menu", "block_drawn", "labour", "overage", "overrun", "trip", "parts")
 """The order of a ticket's lines on the invoice: the price of the job, then the work, trips and parts; accounts not
 named here follow, by code."""
 

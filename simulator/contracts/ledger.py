@@ -44,6 +44,8 @@ class Account:
     TARGET_COST = 17  # cost sharing: the target cost
     COST_SHARE = 18  # cost sharing: the client's share of the overrun (negative: of the saving)
     EARLY_TERMINATION = 19  # fee for ending a contract before its term
+    BLOCK_DRAWN = 20  # a memo line without money: hours a ticket drew from the block
+    MEMO = (BLOCK_DRAWN,)  # accounts whose lines carry a quantity and no money (kept at zero amounts)
     LABELS = (
         "labour",
         "trip",
@@ -65,6 +67,7 @@ class Account:
         "target_cost",
         "cost_share",
         "early_termination",
+        "block_drawn",
     )
 
 
@@ -140,14 +143,15 @@ class Ledger:
     @staticmethod
     def build(parts: list[LineBlock]) -> Ledger:
         """Collect blocks of lines (see :data:`LineBlock`): (month, payer, payee, account, amount, incident), with
-        an optional quantity and unit; zero amounts are dropped."""
+        an optional quantity and unit; zero amounts are dropped but for
+        memo lines (:attr:`Account.MEMO`), which carry a quantity and no money."""
         cols: dict[str, list[np.ndarray]] = {f.name: [] for f in fields(Ledger)}
         for block in parts:
             month, payer, payee, account, amount, incident = block[:6]
             quantity = block[6] if len(block) > 6 else None
             unit = block[7] if len(block) > 7 else Unit.NONE
             cents = to_cents(amount)
-            keep = cents != 0
+            keep = (cents != 0) | (account in Account.MEMO)
             n = int(keep.sum())
             cols["month"].append(np.asarray(month, dtype=np.int64)[keep])
             cols["payer"].append(np.broadcast_to(np.asarray(payer, dtype=np.int64), cents.shape)[keep])
