@@ -235,7 +235,7 @@ def test_transition_end_to_end(tmp_path: Path) -> None:
         out,
     )
     assert done.returncode == 0, done.stderr
-    assert "Lowest cumulative cash" in done.stdout
+    assert "Lowest cash balance" in done.stdout
     assert {p.name for p in out.iterdir()} == {
         "transition_monthly.csv",
         "transition_summary.csv",

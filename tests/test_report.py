@@ -199,7 +199,7 @@ def test_a_parent_folder_gives_one_report_with_every_section(results_root: Path)
     c = _check(html)
     assert c.errors == [] and not {i for i in c.ids if c.ids.count(i) > 1}
     assert {f["data-chart"] for f in c.figures} == RUN_CHARTS | {"transition"}
-    assert 'data-kind="transition"' in html and "Lowest cumulative cash" in html
+    assert 'data-kind="transition"' in html and "Lowest cash balance" in html
 
 
 def test_a_folder_without_results_is_refused(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from scipy import stats
 
 from simulator import load_scenario
 from simulator.config import Scenario
@@ -48,7 +50,9 @@ def test_client_accounting_every_month(shipped: Any) -> None:
 
 
 def test_cash_equals_the_ledger() -> None:
-    sc = short()
+    sc = short(
+        **{"portfolio.finance": None}
+    )  # cash as cumulative profit; as collected: tests/test_finance.py
     strategy = sc.portfolio.strategies[1]
     result = run_strategy(sc, strategy, replication=0, seed=sc.seed)
     from simulator.studies.transition import monthly_rows
@@ -273,3 +277,181 @@ def test_churn_serves_the_notice_and_pays_the_early_termination_fee() -> None:
             left = 36 - (last - began + 1)
             monthly = managed.fee_per_client_month(clients.users[c], clients.endpoints[c], clients.servers[c])
             assert int(led.cents[fee & (led.payer == c)][0]) == round(0.5 * left * monthly * 100)
+
+
+def _offers(strategies: list[dict[str, Any]], **portfolio: Any) -> Scenario:
+    data = yaml.safe_load(TRANSITION.read_text())
+    data.update({"horizon_months": 12, "replications": 2})
+    data["portfolio"]["strategies"] = strategies
+    data["portfolio"]["churn"]["enabled"] = False
+    data["portfolio"].update(portfolio)
+    return load_scenario(data)
+
+
+def test_a_logit_without_a_slope_is_the_constant_acceptance() -> None:
+    odds = math.log(0.6 / 0.4)
+    sc = _offers(
+        [
+            {
+                "name": "constant",
+                "kind": "gradual",
+                "to": "managed-services",
+                "offer_rate": 0.3,
+                "acceptance": 0.6,
+            },
+            {
+                "name": "logit",
+                "kind": "gradual",
+                "to": "managed-services",
+                "offer_rate": 0.3,
+                "acceptance": {"intercept": odds, "per_saving_share": 0.0},
+            },
+        ]
+    )
+    m = simulate_transition(sc).monthly
+    a = m[m["strategy"] == "constant"].drop(columns="strategy").reset_index(drop=True)
+    b = m[m["strategy"] == "logit"].drop(columns="strategy").reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_clients_accept_by_their_expected_saving() -> None:
+    """With a steep logit, the clients who accept are those whose own expected cost falls on the offered
+    contract, and none whose cost rises."""
+    from simulator.studies.transition import _static_cost
+
+    sc = _offers(
+        [
+            {
+                "name": "steep",
+                "kind": "all_at_once",
+                "to": "managed-services",
+                "start_month": 1,
+                "acceptance": {"intercept": 0.0, "per_saving_share": 1000.0},
+            }
+        ]
+    )
+    slots = slot_scenario(sc)
+    for replication in range(sc.replications):
+        run = run_strategy(sc, sc.portfolio.strategies[0], replication, sc.seed)
+        from simulator.engine.incidents import generate_incidents
+
+        incidents = generate_incidents(slots.scenario, slots.clients, replication, sc.seed)
+        names = [c.name for c in sc.contracts]
+        techs = sc.portfolio.hiring.initial_technicians
+        managed = _static_cost(slots, names.index("managed-services"), incidents, sc.seed, replication, techs)
+        breakfix = _static_cost(slots, names.index("break-fix-tm"), incidents, sc.seed, replication, techs)
+        on_bf = run.plan.assignment[:, 0] == names.index("break-fix-tm")
+        moved = on_bf & (run.plan.assignment[:, -1] == names.index("managed-services"))
+        saving = np.divide(breakfix - managed, breakfix, out=np.zeros(len(breakfix)), where=breakfix > 0)
+        # P(accept) = expit(1000 × saving): above 99.99% from a 1% saving, below 0.01% from a 1% loss.
+        assert moved.any() and (saving[moved] > -0.01).all() and (saving[moved] > 0).mean() > 0.5
+        assert not (on_bf & ~moved & (saving > 0.01)).any()
+
+
+def test_an_offer_can_be_repeated_to_those_who_declined() -> None:
+    once = {
+        "name": "once",
+        "kind": "all_at_once",
+        "to": "managed-services",
+        "start_month": 1,
+        "acceptance": 0.3,
+    }
+    again = {**once, "name": "again", "repeat_every_months": 3}
+    m = simulate_transition(_offers([once, again])).monthly
+    for _, g in m.groupby("replication"):
+        first = g[g["strategy"] == "once"].set_index("month")["migrated"]
+        more = g[g["strategy"] == "again"].set_index("month")["migrated"]
+        assert first.drop(index=1).eq(0).all()
+        assert more[[m for m in more.index if m not in (1, 4, 7, 10)]].eq(0).all()
+        assert more.loc[1] == first.loc[1] and more.sum() >= first.sum()
+    assert m[m["strategy"] == "again"]["migrated"].sum() > m[m["strategy"] == "once"]["migrated"].sum()
+    with pytest.raises(ValueError, match="repeat_every_months"):
+        _offers([{**once, "kind": "gradual", "repeat_every_months": 3}])
+
+
+def test_the_summary_says_what_differs_between_strategies() -> None:
+    from simulator.outputs.tables import strategy_differences
+
+    text = strategy_differences(short())
+    assert "differ in the offers" in text and "stay: no offers" in text
+    fair = _offers(
+        [
+            {"name": "stay", "kind": "stay"},
+            {"name": "gradual", "kind": "gradual", "to": "managed-services", "offer_rate": 0.2},
+        ],
+        sales={**yaml.safe_load(TRANSITION.read_text())["portfolio"]["sales"], "contract": "break-fix-tm"},
+    )
+    text = strategy_differences(fair)
+    assert "differ in the offers —" in text and "sales effort (1 sales person selling break-fix-tm)" in text
+
+
+def _selection(propensity: dict[str, Any] | None) -> Scenario:
+    """Thirty small offices on T&M offered managed services once, accepting by their expected saving."""
+    data = yaml.safe_load(TRANSITION.read_text())
+    data.update({"horizon_months": 12, "replications": 8})
+    for segment in data["clients"]:
+        segment["incident_propensity"] = propensity
+    port = data["portfolio"]
+    port["starting"] = [{"segment": "small-office", "contract": "break-fix-tm", "count": 30}]
+    port["strategies"] = [
+        {
+            "name": "offer",
+            "kind": "all_at_once",
+            "to": "managed-services",
+            "start_month": 1,
+            "acceptance": {"intercept": -1.0, "per_saving_share": 10.0},
+            "sales_staff": 0,
+        }
+    ]
+    port["churn"]["enabled"] = False
+    port["hiring"].update({"enabled": False, "initial_technicians": 4})
+    port["sales"]["staff"] = 0
+    return load_scenario(data)
+
+
+def _accepted(sc: Scenario, replication: int) -> tuple[np.ndarray, float]:
+    """The propensities of the clients who accepted, and the managed contract's gross margin on them (their fees
+    less their technician hours at the worked-hour cost and their parts)."""
+    from simulator.base.records import Handling
+    from simulator.engine.incidents import client_propensity
+
+    run = run_strategy(sc, sc.portfolio.strategies[0], replication, sc.seed)
+    slots = slot_scenario(sc)
+    managed = [c.name for c in sc.contracts].index("managed-services")
+    on = run.plan.assignment == managed
+    led = run.books.ledger
+    paid = (led.payer >= 0) & (led.payee == Party.PROVIDER)
+    credit = (led.payer == Party.PROVIDER) & (led.payee >= 0)
+    who = np.where(paid, led.payer, np.where(credit, led.payee, 0))
+    mine = (paid | credit) & on[who, led.month]
+    revenue = (led.cents[mine & paid].sum() - led.cents[mine & credit].sum()) / 100.0
+    log = run.books.run.tickets
+    t = (log.handling == Handling.TICKET) & on[log.client, log.month]
+    p = sc.provider
+    cost = (
+        (log.work_hours[t] + log.travel_hours[t]).sum() * p.cost_per_technician_hour * p.worked_hour_gross_up
+    )
+    cost += log.parts_cost[t].sum()
+    propensity = client_propensity(slots.scenario, slots.clients, replication, sc.seed)
+    return propensity[on.any(axis=1)], 1.0 - cost / revenue
+
+
+def test_clients_who_differ_select_themselves_into_the_flat_fee() -> None:
+    """Adverse selection: when clients differ (propensity cv 0.5) and accept by their expected saving, those who
+    accept are the failure-prone ones (mean propensity above 1, the interval over replications excluding 1), and
+    the managed margin on them is lower than on the accepters of identical clients (paired over replications)."""
+    differ, same = _selection({"dist": "gamma", "mean": 1, "cv": 0.5}), _selection(None)
+    means, gaps = [], []
+    for replication in range(differ.replications):
+        propensity, margin = _accepted(differ, replication)
+        _, margin_same = _accepted(same, replication)
+        means.append(propensity.mean())
+        gaps.append(margin - margin_same)
+
+    def interval(x: list[float]) -> tuple[float, float]:
+        a = np.asarray(x)
+        half = stats.t.ppf(0.975, len(a) - 1) * a.std(ddof=1) / np.sqrt(len(a))
+        return a.mean() - half, a.mean() + half
+
+    assert interval(means)[0] > 1.0
+    assert interval(gaps)[1] < 0.0

@@ -9,7 +9,12 @@ from typing import Any
 import click
 from rich.table import Table
 
-from simulator.outputs.tables import TRANSITION_ROWS, format_number
+from simulator.outputs.tables import (
+    TRANSITION_ROWS,
+    format_number,
+    strategy_differences,
+    valuation_note,
+)
 
 from .common import (
     chosen,
@@ -95,6 +100,9 @@ def transition(
     written(folder, lambda: write_transition(result, folder))
     say_replaced(folder, earlier, False)
     console.print(_transition_table(result))
+    differences = strategy_differences(result.scenario)
+    if differences:
+        console.print(differences, markup=False)
     console.print(
         f"Results written to [cyan]{folder}[/]: transition_monthly.csv, transition_summary.csv, "
         "transition.png/.svg, scenario.resolved.yaml"
@@ -108,6 +116,8 @@ def _transition_table(result: Any) -> Table:
         title=f"{s.name}: portfolio over {s.horizon_months} months, {n} replications "
         f"({s.currency}; mean ± 95% CI half-width)",
         title_justify="left",
+        caption=valuation_note(s) or None,
+        caption_justify="left",
     )
     table.add_column("metric")
     for name in result.strategies:

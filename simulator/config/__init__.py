@@ -22,7 +22,17 @@ from .incentive_settings import (
 from .loading import load_scenario
 from .money import Term
 from .overrides import apply_overrides, parse_override
-from .portfolio import Churn, Hiring, Portfolio, Sales, StartingClients, Strategy
+from .portfolio import (
+    AcceptanceLogit,
+    Churn,
+    EvMultiple,
+    Finance,
+    Hiring,
+    Portfolio,
+    Sales,
+    StartingClients,
+    Strategy,
+)
 from .reading import MAX_DEPTH, MAX_NODES, dump_scenario, dump_yaml, read_yaml
 from .risk import Risk
 from .robustness import Robustness, RobustnessInput
@@ -40,6 +50,7 @@ from .sections import (
     MajorIncidents,
     Overhead,
     Parts,
+    PriceResponse,
     PriorityFromImpact,
     Provider,
     Recurrence,
@@ -54,6 +65,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_NODES",
     "PRIORITY_MATRIX",
+    "AcceptanceLogit",
     "Behaviour",
     "Benchmark",
     "BenchmarkOverride",
@@ -64,6 +76,8 @@ __all__ = [
     "Churn",
     "ClientSegment",
     "Design",
+    "EvMultiple",
+    "Finance",
     "Hiring",
     "IncentiveSettings",
     "Incidents",
@@ -73,6 +87,7 @@ __all__ = [
     "Overhead",
     "Parts",
     "Portfolio",
+    "PriceResponse",
     "PriorityFromImpact",
     "Provider",
     "Recurrence",

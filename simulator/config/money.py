@@ -6,17 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from simulator.base.distributions import Distribution
 from simulator.base.limits import MONTH_HOURS
 from simulator.contracts import Contract
 from simulator.contracts.base import Exposure, KindExposure, Size, Term
 
-from .sections import MAJOR, Parts
+from .sections import MAJOR, ClientSegment, Parts
 
 if TYPE_CHECKING:
     from .scenario import Scenario
 
-__all__ = ["Term", "money_terms"]
+__all__ = ["PROPENSITY_QUANTILE", "Term", "money_terms", "propensity_bound"]
 
 
 @dataclass(frozen=True)
@@ -102,12 +104,35 @@ def _levers(s: Scenario) -> tuple[int, list[float], float]:
     return techs, k, prevention
 
 
+PROPENSITY_QUANTILE = 0.999
+"""The quantile of a segment's incident propensity the money estimate takes as the multiplier of its rates."""
+
+
+def propensity_bound(segment: ClientSegment, count: int = 1) -> float:
+    """The largest mean multiplier of the incident rates of ``count`` clients of a segment the money estimate allows
+    for: the :data:`PROPENSITY_QUANTILE` quantile q of its ``incident_propensity`` for one client, and for more the
+    mean of their draws at the same quantile, 1 + (q − 1) / √count (its spread shrinks as 1/√count), at least 1 (1
+    without a propensity) [factor]."""
+    spread = segment.incident_propensity
+    if spread is None:
+        return 1.0
+    q = float(spread.ppf(np.array([PROPENSITY_QUANTILE]))[0])
+    return max(1.0, 1.0 + (q - 1.0) / np.sqrt(max(count, 1)))
+
+
 def _kinds(s: Scenario, counts: dict[str, int], chain: float) -> list[_Kind]:
-    """Every category and the major incidents with their jobs over the horizon."""
+    """Every category and the major incidents with their jobs over the horizon (each segment's at the high
+    quantile of its incident propensity), and the extra requests of behaviours that over-use free calls."""
     months = s.horizon_months
     site_users = max(seg.users for seg in s.clients)  # a major incident takes down a whole client
     one_site = max(seg.largest_site_users for seg in s.clients)  # a site-scope incident one site
     per_month = s.expected_incidents_per_month(counts)
+    if any(seg.incident_propensity is not None for seg in s.clients):
+        per_month = {}
+        for seg in s.clients:
+            bound = propensity_bound(seg, counts.get(seg.name, 0))
+            for name, n in s.expected_incidents_per_month({seg.name: counts.get(seg.name, 0)}).items():
+                per_month[name] = per_month.get(name, 0.0) + n * bound
     major = s.incidents.major
     kinds = [
         _Kind(
@@ -132,6 +157,24 @@ def _kinds(s: Scenario, counts: dict[str, int], chain: float) -> list[_Kind]:
             site_users,
         )
     )
+    for seg in s.clients:
+        over = [b for b in seg.behaviours if b.over_uses]
+        if not over:
+            continue
+        # A client is on one contract at a time: the larger of its behaviours' extra requests, which never recur.
+        b = max(over, key=lambda x: x.extra_requests_per_user_month)
+        which = "managed" if b is seg.managed else "break_fix"
+        kinds.append(
+            _Kind(
+                str(b.extra_request_category),
+                f"clients[{seg.name}].{which}.extra_requests_per_user_month",
+                b.extra_requests_per_user_month * seg.users * counts.get(seg.name, 0) * months,
+                b.extra_request_effort_hours,
+                Parts(),
+                0.0,
+                1,
+            )
+        )
     return kinds
 
 

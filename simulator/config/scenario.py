@@ -140,6 +140,7 @@ class Scenario(ConfigModel):
                     f"known: {sorted(known)}"
                 )
         self._check_security()
+        self._check_extra_requests()
         self._check_portfolio()
         unknown_spaces = sorted(set(self.incentives.contracts) - {c.name for c in self.contracts})
         if unknown_spaces:
@@ -189,6 +190,26 @@ class Scenario(ConfigModel):
                     raise ValueError(
                         f"@contracts[{c.name}].co_managed.categories: no incident categories {unknown}{hint}. "
                         f"Fix: name categories of incidents.categories: {categories}, or null for all"
+                    )
+
+    def _check_extra_requests(self) -> None:
+        """A behaviour's extra requests name a user-scope category of the scenario."""
+        scopes = {c.name: c.scope for c in self.incidents.categories}
+        for seg in self.clients:
+            for which, b in (("break_fix", seg.break_fix), ("managed", seg.managed)):
+                name = b.extra_request_category
+                if not b.over_uses or name is None:
+                    continue
+                at = f"@clients[{seg.name}].{which}.extra_request_category"
+                if name not in scopes:
+                    raise ValueError(
+                        f"{at}: no incident category '{name}'. Fix: name one of incidents.categories: "
+                        f"{sorted(scopes)}"
+                    )
+                if scopes[name] != "user":
+                    raise ValueError(
+                        f"{at}: '{name}' is a site-scope category; an extra request concerns one user. Fix: name a "
+                        "user-scope category (e.g. a service request category)"
                     )
 
     def _check_portfolio(self) -> None:

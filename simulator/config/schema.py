@@ -143,4 +143,10 @@ def _default(value: Any) -> str:
         return "?"
     if isinstance(value, BaseModel):
         return json.dumps(value.model_dump(mode="json", by_alias=True))
+    if isinstance(value, list) and any(isinstance(v, BaseModel) for v in value):  # a table of rows
+        return json.dumps([_jsonable(v) for v in value])
     return json.dumps(value)
+
+
+def _jsonable(value: Any) -> Any:
+    return value.model_dump(mode="json", by_alias=True) if isinstance(value, BaseModel) else value

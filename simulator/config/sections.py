@@ -43,6 +43,7 @@ __all__ = [
     "MajorIncidents",
     "Overhead",
     "Parts",
+    "PriceResponse",
     "PriorityFromImpact",
     "Provider",
     "Recurrence",
@@ -109,6 +110,42 @@ class BlockingBehaviour(ConfigModel):
     """Occurrence to report, for blocking incidents monitoring does not catch [business hours]."""
 
 
+class PriceResponse(ConfigModel):
+    """How the share of non-blocking incidents a client calls in falls with what a call is expected to cost it
+    under its contract (a constant-elasticity response):
+
+    call-in share = min(1, call_in_share × (expected charge / reference_charge)^(−elasticity)),
+
+    so ``call_in_share`` is the share at the reference charge, a dearer call is made less often and a call that
+    costs nothing (a flat fee) is always made. The expected charge of a call comes from the contract
+    (``ContractKind.expected_charge``): billable hours at its rates plus the trip charge for the expected share of
+    visits, for the category's expected effort. Blocking incidents keep their own share (a stopped user calls
+    whatever it costs)."""
+
+    elasticity: float = Field(0.5, ge=0, le=FACTOR)
+    """How strongly the call-in share falls with the charge: −d ln(share) / d ln(charge); 0 is no response. An
+    assumption to vary (0.2-1): no published figure for IT support, only that clients "delay calling to avoid
+    costs" (US Wired, Direct Support); 0.5 halves the share when a call costs four times the reference
+    [dimensionless]."""
+    reference_charge: float = Field(200.0, gt=0, le=MONEY)
+    """The expected charge of a call at which the behaviour's ``call_in_share`` was observed: about 200, the
+    charge of a called-in ticket at the industry-default T&M terms ($135/h remote, $150/h on site, minimums, $50
+    trip; about $197 a ticket), where about 40% of issues are called in [currency]."""
+
+    def share(self, base: float, charge: np.ndarray) -> np.ndarray:
+        """The call-in share at each expected ``charge`` [currency] of a behaviour whose share is ``base`` at the
+        reference charge [share]: base × (charge / reference)^(−elasticity), at most 1; 1 at no charge (0 when
+        ``base`` is 0); ``base`` itself when the elasticity is 0."""
+        charge = np.asarray(charge, dtype=float)
+        if self.elasticity == 0 or base == 0:
+            return np.full(charge.shape, base)
+        with np.errstate(divide="ignore"):
+            factor = np.where(
+                charge > 0, (np.maximum(charge, 1e-300) / self.reference_charge) ** -self.elasticity, np.inf
+            )
+        return np.minimum(1.0, base * factor)
+
+
 class Behaviour(ConfigModel):
     """How a client's staff deal with incidents under one kind of contract."""
 
@@ -122,6 +159,37 @@ class Behaviour(ConfigModel):
     """Staff time lost on an incident that is not called in (counts as blocked user-hours) [hours]."""
     blocking: BlockingBehaviour | None = None
     """Call-in share and reporting delay for incidents that block the user; null: as for the others."""
+    price_response: PriceResponse | None = None
+    """How the call-in share of non-blocking incidents falls with the expected charge of a call under the
+    contract (for the break/fix behaviour: T&M, fixed price, block-hours overage, monitoring plus T&M); null: the
+    same share whatever a call costs."""
+    extra_requests_per_user_month: float = Field(0.0, ge=0, le=RATE)
+    """Over-use when a call is free: extra trivial requests ("how do I...", small changes) each user raises under
+    a contract that charges nothing per call for ``extra_request_category`` (a flat fee), on top of the incidents
+    and whatever the client's incident propensity; none under a contract that charges for them. Usually set on the
+    managed behaviour; 0: none (an assumption to vary; no published figure) [requests/user-month]."""
+    extra_request_effort_hours: Distribution = {"dist": "fixed", "mean": 0.25}  # type: ignore[assignment]
+    """Technician hands-on time of an extra request [hours]."""
+    extra_request_category: Label | None = None
+    """The incident category (user scope) the extra requests are reported, billed and counted as, e.g. a service
+    request category; each is remote, needs no parts, blocks nobody (no downtime), is P4, is always called in,
+    cannot be prevented, detected or stopped by a security stack, and never recurs. Needed when
+    ``extra_requests_per_user_month`` is above 0."""
+
+    @model_validator(mode="after")
+    def _extra_requests(self) -> Behaviour:
+        if self.extra_requests_per_user_month > 0 and self.extra_request_category is None:
+            raise ValueError(
+                "extra_requests_per_user_month is above 0 but extra_request_category is not set; name the incident "
+                "category the extra requests are billed and counted as (e.g. extra_request_category: "
+                "service-request)"
+            )
+        return self
+
+    @property
+    def over_uses(self) -> bool:
+        """Whether its clients raise extra requests when a call is free."""
+        return self.extra_requests_per_user_month > 0
 
     def for_blocking(self) -> BlockingBehaviour:
         """The call-in share and reporting delay of blocking incidents (those of the others when not set)."""
@@ -159,6 +227,28 @@ class ClientSegment(ConfigModel):
         reporting_delay_hours={"dist": "exponential", "mean": 0.5},  # type: ignore[arg-type]
     )
     """Staff behaviour under a managed contract (clients report everything: nothing extra to pay)."""
+    incident_propensity: Distribution | None = None
+    """How the segment's clients differ in how often things go wrong: each client's multiplier of every incident
+    rate (every category and major incidents), drawn once per client and replication; its mean must be 1 (it
+    spreads the rates among the clients without changing their average), e.g. ``{dist: gamma, mean: 1, cv:
+    0.5}``; null: every client at the segment's rates [factor]."""
+
+    @field_validator("incident_propensity")
+    @classmethod
+    def _mean_one(cls, value: Distribution | None) -> Distribution | None:
+        if value is not None and not math.isclose(value.expected, 1.0, rel_tol=0, abs_tol=1e-9):
+            raise ValueError(
+                f"incident_propensity must have mean 1 (it has mean {value.expected:g}): it multiplies each "
+                "client's incident rates, spreading them among the clients without changing their average. Fix: "
+                "give mean 1 and the spread as cv, e.g. {dist: gamma, mean: 1, cv: 0.5} or {dist: lognormal, "
+                "mean: 1, cv: 0.5}"
+            )
+        return value
+
+    @property
+    def behaviours(self) -> tuple[Behaviour, Behaviour]:
+        """Its behaviour under a break/fix contract and under a flat fee, in that order (index = managed)."""
+        return (self.break_fix, self.managed)
 
     @model_validator(mode="after")
     def _sites(self) -> ClientSegment:

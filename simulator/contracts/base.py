@@ -305,6 +305,13 @@ class ContractKind(ContractModel):
         """Each client's monthly fee [currency/month] (zeros without one)."""
         return np.zeros(len(ctx.users))
 
+    def expected_charge(self, category: str, effort_hours_mean: float, onsite_share: float) -> float:
+        """What the client expects to pay for calling in one incident of ``category`` (``major`` for major
+        incidents) with hands-on effort ``effort_hours_mean`` [hours], on site with probability ``onsite_share``
+        [share]: the price of a call that drives the client's price response and decides where over-use at zero
+        price happens [currency]. 0 here: a flat fee, nothing to pay per call."""
+        return 0.0
+
     def sla_outcomes(self, log: TicketLog, ctx: BillingContext) -> dict[str, np.ndarray] | None:
         """Response and resolution on the SLA clock and breaches per ticket; None without an SLA."""
         return None

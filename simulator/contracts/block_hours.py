@@ -23,6 +23,7 @@ from .lines import (
     describe_policy,
     describe_tm,
     hourly_rate,
+    tm_expected_charge,
     tm_lines,
     tm_money_terms,
 )
@@ -84,6 +85,19 @@ class BlockHours(ContractKind):
     def categories_named(self) -> list[str]:
         """The overage rate card's project categories."""
         return self.overage.card_categories()
+
+    def expected_charge(self, category: str, effort_hours_mean: float, onsite_share: float) -> float:
+        """Work that draws on the block costs nothing more per call (the block is paid for; the overage rate
+        applies only once it is used up, which is left out); work that does not draw (remote or on-site, as
+        ``draws`` says) at the overage T&M terms [currency]."""
+        return tm_expected_charge(
+            self.overage,
+            category,
+            effort_hours_mean,
+            onsite_share,
+            remote=not self.draws.remote,
+            onsite=not self.draws.onsite,
+        )
 
     def drawing(self, log: TicketLog) -> np.ndarray:
         """The tickets that draw on the block."""

@@ -67,6 +67,11 @@ class CostSharing(ContractKind):
             ctx.users * (self.fee_per_user_month + self.target_cost_per_user_month), dtype=float
         )
 
+    def expected_charge(self, category: str, effort_hours_mean: float, onsite_share: float) -> float:
+        """The client's share 1 − β of the cost of the hands-on hours at the agreed rate (travel and parts left
+        out): what one more job adds to its bill [currency]."""
+        return (1.0 - self.provider_share) * self.cost_per_hour * effort_hours_mean
+
     def work_cost(self, log: TicketLog, prevention: PreventionLog, ctx: BillingContext) -> np.ndarray:
         """The cost of the work per client and month at the agreed rate, parts at cost, shape (clients, months)
         [currency]."""

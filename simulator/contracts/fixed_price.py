@@ -21,6 +21,7 @@ from .lines import (
     client_lines,
     describe_policy,
     hourly_rate,
+    tm_expected_charge,
     tm_lines,
     tm_money_terms,
 )
@@ -58,6 +59,13 @@ class FixedPrice(ContractKind):
     def categories_named(self) -> list[str]:
         """The menu's categories and those of the fallback's rate card."""
         return [*self.menu, *self.fallback.card_categories()]
+
+    def expected_charge(self, category: str, effort_hours_mean: float, onsite_share: float) -> float:
+        """A job on the menu: its price and the trip charge for the expected share of visits (overruns beyond
+        the labour cap left out); any other job: the fallback T&M terms [currency]."""
+        if category in self.menu:
+            return self.menu[category] + onsite_share * self.trip_charge
+        return tm_expected_charge(self.fallback, category, effort_hours_mean, onsite_share)
 
     def bill(self, log: TicketLog, prevention: PreventionLog, ctx: BillingContext) -> Ledger:
         """The menu price of each job on the menu (a repeat within the warranty free), with trips, overruns and

@@ -22,6 +22,7 @@ __all__ = [
     "describe_policy",
     "describe_tm",
     "hourly_rate",
+    "tm_expected_charge",
     "tm_hours",
     "tm_labour",
     "tm_lines",
@@ -153,6 +154,34 @@ def tm_lines(
     if parts:
         lines.append(client_lines(log, mask, Account.PARTS, log.parts_cost[mask] * (1 + terms.parts_markup)))
     return lines
+
+
+def tm_expected_charge(
+    terms: TmTerms,
+    category: str,
+    effort_hours_mean: float,
+    onsite_share: float,
+    remote: bool = True,
+    onsite: bool = True,
+) -> float:
+    """The expected charge of one job of ``category`` under T&M terms, as the client reckons it before calling
+    [currency]: billable hours at the business-hours rate (the rate card's project rate for its project
+    categories, else the remote or on-site rate) plus the trip charge, for a remote job with probability
+    1 − ``onsite_share`` and an on-site one with ``onsite_share``; ``remote``/``onsite`` False leaves that kind of
+    job out (it costs nothing per call). Billable hours are approximated as the expected effort plus half a
+    billing increment (rounding up adds half a step on average), at least the minimum; after-hours, weekend and
+    emergency premiums and parts are left out."""
+    hours = effort_hours_mean + terms.billing_increment_hours / 2
+    remote_rate, onsite_rate = terms.remote_rate, terms.onsite_rate
+    card = terms.rate_card
+    if card is not None and card.project is not None and category in card.project_categories:
+        remote_rate = onsite_rate = card.project
+    charge = 0.0
+    if remote:
+        charge += (1.0 - onsite_share) * remote_rate * max(hours, terms.minimum_remote_hours)
+    if onsite:
+        charge += onsite_share * (onsite_rate * max(hours, terms.minimum_onsite_hours) + terms.trip_charge)
+    return float(charge)
 
 
 def category_names(log: TicketLog, ctx: BillingContext) -> np.ndarray:

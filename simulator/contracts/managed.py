@@ -16,7 +16,15 @@ from simulator.base.records import BillingContext, Handling, PreventionLog, Tick
 
 from .base import CoManaged, ContractKind, ContractModel, Exposure, Policy, Size, Term, TmTerms, Words
 from .ledger import Account, Ledger, Party, Unit, to_cents
-from .lines import LineBlock, category_names, client_lines, describe_policy, tm_lines, tm_money_terms
+from .lines import (
+    LineBlock,
+    category_names,
+    client_lines,
+    describe_policy,
+    tm_expected_charge,
+    tm_lines,
+    tm_money_terms,
+)
 from .sla import CreditScheme, SlaMonth, SlaTerms, monthly_compliance, sla_outcomes
 from .terms import TermPricing, early_termination_lines, fee_schedule, notice_given
 
@@ -150,6 +158,19 @@ class Managed(ContractKind):
         """Each client's monthly fee in its first contract year, after the term's discount or premium
         [currency/month]."""
         return np.asarray(self.fee_per_client_month(ctx.users, ctx.endpoints, ctx.servers)) * self.term.factor
+
+    def expected_charge(self, category: str, effort_hours_mean: float, onsite_share: float) -> float:
+        """An out-of-scope category at the out-of-scope T&M terms; in scope, the labour the fee does not include
+        (remote or on-site, as ``includes`` says) at those terms, else nothing: the fee is flat [currency]."""
+        terms = self.out_of_scope
+        if category in self.out_of_scope_categories:
+            return tm_expected_charge(terms, category, effort_hours_mean, onsite_share)
+        inc = self.includes
+        if inc.remote and inc.onsite:
+            return 0.0
+        return tm_expected_charge(
+            terms, category, effort_hours_mean, onsite_share, remote=not inc.remote, onsite=not inc.onsite
+        )
 
     def sla_outcomes(self, log: TicketLog, ctx: BillingContext) -> dict[str, np.ndarray]:
         """Response and resolution on the SLA clock and breaches per ticket (out-of-scope tickets excluded)."""

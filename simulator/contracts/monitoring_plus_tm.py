@@ -14,7 +14,7 @@ from simulator.base.records import BillingContext, Handling, PreventionLog, Tick
 
 from .base import ContractKind, Exposure, Policy, Size, Term, TmTerms, Words
 from .ledger import Account, Ledger, Party, Unit
-from .lines import LineBlock, describe_policy, describe_tm, tm_lines, tm_money_terms
+from .lines import LineBlock, describe_policy, describe_tm, tm_expected_charge, tm_lines, tm_money_terms
 from .terms import TermPricing, early_termination_lines, fee_schedule
 
 __all__ = ["MonitoringPlusTm"]
@@ -71,6 +71,10 @@ class MonitoringPlusTm(ContractKind):
     def monthly_fee(self, ctx: BillingContext) -> np.ndarray:
         """Each client's monitoring fee in its first contract year [currency/month]."""
         return self.base_fee(ctx) * self.term.factor
+
+    def expected_charge(self, category: str, effort_hours_mean: float, onsite_share: float) -> float:
+        """Every ticket at its T&M terms (the fee is flat) [currency]."""
+        return tm_expected_charge(self.tm, category, effort_hours_mean, onsite_share)
 
     def bill(self, log: TicketLog, prevention: PreventionLog, ctx: BillingContext) -> Ledger:
         """The monitoring fee while a client is on the contract, T&M for every ticket, the early-termination

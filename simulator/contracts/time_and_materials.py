@@ -10,7 +10,15 @@ from simulator.base.records import BillingContext, Handling, PreventionLog, Tick
 
 from .base import ContractKind, Exposure, Policy, Size, Term, TmTerms, Words
 from .ledger import Account, Ledger, Party, Unit
-from .lines import LineBlock, billable_hours, describe_policy, describe_tm, tm_lines, tm_money_terms
+from .lines import (
+    LineBlock,
+    billable_hours,
+    describe_policy,
+    describe_tm,
+    tm_expected_charge,
+    tm_lines,
+    tm_money_terms,
+)
 
 __all__ = ["TimeAndMaterials"]
 
@@ -33,6 +41,10 @@ class TimeAndMaterials(TmTerms, ContractKind):
     def categories_named(self) -> list[str]:
         """The rate card's project categories."""
         return self.card_categories()
+
+    def expected_charge(self, category: str, effort_hours_mean: float, onsite_share: float) -> float:
+        """The billable hours at its rates and the trip charge for the expected share of visits [currency]."""
+        return tm_expected_charge(self, category, effort_hours_mean, onsite_share)
 
     def bill(self, log: TicketLog, prevention: PreventionLog, ctx: BillingContext) -> Ledger:
         """Labour, trips and parts of every ticket, and the prevention hours if the client buys them."""

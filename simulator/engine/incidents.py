@@ -15,13 +15,14 @@ import numpy as np
 
 from simulator.base.calendar import HOURS_PER_MONTH, HOURS_PER_YEAR
 from simulator.base.rng import stream
-from simulator.config import MAJOR, PRIORITY_MATRIX, Category, ClientSegment, Scenario
+from simulator.config import MAJOR, PRIORITY_MATRIX, Behaviour, Category, ClientSegment, Scenario
 
 __all__ = [
     "ClientTable",
     "IncidentSet",
     "U",
     "attributes_from_uniforms",
+    "client_propensity",
     "client_table",
     "feature_uniforms",
     "generate_incidents",
@@ -136,6 +137,9 @@ class IncidentSet:
     # Uniforms of their own streams (see :func:`feature_uniforms`); NaN for a recurrence, which neither uses.
     u_security: np.ndarray  # survives a security stack when below its multiplier for the category
     u_client_it: np.ndarray  # taken by the client's own IT (co-managed) when below its share
+    # An extra request raised because calls are free (over-use): the behaviour that raised it, 0 break/fix or
+    # 1 managed (it happens only under a contract of that behaviour that charges nothing for it); −1 an incident.
+    requester: np.ndarray
 
     def __len__(self) -> int:
         return len(self.client)
@@ -236,6 +240,7 @@ def attributes_from_uniforms(
         recur_delay=provider.recurrence.delay_hours.ppf(u[:, U.RECUR_DELAY]),
         u_security=features[:, 0] if features is not None else np.full(n, np.nan),
         u_client_it=features[:, 1] if features is not None else np.full(n, np.nan),
+        requester=np.full(n, -1, dtype=np.int8),
     )
 
 
@@ -257,6 +262,21 @@ def _priority(cat: Category, site: np.ndarray, blocks: np.ndarray, u: np.ndarray
     return np.asarray(PRIORITY_MATRIX, dtype=np.int8)[impact, urgency]
 
 
+def client_propensity(scenario: Scenario, clients: ClientTable, replication: int, seed: int) -> np.ndarray:
+    """Each client's incident propensity in one replication: the multiplier of all its incident rates, drawn from
+    its segment's ``incident_propensity`` (mean 1) on a stream of its own per segment; ones for a segment without
+    one [factor]."""
+    propensity = np.ones(clients.count)
+    for s, segment in enumerate(scenario.clients):
+        spread = segment.incident_propensity
+        if spread is None:
+            continue
+        members = np.flatnonzero(clients.segment == s)
+        u = stream(seed, replication, f"propensity/{segment.name}").random(len(members))
+        propensity[members] = spread.ppf(u)
+    return propensity
+
+
 def generate_incidents(
     scenario: Scenario, clients: ClientTable, replication: int, seed: int, extra: float = 0.0
 ) -> IncidentSet:
@@ -264,27 +284,39 @@ def generate_incidents(
 
     Ordinary incidents arrive as Poisson processes in the users' business time (people break things while they
     work); major incidents arrive as Poisson processes in clock time with yearly rate −ln(1 − annual_probability).
-    With ``extra`` > 0, incidents at that share of every rate are added from streams of their own: the same
-    incidents plus more, a process at (1 + extra) times the rate (superposed Poisson processes).
+    A client's rates are multiplied by its propensity (:func:`client_propensity`), the same in every pass. The
+    extra requests of behaviours that over-use free calls come with them (marked by ``requester``; each contract
+    keeps those its behaviour and price allow). With ``extra`` > 0, incidents at that share of every rate are
+    added from streams of their own: the same incidents plus more, a process at (1 + extra) times the rate
+    (superposed Poisson processes).
     """
-    incidents = _incidents(scenario, clients, replication, seed, 1.0, "incidents")
+    propensity = client_propensity(scenario, clients, replication, seed)
+    incidents = _incidents(scenario, clients, replication, seed, 1.0, "incidents", propensity)
     if extra > 0:
-        more = _incidents(scenario, clients, replication, seed, extra, f"incidents+{extra:g}")
+        more = _incidents(scenario, clients, replication, seed, extra, f"incidents+{extra:g}", propensity)
         incidents = IncidentSet.concat([incidents, more])
     order = np.argsort(incidents.occurred, kind="stable")
     return incidents.take(order)
 
 
 def _incidents(
-    scenario: Scenario, clients: ClientTable, replication: int, seed: int, factor: float, label: str
+    scenario: Scenario,
+    clients: ClientTable,
+    replication: int,
+    seed: int,
+    factor: float,
+    label: str,
+    propensity: np.ndarray,
 ) -> IncidentSet:
-    """The incidents at ``factor`` times every rate, drawn from the streams named after ``label``, unsorted."""
+    """The incidents at ``factor`` times every rate (each client's times its propensity where its segment spreads
+    them), drawn from the streams named after ``label``, unsorted."""
     horizon = scenario.horizon_months * HOURS_PER_MONTH
     users_cal = scenario.calendar.users()
     business_horizon = float(users_cal.business_time(horizon))
     parts: list[IncidentSet] = []
     for s, segment in enumerate(scenario.clients):
         members = np.flatnonzero(clients.segment == s)
+        spread = segment.incident_propensity is not None
         for c, cat in enumerate(scenario.incidents.categories):
             mean = (
                 cat.rate_per_client_month(segment.users, segment.endpoints, segment.sites)
@@ -292,7 +324,7 @@ def _incidents(
                 * factor
             )
             rng = stream(seed, replication, f"{label}/{segment.name}/{cat.name}")
-            counts = rng.poisson(mean, len(members))
+            counts = rng.poisson(mean * propensity[members]) if spread else rng.poisson(mean, len(members))
             client = np.repeat(members, counts)
             occurred = users_cal.clock_time(rng.random(len(client)) * business_horizon, earliest=False)
             u = rng.random((len(client), U.COUNT))
@@ -302,7 +334,7 @@ def _incidents(
         if major.annual_probability > 0:
             rng = stream(seed, replication, f"{label}/{segment.name}/{MAJOR}")
             rate = -math.log1p(-major.annual_probability) * horizon / HOURS_PER_YEAR * factor
-            counts = rng.poisson(rate, len(members))
+            counts = rng.poisson(rate * propensity[members]) if spread else rng.poisson(rate, len(members))
             client = np.repeat(members, counts)
             occurred = rng.random(len(client)) * horizon
             u = rng.random((len(client), U.COUNT))
@@ -312,4 +344,72 @@ def _incidents(
                     scenario, clients, client, len(scenario.incidents.categories), occurred, u, features
                 )
             )
+        for managed, behaviour in enumerate(segment.behaviours):
+            if behaviour.over_uses:
+                rng = stream(
+                    seed, replication, f"{label}/{segment.name}/extra-requests/{_BEHAVIOURS[managed]}"
+                )
+                mean = (
+                    behaviour.extra_requests_per_user_month * segment.users * scenario.horizon_months * factor
+                )
+                client = np.repeat(members, rng.poisson(mean, len(members)))
+                occurred = users_cal.clock_time(rng.random(len(client)) * business_horizon, earliest=False)
+                parts.append(_extra_requests(scenario, clients, client, occurred, behaviour, managed, rng))
     return IncidentSet.concat(parts)
+
+
+_BEHAVIOURS = ("break_fix", "managed")
+"""A segment's behaviours by index (0: under break/fix, 1: under a flat fee)."""
+
+
+def _extra_requests(
+    scenario: Scenario,
+    clients: ClientTable,
+    client: np.ndarray,
+    occurred: np.ndarray,
+    behaviour: Behaviour,
+    managed: int,
+    rng: np.random.Generator,
+) -> IncidentSet:
+    """The extra requests of ``behaviour`` raised by ``client`` at ``occurred``: of its
+    ``extra_request_category``, remote, no parts, blocking nobody, P4, always called in (``u_call`` 0), never
+    prevented, detected, stopped by a security stack (``u_security`` NaN) or recurring (``u_recur`` 1); their
+    effort, reporting delay and triage drawn from ``rng``."""
+    n = len(client)
+    names = [c.name for c in scenario.incidents.categories]
+    category = names.index(str(behaviour.extra_request_category))
+    u = rng.random((n, 5))
+    zeros, never = np.zeros(n), np.zeros(n, dtype=bool)
+    return IncidentSet(
+        client=client.astype(np.int32),
+        category=np.full(n, category, dtype=np.int16),
+        occurred=occurred,
+        priority=np.full(n, 4, dtype=np.int8),
+        site=never,
+        users_affected=np.ones(n),
+        blocking=never,
+        blocking_factor=zeros,  # a request that blocks nothing costs no downtime
+        cost_per_user_hour=clients.downtime_cost[client],
+        effort=behaviour.extra_request_effort_hours.ppf(u[:, 0]),
+        onsite=never,
+        onsite_rank=zeros,
+        remote_shift=zeros,
+        travel=zeros,
+        parts_cost=zeros,
+        prevent_threshold=zeros,
+        u_prevent=np.ones(n),
+        theta=zeros,
+        u_call=zeros,
+        detectable=never,
+        auto_remediable=never,
+        u_recur=np.ones(n),
+        u_report=u[:, 1],
+        u_self=u[:, 2],
+        u_triage=u[:, 3],
+        auto_hours=zeros,
+        outage_hours=zeros,
+        recur_delay=zeros,
+        u_security=np.full(n, np.nan),
+        u_client_it=u[:, 4],
+        requester=np.full(n, managed, dtype=np.int8),
+    )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator.base.calendar import HOURS_PER_MONTH, WeekCalendar
-from simulator.config import Behaviour, Scenario, Triage
+from simulator.config import MAJOR, Behaviour, Scenario, Triage
 from simulator.contracts import Contract
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "Levers",
     "Plan",
     "Security",
+    "call_charges",
     "client_it_levers",
     "contract_levers",
     "month_of",
@@ -99,6 +100,13 @@ class Levers:
     behaviours: dict[tuple[bool, int], Behaviour]  # (managed, segment) -> the staff's behaviour
     call_in: np.ndarray  # [managed, segment]: share of non-blocking incidents called in [share]
     call_in_blocking: np.ndarray  # [managed, segment]: share of blocking incidents called in [share]
+    # [contract, segment, category (major last)]: share of non-blocking incidents called in, after the price
+    # response to each contract's expected charge of a call; None when no behaviour responds to price (then
+    # ``call_in`` applies)
+    call_in_priced: np.ndarray | None
+    # [contract, category (major last)]: the contract charges nothing for a call (a flat fee), so the extra requests
+    # of its behaviour happen under it; None when no behaviour raises extra requests
+    free_call: np.ndarray | None
     triage: Triage  # triage and dispatch delays [hours on duty]
     tools_gain: float  # change of hands-on effort with full tooling: tools_effort_factor − 1 [ratio]
     security: Security  # each contract's security stack
@@ -150,6 +158,19 @@ def contract_levers(scenario: Scenario, plan: Plan) -> Levers:
     call_in_blocking = np.array(
         [[behaviours[(kind, s)].for_blocking().call_in_share for s in segments] for kind in (False, True)]
     )
+    priced = any(b.price_response is not None for b in behaviours.values())
+    over_use = any(b.over_uses for b in behaviours.values())
+    charges = call_charges(scenario, contracts) if priced or over_use else None
+    call_in_priced = None
+    if priced and charges is not None:
+        call_in_priced = np.zeros((len(contracts), len(scenario.clients), charges.shape[1]))
+        for i, contract in enumerate(contracts):
+            for s in segments:
+                b = behaviours[(contract.managed, s)]
+                response = b.price_response
+                call_in_priced[i, s] = (
+                    b.call_in_share if response is None else response.share(b.call_in_share, charges[i])
+                )
     return Levers(
         managed=np.array([c.managed for c in contracts]),
         prevention=np.array([c.policy.prevention_hours_per_endpoint_month for c in contracts]),
@@ -160,11 +181,30 @@ def contract_levers(scenario: Scenario, plan: Plan) -> Levers:
         behaviours=behaviours,
         call_in=call_in,
         call_in_blocking=call_in_blocking,
+        call_in_priced=call_in_priced,
+        free_call=charges == 0 if over_use and charges is not None else None,
         triage=scenario.provider.triage_delay_hours,
         tools_gain=scenario.provider.tools_effort_factor - 1.0,
         security=security_levers(scenario, contracts),
         client_it=client_it_levers(scenario, contracts),
     )
+
+
+def call_charges(scenario: Scenario, contracts: tuple[Contract, ...]) -> np.ndarray:
+    """[contract, category (major incidents last)]: what the client expects to pay for calling in one incident of
+    the category under the contract (:meth:`~simulator.contracts.ContractKind.expected_charge`), for the
+    category's expected effort and its share of on-site visits under the contract's monitoring (at full
+    tooling, monitoring turns ``remote_with_monitoring`` of the visits into remote work) [currency]."""
+    cats = scenario.incidents.categories
+    major = scenario.incidents.major
+    out = np.zeros((len(contracts), len(cats) + 1))
+    for i, contract in enumerate(contracts):
+        monitored = contract.policy.monitoring
+        for j, cat in enumerate(cats):
+            onsite = cat.onsite_share * (1.0 - cat.remote_with_monitoring if monitored else 1.0)
+            out[i, j] = contract.expected_charge(cat.name, cat.effort_hours.expected, onsite)
+        out[i, -1] = contract.expected_charge(MAJOR, major.effort_hours.expected, 1.0)
+    return out
 
 
 def security_levers(scenario: Scenario, contracts: tuple[Contract, ...]) -> Security:

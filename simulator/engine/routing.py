@@ -47,7 +47,9 @@ def thin_by_prevention(
     incidents: IncidentSet, plan: Plan, levers: Levers, months: int
 ) -> tuple[IncidentSet, np.ndarray, np.ndarray]:
     """The incidents that still happen, each one's contract (its client's in the month it occurs), and the mask
-    of the shared incidents removed by prevention. Incidents of clients not served that month are dropped too.
+    of the shared incidents removed by prevention. Incidents of clients not served that month are dropped too,
+    and so are the extra requests (over-use) a contract does not meet: those of the other behaviour, and those
+    of a category it charges for.
 
     An incident is prevented when its uniform falls under preventable × (1 − exp(−θ·e)), e the prevention hours
     per endpoint-month of its contract.
@@ -57,6 +59,13 @@ def thin_by_prevention(
     e = np.where(served, levers.prevention[np.maximum(contract_of, 0)], 0.0)
     prevented = served & (incidents.u_prevent < incidents.prevent_threshold * -np.expm1(-incidents.theta * e))
     keep = served & ~prevented
+    if levers.free_call is not None:
+        c = np.maximum(contract_of, 0)
+        request = incidents.requester >= 0
+        met = (incidents.requester == levers.managed[c].astype(np.int8)) & levers.free_call[
+            c, incidents.category
+        ]
+        keep &= ~request | met
     return incidents.take(keep), contract_of[keep], prevented
 
 
@@ -96,7 +105,8 @@ def route(
 
     Monitoring sees detectable incidents at once and fixes the auto-remediable ones (not a recurrence); a
     detected, site-wide or called-in incident (a recurrence always) becomes a ticket; the staff work around the
-    rest. Blocking incidents are called in, and reported after a delay, by the behaviour's ``blocking`` terms.
+    rest. Blocking incidents are called in, and reported after a delay, by the behaviour's ``blocking`` terms; the
+    others by its call-in share, after its price response to the contract's expected charge of a call (if any).
     Under co-management the client's own IT takes a share of the simple tickets (see :func:`_client_it`).
     Tooling automates triage, scales effort and turns a share of on-site visits into remote work, in proportion to
     its rollout in the month of occurrence.
@@ -108,8 +118,14 @@ def route(
     detected = s.detectable & mon
     auto = detected & s.auto_remediable & ~recurrence
     k = kind.astype(int)
-    call_in = np.where(s.blocking, levers.call_in_blocking[k, segment], levers.call_in[k, segment])
+    if levers.call_in_priced is None:
+        call_in = np.where(s.blocking, levers.call_in_blocking[k, segment], levers.call_in[k, segment])
+    else:
+        priced = levers.call_in_priced[ci, segment, s.category]
+        call_in = np.where(s.blocking, levers.call_in_blocking[k, segment], priced)
     reported = detected | s.site | (s.u_call < call_in) | recurrence
+    if levers.free_call is not None:
+        reported |= s.requester >= 0  # an extra request is raised to be handled
     handling = np.where(auto, Handling.AUTO, np.where(reported, Handling.TICKET, Handling.SELF))
     delay = np.zeros(len(s))
     self_hours = np.zeros(len(s))

@@ -37,6 +37,12 @@ SECTIONS = {
 
 _UNIT = re.compile(r"\s*\[([^\]]+)\]")
 _SKIP = {"name", "description", "kind"}
+_OFF_WITH = {
+    "extra_requests_per_user_month": "extra_requests_per_user_month",
+    "extra_request_effort_hours": "extra_requests_per_user_month",
+    "extra_request_category": "extra_requests_per_user_month",
+}
+"""Fields left out of the table while the field they depend on (or they themselves) is 0: a feature that is off."""
 
 
 def _split(doc: str | None) -> tuple[str, str]:
@@ -92,7 +98,7 @@ def _is_distribution(value: Any) -> bool:
 def _walk(model: BaseModel, path: str, section: str, currency: str, rows: list[dict[str, str]]) -> None:
     for name, info in type(model).model_fields.items():
         value = getattr(model, name)
-        if name in _SKIP or value is None:
+        if name in _SKIP or value is None or (name in _OFF_WITH and not getattr(model, _OFF_WITH[name])):
             continue
         key = info.alias or name
         where = f"{path}.{key}" if path else key
@@ -295,17 +301,53 @@ def _incidents(scenario: Scenario) -> str:
     major = scenario.incidents.major
     if major.annual_probability > 0:
         text += f"; each client has a {_pct(major.annual_probability)} chance a year of a major incident"
-    return text + "."
+    return text + "." + _propensity(scenario)
 
 
-def _calling(scenario: Scenario) -> str:
-    """The share of incidents for which staff call the provider, under break/fix and under managed services."""
-    segs, users = scenario.clients, _user_weights(scenario)
+def _propensity(scenario: Scenario) -> str:
+    """How the clients of a segment differ in how often things go wrong, when they do."""
+    spread = [
+        f"{seg.name} {format_value(seg.incident_propensity)}"
+        for seg in scenario.clients
+        if seg.incident_propensity is not None
+    ]
+    if not spread:
+        return ""
     return (
+        f" Clients differ: each one's incident rates are multiplied by its own propensity, drawn once per "
+        f"replication with mean 1 ({'; '.join(spread)}), so some clients have many more incidents than others."
+    )
+
+
+def _calling(scenario: Scenario, money: Money) -> str:
+    """The share of incidents for which staff call the provider, under break/fix and under managed services; how
+    that share responds to the price of a call, and the extra requests raised when calls are free, when set."""
+    segs, users = scenario.clients, _user_weights(scenario)
+    text = (
         f"Under break/fix, staff call the provider for "
         f"{_spread([s.break_fix.call_in_share for s in segs], users, _pct)} of incidents and work around the "
         f"rest; under managed services for {_spread([s.managed.call_in_share for s in segs], users, _pct)}."
     )
+    for which, label in (("break_fix", "break/fix"), ("managed", "managed services")):
+        for seg in segs:
+            b = getattr(seg, which)
+            where = f" ({seg.name})" if len(segs) > 1 else ""
+            r = b.price_response
+            if r is not None:
+                text += (
+                    f" Under {label}{where} the share of incidents that only slow staff down falls with what a call "
+                    f"is expected to cost under the contract: share × (charge / {money(r.reference_charge)})^−"
+                    f"{r.elasticity:g}, at most 100% (a call that costs nothing is always made; an elasticity of "
+                    f"{r.elasticity:g} is an assumption)."
+                )
+            if b.over_uses:
+                text += (
+                    f" Under {label}{where}, where a call costs nothing, each user raises "
+                    f"{b.extra_requests_per_user_month:g} extra trivial requests a month "
+                    f"(as {b.extra_request_category}, {_hours(b.extra_request_effort_hours.expected)} of technician "
+                    "time each on average, no downtime), an assumption of over-use at a zero price."
+                )
+    return text
 
 
 def _provider_costs(scenario: Scenario, money: Money) -> str:
@@ -365,7 +407,7 @@ def key_assumptions(scenario: Scenario) -> pd.DataFrame:
         ("Clients", _clients(scenario)),
         ("Cost of downtime", _downtime_cost(scenario, money)),
         ("What goes wrong", _incidents(scenario)),
-        ("Calling the provider", _calling(scenario)),
+        ("Calling the provider", _calling(scenario, money)),
         ("Provider's costs", _provider_costs(scenario, money)),
     ]
     if scenario.security_stacks:

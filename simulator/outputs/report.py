@@ -37,6 +37,8 @@ from .tables import (
     format_number,
     incentive_notes,
     shown_per_month,
+    strategy_differences,
+    valuation_note,
 )
 
 if TYPE_CHECKING:
@@ -757,12 +759,24 @@ def _transition_section(folder: Path, key: str) -> _Section:
         "horizon": s.horizon_months,
         "replications": int(tr.monthly["replication"].nunique()),
         "assumptions": _grouped(assumptions(s, ("portfolio",))),
+        "differences": strategy_differences(s),
+        "valuation": valuation_note(s),
     }
+    valued = s.portfolio is not None and s.portfolio.finance is not None
     section.charts = [
         _Chart(
             "transition",
-            "Cash, recurring revenue and clients month by month",
-            "Lines are means over replications, bands 95% confidence intervals.",
+            (
+                "Cash, enterprise value, recurring revenue and clients month by month"
+                if valued
+                else "Cash, recurring revenue and clients month by month"
+            ),
+            "Lines are means over replications, bands 95% confidence intervals."
+            + (
+                " Cash as collected; the enterprise value rests on the assumed multiples (‡)."
+                if valued
+                else ""
+            ),
             svg(charts.transition_figure(tr), f"{key}-transition"),
         )
     ]

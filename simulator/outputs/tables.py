@@ -19,6 +19,9 @@ __all__ = [
     "format_price",
     "incentive_notes",
     "shown_per_month",
+    "strategy_differences",
+    "strategy_terms",
+    "valuation_note",
 ]
 
 RUN_ROWS = (
@@ -65,21 +68,29 @@ RISK_ROWS = (
 """(column of risk.csv, label) of the risk table, per party, money per year."""
 
 TRANSITION_ROWS = (
-    ("lowest_cash", "Lowest cumulative cash", "money"),
+    ("lowest_cash", "Lowest cash balance", "money"),
     ("lowest_cash_month", "… in month", "hours"),
     ("payback_month", "Catches up with stay (month)", "hours"),
-    ("final_cash", "Cumulative cash at the end", "money"),
-    ("profit_year_1", "Profit year 1", "money"),
-    ("profit_year_2", "Profit year 2", "money"),
-    ("profit_year_3", "Profit year 3", "money"),
+    ("final_cash", "Cash balance at the end", "money"),
+    ("npv", "NPV of the net cash flow †", "money"),
+    ("npv_vs_stay", "NPV gained over stay †", "money"),
+    ("mirr_vs_stay", "Return on the switch over stay (MIRR), yearly †", "share"),
+    ("profit_year_1", "Profit before overhead, year 1", "money"),
+    ("profit_year_2", "Profit before overhead, year 2", "money"),
+    ("profit_year_3", "Profit before overhead, year 3", "money"),
+    ("ebitda_ttm", "EBITDA, last 12 m (after overhead)", "money"),
     ("mrr_share_last_12", "Recurring share, last 12 m", "share"),
+    ("arr_end", "Annual recurring revenue at the end", "money"),
+    ("ev_multiple", "EBITDA multiple at the end ‡", "decimal"),
+    ("enterprise_value", "Enterprise value at the end ‡", "money"),
     ("revenue_cv_last_12", "Revenue CV, last 12 m", "ratio"),
     ("churned_clients", "Clients churned", "hours"),
     ("won_clients", "Clients won", "hours"),
     ("final_technicians", "Technicians at the end", "hours"),
     ("client_downtime_per_user_year", "Client downtime h/user-year", "hours"),
 )
-"""(metric, label, unit) of the transition summary."""
+"""(metric, label, unit) of the transition summary; † and ‡ mark the figures that rest on the valuation
+assumptions (:func:`valuation_note`)."""
 
 
 def format_number(value: float, unit: str) -> str:
@@ -137,3 +148,109 @@ def incentive_notes(scenario: Scenario) -> list[str]:
         "(per client segment)."
     )
     return notes
+
+
+def strategy_terms(scenario: Scenario) -> list[dict[str, str]]:
+    """Each strategy of the scenario's portfolio in words, aspect by aspect: ``offers``, ``acceptance`` (empty when
+    it offers nothing), ``sales`` (its sales staff and what they sell)."""
+    from simulator.studies.transition import sales_contract  # the simulation stack: only when asked
+
+    p = scenario.portfolio
+    if p is None:
+        return []
+    names = [c.name for c in scenario.contracts]
+    out = []
+    for st in p.strategies:
+        to = scenario.label_of(st.to) if st.to else ""
+        if st.kind == "stay":
+            offers = "no offers"
+        elif st.kind == "gradual":
+            offers = (
+                f"offers {to} to {st.offer_rate:.0%} of the remaining break/fix clients a month from month "
+                f"{st.start_month}"
+            )
+        else:
+            offers = f"offers {to} to every break/fix client in month {st.start_month}"
+            if st.repeat_every_months is not None:
+                offers += f" and again every {st.repeat_every_months} months to those who declined"
+        rule = st.acceptance
+        if st.kind == "stay":
+            acceptance = ""
+        elif isinstance(rule, float | int):
+            acceptance = f"each accepts with probability {rule:.0%}"
+        else:
+            acceptance = (
+                f"each accepts by a logit in its expected saving: intercept {rule.intercept:g}, "
+                f"{rule.per_saving_share:g} per unit of saving share"
+            )
+        staff = p.sales.staff if st.sales_staff is None else st.sales_staff
+        sells = names[sales_contract(scenario, st)]
+        people = "sales person" if staff == 1 else "sales people"
+        sales = f"{staff} {people} selling {scenario.label_of(sells)}" if staff else "no sales people"
+        out.append({"strategy": st.name, "offers": offers, "acceptance": acceptance, "sales": sales})
+    return out
+
+
+def strategy_differences(scenario: Scenario) -> str:
+    """One sentence: what differs between the strategies and what they share (the same sales effort unless the file
+    says otherwise)."""
+    terms = strategy_terms(scenario)
+    if len(terms) < 2:
+        return ""
+    aspects = {"offers": "the offers", "acceptance": "how clients accept", "sales": "the sales effort"}
+    differ, same = [], []
+    for key, words in aspects.items():
+        values = {t[key] for t in terms if t[key]}
+        if len(values) > 1:
+            differ.append(key)
+        elif values:
+            same.append(f"{words} ({values.pop()})")
+    parts = []
+    if differ:
+        detail = "; ".join(f"{t['strategy']}: " + ", ".join(t[k] for k in differ if t[k]) for t in terms)
+        named = [aspects[k] for k in differ]
+        listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+        parts.append(f"The strategies differ in {listed} — {detail}.")
+    if same:
+        parts.append(f"They share {' and '.join(same)}.")
+    return " ".join(parts)
+
+
+def valuation_note(scenario: Scenario) -> str:
+    """How the transition's cash and value figures are reached, with the assumptions they rest on (the discount
+    rate †, the multiple table ‡); empty without ``portfolio.finance``."""
+    f = scenario.portfolio.finance if scenario.portfolio else None
+    if f is None:
+        return ""
+    timing = {
+        "in_advance": "in the month billed",
+        "in_arrears": f"{f.days_sales_outstanding:g} days after billing",
+    }
+    arrears = f.recurring_billing == "in_arrears" or f.usage_billing == "in_arrears"
+    bad = (
+        f", {_percent(f.bad_debt_share)} of what is billed in arrears never paid"
+        if arrears and f.bad_debt_share
+        else ""
+    )
+    table = ", ".join(f"{r.multiple:g}x at {_percent(r.recurring_share)}" for r in f.ev_multiples)
+    o = scenario.provider.overhead
+    overhead = (
+        f"overhead {_percent(o.share_of_revenue)} of revenue"
+        + (f" plus {format_number(o.fixed_per_month, 'money')} a month" if o.fixed_per_month else "")
+        if o.share_of_revenue or o.fixed_per_month
+        else "no overhead"
+    )
+    return (
+        f"Cash is money collected less money paid: recurring fees collected {timing[f.recurring_billing]}, usage "
+        f"{timing[f.usage_billing]}{bad}; costs and {overhead} paid when incurred. "
+        f"† Discounted at an assumed {_percent(f.discount_rate)} a year (compounded monthly). "
+        f"‡ Assumed valuation: EBITDA of the last 12 months (a loss counts as zero) times a multiple read from the "
+        f"recurring share of "
+        f"revenue ({table}; interpolated, flat beyond), less {f.churn_discount:g} × the yearly client churn rate "
+        f"and {f.concentration_discount:g} × the largest client's share of revenue above "
+        f"{_percent(f.concentration_threshold)}. Buyers' multiples vary widely; rerun with your own table."
+    )
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:.4g}%"

@@ -9,6 +9,7 @@ months before the change come out identical, so earlier decisions stay valid.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -17,20 +18,32 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from simulator.base.records import BillingContext
+from simulator.base.records import BillingContext, Handling
 from simulator.base.rng import stream
-from simulator.config import Portfolio, Scenario, Strategy
+from simulator.config import AcceptanceLogit, Finance, Portfolio, Scenario, Strategy
 from simulator.contracts.billing import bill
 from simulator.contracts.ledger import Account, Ledger, Party
 from simulator.engine.incidents import ClientTable, client_table, generate_incidents
 from simulator.engine.replication import ContractRun, Plan, simulate_plan
 from simulator.metrics import billing_context, cost_ledger
 
+from .finance import (
+    annual_mirr,
+    collect,
+    enterprise_value,
+    interpolate_multiple,
+    ltv_to_cac,
+    npv,
+    retention,
+    trailing_sum,
+    valuation_multiple,
+)
 from .run import run_tasks
 
 __all__ = [
     "TransitionResults",
     "run_strategy",
+    "sales_contract",
     "simulate_transition",
     "slot_scenario",
     "summarize_transition",
@@ -205,7 +218,7 @@ class _Walk:
         self.won, self.churned, self.migrated, self.hires = (
             np.zeros(months, dtype=np.int64) for _ in range(4)
         )
-        self.sales_contract = _sales_contract(scenario, strategy)
+        self.sales_contract = sales_contract(scenario, strategy)
         self.mix_names = list(p.sales.segment_mix)
         self.mix_cdf = np.cumsum([p.sales.segment_mix[s] for s in self.mix_names])
         self.segment_names = [c.name for c in self.slots.scenario.clients]
@@ -228,6 +241,7 @@ class _Walk:
         self.used = ~self.slots.prospect
         self.books: Books | None = None
         self.stale = True
+        self.static_cost: dict[int, np.ndarray] = {}
 
     def plan(self) -> Plan:
         """The plan so far: contracts month by month, the pool, the tools rollout ramp."""
@@ -288,13 +302,38 @@ class _Walk:
         offered = on_bf & (
             self.u_offer[:, m] < strategy.offer_rate
             if strategy.kind == "gradual"
-            else np.full(self.n, m == strategy.start_month)
+            else np.full(self.n, strategy.offers_in(m))
         )
-        accept = np.flatnonzero(offered & (self.u_accept[:, m] < strategy.acceptance))
+        if not offered.any():
+            return
+        rule = strategy.acceptance
+        if isinstance(rule, AcceptanceLogit):
+            now = self.expected_cost(current)
+            then = self.expected_cost(np.full(self.n, self.target))
+            saving = np.divide(now - then, now, out=np.zeros(self.n), where=now > 0)
+            chance = rule.probability(saving)
+        else:
+            chance = np.full(self.n, rule)
+        accept = np.flatnonzero(offered & (self.u_accept[:, m] < chance))
         for slot in accept:
             self.join(int(slot), m, self.target)
         self.migrated[m] += len(accept)
         self.stale = self.stale or len(accept) > 0
+
+    def expected_cost(self, contract: np.ndarray) -> np.ndarray:
+        """Each client's expected monthly cost (fees, downtime and its own IT's time) under the contract given
+        per client (an index of the scenario's contracts, −1: none): from simulating every starting client of the
+        replication on that contract for the whole horizon with the starting pool, each with its own incidents;
+        kept per contract."""
+        out = np.zeros(self.n)
+        for i in np.unique(contract[contract >= 0]):
+            if i not in self.static_cost:
+                self.static_cost[int(i)] = _static_cost(
+                    self.slots, int(i), self.incidents, self.seed, self.replication, int(self.technicians[0])
+                )
+            here = contract == i
+            out[here] = self.static_cost[int(i)][here]
+        return out
 
     def renewals_and_hiring(self, m: int) -> None:
         """Churn at renewal and hiring, from the simulation of the months so far (redone when the plan
@@ -366,12 +405,41 @@ class _Walk:
         return StrategyRun(final, books, self.won, self.churned, self.migrated, self.hires)
 
 
+def _static_cost(
+    slots: Slots, contract: int, incidents: Any, seed: int, replication: int, technicians: int
+) -> np.ndarray:
+    """Each starting client's mean monthly cost (fees, downtime and its own IT's time) with every starting client
+    on one contract for the whole horizon and the starting pool of ``technicians``, on the replication's
+    incidents [currency/month]; 0 for the prospects."""
+    scenario = slots.scenario
+    chosen = scenario.contracts[contract]
+    months = scenario.horizon_months
+    n = slots.clients.count
+    assignment = np.where(slots.prospect[:, None], -1, 0) * np.ones((1, months), dtype=np.int64)
+    plan = Plan(
+        contracts=(chosen,),
+        assignment=assignment.astype(np.int64),
+        technicians=np.full(months, technicians, dtype=np.int64),
+        tools_ramp=np.ones(months),
+    )
+    run = simulate_plan(scenario, plan, incidents, slots.clients, seed, replication)
+    ctx = dataclasses.replace(
+        billing_context(scenario, slots.clients),
+        active=assignment >= 0,
+        onboarding_month=np.where(slots.prospect, -1, 0).astype(np.int64),
+    )
+    paid = bill(chosen, run.tickets, run.prevention, ctx).payments_by_client_month((n, months))
+    log = run.tickets
+    lost = np.bincount(log.client, weights=log.downtime_cost + log.client_it_cost, minlength=n)
+    return np.asarray((paid.sum(axis=1) + lost) / months)
+
+
 def _on_platform(contract: Any) -> bool:
     """Whether serving a client under the contract needs the provider's tools platform: managed or monitored."""
     return bool(contract.managed or contract.policy.monitoring)
 
 
-def _sales_contract(scenario: Scenario, strategy: Strategy) -> int:
+def sales_contract(scenario: Scenario, strategy: Strategy) -> int:
     """Index of the contract new clients sign under a strategy."""
     p = _portfolio(scenario)
     names = [c.name for c in scenario.contracts]
@@ -507,7 +575,137 @@ def monthly_rows(
     frame["client_it_cost"] = client_it_cost
     frame["client_fees"] = revenue
     frame["client_total_cost"] = revenue + downtime_cost + client_it_cost
+    finance = _portfolio(scenario).finance
+    if finance is not None:  # cash as collected replaces cumulative profit
+        for name, column in _finance_columns(scenario, finance, result, frame, clients).items():
+            frame[name] = column
     return frame
+
+
+def _finance_columns(
+    scenario: Scenario, finance: Finance, result: StrategyRun, frame: pd.DataFrame, clients: ClientTable
+) -> dict[str, np.ndarray]:
+    """The monthly table's money as an owner sees it (``portfolio.finance``): cash as collected, overhead, EBITDA,
+    recurring revenue, its retention, the return on winning clients, and the value of the business."""
+    months = scenario.horizon_months
+    plan, books = result.plan, result.books
+    led = books.ledger
+    col = {
+        name: frame[name].to_numpy(dtype=float) for name in frame.columns if frame[name].dtype.kind in "fiu"
+    }
+    revenue, cost, recurring = col["revenue"], col["cost"], col["revenue_recurring"]
+    # Fees for the service month (and onboarding) on one side, work already done on the other.
+    streams = (
+        (recurring + col["revenue_onboarding"], finance.recurring_billing),
+        (
+            col["revenue_tm"] + col["revenue_per_job"] + col["revenue_early_termination"],
+            finance.usage_billing,
+        ),
+    )
+    received, written_off, receivables = np.zeros(months), np.zeros(months), np.zeros(months)
+    for billed, timing in streams:
+        if timing == "in_advance":
+            received += billed
+            continue
+        paid = collect(billed, finance.days_sales_outstanding, finance.bad_debt_share)
+        received += paid.received
+        written_off += paid.written_off
+        receivables += paid.receivables
+    # Overhead on the month's revenue, as in the static run (simulator.metrics.monthly_flows).
+    overhead_terms = scenario.provider.overhead
+    overhead = overhead_terms.fixed_per_month + overhead_terms.share_of_revenue * np.maximum(revenue, 0.0)
+    cash_out = cost + overhead
+    ebitda = revenue - cost - overhead - written_off
+
+    # Recurring revenue per client-month (fees, blocks, targets, net of the SLA credits), as in ``revenue_recurring``.
+    n = clients.count
+    per_client = np.zeros((n, months))
+    fee = (led.payer >= 0) & (led.payee == Party.PROVIDER) & np.isin(led.account, RECURRING)
+    credit = (led.payer == Party.PROVIDER) & (led.payee >= 0)
+    np.add.at(per_client, (led.payer[fee], led.month[fee]), led.cents[fee] / 100.0)
+    np.add.at(per_client, (led.payee[credit], led.month[credit]), -led.cents[credit] / 100.0)
+    grr, nrr = retention(per_client)
+
+    # Lifetime value over acquisition cost, trailing twelve months: the recurring clients' gross margin per
+    # client-month over their monthly churn rate, against the sales cost per client won.
+    paying = per_client > 0
+    lost = np.zeros(months)
+    lost[1:] = (paying[:, :-1] & (plan.assignment[:, 1:] < 0)).sum(axis=0)
+    client_months = trailing_sum(paying.sum(axis=0))
+    margin = per_client - _delivery_cost_by_client(scenario, result, col, clients)
+    margin_ttm = trailing_sum(np.where(paying, margin, 0.0).sum(axis=0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_client_month = margin_ttm / client_months
+        churn_per_month = trailing_sum(lost) / client_months
+        cac = trailing_sum(col["sales_cost"]) / trailing_sum(col["won"])
+    ratio = ltv_to_cac(per_client_month, churn_per_month, cac)
+
+    # Enterprise value: EBITDA of the trailing twelve months times the table's multiple at the recurring share,
+    # lowered for client churn and for the largest client's share of revenue.
+    revenue_ttm = trailing_sum(revenue)
+    positive = revenue_ttm > 0
+    safe = np.where(positive, revenue_ttm, 1.0)
+    share_ttm = np.where(positive, trailing_sum(recurring) / safe, np.nan)
+    largest = np.where(positive, trailing_sum(books.fees).max(axis=0, initial=0.0) / safe, np.nan)
+    average_clients = trailing_sum(col["clients"]) / 12.0
+    churn_per_year = np.where(
+        average_clients > 0,
+        trailing_sum(col["churned"]) / np.where(average_clients > 0, average_clients, 1.0),
+        0.0,
+    )
+    table = finance.ev_multiples
+    multiple = valuation_multiple(
+        interpolate_multiple(
+            share_ttm, np.array([r.recurring_share for r in table]), np.array([r.multiple for r in table])
+        ),
+        churn_per_year,
+        largest,
+        finance.churn_discount,
+        finance.concentration_threshold,
+        finance.concentration_discount,
+    )
+    return {
+        "cash": np.cumsum(received - cash_out),
+        "cash_in": received,
+        "cash_out": cash_out,
+        "receivables": receivables,
+        "bad_debt": written_off,
+        "overhead": overhead,
+        "ebitda": ebitda,
+        "arr": recurring * 12.0,
+        "gross_revenue_retention": grr,
+        "net_revenue_retention": nrr,
+        "ltv_to_cac": ratio,
+        "ev_multiple": multiple,
+        "enterprise_value": enterprise_value(trailing_sum(ebitda), multiple),
+    }
+
+
+def _delivery_cost_by_client(
+    scenario: Scenario, result: StrategyRun, col: dict[str, np.ndarray], clients: ClientTable
+) -> np.ndarray:
+    """The month's labour, tools and parts cost shared out to the clients, (clients, months) [currency]: labour by
+    each client's share of the technician hours (tickets' work and travel, prevention), tools by its share of the
+    endpoints on a monitored or managed contract, parts as its tickets used them."""
+    n, months = clients.count, scenario.horizon_months
+    plan, run = result.plan, result.books.run
+    log, prevention = run.tickets, run.prevention
+    ticket = log.handling == Handling.TICKET  # the incidents the provider worked on, as in the cost ledger
+    hours = np.zeros((n, months))
+    worked = np.nan_to_num(log.work_hours[ticket]) + np.nan_to_num(log.travel_hours[ticket])
+    np.add.at(hours, (log.client[ticket], log.month[ticket]), worked)
+    due = prevention.month < months
+    np.add.at(hours, (prevention.client[due], prevention.month[due]), prevention.hours[due])
+    parts = np.zeros((n, months))
+    np.add.at(parts, (log.client[ticket], log.month[ticket]), log.parts_cost[ticket])
+    platform = np.array([_on_platform(c) for c in plan.contracts] + [False])
+    monitored = platform[plan.assignment] * clients.endpoints[:, None]
+
+    def shared(cost: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        total = weight.sum(axis=0)
+        return np.divide(weight, total, out=np.zeros_like(weight, dtype=float), where=total > 0) * cost
+
+    return shared(col["labour_cost"], hours) + shared(col["tools_cost"], monitored) + parts
 
 
 def _task(args: tuple[Scenario, tuple[str, ...], int, int]) -> pd.DataFrame:
@@ -576,11 +774,53 @@ def _ci(x: np.ndarray) -> tuple[float, float, float]:
     return (mean, mean - half, mean + half)
 
 
+def _finance_metrics(
+    finance: Finance, g: pd.DataFrame, reference: np.ndarray | None, baseline: bool
+) -> dict[str, float]:
+    """One replication's cash and value figures (``portfolio.finance``): the NPV of its monthly net cash flow, and
+    of the difference to ``stay``'s (``reference``; None without a ``stay`` strategy) with that difference's
+    modified IRR (put in and taken out at the discount rate);
+    EBITDA, recurring share and ARR at the end, and the enterprise value at the end."""
+    flows = (g["cash_in"] - g["cash_out"]).to_numpy(dtype=float)
+    last = slice(-12, None)
+    revenue = float(g["revenue"].to_numpy()[last].sum())
+    row = {"npv": npv(flows, finance.discount_rate)}
+    if reference is not None:
+        gap = flows - reference
+        row["npv_vs_stay"] = np.nan if baseline else npv(gap, finance.discount_rate)
+        row["mirr_vs_stay"] = np.nan if baseline else annual_mirr(gap, finance.discount_rate)
+    row |= {
+        "ebitda_ttm": float(g["ebitda"].to_numpy()[last].sum()),
+        "ev_multiple": float(g["ev_multiple"].iloc[-1]),
+        "enterprise_value": float(g["enterprise_value"].iloc[-1]),
+        "recurring_share_ttm": (
+            float(g["revenue_recurring"].to_numpy()[last].sum()) / revenue if revenue > 0 else np.nan
+        ),
+        "arr_end": float(g["arr"].iloc[-1]),
+    }
+    return row
+
+
+def _stay_flows(monthly: pd.DataFrame, baseline: str | None, rep: Any) -> np.ndarray | None:
+    """``stay``'s monthly net cash flow in one replication; None without a ``stay`` strategy among the rows."""
+    if baseline is None:
+        return None
+    rows = monthly[(monthly["strategy"] == baseline) & (monthly["replication"] == rep)].sort_values("month")
+    if rows.empty:
+        return None
+    return (rows["cash_in"] - rows["cash_out"]).to_numpy(dtype=float)
+
+
 def summarize_transition(scenario: Scenario, monthly: pd.DataFrame) -> pd.DataFrame:
     """Per strategy, with 95% CIs over replications: the cash dip and its month, payback against ``stay`` (or
-    against zero without one), revenue predictability over the last 12 months, yearly profit, churn, downtime."""
+    against zero without one), revenue predictability over the last 12 months, yearly profit, churn, downtime;
+    with ``portfolio.finance`` the cash is collected cash, and NPV (also against ``stay``, with the IRR of the
+    difference), EBITDA, recurring share, ARR and enterprise value at the end follow."""
     months = scenario.horizon_months
     baseline = next((s.name for s in _portfolio(scenario).strategies if s.kind == "stay"), None)
+    if baseline not in set(monthly["strategy"]):  # not among the strategies run: compared with zero
+        baseline = None
+    finance = _portfolio(scenario).finance
     per_rep: list[dict[str, Any]] = []
     for (strategy, rep), g in monthly.groupby(["strategy", "replication"], sort=False):
         g = g.sort_values("month")
@@ -619,6 +859,8 @@ def summarize_transition(scenario: Scenario, monthly: pd.DataFrame) -> pd.DataFr
         }
         for year in range(1, math.ceil(months / 12) + 1):
             row[f"profit_year_{year}"] = float(g["profit"].to_numpy()[(year - 1) * 12 : year * 12].sum())
+        if finance is not None:
+            row |= _finance_metrics(finance, g, _stay_flows(monthly, baseline, rep), strategy == baseline)
         per_rep.append(row)
     table = pd.DataFrame(per_rep)
     out = []

@@ -32,7 +32,14 @@ from .style import SOURCE_COLOR as SOURCE_COLOR
 from .style import STRATEGY_STYLES as STRATEGY_STYLES
 from .sweeps import OUTCOME_LABELS as OUTCOME_LABELS
 from .sweeps import break_even_figure, plot_break_even, plot_tornado, tornado_figure
-from .transition import plot_cash, plot_clients, plot_mrr_share, plot_transition_revenue, transition_figure
+from .transition import (
+    plot_cash,
+    plot_clients,
+    plot_enterprise_value,
+    plot_mrr_share,
+    plot_transition_revenue,
+    transition_figure,
+)
 from .verdict import fee_window_sentence, input_value, plot_verdict, switching_sentence, verdict_figure
 
 __all__ = [
@@ -54,6 +61,7 @@ __all__ = [
     "plot_client_cost",
     "plot_clients",
     "plot_downtime",
+    "plot_enterprise_value",
     "plot_incentive_curve",
     "plot_misalignment",
     "plot_mrr_share",

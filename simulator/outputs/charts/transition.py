@@ -1,5 +1,6 @@
-"""A portfolio's move from break/fix to managed services: cumulative cash, the recurring share of revenue,
-monthly revenue and clients per contract, one line (or stack) per migration strategy."""
+"""A portfolio's move from break/fix to managed services: cumulative cash (as collected, with
+``portfolio.finance``), the enterprise value, the recurring share of revenue, monthly revenue and clients per
+contract, one line (or stack) per migration strategy."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "plot_cash",
     "plot_clients",
+    "plot_enterprise_value",
     "plot_mrr_share",
     "plot_transition_revenue",
     "transition_figure",
@@ -60,14 +62,52 @@ def _transition_source(transition: TransitionResults) -> str:
     )
 
 
+def _valued(transition: TransitionResults) -> bool:
+    """Whether the run counted cash as collected and valued the business (``portfolio.finance``)."""
+    return "enterprise_value" in transition.monthly.columns
+
+
 def plot_cash(transition: TransitionResults, ax: Axes | None = None) -> Axes:
-    """Cumulative cash per strategy with its 95% band: the dip of the switch and the recovery."""
+    """Cumulative cash per strategy with its 95% band: the dip of the switch and the recovery; with
+    ``portfolio.finance`` the cash balance as collected (fees when paid, costs and overhead when incurred)."""
     ax = axes_or_new(ax, _transition_source(transition))
     _strategy_band(transition, "cash", ax)
     ax.axhline(0, color="black", lw=0.8)
     ax.yaxis.set_major_formatter(money_formatter(transition.scenario.currency, transition.scenario.locale))
-    ax.set_title("Cumulative cash: the dip and the recovery", loc="left", fontsize=11)
+    title = (
+        "Cash balance as collected: the dip and the recovery"
+        if _valued(transition)
+        else "Cumulative cash: the dip and the recovery"
+    )
+    ax.set_title(title, loc="left", fontsize=11)
     ax.legend(fontsize=8, loc="upper left")
+    return ax
+
+
+def plot_enterprise_value(transition: TransitionResults, ax: Axes | None = None) -> Axes:
+    """Enterprise value per strategy with its 95% band: EBITDA of the last 12 months times the multiple at the
+    recurring share (an assumed table, ``portfolio.finance.ev_multiples``); from month 11, a full year in."""
+    ax = axes_or_new(ax, _transition_source(transition))
+    if _valued(transition):
+        _strategy_band(transition, "enterprise_value", ax)
+        ax.axhline(0, color="black", lw=0.8)
+        last = max(transition.scenario.horizon_months - 1, 1)
+        ax.set_xlim(-0.05 * last, 1.05 * last)  # the other panels' months; the first year has no value
+        ax.yaxis.set_major_formatter(
+            money_formatter(transition.scenario.currency, transition.scenario.locale)
+        )
+        ax.legend(fontsize=8, loc="upper left")
+    else:
+        ax.text(
+            0.5,
+            0.5,
+            "no valuation (portfolio.finance)",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+            color=SOURCE_COLOR,
+        )
+    ax.set_title("Enterprise value: EBITDA (last 12 m) × assumed multiple", loc="left", fontsize=11)
     return ax
 
 
@@ -120,14 +160,19 @@ def plot_clients(transition: TransitionResults, strategy: str, ax: Axes | None =
 
 
 def transition_figure(transition: TransitionResults) -> Figure:
-    """Cash, recurring share, revenue, and clients per contract for each strategy."""
+    """Cash, recurring share, revenue, and clients per contract for each strategy; with ``portfolio.finance`` the
+    cash as collected and the enterprise value beside it."""
     strategies = transition.strategies
-    rows = 2 + (len(strategies) + 1) // 2
+    valued = _valued(transition)
+    panels = [plot_cash, plot_enterprise_value] if valued else [plot_cash]
+    panels += [plot_mrr_share, plot_transition_revenue]
+    first = len(panels) + 1  # the words, then one panel of clients per strategy
+    rows = (first + len(strategies) + 1) // 2
     fig, grid = plt.subplots(rows, 2, figsize=(13, 4.0 * rows), layout="constrained", squeeze=False)
     axes = grid.ravel()
-    plot_cash(transition, axes[0])
-    plot_mrr_share(transition, axes[1])
-    plot_transition_revenue(transition, axes[2])
+    for plot, ax in zip(panels, axes, strict=False):
+        plot(transition, ax)
+    words = axes[len(panels)]
     s = transition.summary
     lows = s[s["metric"] == "lowest_cash"].set_index("strategy")["mean"]
     paybacks = s[s["metric"] == "payback_month"].set_index("strategy")["mean"]
@@ -142,22 +187,25 @@ def transition_figure(transition: TransitionResults) -> Figure:
     )
     versus = f"'{stay}'" if stay else "zero"
 
+    values = s[s["metric"] == "enterprise_value"].set_index("strategy")["mean"]
+
     def line(name: str) -> str:
-        text = f"{name}: lowest cumulative cash {money(float(lows[name]))}"
-        if name == stay:
-            return text
-        if np.isfinite(paybacks[name]):
-            return text + f"; catches up with {versus} by month {paybacks[name]:.0f} (mean)"
-        return text + f"; does not catch up with {versus} in {transition.scenario.horizon_months} months"
+        text = f"{name}: lowest {'cash' if valued else 'cumulative cash'} {money(float(lows[name]))}"
+        if name != stay:
+            if np.isfinite(paybacks[name]):
+                text += f"; catches up with {versus} by month {paybacks[name]:.0f} (mean)"
+            else:
+                text += f"; does not catch up with {versus} in {transition.scenario.horizon_months} months"
+        if name in values.index and np.isfinite(values[name]):
+            text += f"\n    enterprise value at the end {money(float(values[name]))} (assumed multiples)"
+        return text
 
     text = "\n".join(line(name) for name in strategies)
-    axes[3].axis("off")
-    axes[3].text(
-        0.0, 1.0, text, va="top", ha="left", fontsize=10, parse_math=False, transform=axes[3].transAxes
-    )
-    for ax, name in zip(axes[4:], strategies, strict=False):
+    words.axis("off")
+    words.text(0.0, 1.0, text, va="top", ha="left", fontsize=10, parse_math=False, transform=words.transAxes)
+    for ax, name in zip(axes[first:], strategies, strict=False):
         plot_clients(transition, name, ax)
-    for ax in axes[4 + len(strategies) :]:
+    for ax in axes[first + len(strategies) :]:
         ax.set_visible(False)
     finals = s[s["metric"] == "final_cash"].set_index("strategy")["mean"].dropna()
     if finals.empty:

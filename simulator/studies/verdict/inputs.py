@@ -85,11 +85,43 @@ _AMOUNTS = _PRICES | _CLIENT_MONEY | _PROVIDER_COSTS
 _INTEGER = {"technicians", "count", "users", "endpoints", "servers", "sites"}
 
 
-def money_only(path: str) -> bool:
+_CALL_PRICE = {
+    "remote_rate",
+    "onsite_rate",
+    "trip_charge",
+    "billing_increment_hours",
+    "minimum_remote_hours",
+    "minimum_onsite_hours",
+    "menu",
+    "out_of_scope",
+    "fallback",
+    "rate_card",
+    "overage",
+    "draws",
+    "tm",
+    "provider_share",
+    "cost_per_hour",
+}
+"""Contract fields that set what a call costs the client (``ContractKind.expected_charge``): with a price response
+or over-use at a zero price, they change which incidents are called in."""
+
+
+def calls_priced(scenario: Scenario) -> bool:
+    """Whether what a call costs changes what the clients do: a behaviour with a price response or extra
+    requests when calls are free."""
+    return any(
+        b.price_response is not None or b.over_uses for seg in scenario.clients for b in seg.behaviours
+    )
+
+
+def money_only(path: str, priced_calls: bool = False) -> bool:
     """Whether the field at a concrete path changes only money: the bill, the provider's costs or the value of
-    downtime, never what happens (so re-pricing the same tickets is exact)."""
+    downtime, never what happens (so re-pricing the same tickets is exact). With ``priced_calls`` (see
+    :func:`calls_priced`) the contract fields that set what a call costs change what happens."""
     keys = path.split(".")
     if keys[0] == "contracts" and len(keys) >= 3:
+        if priced_calls and keys[2] in _CALL_PRICE:
+            return False
         return keys[2] in _CONTRACT_MONEY or (keys[2] == "sla" and len(keys) >= 4 and keys[3] in _SLA_MONEY)
     if keys[0] == "clients" and len(keys) == 3:
         return keys[2] in _CLIENT_MONEY
@@ -178,6 +210,7 @@ def resolve_inputs(scenario: Scenario, inputs: list[RobustnessInput], where: str
     the section in messages (a :class:`ScenarioError` naming the file, the field and the fix)."""
     data = scenario.model_dump(mode="json", by_alias=True)
     label = f"scenario '{scenario.name}'"
+    priced = calls_priced(scenario)
     resolved = []
     for i, spec in enumerate(inputs):
         at = f"{label}: field '{where}[{i}]' ({spec.label})"
@@ -202,9 +235,9 @@ def resolve_inputs(scenario: Scenario, inputs: list[RobustnessInput], where: str
                 f"{at}: the fields it sets differ ({', '.join(f'{p}={v:g}' for p, v in fields)}), so one value "
                 "cannot stand for them. Fix: set 'scale: true' to multiply each by low..high, or give one path."
             )
-        reprice = all(money_only(p) for p, _ in fields)
+        reprice = all(money_only(p, priced) for p, _ in fields)
         if spec.method == "reprice" and not reprice:
-            moving = [p for p, _ in fields if not money_only(p)]
+            moving = [p for p, _ in fields if not money_only(p, priced)]
             raise ScenarioError(
                 f"{at}: method 'reprice' but {', '.join(moving)} changes what happens, not only money. Fix: use "
                 "method 'resimulate' or 'auto'."
