@@ -17,10 +17,12 @@ from simulator.base.calendar import HOURS_PER_MONTH
 
 __all__ = [
     "ALL_HOURS",
+    "EXPORT_COLUMNS",
     "ROOT",
     "behaviour",
     "category",
     "client",
+    "history_export",
     "managed_contract",
     "mmc_scenario",
     "msp_sim",
@@ -266,3 +268,64 @@ def msp_sim(*args: str | Path, cwd: Path = ROOT, timeout: float = 300) -> subpro
         timeout=timeout,
         env={**os.environ, "COLUMNS": "120"},
     )
+
+
+EXPORT_COLUMNS = {
+    "ticket": "id",
+    "created": "created",
+    "resolved": "resolved",
+    "priority": "prio",
+    "category": "cat",
+    "client": "client",
+    "hours": "hours",
+    "onsite": "onsite",
+    "parts_cost": "parts",
+    "parent": "parent",
+}
+"""The columns of :func:`history_export`'s export, as a ticket map names them."""
+
+
+def history_export(
+    scenario: Any, contract: str, months: int, names: list[str] | None = None
+) -> tuple[Any, Any]:
+    """One replication of ``scenario`` under ``contract`` over ``months`` from Monday 2024-01-01 as a plain export
+    (columns :data:`EXPORT_COLUMNS`, ISO dates without an offset), and its clients (named ``names``, default
+    "segment n")."""
+    import numpy as np
+    import pandas as pd
+
+    from simulator.studies.calibration.check import log_tickets
+    from simulator.studies.calibration.layouts import client_names_of, client_sizes_of
+    from simulator.studies.run import simulate
+
+    chosen = next(c for c in scenario.contracts if c.name == contract)
+    sim = scenario.model_copy(
+        update={
+            "contracts": [chosen],
+            "reference_contract": contract,
+            "warmup_months": 0,
+            "horizon_months": months,
+        }
+    )
+    t = log_tickets(
+        simulate(sim, replications=1, tickets=True).tickets,
+        sim,
+        pd.Timestamp("2024-01-01"),
+        months * HOURS_PER_MONTH,
+    )
+    names = names if names is not None else client_names_of(scenario)
+    frame = pd.DataFrame(
+        {
+            "id": t["ticket"],
+            "client": [names[int(c)] for c in t["client"]],
+            "cat": t["category"],
+            "prio": "P" + t["priority"].astype(str),
+            "created": t["created"].dt.strftime("%Y-%m-%d %H:%M"),
+            "resolved": t["resolved"].dt.strftime("%Y-%m-%d %H:%M").fillna(""),
+            "hours": t["hours"].round(4),
+            "onsite": np.where(t["onsite"] > 0, "yes", "no"),
+            "parts": t["parts_cost"].round(2),
+            "parent": t["parent"],
+        }
+    )
+    return frame, client_sizes_of(scenario, names)

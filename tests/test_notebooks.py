@@ -21,6 +21,7 @@ EXPECTED = {
     "03_incentives.ipynb",
     "04_sweeps.ipynb",
     "05_transition.ipynb",
+    "06_calibration.ipynb",
 }
 MODEL_INTERNALS = {"engine", "model", "provider", "incidents"}
 """Simulation internals a notebook must not reach into (it goes through simulate, analyze_incentives, ...)."""
@@ -59,7 +60,7 @@ def forbidden_imports(source: str) -> list[str]:
     return bad
 
 
-def test_the_five_notebooks_exist() -> None:
+def test_the_six_notebooks_exist() -> None:
     names = {p.name for p in NOTEBOOKS}
     assert not EXPECTED - names, f"missing notebooks: {sorted(EXPECTED - names)}"
 

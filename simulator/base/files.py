@@ -40,6 +40,7 @@ from typing import Any
 import pandas as pd
 
 __all__ = [
+    "GENERATED_YAML",
     "MARKER",
     "RESULTS_ROOT",
     "FolderBusy",
@@ -58,6 +59,8 @@ __all__ = [
 ]
 
 MARKER = ".msp-sim.json"
+GENERATED_YAML = "# Calibrated by msp-sim calibrate"
+"""The first words of a scenario file the tool wrote (so it may be replaced)."""
 """The file that marks a folder as written by the tool, with the list of what it wrote."""
 RESULTS_ROOT = Path("results")
 """Where folders named after a scenario or sweep go."""
@@ -223,8 +226,12 @@ def clean_temporaries(folder: Path) -> None:
 
 
 def tool_wrote(path: Path) -> bool:
-    """Whether the file ``path`` is a report or workbook the tool wrote (so it may be replaced)."""
+    """Whether the file ``path`` is a report, workbook or calibrated scenario the tool wrote (so it may be
+    replaced)."""
     try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            with path.open("rb") as handle:
+                return handle.read(len(GENERATED_YAML)) == GENERATED_YAML.encode()
         if path.suffix.lower() in (".html", ".htm"):
             with path.open("rb") as handle:
                 head = handle.read(4096)

@@ -7,6 +7,7 @@ import os
 
 import click
 
+from .calibrate import calibrate
 from .common import PIPED_WIDTH, console, err
 from .incentives import incentives
 from .run import report, run, schema, validate
@@ -29,5 +30,5 @@ def main() -> None:
                 c.width = PIPED_WIDTH
 
 
-for command in (run, report, incentives, transition, sweep_command, analyze, validate, schema):
+for command in (run, report, incentives, transition, sweep_command, analyze, calibrate, validate, schema):
     main.add_command(command)

@@ -17,13 +17,16 @@ class ScenarioError(ValueError):
     """A scenario (or override) that cannot be used; the message names the file, the field and the fix."""
 
 
-def format_validation_error(label: str, exc: ValidationError, data: dict[str, Any]) -> str:
-    """One paragraph per problem: file, field path (list items by name), what is wrong, how to fix it."""
+def format_validation_error(
+    label: str, exc: ValidationError, data: dict[str, Any], root: type[BaseModel] = Scenario
+) -> str:
+    """One paragraph per problem: file, field path (list items by name), what is wrong, how to fix it; ``root`` is
+    the model of the whole file (a scenario unless told)."""
     lines = []
     errors = exc.errors(include_url=False)
     for err in errors[:8]:
         loc = _readable_loc(err["loc"], data)
-        explained = _explain(err, data)
+        explained = _explain(err, data, root)
         if explained.startswith("@") and ": " in explained:  # a cross-field check that names its own field
             inner, explained = explained[1:].split(": ", 1)
             loc = inner if loc == "(top level)" else f"{loc}.{inner}"
@@ -56,11 +59,11 @@ def _readable_loc(loc: tuple[Any, ...], data: Any) -> str:
     return "".join(parts) or "(top level)"
 
 
-def _explain(err: Any, data: Any) -> str:
+def _explain(err: Any, data: Any, root: type[BaseModel]) -> str:
     kind = err["type"]
     msg = str(err["msg"])
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(err["loc"], data)
+        allowed = _allowed_keys(err["loc"], data, root)
         key = str(err["loc"][-1])
         hint = difflib.get_close_matches(key, allowed, n=1)
         fix = (
@@ -115,9 +118,10 @@ def _submodel(annotation: Any, value: Any) -> type[BaseModel] | None:
     return None
 
 
-def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
-    """Field names of the model at ``loc[:-1]``, found by walking the schema alongside the data."""
-    model: type[BaseModel] | None = Scenario
+def _allowed_keys(loc: tuple[Any, ...], data: Any, root: type[BaseModel]) -> list[str]:
+    """Field names of the model at ``loc[:-1]``, found by walking the schema (from ``root``) alongside the
+    data."""
+    model: type[BaseModel] | None = root
     node: Any = data
     list_item: Any = None
     for key in loc[:-1]:

@@ -14,6 +14,7 @@ from simulator.base.files import atomic_dir, read_csv, write_csv
 from simulator.config import Scenario, dump_scenario, load_scenario
 from simulator.studies.analysis import SweepAnalysis
 from simulator.studies.benchmarks import benchmark_panel
+from simulator.studies.calibration.results import TABLES, CalibrationResults
 from simulator.studies.incentives import IncentiveResults
 from simulator.studies.risk import risk_table
 from simulator.studies.run import Results
@@ -28,6 +29,7 @@ __all__ = [
     "ChartWarning",
     "atomic_dir",
     "draw_charts",
+    "read_calibration",
     "read_incentives",
     "read_invoices",
     "read_results",
@@ -37,6 +39,7 @@ __all__ = [
     "run_steps",
     "save_figure",
     "write_analysis",
+    "write_calibration",
     "write_incentives",
     "write_results",
     "write_transition",
@@ -208,6 +211,64 @@ def write_analysis(analysis: SweepAnalysis, currency: str, out: Path, locale: st
             charts.append(("break_even", lambda: break_even_figure(be, source=analysis.source), 130))
         draw_charts(tmp, charts)
     return Path(out)
+
+
+CALIBRATION_FILES = ("calibration.json", "rates.csv", "calibrated.yaml")
+"""What ``msp-sim calibrate`` writes besides tables and charts: a folder holding these is a calibration."""
+
+
+def write_calibration(
+    results: CalibrationResults, scenario_text: str, out: Path, report: Callable[[Path], object] | None = None
+) -> Path:
+    """Write a calibration into ``out``: the calibrated scenario (``calibrated.yaml``, as written for the user,
+    and resolved), every table, the facts (calibration.json), the charts and, with ``report``, its report
+    (``report(tmp)`` writes it into the folder being built)."""
+    import json
+
+    from .charts import calibration_charts
+
+    with atomic_dir(Path(out), "calibration") as tmp:
+        (tmp / "calibrated.yaml").write_text(scenario_text, encoding="utf-8")
+        (tmp / "scenario.resolved.yaml").write_text(dump_scenario(results.scenario), encoding="utf-8")
+        for name in TABLES:
+            write_csv(getattr(results, name), tmp / f"{name}.csv")
+        (tmp / "calibration.json").write_text(
+            json.dumps(results.meta, indent=2, default=str), encoding="utf-8"
+        )
+        draw_charts(tmp, calibration_charts(results))
+        if report is not None:
+            report(tmp)
+    return Path(out)
+
+
+def read_calibration(folder: Path) -> CalibrationResults:
+    """A calibration's results read back from its folder."""
+    import json
+
+    folder = Path(folder)
+    text = {
+        "tickets": ("ticket", "client", "category", "parent"),
+        "rates": ("note",),
+        "parts_cost": ("family",),
+    }
+    tables = {}
+    for name in TABLES:
+        tables[name] = read_csv(
+            folder / f"{name}.csv",
+            keep_default_na=False,
+            na_values=[""],
+            dtype=dict.fromkeys(text.get(name, ()), str),
+        )
+        for column in text.get(name, ()):
+            if column in tables[name]:
+                tables[name][column] = (
+                    tables[name][column].astype(object).where(tables[name][column].notna(), "")
+                )
+    t = tables["tickets"]
+    for column in ("created", "resolved", "responded"):
+        t[column] = pd.to_datetime(t[column])
+    meta = json.loads((folder / "calibration.json").read_text(encoding="utf-8"))
+    return CalibrationResults(scenario=read_scenario(folder), meta=meta, **tables)
 
 
 def read_scenario(folder: Path) -> Scenario:

@@ -1,5 +1,5 @@
 """The consultant's report: one self-contained HTML file (Jinja2, charts as inline SVG, no network needed) built
-from one or more results folders (``msp-sim run``, ``incentives``, ``transition``, ``sweep``)."""
+from one or more results folders (``msp-sim run``, ``incentives``, ``transition``, ``calibrate``, ``sweep``)."""
 
 from __future__ import annotations
 
@@ -20,14 +20,25 @@ from markupsafe import Markup
 from simulator.base.files import read_csv, write_text
 from simulator.config import Scenario
 from simulator.metrics import METRICS, unstable_contracts
+from simulator.studies.calibration.families import MIN_FIT
 from simulator.studies.run import Results
 from simulator.studies.verdict import Verdict
 
 from . import charts
 from .assumptions import SECTIONS, assumptions, key_assumptions
 from .charts import PREVENTION
+from .charts.calibration import check_headline, check_value, rates_headline
 from .charts.style import add_source, run_source
-from .folders import RUN_FILES, read_incentives, read_results, read_scenario, read_transition, read_verdict
+from .folders import (
+    CALIBRATION_FILES,
+    RUN_FILES,
+    read_calibration,
+    read_incentives,
+    read_results,
+    read_scenario,
+    read_transition,
+    read_verdict,
+)
 from .money import price as money_price
 from .tables import (
     RISK_ROWS,
@@ -42,11 +53,12 @@ from .tables import (
 )
 
 if TYPE_CHECKING:
+    from simulator.studies.calibration.results import CalibrationResults
     from simulator.studies.incentives import IncentiveResults
 
 __all__ = ["ReportError", "find_results", "render_report", "svg", "write_report"]
 
-KINDS = ("run", "incentives", "transition", "sweep")
+KINDS = ("run", "incentives", "transition", "calibration", "sweep")
 
 
 class ReportError(ValueError):
@@ -63,17 +75,19 @@ def _kind(folder: Path) -> str | None:
         return "incentives"
     if (folder / "transition_summary.csv").is_file() and (folder / "scenario.resolved.yaml").is_file():
         return "transition"
+    if all((folder / name).is_file() for name in CALIBRATION_FILES):
+        return "calibration"
     return None
 
 
 def find_results(folder: Path) -> list[tuple[str, Path]]:
     """The results folders to report: ``folder`` itself if a command wrote it, else its subfolders that one
-    did (runs first, then incentives, transitions and sweeps; by name within a kind)."""
+    did (runs first, then incentives, transitions, calibrations and sweeps; by name within a kind)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ReportError(
             f"{folder}: no such folder. Fix: give a folder written by `msp-sim run` (or incentives, "
-            "transition, sweep), e.g. results/baseline."
+            "transition, calibrate, sweep), e.g. results/baseline."
         )
     kind = _kind(folder)
     if kind is not None:
@@ -85,7 +99,8 @@ def find_results(folder: Path) -> list[tuple[str, Path]]:
     if not found:
         raise ReportError(
             f"{folder} holds no results: no summary.csv (msp-sim run), best_response.csv (incentives), "
-            "transition_summary.csv (transition) or manifest.json (sweep) in it or its subfolders. Fix: run "
+            "transition_summary.csv (transition), calibration.json (calibrate) or manifest.json (sweep) in it or "
+            "its subfolders. Fix: run "
             "`msp-sim run SCENARIO --out DIR` first, then `msp-sim report DIR`."
         )
     return sorted(found, key=lambda kp: KINDS.index(kp[0]))
@@ -171,6 +186,7 @@ _TITLES = {
     "run": "Comparison",
     "incentives": "Incentives",
     "transition": "Moving to managed services",
+    "calibration": "Calibration from a ticket history",
     "sweep": "Sweep",
 }
 """The heading of each kind of section, followed by the scenario's name (a sweep: its folder's)."""
@@ -783,6 +799,285 @@ def _transition_section(folder: Path, key: str) -> _Section:
     return section
 
 
+# ----------------------------------------------------------------------------------------------- calibration
+
+
+def _sig(value: Any) -> str:
+    """A rate for people: three significant digits (0.206, 0.0312, 1.25); – when there is none."""
+    value = float(value)
+    return f"{value:.3g}" if np.isfinite(value) else "–"
+
+
+def _interval(low: Any, high: Any, shown: Callable[[Any], str]) -> str:
+    """A 95% interval as 'low – high' (empty when either end is missing)."""
+    if not (np.isfinite(float(low)) and np.isfinite(float(high))):
+        return ""
+    return f"{shown(low)} – {shown(high)}"
+
+
+def _share(value: Any) -> str:
+    """A share as a percentage (62.5%)."""
+    return format_number(float(value), "share")
+
+
+def _calibration_lead(res: CalibrationResults) -> dict[str, Any]:
+    """The history in a few facts: tickets, clients, window, contract, rows not used and why."""
+    m = res.meta
+    rows, tickets = int(m.get("rows", 0)), int(m.get("tickets", len(res.tickets)))
+    reasons = [
+        {
+            "reason": str(r["reason"]),
+            "rows": format_number(float(r["rows"]), "count"),
+            "first_rows": "" if pd.isna(r["first_rows"]) else str(r["first_rows"]),
+            "used": bool(r["used"]),
+        }
+        for r in res.unusable.to_dict("records")
+    ]
+    left_out = [
+        {
+            "column": str(r["column"]),
+            "value": str(r["value"]),
+            "rows": format_number(float(r["rows"]), "count"),
+        }
+        for r in res.left_out.to_dict("records")
+    ]
+    return {
+        "tickets": format_number(tickets, "count"),
+        "rows": format_number(rows, "count"),
+        "not_used": format_number(max(rows - tickets, 0), "count"),
+        "clients": len(res.clients),
+        "start": str(m.get("start", ""))[:10],
+        "end": str(m.get("end", ""))[:10],
+        "months": f"{res.months:.1f}",
+        "recorded": res.scenario.label_of(str(m.get("recorded", ""))),
+        "timezone": str(m.get("timezone", "")),
+        "export": Path(str(m.get("export", ""))).name,
+        "base": Path(str(m.get("base", ""))).name,
+        "reasons": reasons,
+        "left_out": left_out,
+        "client_rows": [
+            {
+                "client": str(r["client"]),
+                "users": format_number(float(r["users"]), "count"),
+                "endpoints": format_number(float(r["endpoints"]), "count"),
+                "sites": format_number(float(r["sites"]), "count"),
+                "months": format_number(float(r["months"]), "hours"),
+                "tickets": format_number(float(r["tickets"]), "count"),
+            }
+            for r in res.clients.to_dict("records")
+        ],
+    }
+
+
+def _calibration_rates(res: CalibrationResults) -> list[dict[str, Any]]:
+    from simulator.config.sections import MAJOR
+
+    rows = []
+    for r in res.rates.to_dict("records"):
+        major = str(r["category"]) == MAJOR
+        rows.append(
+            {
+                "category": "major incidents" if major else str(r["category"]),
+                "tickets": format_number(float(r["tickets"]), "count"),
+                "unit": str(r["unit"]),
+                "exposure": format_number(float(r["exposure"]), "count"),
+                "ticket_rate": _sig(r["ticket_rate"]),
+                "ticket_interval": _interval(r["ticket_low"], r["ticket_high"], _sig),
+                "report_share": _share(r["report_share"]),
+                "rate": _sig(r["rate"]) if float(r["tickets"]) > 0 else "no tickets",
+                "interval": _interval(r["rate_low"], r["rate_high"], _sig),
+                "base": _sig(r["base_rate"]),
+                "outside": bool(
+                    np.isfinite([r["base_rate"], r["rate_low"], r["rate_high"]]).all()
+                    and not r["rate_low"] <= r["base_rate"] <= r["rate_high"]
+                ),
+                "note": str(r["note"]) if isinstance(r.get("note"), str) else "",
+            }
+        )
+    return rows
+
+
+def _calibration_effort(res: CalibrationResults) -> list[dict[str, Any]]:
+    from simulator.config.sections import MAJOR
+
+    hours = charts.format_hours
+    rows = []
+    for r in res.effort.to_dict("records"):
+        n = int(r["n"])
+        zero = int(r["zero_hours"]) if np.isfinite(float(r["zero_hours"])) else 0
+        rows.append(
+            {
+                "category": "major incidents" if str(r["category"]) == MAJOR else str(r["category"]),
+                "n": format_number(n, "count"),
+                "zero": format_number(zero, "count") if zero else "",
+                "mean": hours(float(r["mean"])),
+                "interval": _interval(r["mean_low"], r["mean_high"], lambda v: hours(float(v))),
+                "family": str(r["family"]) if n else "–",
+                "chosen": n >= MIN_FIT,
+                "ks": f"{float(r['ks']):.3f}" if np.isfinite(float(r["ks"])) else "–",
+                "base": hours(float(r["base_mean"])),
+            }
+        )
+    return rows
+
+
+def _calibration_shares(res: CalibrationResults) -> list[dict[str, Any]]:
+    """One row per category: the share of its tickets on site and with parts, each with its count, interval,
+    the value written and the default, and the mean parts cost."""
+    money = _money(res.scenario)
+    costs = {str(r["category"]): float(r["mean"]) for r in res.parts_cost.to_dict("records")}
+    rows: dict[str, dict[str, Any]] = {}
+    for r in res.shares.to_dict("records"):
+        name = str(r["category"])
+        row = rows.setdefault(name, {"category": name, "onsite": None, "parts": None, "cost": ""})
+        measure = "parts" if str(r["measure"]) == "parts" else "onsite"
+        interval = _interval(r["low"], r["high"], _share)
+        row[measure] = {
+            "share": _share(r["share"]),
+            "detail": f"{int(r['k']):,} of {int(r['n']):,}" + (f" · {interval}" if interval else ""),
+            "written": _share(r["written"]),
+            "base": _share(r["base"]),
+        }
+        mean = costs.get(name, np.nan)
+        if measure == "parts" and np.isfinite(mean):
+            row["cost"] = money(mean)
+    return list(rows.values())
+
+
+def _calibration_priorities(res: CalibrationResults) -> list[dict[str, Any]]:
+    """One row per category: its tickets with a priority and the share at P1..P4."""
+    p = res.priorities
+    rows = []
+    for category, group in p.groupby("category", sort=False):
+        by = group.set_index("priority")
+        rows.append(
+            {
+                "category": str(category),
+                "tickets": format_number(float(group["tickets"].sum()), "count"),
+                "cells": [
+                    {
+                        "share": _share(by.loc[f"P{i}", "share"]) if f"P{i}" in by.index else "–",
+                        "interval": _interval(by.loc[f"P{i}", "low"], by.loc[f"P{i}", "high"], _share)
+                        if f"P{i}" in by.index
+                        else "",
+                    }
+                    for i in range(1, 5)
+                ],
+            }
+        )
+    return rows
+
+
+def _calibration_reopen(res: CalibrationResults) -> str:
+    """The reopen estimate in a sentence."""
+    rec = res.meta.get("recurrence", {}) or {}
+    base = float(rec.get("base", np.nan))
+    if not rec.get("observed"):
+        return (
+            f"The export links no reopened ticket to its first (no parent column), so the reopen probability "
+            f"is the base's, {_share(base)}."
+        )
+    return (
+        f"{int(rec['recurrences']):,} of {int(rec['fixes']):,} fixed tickets were reopened; weighting each fix by "
+        f"the chance that its reopening would fall within the window ({float(rec['weight']):,.0f} fixes' worth), "
+        f"the reopen rate is {_share(rec['share'])} (95% interval {_share(rec['low'])} – {_share(rec['high'])}), "
+        f"written as a reopen probability of {_share(rec['probability'])} at thoroughness 1 (base "
+        f"{_share(base)})."
+    )
+
+
+def _calibration_service(res: CalibrationResults) -> list[dict[str, Any]]:
+    def hours(value: Any) -> str:
+        return format_number(float(value), "hours")
+
+    return [
+        {
+            "measure": str(r["measure"]),
+            "priority": str(r["priority"]),
+            "tickets": format_number(float(r["tickets"]), "count"),
+            "median_bh": hours(r["median_business_hours"]),
+            "p90_bh": hours(r["p90_business_hours"]),
+            "median_h": hours(r["median_hours"]),
+            "p90_h": hours(r["p90_hours"]),
+        }
+        for r in res.service.to_dict("records")
+    ]
+
+
+def _calibration_check(res: CalibrationResults) -> list[dict[str, Any]]:
+    shown = check_value
+    rows = []
+    for r in res.check.to_dict("records"):
+        unit = str(r["unit"])
+        rows.append(
+            {
+                "figure": str(r["figure"]),
+                "unit": unit,
+                "history": shown(float(r["history"]), unit),
+                "mean": shown(float(r["model_mean"]), unit),
+                "range": f"{shown(float(r['model_low']), unit)} – {shown(float(r['model_high']), unit)}",
+                "within": bool(r["within"]),
+            }
+        )
+    return rows
+
+
+_CALIBRATION_CHARTS = {
+    "effort": (
+        "Hands-on hours per ticket",
+        "Bars: the history's hands-on hours per ticket, divided by the recorded contract's effort factor (the "
+        "scenario's hours are without thoroughness and tooling); lines: the distribution fitted to them and "
+        "written to the calibrated scenario. Categories with at least 10 tickets with hours.",
+    ),
+    "rates": (
+        "Incident rates against the base scenario's",
+        "Dots and whiskers: each category's incident rate with its 95% interval, from the tickets per unit (grey) "
+        "and the share of incidents that become tickets under the recorded contract; diamonds: the base "
+        "scenario's rate.",
+    ),
+    "arrival": (
+        "When tickets were opened",
+        "Tickets opened by weekday and hour, as a share of all; outlined: the scenario's business hours. The "
+        "model's incidents arrive within business hours, so tickets opened outside them are reported here, not "
+        "modelled.",
+    ),
+    "check": (
+        "The calibrated model against the history",
+        "Each figure of the history (dot) against the range 95% of the calibrated model's simulated histories of "
+        "the same length fall in (bar) and their mean (tick), all divided by the model's mean; the values are at "
+        "the right and in the table below.",
+    ),
+}
+
+
+def _calibration_section(folder: Path, key: str) -> _Section:
+    """A calibration's section: the history, what was fitted from it, the model checked against it, the charts."""
+    res = read_calibration(folder)
+    s = res.scenario
+    section = _Section("calibration", key, f"{_TITLES['calibration']}: {s.name}", s)
+    checked = res.check.dropna(subset=["history", "model_mean"])
+    section.data = {
+        **_calibration_lead(res),
+        "headline_check": check_headline(res) if len(checked) else "",
+        "headline_rates": rates_headline(res),
+        "rates": _calibration_rates(res),
+        "effort": _calibration_effort(res) if "hours" in res.meta.get("given", []) else [],
+        "min_fit": MIN_FIT,
+        "shares": _calibration_shares(res),
+        "priorities": _calibration_priorities(res),
+        "reopen": _calibration_reopen(res),
+        "service": _calibration_service(res),
+        "check": _calibration_check(res),
+        "notes": [str(n) for n in res.meta.get("notes", [])],
+        "currency": s.currency,
+    }
+    section.charts = [
+        _Chart(stem, *_CALIBRATION_CHARTS[stem], svg(make(), f"{key}-{stem}"))
+        for stem, make, _dpi in charts.calibration_charts(res)
+    ]
+    return section
+
+
 # ----------------------------------------------------------------------------------------------- sweep
 
 
@@ -857,13 +1152,15 @@ _BUILDERS = {
     "run": _run_section,
     "incentives": _incentives_section,
     "transition": _transition_section,
+    "calibration": _calibration_section,
     "sweep": _sweep_section,
 }
 
 
 AUDIENCES = ("full", "client", "provider")
 """Who a report is for: ``full`` shows everything; ``client`` is the version to hand to the client: the runs'
-comparisons without the provider's revenue, costs, profit, margins, staffing costs or pricing sections;
+comparisons without the provider's revenue, costs, profit, margins, staffing costs or pricing sections, and any
+calibration (the client's own history);
 ``provider`` shows everything too, led by the provider's findings and the pricing (the fee window with the fee
 for the target margin, the provider's break-even fee and its margin at the quoted fee)."""
 
@@ -872,6 +1169,9 @@ _PROVIDER_METRICS = ("provider_", "revenue_", "technician_", "prevention_", "soc
 provider's delivery cost), left out of a client's report."""
 _PROVIDER_FIGURES = {"gross_margin", "net_margin", "effective_hourly_rate", "technician_utilization"}
 _PROVIDER_CHARTS = frozenset({"provider", "revenue"})
+_CLIENT_KINDS = ("run", "calibration")
+"""The sections a client's report shows: run comparisons (without the provider's economics) and calibrations
+(the client's own ticket history and the model of it, which hold none)."""
 
 
 def _for_client(section: _Section) -> _Section:
@@ -905,19 +1205,21 @@ def render_report(
     found = find_results(Path(folder))
     left_out: list[str] = []
     if audience == "client":
-        # Only the runs, built without the provider's charts: the rest is never drawn.
-        left_out = [_section_title(kind, path) for kind, path in found if kind != "run"]
-        found = [(kind, path) for kind, path in found if kind == "run"]
+        # Only the runs, built without the provider's charts, and calibrations (the client's own history, no
+        # provider economics): the rest is never drawn.
+        left_out = [_section_title(kind, path) for kind, path in found if kind not in _CLIENT_KINDS]
+        found = [(kind, path) for kind, path in found if kind in _CLIENT_KINDS]
         if not found:
             raise ReportError(
-                f"--audience client: {folder} holds no results of `msp-sim run`; the client's version of a report "
-                "shows run comparisons only (incentives, transitions and sweeps are the provider's)"
+                f"--audience client: {folder} holds no results of `msp-sim run` or `msp-sim calibrate`; the "
+                "client's version of a report shows run comparisons and calibrations only (incentives, "
+                "transitions and sweeps are the provider's)"
             )
     sections = []
     for i, (kind, path) in enumerate(found):
         if step is not None:
             step(_section_title(kind, path))
-        if audience == "client":
+        if audience == "client" and kind == "run":
             sections.append(_for_client(_run_section(path, f"s{i}", client=True)))
         else:
             sections.append(_BUILDERS[kind](path, f"s{i}"))
@@ -933,6 +1235,8 @@ def render_report(
     except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
         version = "dev"
     scenario = first.scenario
+    if title is None and first.kind == "calibration":
+        title = f"Your ticket history and its model: {scenario.name}"
     return env.get_template("report.html.j2").render(
         title=title or f"IT support options: {scenario.name if scenario else Path(folder).name}",
         description=scenario.description if scenario else "",

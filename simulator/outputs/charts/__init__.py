@@ -7,9 +7,11 @@ currency, durations in hours.
 
 The shared look is in :mod:`.style`; each study has its own module: :mod:`.comparison` (a run's three panels and
 its headlines), :mod:`.revenue`, :mod:`.service` (ticket times), :mod:`.incentives`, :mod:`.transition` and
-:mod:`.sweeps` (tornado and break-even), :mod:`.verdict` (how far a run's verdict holds).
+:mod:`.sweeps` (tornado and break-even), :mod:`.verdict` (how far a run's verdict holds), :mod:`.calibration` (a
+ticket history and the model calibrated from it).
 """
 
+from .calibration import arrival_figure, calibration_charts, check_figure, effort_figure, rates_figure
 from .comparison import (
     comparison_figure,
     efficiency_headline,
@@ -45,10 +47,14 @@ from .verdict import fee_window_sentence, input_value, plot_verdict, switching_s
 __all__ = [
     "PALETTE",
     "STRATEGY_PALETTE",
+    "arrival_figure",
     "break_even_figure",
+    "calibration_charts",
+    "check_figure",
     "comparison_figure",
     "contract_colors",
     "efficiency_headline",
+    "effort_figure",
     "fee_window_sentence",
     "format_hours",
     "format_money",
@@ -72,6 +78,7 @@ __all__ = [
     "plot_transition_revenue",
     "plot_verdict",
     "provider_headline",
+    "rates_figure",
     "revenue_figure",
     "service_figure",
     "service_headline",

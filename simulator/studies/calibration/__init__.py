@@ -1,0 +1,1 @@
+"""Calibrating a scenario from a client's ticket history."""
