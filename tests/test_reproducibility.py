@@ -164,3 +164,48 @@ def test_paired_differences_are_tighter(run: Results) -> None:
     unpaired_half = stats.t.ppf(0.975, df) * np.sqrt(va + vb)
     assert paired_half < 0.5 * unpaired_half, (paired_half, unpaired_half)
     assert np.corrcoef(a, b)[0, 1] > 0.9
+
+
+def test_totals_only_give_the_same_replications(small: Scenario, run: Results) -> None:
+    """What a sweep point asks for (``series=False``: no monthly series, no ticket-time histograms) gives the
+    replications of a full run to the byte."""
+    totals = simulate(small, series=False)
+    pd.testing.assert_frame_equal(run.replications, totals.replications, check_exact=True)
+    assert totals.monthly.empty and totals.times is None
+
+
+def _interval(values: np.ndarray) -> dict[str, float]:
+    x = values[~np.isnan(values)]
+    n = len(x)
+    mean = float(x.mean()) if n else np.nan
+    sd = float(x.std(ddof=1)) if n > 1 else np.nan
+    half = float(stats.t.ppf(0.975, n - 1)) * sd / np.sqrt(n) if n > 1 else np.nan
+    return {"mean": mean, "std": sd, "ci_low": mean - half, "ci_high": mean + half, "n": n}
+
+
+def test_summaries_are_computed_when_asked_and_equal_metric_by_metric(run: Results) -> None:
+    """The summary and the paired differences are worked out on first use, and equal the plain computation of
+    each metric's interval on its own (contract by contract, replication by replication) to the byte."""
+    from simulator.metrics import METRICS
+
+    fresh = Results(scenario=run.scenario, replications=run.replications, monthly=run.monthly)
+    assert "summary" not in vars(fresh) and "differences" not in vars(fresh)
+    reps = run.replications
+    expected = pd.DataFrame(
+        [
+            {"contract": c, "metric": m, **_interval(g[m].to_numpy(dtype=float))}
+            for c, g in reps.groupby("contract", sort=False)
+            for m in METRICS
+        ]
+    )
+    pd.testing.assert_frame_equal(fresh.summary, expected, check_exact=True)
+    ref = reps[reps["contract"] == TM].set_index("replication")
+    rows = []
+    for c, g in reps.groupby("contract", sort=False):
+        if c == TM:
+            continue
+        g = g.set_index("replication")
+        for m in METRICS:
+            diff = g.loc[ref.index, m].to_numpy(dtype=float) - ref[m].to_numpy(dtype=float)
+            rows.append({"contract": c, "reference": TM, "metric": m, **_interval(diff)})
+    pd.testing.assert_frame_equal(fresh.differences, pd.DataFrame(rows), check_exact=True)

@@ -3,6 +3,7 @@ major incidents, and the provider. Each field carries a docstring with its unit 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -90,15 +91,21 @@ class Calendar(ConfigModel):
 
     def users(self) -> WeekCalendar:
         """The users' working week (downtime, reporting delays and business-hour SLA clocks count in it)."""
-        return WeekCalendar(
-            tuple(DAY_NAMES.index(d) for d in self.business_days), self.open_hour, self.close_hour
-        )
+        return _week(tuple(DAY_NAMES.index(d) for d in self.business_days), self.open_hour, self.close_hour)
 
     def coverage(self) -> WeekCalendar:
         """The technicians' duty hours."""
         if self.hours == "24x7":
-            return WeekCalendar(always_open=True)
+            return _week((), 0.0, 24.0, always_open=True)
         return self.users()
+
+
+@functools.lru_cache(maxsize=256)
+def _week(days: tuple[int, ...], open_hour: float, close_hour: float, always_open: bool = False) -> WeekCalendar:
+    """A week's calendar, built once per distinct week (it is immutable, and every replication asks for it)."""
+    if always_open:
+        return WeekCalendar(always_open=True)
+    return WeekCalendar(days, open_hour, close_hour)
 
 
 class BlockingBehaviour(ConfigModel):

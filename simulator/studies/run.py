@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cache, cached_property
 from typing import Any, TypeVar
 
 import numpy as np
@@ -44,12 +45,17 @@ class Results:
     invoices: pd.DataFrame | None = None
     """The first replication's invoices over the measured months, one row per line (see
     :func:`~simulator.contracts.invoices.invoice_lines`), every contract in scenario order; None when not kept."""
-    summary: pd.DataFrame = field(init=False)
-    differences: pd.DataFrame = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.summary = summarize(self.replications)
-        self.differences = paired_differences(self.replications, self.scenario.reference)
+    @cached_property
+    def summary(self) -> pd.DataFrame:
+        """Mean, standard deviation and 95% interval of every metric per contract (see :func:`summarize`),
+        computed when first asked for (a sweep point never asks)."""
+        return summarize(self.replications)
+
+    @cached_property
+    def differences(self) -> pd.DataFrame:
+        """Each contract minus the reference, paired by replication (see :func:`paired_differences`)."""
+        return paired_differences(self.replications, self.scenario.reference)
 
     @property
     def contracts(self) -> list[str]:
@@ -62,15 +68,21 @@ class Results:
 
 
 def run_replication(
-    scenario: Scenario, replication: int, seed: int, keep_tickets: bool = False, keep_invoices: bool = False
+    scenario: Scenario,
+    replication: int,
+    seed: int,
+    keep_tickets: bool = False,
+    keep_invoices: bool = False,
+    series: bool = True,
 ) -> dict[str, Any]:
     """Simulate every contract of one replication on the same incidents (common random numbers); with
-    ``keep_invoices``, the first replication (number 0) also returns its invoice lines over the measured months."""
+    ``keep_invoices``, the first replication (number 0) also returns its invoice lines over the measured months.
+    Without ``series`` only the replication's totals are kept (no monthly series, no ticket-time histograms)."""
     clients = client_table(scenario)
     ctx = billing_context(scenario, clients)
     incidents = generate_incidents(scenario, clients, replication, seed)
     rows: list[dict[str, Any]] = []
-    monthly: list[pd.DataFrame] = []
+    monthly: list[dict[str, np.ndarray]] = []
     tickets: list[pd.DataFrame] = []
     invoices: list[pd.DataFrame] = []
     edges = time_edges(scenario)
@@ -81,22 +93,30 @@ def run_replication(
         if keep_invoices and replication == 0:
             lines = invoice_lines(ledger, run.tickets, ctx, contract.name)
             invoices.append(lines[lines["month"] >= scenario.warmup_months])
-        series = flows.series()
-        times[contract.name] = ticket_time_counts(scenario, run, ctx, edges)
         rows.append({"contract": contract.name, "replication": replication, "seed": seed, **row})
-        frame = pd.DataFrame(series)
-        frame.insert(0, "month", np.arange(scenario.horizon_months))
-        frame.insert(0, "replication", replication)
-        frame.insert(0, "contract", contract.name)
-        monthly.append(frame[frame["month"] >= scenario.warmup_months])
         if keep_tickets:
             t = run.tickets.to_frame()
             t.insert(0, "replication", replication)
             t.insert(0, "contract", contract.name)
             tickets.append(t)
+        if not series:
+            continue
+        times[contract.name] = ticket_time_counts(scenario, run, ctx, edges)
+        measured = np.arange(scenario.horizon_months) >= scenario.warmup_months
+        k = int(measured.sum())
+        monthly.append(
+            {
+                "contract": np.full(k, contract.name, dtype=object),
+                "replication": np.full(k, replication, dtype=np.int64),
+                "month": np.arange(scenario.horizon_months)[measured],
+                **{name: np.asarray(values)[measured] for name, values in flows.series().items()},
+            }
+        )
     return {
         "rows": rows,
-        "monthly": pd.concat(monthly),
+        "monthly": pd.DataFrame({c: np.concatenate([m[c] for m in monthly]) for c in monthly[0]})
+        if monthly
+        else None,
         "tickets": pd.concat(tickets) if tickets else None,
         "times": times,
         "invoices": pd.concat(invoices, ignore_index=True) if invoices else None,
@@ -126,7 +146,7 @@ def _times_frame(scenario: Scenario, outputs: list[dict[str, Any]]) -> pd.DataFr
     return frame[frame["count"] > 0].reset_index(drop=True)
 
 
-def _replication_task(args: tuple[Scenario, int, int, bool, bool]) -> dict[str, Any]:
+def _replication_task(args: tuple[Scenario, int, int, bool, bool, bool]) -> dict[str, Any]:
     return run_replication(*args)
 
 
@@ -161,21 +181,23 @@ def simulate(
     tickets: bool = False,
     progress: Any = None,
     invoices: bool = False,
+    series: bool = True,
 ) -> Results:
     """Run the scenario's contracts over ``replications`` replications.
 
     The same seed gives identical numbers for any ``workers`` (each replication's streams depend only on the seed
     and its number). ``progress`` is an optional callable invoked once per finished replication. ``tickets``
-    keeps every ticket log, ``invoices`` the first replication's invoice lines.
+    keeps every ticket log, ``invoices`` the first replication's invoice lines. Without ``series`` only the
+    replications' totals are kept (``monthly`` is empty, ``times`` None): what a sweep point needs.
     """
     n = replications if replications is not None else scenario.replications
     s = scenario.seed if seed is None else seed
     if n < 1:
         raise ValueError("replications must be at least 1")
-    tasks = [(scenario, r, s, tickets, invoices) for r in range(n)]
+    tasks = [(scenario, r, s, tickets, invoices, series) for r in range(n)]
     outputs = run_tasks(_replication_task, tasks, workers, progress)
     reps = pd.DataFrame([row for out in outputs for row in out["rows"]])
-    monthly = pd.concat([out["monthly"] for out in outputs], ignore_index=True)
+    monthly = pd.concat([out["monthly"] for out in outputs], ignore_index=True) if series else pd.DataFrame()
     ticket_frames = [out["tickets"] for out in outputs if out["tickets"] is not None]
     invoice_frames = [out["invoices"] for out in outputs if out["invoices"] is not None]
     return Results(
@@ -183,9 +205,15 @@ def simulate(
         replications=reps,
         monthly=monthly,
         tickets=pd.concat(ticket_frames, ignore_index=True) if ticket_frames else None,
-        times=_times_frame(scenario, outputs),
+        times=_times_frame(scenario, outputs) if series else None,
         invoices=pd.concat(invoice_frames, ignore_index=True) if invoice_frames else None,
     )
+
+
+@cache
+def _t975(df: int) -> float:
+    """The 97.5% quantile of Student's t with ``df`` degrees of freedom (asked for again and again)."""
+    return float(stats.t.ppf(0.975, df))
 
 
 def interval(values: np.ndarray) -> dict[str, float]:
@@ -194,7 +222,7 @@ def interval(values: np.ndarray) -> dict[str, float]:
     n = len(x)
     mean = float(x.mean()) if n else np.nan
     sd = float(x.std(ddof=1)) if n > 1 else np.nan
-    half = float(stats.t.ppf(0.975, n - 1)) * sd / np.sqrt(n) if n > 1 else np.nan
+    half = _t975(n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
     return {"mean": mean, "std": sd, "ci_low": mean - half, "ci_high": mean + half, "n": n}
 
 
@@ -211,11 +239,13 @@ def replications_to_separate(mean: float, std: float, power: float = 0.8) -> int
 def summarize(replications: pd.DataFrame) -> pd.DataFrame:
     """Mean, standard deviation and 95% t-interval of every metric per contract: ``contract, metric, mean, std,
     ci_low, ci_high, n``."""
-    rows = [
-        {"contract": contract, "metric": metric, **interval(group[metric].to_numpy(dtype=float))}
-        for contract, group in replications.groupby("contract", sort=False)
-        for metric in METRICS
-    ]
+    rows = []
+    for contract, group in replications.groupby("contract", sort=False):
+        values = group[list(METRICS)].to_numpy(dtype=float)
+        rows += [
+            {"contract": contract, "metric": metric, **interval(values[:, j])}
+            for j, metric in enumerate(METRICS)
+        ]
     return pd.DataFrame(rows)
 
 
@@ -228,7 +258,9 @@ def paired_differences(replications: pd.DataFrame, reference: str) -> pd.DataFra
             continue
         g = group.set_index("replication")
         common = g.index.intersection(ref.index)
-        for metric in METRICS:
-            diff = g.loc[common, metric].to_numpy(dtype=float) - ref.loc[common, metric].to_numpy(dtype=float)
+        mine = g.loc[common, list(METRICS)].to_numpy(dtype=float)
+        theirs = ref.loc[common, list(METRICS)].to_numpy(dtype=float)
+        for j, metric in enumerate(METRICS):
+            diff = mine[:, j] - theirs[:, j]
             rows.append({"contract": contract, "reference": reference, "metric": metric, **interval(diff)})
     return pd.DataFrame(rows)

@@ -38,7 +38,9 @@ def run_point(task: PointTask) -> tuple[pd.DataFrame, float]:
     """
     start = time.perf_counter()
     scenario = Scenario.model_validate(apply_overrides(task.base, task.overrides))
-    reps = simulate(scenario, replications=task.replications, seed=task.seed, workers=1).replications
+    reps = simulate(
+        scenario, replications=task.replications, seed=task.seed, workers=1, series=False
+    ).replications
     frame = reps.drop(columns=["replication", "seed", "contract"])
     head = pd.DataFrame(
         {
