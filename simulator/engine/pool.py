@@ -117,10 +117,16 @@ def run_pool(
         timeout(max(when, 0.0), count).callbacks.append(hire)
     feed()
     env.run()
-    return PoolResult(
+    result = PoolResult(
         arrival=np.asarray(arr, dtype=float),
         priority=np.asarray(pri, dtype=np.int8),
         service=np.asarray(svc, dtype=float),
         start=np.asarray(start, dtype=float),
         end=np.asarray(end, dtype=float),
     )
+    # The callbacks refer to each other (a reference cycle that only the garbage collector would break): let go
+    # of what they hold now, so the lists and the caller's recurrence chain are freed at once.
+    for held in (arr, pri, svc, start, end):
+        held.clear()
+    on_done = None
+    return result

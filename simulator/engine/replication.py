@@ -83,9 +83,11 @@ def simulate_plan(
     chain = draw_recurrences(scenario, clients, inc, routes, levers, months, rng)
     prevention = prevention_jobs(scenario, clients, plan, levers.prevention, clocks)
     queue = queue_jobs(inc, routes, prevention)
+    del inc, routes  # the chain holds what the rest needs; letting go keeps the peak memory down
     on_done = recurrence_callback(chain, queue.job_row, plan.assignment, clocks)
     pool = run_jobs(queue, plan, clocks, on_done)
     outcome = settle(chain, queue.job_row, pool, clocks)
+    del chain, on_done
     log = ticket_log(
         outcome,
         clocks,
@@ -93,6 +95,8 @@ def simulate_plan(
         scenario.provider.recurrence.client_hours,
         levers.client_it.cost_per_hour,
     )
+    ticket_contract = outcome.routes.contract.astype(np.int64)
+    del outcome
     prevention_done, prevention_contract = prevention_log(prevention, queue.job_row, pool, clocks)
     work = workload(log, prevention, pool, plan, clocks)
     return ContractRun(
@@ -108,7 +112,7 @@ def simulate_plan(
         overtime_hours=work.overtime,
         coverage_hours_by_month=work.coverage,
         productive_hours_by_month=work.productive,
-        ticket_contract=outcome.routes.contract.astype(np.int64),
+        ticket_contract=ticket_contract,
         prevention_contract=prevention_contract,
     )
 

@@ -66,6 +66,8 @@ def thin_by_prevention(
             c, incidents.category
         ]
         keep &= ~request | met
+    if keep.all():  # nothing removed: the shared set as it is (nothing downstream changes it), no copy
+        return incidents, contract_of, prevented
     return incidents.take(keep), contract_of[keep], prevented
 
 

@@ -100,6 +100,7 @@ def run_replication(
             t.insert(0, "contract", contract.name)
             tickets.append(t)
         if not series:
+            del run, ledger, flows
             continue
         times[contract.name] = ticket_time_counts(scenario, run, ctx, edges)
         measured = np.arange(scenario.horizon_months) >= scenario.warmup_months
@@ -112,6 +113,7 @@ def run_replication(
                 **{name: np.asarray(values)[measured] for name, values in flows.series().items()},
             }
         )
+        del run, ledger, flows  # before the next contract's run: one contract's logs in memory at a time
     return {
         "rows": rows,
         "monthly": pd.DataFrame({c: np.concatenate([m[c] for m in monthly]) for c in monthly[0]})
