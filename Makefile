@@ -34,6 +34,7 @@ test: lint
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_growth.py --no-incentives
 
 # The README's pictures: the baseline comparison and verdict charts and a screenshot of the top of its report
 # (needs chromium).

@@ -1,0 +1,422 @@
+"""How time and memory grow with the size of the work (a script, not a test).
+
+Run ``python benchmarks/bench_growth.py [--help]``. Prints
+  (1) portfolio size: the small office (``scenarios/small-office.yaml``, every segment's ``count`` scaled) with
+      about 10, 100 and 1,000 clients over 24 months, 2 replications, workers=1, warm-up set to 0;
+  (2) horizon: 100 clients over 12, 60 and 120 months, likewise;
+      for each row of (1) and (2): clients, months, incidents simulated (per contract and replication, the
+      incidents that occurred plus those removed by prevention, summed), wall seconds, incidents/s, milliseconds
+      per client-month (client-months = clients x months x replications), the tracemalloc peak of the run and
+      that peak in bytes per incident; below each table how time and memory grew from the smallest row to the
+      largest, per unit of work (incidents simulated): 1.0x is linear growth, below 1 sublinear;
+  (3) small sweep points: the rate at which one process evaluates points of the small office as a sweep does
+      (``run_point``; 12 months, 10 replications per point; 30 points, best of ``--repeat``): points/s,
+      ms/point and incidents per point;
+  (4) the M/M/4 pool against its peers: the same arrivals and services (rho 0.75, exponential) through
+      ``simulator.engine.pool.run_pool``, an idiomatic SimPy model (a process per customer) with a
+      ``PriorityResource`` and with a ``Resource``, and a plain Python loop over a ``heapq`` of completion times
+      without SimPy; customers/s of each (best of ``--repeat``, interleaved), the ratios, and the largest
+      difference in start times between the models (they must agree to 1e-9 h);
+  (5) the incentive search on ``scenarios/incentives.yaml`` with 2 worker processes (minutes; skip with
+      ``--no-incentives``): wall time, time per phase and the number of contract simulations it ran;
+and the time each part took and the process's maximum RSS at the end.
+
+Wall times are measured without tracemalloc; the memory columns come from a second run of each row under
+tracemalloc, started after a garbage collection (skip with ``--no-tracemalloc``); every row of (1) and (2) is
+timed best of ``--repeat``. Random numbers come from local ``numpy.random.default_rng(seed)`` generators only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import heapq
+import importlib.util
+import itertools
+import math
+import resource
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simulator import load_scenario, simulate
+from simulator.config import read_yaml
+from simulator.engine.pool import run_pool
+from simulator.studies.sweep.execution import PointTask, run_point
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL_OFFICE = ROOT / "scenarios" / "small-office.yaml"
+INCENTIVES = ROOT / "scenarios" / "incentives.yaml"
+PARTS = ("size", "horizon", "points", "pool", "incentives")
+SIZES = (10, 100, 1_000)
+HORIZONS = (12, 60, 120)
+REPLICATIONS = 2
+SWEEP_POINTS = 30
+POOL_SERVERS, POOL_RHO, POOL_MEAN_SERVICE, POOL_SEED = 4, 0.75, 1.0, 1
+
+
+def load_bench_engine() -> ModuleType:
+    """``benchmarks/bench_engine.py`` as a module (its timing helpers and SimPy M/M/c), without ``sys.path``."""
+    spec = importlib.util.spec_from_file_location("bench_engine", ROOT / "benchmarks" / "bench_engine.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ENGINE = load_bench_engine()
+timed: Callable[..., tuple[Any, float]] = ENGINE.timed
+max_rss_mib: Callable[[], float] = ENGINE.max_rss_mib
+simpy_mmc: Callable[..., list[float]] = ENGINE.simpy_mmc
+
+
+def traced_peak(fn: Callable[[], Any]) -> tuple[Any, int]:
+    """Result of ``fn()`` and the tracemalloc peak during the call [bytes]. Garbage left by earlier runs is
+    collected first, so that the peak does not depend on when the collector last ran."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        out = fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return out, peak
+
+
+def processed(reps: pd.DataFrame) -> int:
+    """Incidents simulated: per contract and replication, incidents that occurred + incidents prevented."""
+    return int((reps["incidents"] + reps["prevented"]).sum())
+
+
+# ------------------------------------------------------------------------------------ (1), (2) growth tables
+
+
+def client_counts(target: int) -> dict[str, Any]:
+    """Overrides scaling every client segment's ``count`` of the small office so the total is about ``target``."""
+    segments = read_yaml(SMALL_OFFICE)["clients"]
+    total = sum(int(s.get("count", 1)) for s in segments)
+    return {
+        f"clients.{k}.count": max(1, round(int(s.get("count", 1)) * target / total))
+        for k, s in enumerate(segments)
+    }
+
+
+def growth_row(target: int, months: int, args: argparse.Namespace) -> dict[str, Any]:
+    overrides = {**client_counts(target), "horizon_months": months, "warmup_months": 0}
+    scenario = load_scenario(SMALL_OFFICE, overrides)
+    clients = sum(c.count for c in scenario.clients)
+
+    def run() -> pd.DataFrame:
+        return simulate(scenario, replications=REPLICATIONS, workers=1).replications
+
+    reps, seconds = timed(run, args.repeat)
+    incidents = processed(reps)
+    peak = math.nan
+    if not args.no_tracemalloc:
+        traced, peak_bytes = traced_peak(run)
+        assert processed(traced) == incidents, "the traced run should simulate the same incidents"
+        peak = float(peak_bytes)
+    return {
+        "clients": clients,
+        "months": months,
+        "incidents": incidents,
+        "wall_s": seconds,
+        "incidents/s": incidents / seconds,
+        "ms/client-month": seconds * 1000 / (clients * months * REPLICATIONS),
+        "peak_MiB": peak / 2**20,
+        "peak_B/incident": peak / incidents,
+    }
+
+
+def print_table(rows: list[dict[str, Any]], what: str) -> None:
+    table = pd.DataFrame(rows)
+    formats = {
+        "clients": "{:,d}".format,
+        "months": "{:d}".format,
+        "incidents": "{:,d}".format,
+        "wall_s": "{:.3f}".format,
+        "incidents/s": "{:,.0f}".format,
+        "ms/client-month": "{:.4f}".format,
+        "peak_MiB": "{:,.1f}".format,
+        "peak_B/incident": "{:,.0f}".format,
+    }
+    print("    " + table.to_string(index=False, formatters=formats).replace("\n", "\n    "))
+    small, large = rows[0], rows[-1]
+    work = large["incidents"] / small["incidents"]
+    time_ratio = large["wall_s"] / small["wall_s"]
+    print(
+        f"    {what}: work (incidents) x{work:,.1f}; time x{time_ratio:,.1f}"
+        f" -> time grows {time_ratio / work:.2f}x per unit of work"
+    )
+    if math.isfinite(small["peak_MiB"]):
+        mem_ratio = large["peak_MiB"] / small["peak_MiB"]
+        print(
+            f"    {what}: tracemalloc peak x{mem_ratio:,.1f}"
+            f" -> memory grows {mem_ratio / work:.2f}x per unit of work"
+        )
+
+
+def warm_up() -> None:
+    """Imports and caches filled outside the timings."""
+    scenario = load_scenario(SMALL_OFFICE, {**client_counts(SIZES[0]), "horizon_months": 12})
+    simulate(scenario, replications=1, workers=1)
+
+
+def bench_size(args: argparse.Namespace) -> None:
+    warm_up()
+    rows = [growth_row(n, 24, args) for n in SIZES]
+    print(
+        f"(1) portfolio size: small office, 24 months x {REPLICATIONS} replications, workers=1, warm-up 0"
+        f"{'' if args.no_tracemalloc else '; memory from a separate run under tracemalloc'}"
+    )
+    print_table(rows, f"from {rows[0]['clients']:,} to {rows[-1]['clients']:,} clients")
+
+
+def bench_horizon(args: argparse.Namespace) -> None:
+    warm_up()
+    rows = [growth_row(100, months, args) for months in HORIZONS]
+    print(
+        f"(2) horizon: small office, about 100 clients x {REPLICATIONS} replications, workers=1, warm-up 0"
+        f"{'' if args.no_tracemalloc else '; memory from a separate run under tracemalloc'}"
+    )
+    print_table(rows, f"from {HORIZONS[0]} to {HORIZONS[-1]} months")
+
+
+# ------------------------------------------------------------------------------------------ (3) sweep points
+
+
+def bench_points(args: argparse.Namespace) -> None:
+    base = read_yaml(SMALL_OFFICE)
+    replications = 10
+
+    def task(i: int) -> PointTask:
+        return PointTask(
+            f"p{i:03d}",
+            values={},
+            overrides={"horizon_months": 12},
+            base=base,
+            replications=replications,
+            seed=i,
+        )
+
+    tasks = [task(i) for i in range(SWEEP_POINTS)]
+    run_point(task(SWEEP_POINTS))  # warm
+
+    def run() -> list[int]:
+        return [processed(run_point(t)[0]) for t in tasks]
+
+    counts, seconds = timed(run, args.repeat)
+    print(
+        f"(3) small sweep points in one process (run_point): small office, 12 months x {replications}"
+        f" replications per point, {SWEEP_POINTS} points (seeds 0-{SWEEP_POINTS - 1}), best of {args.repeat}"
+    )
+    print(
+        f"    {SWEEP_POINTS / seconds:,.1f} points/s = {seconds * 1000 / SWEEP_POINTS:,.1f} ms/point;"
+        f" {np.mean(counts):,.0f} incidents per point (all contracts and replications)"
+        f" -> {sum(counts) / seconds:,.0f} incidents/s"
+    )
+
+
+# ------------------------------------------------------------------------------------------------ (4) M/M/4
+
+
+def heap_mmc(arrival: list[float], priority: list[int], service: list[float], servers: int) -> list[float]:
+    """Non-preemptive priority M/M/c as a plain loop: a heap of completion times, a heap of waiting customers
+    ordered like ``run_pool`` (priority, arrival, submission). Returns each customer's start of service."""
+    heappush, heappop = heapq.heappush, heapq.heappop
+    start = [math.nan] * len(arrival)
+    busy: list[float] = []  # completion times of the customers in service
+    waiting: list[tuple[int, float, int]] = []
+    free = servers
+
+    def complete_until(t: float) -> None:
+        nonlocal free
+        while busy and busy[0] <= t:
+            end = heappop(busy)
+            if waiting:
+                j = heappop(waiting)[2]
+                start[j] = end
+                heappush(busy, end + service[j])
+            else:
+                free += 1
+
+    for i, t in enumerate(arrival):
+        complete_until(t)
+        if free:
+            free -= 1
+            start[i] = t
+            heappush(busy, t + service[i])
+        else:
+            heappush(waiting, (priority[i], t, i))
+    complete_until(math.inf)
+    return start
+
+
+def bench_pool(args: argparse.Namespace) -> None:
+    servers, mean_service = POOL_SERVERS, POOL_MEAN_SERVICE
+    rate = POOL_RHO * servers / mean_service
+    rng = np.random.default_rng(POOL_SEED)
+    n = args.customers
+    arrival = np.cumsum(rng.exponential(1 / rate, n))
+    service = rng.exponential(mean_service, n)
+    priority = np.full(n, 3, dtype=np.int8)
+    arr_l, svc_l, pri_l = arrival.tolist(), service.tolist(), priority.tolist()
+
+    models: dict[str, Callable[[], Any]] = {
+        "run_pool (SimPy as a bare scheduler)": lambda: run_pool(arrival, priority, service, servers).start,
+        "SimPy process per customer, PriorityResource": lambda: simpy_mmc(
+            arr_l, svc_l, servers, priority=True
+        ),
+        "SimPy process per customer, Resource": lambda: simpy_mmc(arr_l, svc_l, servers, priority=False),
+        "heapq loop, no SimPy": lambda: heap_mmc(arr_l, pri_l, svc_l, servers),
+    }
+    best = dict.fromkeys(models, math.inf)
+    starts: dict[str, np.ndarray] = {}
+    for _ in range(args.repeat):  # interleaved, so a burst of load elsewhere hits one try, not all
+        for label, fn in models.items():
+            out, seconds = timed(fn)
+            best[label] = min(best[label], seconds)
+            starts[label] = np.asarray(out, dtype=float)
+    reference = starts["run_pool (SimPy as a bare scheduler)"]
+    diff = max(float(np.max(np.abs(s - reference))) for s in starts.values())
+    assert diff < 1e-9, f"start times differ by {diff:.3e} h"
+
+    print(
+        f"(4) M/M/{servers}, rho={POOL_RHO}, lambda={rate:g}/h, E[S]={mean_service:g} h, {n:,} customers, "
+        f"seed {POOL_SEED}; best of {args.repeat}, interleaved; same arrivals and services in every model"
+    )
+    for label, seconds in best.items():
+        print(f"    {label:<46} {n / seconds:>10,.0f} customers/s  ({seconds:.3f} s)")
+    t_pool = best["run_pool (SimPy as a bare scheduler)"]
+    t_prio = best["SimPy process per customer, PriorityResource"]
+    t_fifo = best["SimPy process per customer, Resource"]
+    t_heap = best["heapq loop, no SimPy"]
+    print(
+        f"    run_pool / PriorityResource {t_prio / t_pool:.2f}x; run_pool / Resource {t_fifo / t_pool:.2f}x;"
+        f" heapq loop / run_pool {t_pool / t_heap:.2f}x (ratios of customers/s)"
+    )
+    wait = reference - arrival
+    print(
+        f"    mean wait {wait.mean():.4f} h (Erlang C {ENGINE.erlang_c_wait(servers, rate, mean_service):.4f} h);"
+        f" max |start difference| between the four models {diff:.2e} h"
+    )
+
+
+# --------------------------------------------------------------------------------------- (5) incentive search
+
+
+def bench_incentives(args: argparse.Namespace) -> None:
+    from simulator.incentives import analyze_incentives, lever_grid
+
+    workers = 2
+    scenario = load_scenario(INCENTIVES)
+    phases: list[tuple[str, float]] = []
+    t0 = time.perf_counter()
+    inc = analyze_incentives(
+        scenario, workers=workers, progress=lambda msg: phases.append((msg, time.perf_counter()))
+    )
+    seconds = time.perf_counter() - t0
+
+    # What was simulated: one contract over one replication's incidents is one simulation. Each grid and
+    # refinement point of a contract is simulated once per replication (rows of ``evaluations`` with variant
+    # "base"; the other variants re-price that simulation with other SLA credits and simulate nothing), each
+    # point of a curve once per replication, and the marginal profits simulate every contract twice per
+    # replication (the incidents, then the same incidents plus more).
+    evals = inc.evaluations
+    n = int(evals["replication"].nunique())
+    settings = inc.scenario.incentives
+    grid = sum(
+        len(lever_grid(c, settings.contracts.get(c.name, settings.levers))) for c in inc.scenario.contracts
+    )
+    base_rows = int((evals["variant"] == "base").sum())
+    grid_sims = grid * n
+    curve_sims = len(inc.curves) * n
+    marginal_sims = 2 * len(inc.scenario.contracts) * n
+    total = base_rows + curve_sims + marginal_sims
+
+    print(
+        f"(5) incentive search: {INCENTIVES.relative_to(ROOT)}, {len(inc.scenario.contracts)} contracts,"
+        f" {inc.scenario.horizon_months} months simulated x {n} replications, workers={workers}"
+    )
+    print(f"    wall time {seconds:,.1f} s; by phase:")
+    marks = [("starting the worker processes, building the grids", t0), *phases, ("end", t0 + seconds)]
+    for (label, start), (_, end) in itertools.pairwise(marks):
+        print(f"      {label:<60} {end - start:8.1f} s")
+    print(
+        f"    contract simulations (one contract over one replication): {total:,} ="
+        f" grid {grid_sims:,} ({grid} lever settings x {n})"
+        f" + refinement {base_rows - grid_sims:,} + curves {curve_sims:,} ({len(inc.curves)} points x {n})"
+        f" + marginal profits {marginal_sims:,}"
+    )
+    print(
+        f"    rows of evaluations: {len(evals):,} (setting x SLA-credit variant x replication; only the"
+        f" {base_rows:,} 'base' rows are simulations) -> {total / seconds:,.1f} simulations/s"
+    )
+    print(
+        f"    incidents simulated in the grid and refinement (IncentiveResults.incidents_simulated):"
+        f" {inc.incidents_simulated:,}"
+    )
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    children /= 2**20 if sys.platform == "darwin" else 2**10
+    print(f"    max RSS of the largest finished worker process: {children:,.1f} MiB")
+
+
+# ---------------------------------------------------------------------------------------------------- main
+
+
+def parse_parts(values: list[str] | None) -> list[str]:
+    if not values:
+        return list(PARTS)
+    chosen = {p.strip() for v in values for p in v.split(",") if p.strip()}
+    unknown = sorted(chosen - set(PARTS))
+    if unknown:
+        raise SystemExit(f"--only: unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
+    return [p for p in PARTS if p in chosen]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="PART",
+        help=f"run these parts only ({', '.join(PARTS)}); repeat the option or give a comma list",
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="timings: best of this many runs (default 3)")
+    parser.add_argument("--customers", type=int, default=200_000, help="M/M/4 customers (default 200000)")
+    parser.add_argument("--no-incentives", action="store_true", help="skip the incentive search (minutes)")
+    parser.add_argument(
+        "--no-tracemalloc", action="store_true", help="skip the traced (slower) runs of the growth tables"
+    )
+    args = parser.parse_args(argv)
+    parts = parse_parts(args.only)
+    if args.no_incentives and "incentives" in parts:
+        parts.remove("incentives")
+    benches: dict[str, Callable[[argparse.Namespace], None]] = {
+        "size": bench_size,
+        "horizon": bench_horizon,
+        "points": bench_points,
+        "pool": bench_pool,
+        "incentives": bench_incentives,
+    }
+    took: dict[str, float] = {}
+    for part in parts:
+        t0 = time.perf_counter()
+        benches[part](args)
+        took[part] = time.perf_counter() - t0
+        print(f"    [{part}: {took[part]:,.1f} s]")
+    print("time per part: " + ", ".join(f"{p} {s:,.1f} s" for p, s in took.items()))
+    print(f"max RSS of the process at the end: {max_rss_mib():,.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()
