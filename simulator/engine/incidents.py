@@ -19,6 +19,7 @@ from simulator.config import MAJOR, PRIORITY_MATRIX, Behaviour, Category, Client
 
 __all__ = [
     "ClientTable",
+    "IncidentFacts",
     "IncidentSet",
     "U",
     "attributes_from_uniforms",
@@ -154,6 +155,59 @@ class IncidentSet:
         return IncidentSet(
             **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(IncidentSet)}
         )
+
+
+FACTS = (
+    "client",
+    "category",
+    "priority",
+    "blocking",
+    "occurred",
+    "parts_cost",
+    "cost_per_user_hour",
+    "outage_hours",
+    "auto_hours",
+    "blocking_factor",
+    "users_affected",
+    "recur_delay",
+)
+
+
+@dataclass(frozen=True)
+class IncidentFacts:
+    """What is still needed of incidents once they are routed: for the pool's recurrences and the logs (a slim
+    copy: the uniforms and thresholds that decided their fate are not copied again, which halves the peak memory
+    of a large run)."""
+
+    client: np.ndarray
+    category: np.ndarray
+    priority: np.ndarray
+    blocking: np.ndarray
+    occurred: np.ndarray
+    parts_cost: np.ndarray
+    cost_per_user_hour: np.ndarray
+    outage_hours: np.ndarray
+    auto_hours: np.ndarray
+    blocking_factor: np.ndarray
+    users_affected: np.ndarray
+    recur_delay: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.client)
+
+    @staticmethod
+    def of(s: IncidentSet) -> IncidentFacts:
+        """The facts of ``s`` (its own arrays, not copies)."""
+        return IncidentFacts(**{name: getattr(s, name) for name in FACTS})
+
+    @staticmethod
+    def concat(parts: list[IncidentFacts]) -> IncidentFacts:
+        """Join several (always new arrays)."""
+        return IncidentFacts(**{name: np.concatenate([getattr(p, name) for p in parts]) for name in FACTS})
+
+    def take(self, index: np.ndarray, **replace: np.ndarray) -> IncidentFacts:
+        """The entries at ``index``; a field given in ``replace`` is taken from that array instead."""
+        return IncidentFacts(**{name: replace.get(name, getattr(self, name))[index] for name in FACTS})
 
 
 def attributes_from_uniforms(

@@ -3,14 +3,13 @@ pool's work by month."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from simulator.base.records import Handling, PreventionLog, TicketLog
 
-from .incidents import IncidentSet
+from .incidents import IncidentFacts
 from .jobs import PreventionJobs
 from .plan import Clocks, Plan, month_of
 from .pool import PoolResult
@@ -24,7 +23,7 @@ __all__ = ["Outcome", "Workload", "downtime", "prevention_log", "settle", "ticke
 class Outcome:
     """Every incident that happened (recurrences that never came are left out), one entry per incident."""
 
-    incidents: IncidentSet
+    incidents: IncidentFacts
     routes: Routes
     started: np.ndarray  # work started [clock hours]; NaN if never a ticket
     resolved: np.ndarray  # work done [clock hours]; NaN if never a ticket
@@ -53,7 +52,7 @@ def settle(chain: Recurrences, job_row: list[int], pool: PoolResult, clocks: Clo
     keep = chain.happened
     new_id = np.cumsum(keep) - 1
     return Outcome(
-        incidents=dataclasses.replace(chain.incidents, occurred=chain.occurred).take(keep),
+        incidents=chain.incidents.take(keep, occurred=chain.occurred),
         routes=chain.routes.take(keep),
         started=started[keep],
         resolved=resolved[keep],

@@ -17,7 +17,7 @@ from simulator.base.calendar import HOURS_PER_MONTH, scalar_maps
 from simulator.base.records import Handling
 from simulator.config import Scenario
 
-from .incidents import ClientTable, IncidentSet, U, attributes_from_uniforms
+from .incidents import ClientTable, IncidentFacts, IncidentSet, U, attributes_from_uniforms
 from .plan import Clocks, Levers
 from .pool import Job
 from .routing import Routes, route
@@ -41,7 +41,7 @@ class Recurrences:
     once the pool has run. ``occurred`` and ``routes.created`` of a recurrence are filled in during the run.
     """
 
-    incidents: IncidentSet
+    incidents: IncidentFacts
     routes: Routes
     child: list[int]  # row of each incident's recurrence, −1 none
     first: int
@@ -80,7 +80,7 @@ def draw_recurrences(
         offset += len(kids)
         parents, parent_contract = kids, kid_contract
         parent_mask = kids.u_recur < levers.p_recur[kid_contract]
-    allinc = IncidentSet.concat([inc, *levels]) if levels else inc
+    allinc = IncidentFacts.concat([IncidentFacts.of(s) for s in (inc, *levels)])
     happened = np.ones(len(allinc), dtype=bool)
     happened[len(inc) :] = False
     return Recurrences(
@@ -131,14 +131,20 @@ def recurrence_callback(
     occurred = chain.occurred
     created_all = chain.routes.created
     happened = chain.happened
-    delay_l: list[float] = chain.routes.delay.tolist()
-    immediate_l: list[bool] = chain.routes.immediate.tolist()
-    triage_l: list[float] = chain.routes.triage.tolist()
     recur_delay_l: list[float] = chain.incidents.recur_delay.tolist()
-    client_l: list[int] = chain.incidents.client.tolist()
     assignment_l: list[list[int]] = assignment.tolist()
-    service_all: list[float] = ((chain.routes.work + chain.routes.travel) / clocks.availability).tolist()
-    priority_all: list[int] = chain.incidents.priority.tolist()
+    # What a recurrence needs, as Python lists for fast scalar access: only of the rows that are recurrences
+    # (from ``first`` on), so that a large run does not hold a list entry per incident for each of them.
+    first = chain.first
+    kids, kid_routes = chain.incidents, chain.routes
+    delay_l: list[float] = kid_routes.delay[first:].tolist()
+    immediate_l: list[bool] = kid_routes.immediate[first:].tolist()
+    triage_l: list[float] = kid_routes.triage[first:].tolist()
+    client_l: list[int] = kids.client[first:].tolist()
+    service_l: list[float] = (
+        (kid_routes.work[first:] + kid_routes.travel[first:]) / clocks.availability
+    ).tolist()
+    priority_l: list[int] = kids.priority[first:].tolist()
     ub, uc = scalar_maps(clocks.users)
     cb, cc = scalar_maps(clocks.coverage)
     horizon_b = ub(months * HOURS_PER_MONTH)
@@ -154,13 +160,14 @@ def recurrence_callback(
         if when_b >= horizon_b:
             return None
         occ = uc(when_b, False)
-        if assignment_l[client_l[child]][min(int(occ // HOURS_PER_MONTH), months - 1)] < 0:
+        k = child - first
+        if assignment_l[client_l[k]][min(int(occ // HOURS_PER_MONTH), months - 1)] < 0:
             return None  # the client has left
-        created = occ if immediate_l[child] else uc(when_b + delay_l[child], False)
+        created = occ if immediate_l[k] else uc(when_b + delay_l[k], False)
         occurred[child] = occ
         created_all[child] = created
         happened[child] = True
         job_row.append(child)
-        return (cb(created) + triage_l[child], priority_all[child], service_all[child])
+        return (cb(created) + triage_l[k], priority_l[k], service_l[k])
 
     return on_done
