@@ -57,10 +57,9 @@ def run_pool(
     heappush, heappop = heapq.heappush, heapq.heappop
     timeout = env.timeout
 
-    def begin(i: int) -> None:
-        start[i] = env.now
-        ev = timeout(svc[i], i)
-        ev.callbacks.append(finish)
+    def begin(i: int, now: float) -> None:
+        start[i] = now
+        timeout(svc[i], i).callbacks.append(finish)
 
     def finish(ev: simpy.Event) -> None:
         nonlocal free
@@ -68,7 +67,7 @@ def run_pool(
         now = env.now
         end[i] = now
         if waiting:
-            begin(heappop(waiting)[2])
+            begin(heappop(waiting)[2], now)
         else:
             free += 1
         if on_done is not None:
@@ -80,30 +79,35 @@ def run_pool(
                 svc.append(job[2])
                 start.append(np.nan)
                 end.append(np.nan)
-                ev2 = timeout(max(job[0] - now, 0.0), k)
-                ev2.callbacks.append(arrive)
+                timeout(max(job[0] - now, 0.0), k).callbacks.append(arrive)
 
     def arrive(ev: simpy.Event) -> None:
         nonlocal free
         i: int = ev.value  # type: ignore[assignment]
         if free:
             free -= 1
-            begin(i)
+            begin(i, env.now)
         else:
             heappush(waiting, (pri[i], arr[i], i))
 
-    # Arrivals are fed one at a time so the event heap stays small.
+    # Arrivals are fed one at a time so the event heap stays small: each arrival, when it comes, schedules the
+    # next (the arrival's own work is done here rather than in a second call).
     next_index = 0
 
     def feed(ev: simpy.Event | None = None) -> None:
-        nonlocal next_index
+        nonlocal next_index, free
+        now = env.now
         if ev is not None:
-            arrive(ev)
+            i: int = ev.value  # type: ignore[assignment]
+            if free:
+                free -= 1
+                begin(i, now)
+            else:
+                heappush(waiting, (pri[i], arr[i], i))
         if next_index < n:
-            i = next_index
+            j = next_index
             next_index += 1
-            nxt = timeout(max(arr[i] - env.now, 0.0), i)
-            nxt.callbacks.append(feed)
+            timeout(max(arr[j] - now, 0.0), j).callbacks.append(feed)
 
     def hire(ev: simpy.Event) -> None:
         nonlocal free
@@ -111,7 +115,7 @@ def run_pool(
         free += count
         while free and waiting:
             free -= 1
-            begin(heappop(waiting)[2])
+            begin(heappop(waiting)[2], env.now)
 
     for when, count in added or []:
         timeout(max(when, 0.0), count).callbacks.append(hire)
