@@ -99,20 +99,18 @@ def run_replication(
             t.insert(0, "replication", replication)
             t.insert(0, "contract", contract.name)
             tickets.append(t)
-        if not series:
-            del run, ledger, flows
-            continue
-        times[contract.name] = ticket_time_counts(scenario, run, ctx, edges)
-        measured = np.arange(scenario.horizon_months) >= scenario.warmup_months
-        k = int(measured.sum())
-        monthly.append(
-            {
-                "contract": np.full(k, contract.name, dtype=object),
-                "replication": np.full(k, replication, dtype=np.int64),
-                "month": np.arange(scenario.horizon_months)[measured],
-                **{name: np.asarray(values)[measured] for name, values in flows.series().items()},
-            }
-        )
+        if series:
+            times[contract.name] = ticket_time_counts(scenario, run, ctx, edges)
+            measured = np.arange(scenario.horizon_months) >= scenario.warmup_months
+            k = int(measured.sum())
+            monthly.append(
+                {
+                    "contract": np.full(k, contract.name, dtype=object),
+                    "replication": np.full(k, replication, dtype=np.int64),
+                    "month": np.arange(scenario.horizon_months)[measured],
+                    **{name: np.asarray(values)[measured] for name, values in flows.series().items()},
+                }
+            )
         del run, ledger, flows  # before the next contract's run: one contract's logs in memory at a time
     return {
         "rows": rows,

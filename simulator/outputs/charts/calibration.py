@@ -90,12 +90,12 @@ def _percent(share: float) -> str:
 def effort_factor(results: CalibrationResults) -> float:
     """The recorded contract's effort factor (thoroughness, tooling): the history's hands-on hours divided by it
     are the hours at thoroughness 1 without tooling that the scenario's effort distributions describe."""
-    from simulator.studies.calibration.fit import _effort_factor
+    from simulator.studies.calibration.fit import effort_factor
 
     recorded = str(results.meta.get("recorded", ""))
     if recorded not in {c.name for c in results.scenario.contracts}:
         return 1.0
-    factor = _effort_factor(results.scenario, recorded)
+    factor = effort_factor(results.scenario, recorded)
     return factor if factor > 0 else 1.0
 
 
@@ -281,9 +281,7 @@ def plot_rates(results: CalibrationResults, ax: Axes | None = None) -> Axes:
         label="incident rate, calibrated (95% interval)",
     )
     ax.plot(ticket, y, "|", color=SOURCE_COLOR, ms=10, mew=1.6, label="tickets per unit in the history")
-    ax.plot(
-        base, y, "D", mfc="none", mec=PALETTE[1], mew=1.8, ms=7, label="the base scenario's rate"
-    )
+    ax.plot(base, y, "D", mfc="none", mec=PALETTE[1], mew=1.8, ms=7, label="the base scenario's rate")
     labels = [f"{r['category']} (per {r['unit']})" for r in rates.to_dict("records")]
     ax.set_yticks(y, labels, fontsize=9)
     for tick, name in zip(ax.get_yticklabels(), rates["category"].astype(str), strict=True):

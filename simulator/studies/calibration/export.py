@@ -25,6 +25,7 @@ __all__ = [
     "ClientSize",
     "ExportError",
     "History",
+    "localize",
     "read_clients",
     "read_export",
     "ticket_columns",
@@ -284,12 +285,12 @@ def _dates(
                 errors="coerce",
                 dayfirst=tmap.dates.dayfirst,
             )
-            parts.append(_localize(naive, zone))
+            parts.append(localize(naive, zone))
         parsed = pd.concat(parts) if parts else pd.Series([], dtype="datetime64[ns, UTC]")
     elif "%z" in fmt or "%Z" in fmt:
         parsed = pd.to_datetime(text, format=fmt, utc=True, errors="coerce")
     else:
-        parsed = _localize(pd.to_datetime(text, format=fmt, errors="coerce"), zone)
+        parsed = localize(pd.to_datetime(text, format=fmt, errors="coerce"), zone)
     bad = parsed.isna()
     if bad.any():
         i = bad[bad].index[0]
@@ -305,7 +306,7 @@ def _dates(
     return local, utc
 
 
-def _localize(naive: pd.Series, zone: str) -> pd.Series:
+def localize(naive: pd.Series, zone: str) -> pd.Series:
     """Naive local times as UTC instants (a time skipped by daylight saving moves forward; one given twice is
     read as the first)."""
     return naive.dt.tz_localize(

@@ -39,6 +39,7 @@ __all__ = [
     "ClientSize",
     "calibrate",
     "clock_hours",
+    "effort_factor",
     "monday",
     "report_shares",
 ]
@@ -193,15 +194,15 @@ def client_segments(base_data: dict[str, Any], clients: pd.DataFrame) -> list[di
 # ----------------------------------------------------------------------------------------------- report shares
 
 
-def report_shares(scenario: Scenario, recorded: str) -> pd.DataFrame:
+def report_shares(scenario: Scenario, recorded: str, levers: Levers | None = None) -> pd.DataFrame:
     """For each category (major last) and client: the share of its incidents (at the base rate) that become a
     ticket under the contract ``recorded``, and the parts of it: prevention's survival, the security stack's, and
     the share of those left that are neither fixed by monitoring nor worked around by the staff. As the engine
     routes them (see :func:`simulator.engine.routing.route`): a detected incident is a ticket unless monitoring
     fixes it; a site-wide one always is; otherwise blocking ones are called in at the behaviour's blocking share,
-    the others at its (price-responsive) share."""
+    the others at its (price-responsive) share. ``levers`` are the contract's (worked out when not given)."""
     clients = client_table(scenario)
-    levers = _levers(scenario, recorded)
+    levers = levers if levers is not None else _levers(scenario, recorded)
     if levers.client_it.used:
         raise CalibrationError(
             f"--recorded-under {recorded}: a co-managed contract, whose client IT takes tickets the history would "
@@ -257,7 +258,7 @@ def _levers(scenario: Scenario, recorded: str) -> Levers:
     )
 
 
-def _effort_factor(scenario: Scenario, recorded: str) -> float:
+def effort_factor(scenario: Scenario, recorded: str) -> float:
     """Hands-on hours per hour of effort at thoroughness 1 without tooling under ``recorded`` (tooling at full
     rollout)."""
     contract = next(c for c in scenario.contracts if c.name == recorded)
@@ -312,7 +313,7 @@ def calibrate(
     categories = [dict(c) for c in base_data["incidents"]["categories"]]
     n_hist = len(t)
     months = history.days / DAYS_PER_MONTH
-    factor = _effort_factor(base, recorded)
+    factor = effort_factor(base, recorded)
     contract = next(c for c in base.contracts if c.name == recorded)
     monitored = contract.policy.monitoring
 
@@ -416,7 +417,8 @@ def calibrate(
     # effort) and the history's clients.
     data["incidents"] = {**base_data["incidents"], "categories": categories}
     interim = load_scenario(data)
-    shares = report_shares(interim, recorded)
+    levers = _levers(interim, recorded)
+    shares = report_shares(interim, recorded, levers)
     rate_rows = []
     cl_exposure = {
         "user-month": (clients["users"] * clients["months"]).to_numpy(),
@@ -428,7 +430,7 @@ def calibrate(
     for i, cat in enumerate(categories):
         key, unit = _unit(cat)
         row = _rate_row(cat["name"], unit, new, shares, cl_exposure[unit], float(cat.get(key) or 0.0))
-        extra = _extra_requests(interim, recorded, cat["name"], cl_exposure["user-month"])
+        extra = _extra_requests(interim, levers, cat["name"], cl_exposure["user-month"])
         if extra > 0:
             row["note"] = f"less {extra:.0f} expected extra requests (over-use of free calls)"
             row["tickets_net"] = max(row["tickets"] - extra, 0.0)
@@ -672,10 +674,10 @@ def _rate_row(
     }
 
 
-def _extra_requests(scenario: Scenario, recorded: str, category: str, user_months: np.ndarray) -> float:
-    """Expected extra requests (over-use of free calls) in ``category`` over the history, under ``recorded``: they
-    are tickets with no incident behind them, on top of the rate (see ``Behaviour.extra_requests_per_user_month``)."""
-    levers = _levers(scenario, recorded)
+def _extra_requests(scenario: Scenario, levers: Levers, category: str, user_months: np.ndarray) -> float:
+    """Expected extra requests (over-use of free calls) in ``category`` over the history, under the recorded
+    contract (its ``levers``): they are tickets with no incident behind them, on top of the rate (see
+    ``Behaviour.extra_requests_per_user_month``)."""
     names = [c.name for c in scenario.incidents.categories]
     if levers.free_call is None or category not in names or not levers.free_call[0, names.index(category)]:
         return 0.0

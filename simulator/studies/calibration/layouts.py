@@ -27,6 +27,7 @@ from simulator.base.records import Handling
 from simulator.config import Scenario
 from simulator.config.sections import MAJOR
 
+from .export import localize
 from .fit import ClientSize
 
 __all__ = [
@@ -273,11 +274,8 @@ def simulated_export(
     else:
 
         def utc(wall: pd.Series) -> np.ndarray:
-            # The reader's conventions: a wall time given twice is the first (summer time), a skipped one moves on.
-            aware = wall.dt.tz_localize(
-                timezone, ambiguous=np.ones(len(wall), bool), nonexistent="shift_forward"
-            )
-            return aware.dt.tz_convert("UTC").dt.strftime(HELPDESK_DATE).fillna("").to_numpy(object)
+            # The reader's conventions (a wall time given twice is the first, a skipped one moves on).
+            return localize(wall, timezone).dt.strftime(HELPDESK_DATE).fillna("").to_numpy(object)
 
         columns = [
             ticket,
