@@ -203,6 +203,38 @@ def test_incentives_end_to_end(tmp_path: Path) -> None:
     best = pd.read_csv(out / "best_response.csv")
     assert set(best["role"]) == {"provider", "client", "social"}
     assert len(best) == 9
+    search = pd.read_csv(out / "search.csv")
+    assert len(search) == len(pd.read_parquet(out / "evaluations.parquet")[["contract", "point"]].drop_duplicates())
+    assert "ranked on common random numbers" in done.stdout
+
+
+def test_incentives_exhaustive_simulates_every_setting_on_every_replication(tmp_path: Path) -> None:
+    out = tmp_path / "inc"
+    done = msp_sim(
+        "incentives",
+        ROOT / "scenarios" / "incentives.yaml",
+        "-r",
+        "3",
+        "-w",
+        "1",
+        "--levers",
+        "technicians",
+        "--set",
+        "horizon_months=2",
+        "--set",
+        "warmup_months=0",
+        "--set",
+        "incentives.relationship=null",
+        "--set",
+        "incentives.refine=false",
+        "--exhaustive",
+        "--out",
+        out,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "every one simulated (exhaustive)" in done.stdout
+    search = pd.read_csv(out / "search.csv")
+    assert (search["replications"] == 3).all()
 
 
 def test_incentives_bad_lever(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from simulator.outputs.tables import client_prefers, format_number, incentive_notes
+from simulator.outputs.tables import client_prefers, format_number, incentive_notes, search_note
 
 from .common import (
     chosen,
@@ -52,6 +52,12 @@ from .common import (
     help="Also search under the other labour cost bases (paid, worked, capacity) and compare the misalignment "
     "side by side (cost_bases.csv): its ranking can depend on the basis. Three times the work.",
 )
+@click.option(
+    "--exhaustive",
+    is_flag=True,
+    help="Simulate every lever setting on every replication instead of ranking them (incentives.search): the "
+    "same optima, several times the work.",
+)
 @set_option
 @out_option("-incentives")
 @force_option
@@ -62,6 +68,7 @@ def incentives(
     seed: int | None,
     workers: int,
     cost_bases: bool,
+    exhaustive: bool,
     overrides: tuple[str, ...],
     out: Path | None,
     force: bool,
@@ -80,7 +87,7 @@ def incentives(
         outside_contract,
     )
 
-    sc = load(scenario, overrides)
+    sc = load(scenario, (*overrides, "incentives.search.method=exhaustive") if exhaustive else overrides)
     picked = chosen(levers, LEVERS, "--levers", "unknown lever(s)", "choose from")
     n = replications or sc.incentives.replications or sc.replications
     sized(
@@ -146,11 +153,13 @@ def incentives(
                     f"(provider then picks {r['prevention_hours_per_endpoint_month']:.2f} h prevention, "
                     f"{r['technicians']} technicians); segments with a window of their own: {escape(segments)}."
                 )
+    if result.search is not None:
+        console.print(escape(search_note(result.scenario, result.search)))
     console.print(
         f"{result.incidents_simulated:,} incidents simulated. Results written to [cyan]{folder}[/]: "
         "best_response.csv, misalignment.csv, curves.csv, design.csv, "
         + ("cost_bases.csv, " if result.cost_bases is not None else "")
-        + "evaluations.parquet, "
+        + "evaluations.parquet, search.csv, "
         "incentives.png/.svg, scenario.resolved.yaml"
     )
 

@@ -17,6 +17,7 @@ __all__ = [
     "LeverSpace",
     "Objective",
     "Relationship",
+    "Search",
     "Span",
     "Staffing",
     "ThoroughnessSpan",
@@ -123,6 +124,22 @@ class Objective(ConfigModel):
     ``risk.client_risk_tolerance``)."""
 
 
+class Search(ConfigModel):
+    """How the grid of lever settings is searched. ``selection`` (ranking and selection on common random numbers)
+    simulates every setting on ``screening_replications`` replications, drops the settings significantly worse
+    than the leader of every optimum (each role's, and the provider's under each credit level of the design), then
+    doubles the replications of the remaining contenders, dropping again, until they have them all; the optima and
+    their "not significantly worse" ranges are read off the contenders, which end with every replication, as the
+    exhaustive search reads them off every setting. ``exhaustive`` simulates every setting on every replication."""
+
+    method: Literal["selection", "exhaustive"] = "selection"
+    """``selection`` or ``exhaustive`` (``msp-sim incentives --exhaustive`` chooses the latter)."""
+    screening_replications: int = Field(3, ge=2, le=REPLICATIONS)
+    """Replications every setting gets before the first drop (at least 2: the paired interval needs them)."""
+    confidence: float = Field(0.99, ge=0.5, lt=1.0)
+    """Confidence of the paired interval that drops a setting: higher keeps more contenders [share]."""
+
+
 class IncentiveSettings(ConfigModel):
     """How the incentive analysis searches (``msp-sim incentives``)."""
 
@@ -131,6 +148,8 @@ class IncentiveSettings(ConfigModel):
     preferred levers (and flag a best response that earns less)."""
     replications: int | None = Field(None, ge=2, le=REPLICATIONS)
     """Replications per lever setting (default: the scenario's)."""
+    search: Search = Search()
+    """How the grid is searched: ranking and selection (the default) or exhaustively."""
     refine: bool = True
     """Refine continuous levers around each grid optimum with a bounded scalar search."""
     levers: LeverSpace = LeverSpace()

@@ -101,7 +101,9 @@ class Calendar(ConfigModel):
 
 
 @functools.lru_cache(maxsize=256)
-def _week(days: tuple[int, ...], open_hour: float, close_hour: float, always_open: bool = False) -> WeekCalendar:
+def _week(
+    days: tuple[int, ...], open_hour: float, close_hour: float, always_open: bool = False
+) -> WeekCalendar:
     """A week's calendar, built once per distinct week (it is immutable, and every replication asks for it)."""
     if always_open:
         return WeekCalendar(always_open=True)

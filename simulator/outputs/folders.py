@@ -167,6 +167,8 @@ def write_incentives(incentives: IncentiveResults, out: Path) -> Path:
         write_csv(incentives.misalignment, tmp / "misalignment.csv")
         write_csv(incentives.curves, tmp / "curves.csv")
         write_csv(incentives.design, tmp / "design.csv")
+        if incentives.search is not None:
+            write_csv(incentives.search, tmp / "search.csv")
         if incentives.cost_bases is not None:
             write_csv(incentives.cost_bases, tmp / "cost_bases.csv")
         incentives.evaluations.to_parquet(tmp / "evaluations.parquet", index=False)
@@ -320,6 +322,7 @@ def read_incentives(folder: Path) -> IncentiveResults:
         misalignment=read_csv(folder / "misalignment.csv"),
         curves=read_csv(folder / "curves.csv"),
         design=read_csv(folder / "design.csv"),
+        search=read_csv(folder / "search.csv") if (folder / "search.csv").is_file() else None,
         cost_bases=read_csv(folder / "cost_bases.csv") if (folder / "cost_bases.csv").is_file() else None,
     )
 

@@ -47,6 +47,7 @@ from .tables import (
     client_prefers,
     format_number,
     incentive_notes,
+    search_note,
     shown_per_month,
     strategy_differences,
     valuation_note,
@@ -729,7 +730,8 @@ def _incentives_section(folder: Path, key: str) -> _Section:
     section.data = {
         "levers": _lever_rows(inc),
         "relationship": inc.scenario.incentives.relationship is not None,
-        "notes": incentive_notes(inc.scenario),
+        "notes": incentive_notes(inc.scenario)
+        + ([search_note(inc.scenario, inc.search)] if inc.search is not None else []),
         "gaps": _gap_rows(inc),
         "design": _design_notes(inc),
         "bases": _basis_rows(inc),

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from .money import DEFAULT_LOCALE, price
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from simulator.config import Scenario
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "format_number",
     "format_price",
     "incentive_notes",
+    "search_note",
     "shown_per_month",
     "strategy_differences",
     "strategy_terms",
@@ -148,6 +151,24 @@ def incentive_notes(scenario: Scenario) -> list[str]:
         "(per client segment)."
     )
     return notes
+
+
+def search_note(scenario: Scenario, search: pd.DataFrame) -> str:
+    """How the incentive analysis searched its grid and what that cost, in replications of lever settings
+    (``search``: :attr:`simulator.studies.incentives.IncentiveResults.search`)."""
+    settings, full = len(search), int(search["replications"].max())
+    spent = int(search["replications"].sum())
+    if scenario.incentives.search.method == "exhaustive":
+        return f"Grid: {settings:,} lever settings × {full} replications, every one simulated (exhaustive)."
+    finalists = int((search["replications"] == full).sum())
+    first = int(search["replications"].min())
+    share = spent / (settings * full)
+    return (
+        f"Grid: {settings:,} lever settings ranked on common random numbers: each simulated on {first} "
+        f"replications, the {finalists:,} still in contention for an optimum on all {full}; "
+        f"{spent:,} of the {settings * full:,} setting-replications of an exhaustive search ({share:.0%}; "
+        "search.csv; --exhaustive simulates them all)."
+    )
 
 
 def strategy_terms(scenario: Scenario) -> list[dict[str, str]]:

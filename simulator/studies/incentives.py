@@ -36,10 +36,10 @@ from simulator.engine.incidents import client_table, generate_incidents
 from simulator.engine.replication import simulate_contract
 from simulator.metrics import billing_context, measure, productive_hours_per_month
 
+from . import selection
 from .checkpoints import Checkpoints
 from .relationship import client_months
 from .relationship import value as relationship_value
-from .utility import certainty_equivalent
 
 __all__ = [
     "COST_BASES",
@@ -206,6 +206,96 @@ Outside = dict[int, tuple[np.ndarray, np.ndarray]]
 """Per replication, the client's cost and the social cost per client and month under its outside option."""
 
 
+TASK_JOBS = 30
+"""Most jobs one task simulates (on one replication, its incidents generated once)."""
+
+
+class Evaluations:
+    """The raw rows (see :func:`finish`) simulated so far for a list of jobs: per job (by its place in the list)
+    and replication, the rows of its variants. :meth:`fill` simulates what is missing, each replication's jobs in
+    one task (its incidents generated once); with ``saved``, each task's rows are kept on disk as it finishes and
+    tasks found there are not simulated again."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        jobs: list[Job],
+        seed: int,
+        pool: ProcessPoolExecutor | None = None,
+        tick: Callable[[], None] | None = None,
+        saved: Checkpoints | None = None,
+    ) -> None:
+        self.scenario, self.jobs, self.seed, self.pool, self.tick, self.saved = (
+            scenario,
+            jobs,
+            seed,
+            pool,
+            tick,
+            saved,
+        )
+        self.rows: list[dict[int, list[dict[str, Any]]]] = [{} for _ in jobs]
+        self._scenario_key = scenario.model_dump_json() if saved is not None else ""
+
+    def fill(self, which: list[int], replications: int) -> None:
+        """Simulate replications ``0 .. replications-1`` of the jobs ``which`` where they are missing."""
+        tasks: list[tuple[int, list[int]]] = []
+        for r in range(replications):
+            missing = [j for j in which if r not in self.rows[j]]
+            # A few settings per task: the workers stay busy when a stage has fewer replications than workers.
+            tasks += [(r, missing[k : k + TASK_JOBS]) for k in range(0, len(missing), TASK_JOBS)]
+        keys: list[str] = []
+        todo: list[tuple[int, list[int]]] = []
+        for r, missing in tasks:
+            key = ""
+            if self.saved is not None:
+                batch = [self.jobs[j] for j in missing]
+                key = self.saved.key(self.saved.key(self._scenario_key, self.seed, batch), r)
+                found = self.saved.load(key)
+                if found is not None:
+                    self._keep(r, missing, found)
+                    if self.tick is not None:
+                        self.tick()
+                    continue
+            keys.append(key)
+            todo.append((r, missing))
+        args = [(self.scenario, r, self.seed, [self.jobs[j] for j in missing]) for r, missing in todo]
+        results = (
+            self.pool.map(_evaluate_replication, args)
+            if self.pool is not None
+            else map(_evaluate_replication, args)
+        )
+        for (r, missing), key, found in zip(todo, keys, results, strict=True):
+            if self.saved is not None:
+                self.saved.save(key, found)
+            self._keep(r, missing, found)
+            if self.tick is not None:
+                self.tick()
+
+    def _keep(self, replication: int, which: list[int], rows: list[dict[str, Any]]) -> None:
+        """File a task's rows (in job order, each job's variants together) under their jobs."""
+        by_point: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        for row in rows:
+            by_point.setdefault((str(row["contract"]), int(row["point"])), []).append(row)
+        for j in which:
+            index, point = self.jobs[j][0], self.jobs[j][1]
+            self.rows[j][replication] = by_point[(self.scenario.contracts[index].name, point)]
+
+    def count(self, job: int) -> int:
+        """Replications of a job simulated so far."""
+        return len(self.rows[job])
+
+    def frame(
+        self, outside: Outside | None, which: list[int] | None = None, replications: int | None = None
+    ) -> pd.DataFrame:
+        """The rows of the jobs ``which`` (all by default) over their replications (only the first
+        ``replications`` when given), replication by replication in job order, completed by :func:`finish`."""
+        jobs = range(len(self.jobs)) if which is None else which
+        top = max((max(self.rows[j], default=-1) for j in jobs), default=-1) + 1
+        last = top if replications is None else min(top, replications)
+        rows = [row for r in range(last) for j in jobs if r in self.rows[j] for row in self.rows[j][r]]
+        return finish(self.scenario, pd.DataFrame(rows), outside)
+
+
 def evaluate(
     scenario: Scenario,
     jobs: list[Job],
@@ -220,29 +310,89 @@ def evaluate(
     ``tick`` is called as each replication finishes. The relationship's columns are completed with ``outside``
     (see :func:`finish`); without it, rows keep what completing them needs. With ``saved``, each replication's
     rows are kept on disk as it finishes, and replications found there are not simulated again."""
-    base = saved.key(scenario.model_dump_json(), seed, jobs) if saved is not None else ""
-    done: dict[int, list[dict[str, Any]]] = {}
-    if saved is not None:
-        for r in range(replications):
-            found = saved.load(saved.key(base, r))
-            if found is not None:
-                done[r] = found
-    todo = [r for r in range(replications) if r not in done]
-    tasks = [(scenario, r, seed, jobs) for r in todo]
-    results = (
-        pool.map(_evaluate_replication, tasks) if pool is not None else map(_evaluate_replication, tasks)
+    grid = Evaluations(scenario, jobs, seed, pool, tick, saved)
+    grid.fill(list(range(len(jobs))), replications)
+    return grid.frame(outside)
+
+
+Goal = tuple[int, str, str]
+"""An optimum the grid search looks for: (contract index, variant label, role)."""
+
+
+def _goals(scenario: Scenario, jobs: list[Job], roles: tuple[str, ...]) -> dict[Goal, list[int]]:
+    """The optima of ``roles`` for every contract, and the provider's under every credit level of the design,
+    each with the jobs (places in ``jobs``) that may hold it: every setting of its contract."""
+    goals: dict[Goal, list[int]] = {}
+    for j, (index, _, _, variants) in enumerate(jobs):
+        for label, _ in variants:
+            for role in roles if label == "base" else ("provider",) if "provider" in roles else ():
+                goals.setdefault((index, label, role), []).append(j)
+    return goals
+
+
+def select(
+    scenario: Scenario,
+    grid: Evaluations,
+    goals: dict[Goal, list[int]],
+    replications: int,
+    outside: Outside | None,
+    reservation: float | None,
+) -> dict[Goal, list[int]]:
+    """Ranking and selection over the grid (see :class:`simulator.config.Search`): every job of every goal gets
+    the screening replications, then at each stage of :func:`simulator.studies.selection.schedule` the jobs that
+    are still a contender for some goal get the stage's replications, and each goal drops the jobs significantly
+    worse than its leader over them. Returns each goal's contenders after the last stage (with every replication).
+    """
+    search = scenario.incentives.search
+    alive = {goal: list(which) for goal, which in goals.items()}
+    for stage in selection.schedule(search.screening_replications, replications):
+        active = sorted({j for which in alive.values() for j in which})
+        grid.fill(active, stage)
+        rows = grid.frame(outside, active, stage)
+        for goal, which in alive.items():
+            index, label, role = goal
+            metric, sign = ROLES[role]
+            mine = rows[(rows["contract"] == scenario.contracts[index].name) & (rows["variant"] == label)]
+            points = [grid.jobs[j][1] for j in which]
+            wide = mine.pivot_table(index="point", columns="replication", values=metric, aggfunc="first")
+            values = wide.reindex(points).to_numpy(dtype=float)
+            profit = None
+            if role == "client" and reservation is not None:
+                profit = mine.pivot_table(
+                    index="point", columns="replication", values="provider_net_profit", aggfunc="first"
+                ).reindex(points)
+            keep = selection.contenders(
+                values,
+                sign,
+                tolerance(scenario, role),
+                None if profit is None else profit.to_numpy(dtype=float),
+                reservation if role == "client" else None,
+                search.confidence,
+                replications,
+            )
+            alive[goal] = [j for j, k in zip(which, keep, strict=True) if k]
+    return alive
+
+
+def search_table(scenario: Scenario, grid: Evaluations, alive: dict[Goal, list[int]]) -> pd.DataFrame:
+    """Per grid setting: its contract, levers, the replications simulated and the optima it was a contender for
+    to the end (``contender_for``: roles, and ``provider@<credit level>`` for the design's)."""
+    finalists: dict[int, list[str]] = {}
+    for (_, label, role), which in alive.items():
+        for j in which:
+            finalists.setdefault(j, []).append(role if label == "base" else f"{role}@{label}")
+    return pd.DataFrame(
+        [
+            {
+                "contract": scenario.contracts[index].name,
+                "point": point,
+                **levers,
+                "replications": grid.count(j),
+                "contender_for": ", ".join(finalists.get(j, [])),
+            }
+            for j, (index, point, levers, _) in enumerate(grid.jobs)
+        ]
     )
-    for _ in done:  # found on disk: done already
-        if tick is not None:
-            tick()
-    for r, found in zip(todo, results, strict=True):
-        if saved is not None:
-            saved.save(saved.key(base, r), found)
-        done[r] = found
-        if tick is not None:
-            tick()
-    rows = [row for r in range(replications) for row in done[r]]
-    return finish(scenario, pd.DataFrame(rows), outside)
 
 
 def finish(scenario: Scenario, rows: pd.DataFrame, outside: Outside | None) -> pd.DataFrame:
@@ -321,13 +471,6 @@ def tolerance(scenario: Scenario, role: str) -> float | None:
     return None if yearly is None else yearly * scenario.measured_months / 12.0
 
 
-def _value(values: np.ndarray, sign: float, risk: float | None) -> float:
-    """A role's objective over the replications, higher better: the mean, or the certainty equivalent with risk
-    tolerance ``risk``, signed (+ a profit, − a cost)."""
-    x = values[~np.isnan(values)]
-    return sign * (float(x.mean()) if risk is None else certainty_equivalent(x, risk, cost=sign < 0))
-
-
 def best_of(
     rows: pd.DataFrame, role: str, reservation: float | None, risk: float | None = None
 ) -> tuple[int, pd.DataFrame]:
@@ -341,7 +484,15 @@ def best_of(
     """
     metric, sign = ROLES[role]
     wide = rows.pivot_table(index="point", columns="replication", values=metric, aggfunc="first")
-    means = pd.Series([_value(v, sign, risk) for v in wide.to_numpy(dtype=float)], index=wide.index)
+    # Only points with every replication compete: a setting the ranking dropped early has fewer, and its mean over
+    # them is not comparable (its gap stays NaN, so it is not "near" either).
+    counts = rows.groupby("point")["replication"].nunique().reindex(wide.index)
+    complete = wide[counts == counts.max()]
+    wide = complete.reindex(wide.index)
+    means = pd.Series(
+        [selection.objective_value(v, sign, risk) for v in complete.to_numpy(dtype=float)],
+        index=complete.index,
+    )
     if role == "client" and reservation is not None:
         profit = rows.groupby("point")["provider_net_profit"].mean()
         feasible = profit.reindex(means.index) >= reservation
@@ -377,6 +528,7 @@ class IncentiveResults:
     misalignment: pd.DataFrame
     curves: pd.DataFrame
     design: pd.DataFrame
+    search: pd.DataFrame | None = None  # per grid setting: replications simulated, optima it contended for
     cost_bases: pd.DataFrame | None = (
         None  # the misalignment under each labour cost basis (compare_cost_bases)
     )
@@ -425,8 +577,9 @@ def analyze_incentives(
     done = 0
 
     def tick() -> None:
-        nonlocal done
+        nonlocal done, total
         done += 1
+        total = max(total, done)  # the ranking's stages may take more replication tasks than one grid pass
         if steps is not None:
             steps(done, total)
 
@@ -440,12 +593,23 @@ def analyze_incentives(
         for i, c in enumerate(scenario.contracts):
             variants = [("base", c), *_design_variants(c, scenario)]
             jobs += [(i, p, lv, variants) for p, lv in enumerate(grids[c.name])]
-        say(f"grid: {len(jobs)} lever settings × {n} replications")
-        evals = evaluate(scenario, jobs, n, s, pool, tick, saved=saved)
+        grid = Evaluations(scenario, jobs, s, pool, tick, saved)
         reservation = _reservation(scenario)
+        relationship = settings.relationship is not None
+        alive: dict[Goal, list[int]] = {}
+        if settings.search.method == "exhaustive":
+            say(f"grid: {len(jobs)} lever settings × {n} replications")
+            grid.fill(list(range(len(jobs))), n)
+        else:
+            first = settings.search.screening_replications
+            say(f"grid: ranking {len(jobs)} lever settings ({first} replications to screen)")
+            # With a relationship the client's and the social values need the outside option, found below.
+            roles = ("provider",) if relationship else tuple(ROLES)
+            alive = select(scenario, grid, _goals(scenario, jobs, roles), n, None, reservation)
+        evals = grid.frame(None)
         found: dict[tuple[str, str], pd.DataFrame] = {}
         outside: Outside | None = None
-        if settings.relationship is not None:
+        if relationship:
             # A client who leaves moves to the reference contract at its best response: find that first.
             name = outside_contract(scenario)
             index = [c.name for c in scenario.contracts].index(name)
@@ -469,7 +633,12 @@ def analyze_incentives(
                 reference = pd.concat([reference, found[(name, "provider")]], ignore_index=True)
                 tick()
             outside = outside_option(scenario, reference)
-            evals = finish(scenario, evals, outside)
+            if settings.search.method != "exhaustive":
+                say("grid: ranking for the client's and the social optimum")
+                alive |= select(
+                    scenario, grid, _goals(scenario, jobs, ("client", "social")), n, outside, reservation
+                )
+            evals = grid.frame(outside)
             found = {k: finish(scenario, v, outside) for k, v in found.items()}
         base = evals[evals["variant"] == "base"]
 
@@ -513,6 +682,7 @@ def analyze_incentives(
             misalignment=_misalignment(scenario, base, best, marginals),
             curves=curves,
             design=_design(scenario, evals, best, base),
+            search=search_table(scenario, grid, alive),
         )
         finished = True
         return result
@@ -608,7 +778,7 @@ def _refine(
 
     def score(frame: pd.DataFrame) -> float:
         """The objective to minimise: −profit or cost, with infeasible client points pushed out."""
-        value = -_value(frame[metric].to_numpy(dtype=float), sign, risk)
+        value = -selection.objective_value(frame[metric].to_numpy(dtype=float), sign, risk)
         if role == "client" and reservation is not None and frame["provider_net_profit"].mean() < reservation:
             value += abs(value) + 1e9  # the provider would not take the contract
         return value
@@ -963,10 +1133,10 @@ def _break_even(
     if risk is None:
         return start
     sign = -1.0 if cost else 1.0
-    target = _value(other, sign, risk)
+    target = selection.objective_value(other, sign, risk)
 
     def gap(f: float) -> float:
-        return _value(values + (f - fee) * exposure, sign, risk) - target
+        return selection.objective_value(values + (f - fee) * exposure, sign, risk) - target
 
     step = max(abs(start - fee), 1.0)
     while gap(start - step) * gap(start + step) > 0 and step < MONEY_BRACKET:
