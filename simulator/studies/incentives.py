@@ -210,6 +210,11 @@ TASK_JOBS = 30
 """Most jobs one task simulates (on one replication, its incidents generated once)."""
 
 
+def _setting(index: int, levers: Levers) -> tuple[Any, ...]:
+    """A contract's lever setting as a key: the same levers give the same simulation."""
+    return (index, *(float(levers[lever]) for lever in LEVERS))
+
+
 class Evaluations:
     """The raw rows (see :func:`finish`) simulated so far for a list of jobs: per job (by its place in the list)
     and replication, the rows of its variants. :meth:`fill` simulates what is missing, each replication's jobs in
@@ -279,6 +284,20 @@ class Evaluations:
         for j in which:
             index, point = self.jobs[j][0], self.jobs[j][1]
             self.rows[j][replication] = by_point[(self.scenario.contracts[index].name, point)]
+
+    def reuse(self, other: Evaluations) -> None:
+        """Take the rows ``other`` has of the same contract and levers (renumbered to this list's points, only the
+        variants a job here prices): the same simulation, on common random numbers, need not run twice."""
+        known = {_setting(index, levers): j for j, (index, _, levers, _) in enumerate(other.jobs)}
+        for j, (index, point, levers, variants) in enumerate(self.jobs):
+            source = known.get(_setting(index, levers))
+            if source is None:
+                continue
+            labels = {label for label, _ in variants}
+            for r, rows in other.rows[source].items():
+                self.rows[j].setdefault(
+                    r, [{**row, "point": point} for row in rows if row["variant"] in labels]
+                )
 
     def count(self, job: int) -> int:
         """Replications of a job simulated so far."""
@@ -672,7 +691,10 @@ def analyze_incentives(
         best = _best_table(scenario, base, reservation)
         say("curves through each optimum")
         curve_jobs, what = _curve_jobs(scenario, best, grids)
-        curves = _curves(evaluate(scenario, curve_jobs, n, s, pool, tick, outside, saved), what)
+        along = Evaluations(scenario, curve_jobs, s, pool, tick, saved)
+        along.reuse(grid)  # a curve through a grid point: that point's replications are simulated already
+        along.fill(list(range(len(curve_jobs))), n)
+        curves = _curves(along.frame(outside), what)
         say("marginal profit of an incident at each best response")
         marginals = marginal_profits(scenario, best, n, s, pool, tick)
         result = IncentiveResults(
