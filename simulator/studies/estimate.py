@@ -234,7 +234,8 @@ def estimate_incentives(
     levers: tuple[str, ...] | None = None,
     analyses: int = 1,
 ) -> Estimate:
-    """The size of ``msp-sim incentives``: every lever setting of every contract on every replication (the
+    """The size of ``msp-sim incentives``, at most (the exhaustive search's: ranking and selection simulates the
+    settings it drops on fewer replications): every lever setting of every contract on every replication (the
     refinement adds a few dozen settings per contract, the curves through the provider's and the social optimum
     each lever's values and the optimum's own, the marginal profits two simulations per contract), ``analyses``
     times (one per labour cost basis compared)."""
@@ -252,6 +253,11 @@ def estimate_incentives(
         f"{grid:,} lever settings × {replications:,} replications of {scenario.horizon_months} months"
         f" ({len(scenario.contracts)} contracts)"
         + (f", under {analyses} labour cost bases" if analyses > 1 else "")
+        + (
+            "; at most: the ranking simulates the settings it drops on fewer replications"
+            if settings.search.method == "selection"
+            else ""
+        )
     )
     return _estimate(what, per, evaluations * replications, n, evaluations * replications * variants)
 
