@@ -17,8 +17,10 @@ Run ``python benchmarks/bench_growth.py [--help]``. Prints
       ``PriorityResource`` and with a ``Resource``, and a plain Python loop over a ``heapq`` of completion times
       without SimPy; customers/s of each (best of ``--repeat``, interleaved), the ratios, and the largest
       difference in start times between the models (they must agree to 1e-9 h);
-  (5) the incentive search on ``scenarios/incentives.yaml`` with 2 worker processes (minutes; skip with
-      ``--no-incentives``): wall time, time per phase and the number of contract simulations it ran;
+  (5) the incentive search on ``scenarios/incentives.yaml`` with 2 worker processes, its grid ranked (the default)
+      and exhaustive, one after the other (minutes; skip with ``--no-incentives``): for each, wall time, time per
+      phase and the number of contract simulations it ran; then the ratio of the wall times and whether the
+      tables (best responses with their ranges, misalignment, curves, design) are identical;
 and the time each part took and the process's maximum RSS at the end.
 
 Wall times are measured without tracemalloc; the memory columns come from a second run of each row under
@@ -312,56 +314,85 @@ def bench_pool(args: argparse.Namespace) -> None:
 # --------------------------------------------------------------------------------------- (5) incentive search
 
 
-def bench_incentives(args: argparse.Namespace) -> None:
-    from simulator.incentives import analyze_incentives, lever_grid
+def _search(scenario: Any, method: str, workers: int) -> tuple[Any, float, list[tuple[str, float]]]:
+    """One incentive analysis with the grid searched by ``method``: its results, wall seconds and phase marks."""
+    from simulator.incentives import analyze_incentives
 
-    workers = 2
-    scenario = load_scenario(INCENTIVES)
+    chosen = scenario.model_copy(
+        update={
+            "incentives": scenario.incentives.model_copy(
+                update={"search": scenario.incentives.search.model_copy(update={"method": method})}
+            )
+        }
+    )
     phases: list[tuple[str, float]] = []
     t0 = time.perf_counter()
     inc = analyze_incentives(
-        scenario, workers=workers, progress=lambda msg: phases.append((msg, time.perf_counter()))
+        chosen, workers=workers, progress=lambda msg: phases.append((msg, time.perf_counter()))
     )
     seconds = time.perf_counter() - t0
+    marks = [("starting the worker processes, building the grids", t0), *phases, ("end", t0 + seconds)]
+    return inc, seconds, [(label, end - start) for (label, start), (_, end) in itertools.pairwise(marks)]
 
-    # What was simulated: one contract over one replication's incidents is one simulation. Each grid and
-    # refinement point of a contract is simulated once per replication (rows of ``evaluations`` with variant
-    # "base"; the other variants re-price that simulation with other SLA credits and simulate nothing), each
-    # point of a curve once per replication, and the marginal profits simulate every contract twice per
-    # replication (the incidents, then the same incidents plus more).
-    evals = inc.evaluations
-    n = int(evals["replication"].nunique())
-    settings = inc.scenario.incentives
-    grid = sum(
-        len(lever_grid(c, settings.contracts.get(c.name, settings.levers))) for c in inc.scenario.contracts
-    )
-    base_rows = int((evals["variant"] == "base").sum())
-    grid_sims = grid * n
-    curve_sims = len(inc.curves) * n
-    marginal_sims = 2 * len(inc.scenario.contracts) * n
-    total = base_rows + curve_sims + marginal_sims
 
+def _simulations(inc: Any) -> tuple[int, int, int, int]:
+    """Contract simulations an analysis ran (one contract over one replication's incidents is one): the grid's,
+    the refinement's, the curves' and the marginal profits'. Each grid and refinement point of a contract is
+    simulated once per replication it got (rows of ``evaluations`` with variant "base"; the other variants
+    re-price that simulation with other SLA credits and simulate nothing); a curve point once per replication
+    unless it is a grid setting with those replications already; the marginal profits simulate every contract
+    twice per replication (the incidents, then the same incidents plus more)."""
+    n = int(inc.evaluations["replication"].nunique())
+    grid = int(inc.search["replications"].sum())
+    refinement = int((inc.evaluations["variant"] == "base").sum()) - grid
+    through = inc.curves.merge(inc.best_response[["contract", "role", *LEVER_NAMES]], on=["contract", "role"])
+    reused = 0
+    for _, row in through.iterrows():
+        levers = {lever: float(row[lever]) for lever in LEVER_NAMES}
+        levers[row["lever"]] = float(row["value"])
+        match = inc.search[inc.search["contract"] == row["contract"]]
+        for lever, value in levers.items():
+            match = match[np.isclose(match[lever].astype(float), value, rtol=0, atol=0)]
+        reused += int(match["replications"].sum()) if len(match) else 0
+    curves = len(inc.curves) * n - reused
+    marginal = 2 * len(inc.scenario.contracts) * n
+    return grid, refinement, curves, marginal
+
+
+LEVER_NAMES = ("prevention_hours_per_endpoint_month", "technicians", "monitoring", "thoroughness")
+
+
+def bench_incentives(args: argparse.Namespace) -> None:
+    workers = 2
+    scenario = load_scenario(INCENTIVES)
+    runs = {method: _search(scenario, method, workers) for method in ("selection", "exhaustive")}
+    inc = runs["selection"][0]
+    n = int(inc.evaluations["replication"].nunique())
     print(
         f"(5) incentive search: {INCENTIVES.relative_to(ROOT)}, {len(inc.scenario.contracts)} contracts,"
-        f" {inc.scenario.horizon_months} months simulated x {n} replications, workers={workers}"
+        f" {inc.scenario.horizon_months} months simulated x {n} replications, workers={workers};"
+        " the grid ranked (the default) and exhaustive (--exhaustive), one after the other"
     )
-    print(f"    wall time {seconds:,.1f} s; by phase:")
-    marks = [("starting the worker processes, building the grids", t0), *phases, ("end", t0 + seconds)]
-    for (label, start), (_, end) in itertools.pairwise(marks):
-        print(f"      {label:<60} {end - start:8.1f} s")
+    for method, (found, seconds, phases) in runs.items():
+        grid, refinement, curves, marginal = _simulations(found)
+        total = grid + refinement + curves + marginal
+        print(f"    {method}: wall time {seconds:,.1f} s; by phase:")
+        for label, took in phases:
+            print(f"      {label:<60} {took:8.1f} s")
+        print(
+            f"      contract simulations (one contract over one replication): {total:,} = grid {grid:,}"
+            f" ({len(found.search)} lever settings, {grid / len(found.search):.2f} replications each on average)"
+            f" + refinement {refinement:,} + curves {curves:,} + marginal profits {marginal:,}"
+            f" -> {total / seconds:,.1f} simulations/s"
+        )
+    ranked, every = runs["selection"], runs["exhaustive"]
+    same = {
+        name: getattr(ranked[0], name).equals(getattr(every[0], name))
+        for name in ("best_response", "misalignment", "curves", "design")
+    }
     print(
-        f"    contract simulations (one contract over one replication): {total:,} ="
-        f" grid {grid_sims:,} ({grid} lever settings x {n})"
-        f" + refinement {base_rows - grid_sims:,} + curves {curve_sims:,} ({len(inc.curves)} points x {n})"
-        f" + marginal profits {marginal_sims:,}"
-    )
-    print(
-        f"    rows of evaluations: {len(evals):,} (setting x SLA-credit variant x replication; only the"
-        f" {base_rows:,} 'base' rows are simulations) -> {total / seconds:,.1f} simulations/s"
-    )
-    print(
-        f"    incidents simulated in the grid and refinement (IncentiveResults.incidents_simulated):"
-        f" {inc.incidents_simulated:,}"
+        f"    ranked / exhaustive: {ranked[1] / every[1]:.2f}x the wall time; tables identical: "
+        + ", ".join(f"{name} {'yes' if ok else 'NO'}" for name, ok in same.items())
     )
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     children /= 2**20 if sys.platform == "darwin" else 2**10
