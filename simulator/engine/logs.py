@@ -3,6 +3,7 @@ pool's work by month."""
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,18 +33,18 @@ class Outcome:
     recurrence: np.ndarray  # bool
 
 
-def settle(chain: Recurrences, job_row: list[int], pool: PoolResult, clocks: Clocks) -> Outcome:
+def settle(chain: Recurrences, job_row: array[int], pool: PoolResult, clocks: Clocks) -> Outcome:
     """Map the pool's start and end of every ticket back to the clock, link each recurrence to its parent, and
     keep the incidents that happened."""
     cov = clocks.coverage
     n = len(chain.incidents)
-    rows = np.asarray(job_row, dtype=np.int64)
+    rows = np.array(job_row, dtype=np.int64)  # a copy: a view would pin the typed array's buffer
     started = np.full(n, np.nan)
     resolved = np.full(n, np.nan)
     m = rows >= 0
     started[rows[m]] = cov.clock_time(pool.start[m], earliest=False)
     resolved[rows[m]] = cov.clock_time(pool.end[m], earliest=True)
-    child_arr = np.asarray(chain.child, dtype=np.int64)
+    child_arr = np.array(chain.child, dtype=np.int64)
     parent = np.full(n, -1, dtype=np.int64)
     has_child = child_arr >= 0
     parent[child_arr[has_child]] = np.flatnonzero(has_child)
@@ -137,11 +138,11 @@ def ticket_log(
 
 
 def prevention_log(
-    jobs: PreventionJobs, job_row: list[int], pool: PoolResult, clocks: Clocks
+    jobs: PreventionJobs, job_row: array[int], pool: PoolResult, clocks: Clocks
 ) -> tuple[PreventionLog, np.ndarray]:
     """The prevention jobs as the pool did them (month: the month each started), and each one's contract."""
     cov = clocks.coverage
-    rows = np.asarray(job_row, dtype=np.int64)
+    rows = np.array(job_row, dtype=np.int64)  # a copy: a view would pin the typed array's buffer
     idx = np.where(rows >= 0, rows, -1 - rows)
     pm = rows < 0
     p_start = cov.clock_time(pool.start[pm], earliest=False)

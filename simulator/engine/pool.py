@@ -8,6 +8,8 @@ out, so a job that spans closing time simply continues at the next opening; call
 from __future__ import annotations
 
 import heapq
+import math
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,12 +48,14 @@ def run_pool(
     ``added`` lists (time, count) of technicians joining the pool (hiring).
     """
     env = simpy.Environment()
-    arr: list[float] = arrival.tolist()
-    pri: list[int] = priority.tolist()
-    svc: list[float] = service.tolist()
+    # Typed arrays rather than lists: 8 bytes an entry instead of a pointer to a float object (40), as fast to
+    # index, and they grow as recurrences are added.
+    arr = array("d", np.ascontiguousarray(arrival, dtype=float).tobytes())
+    pri = array("q", np.ascontiguousarray(priority, dtype=np.int64).tobytes())
+    svc = array("d", np.ascontiguousarray(service, dtype=float).tobytes())
     n = len(arr)
-    start = [np.nan] * n
-    end = [np.nan] * n
+    start = array("d", [math.nan]) * n
+    end = array("d", [math.nan]) * n
     waiting: list[tuple[int, float, int]] = []
     free = servers
     heappush, heappop = heapq.heappush, heapq.heappop
@@ -77,8 +81,8 @@ def run_pool(
                 arr.append(job[0])
                 pri.append(job[1])
                 svc.append(job[2])
-                start.append(np.nan)
-                end.append(np.nan)
+                start.append(math.nan)
+                end.append(math.nan)
                 timeout(max(job[0] - now, 0.0), k).callbacks.append(arrive)
 
     def arrive(ev: simpy.Event) -> None:
@@ -121,16 +125,17 @@ def run_pool(
         timeout(max(when, 0.0), count).callbacks.append(hire)
     feed()
     env.run()
+    # Copies (np.array, not a view of the buffers), so that the typed arrays can be let go of below.
     result = PoolResult(
-        arrival=np.asarray(arr, dtype=float),
-        priority=np.asarray(pri, dtype=np.int8),
-        service=np.asarray(svc, dtype=float),
-        start=np.asarray(start, dtype=float),
-        end=np.asarray(end, dtype=float),
+        arrival=np.array(arr, dtype=float),
+        priority=np.array(pri, dtype=np.int8),
+        service=np.array(svc, dtype=float),
+        start=np.array(start, dtype=float),
+        end=np.array(end, dtype=float),
     )
     # The callbacks refer to each other (a reference cycle that only the garbage collector would break): let go
-    # of what they hold now, so the lists and the caller's recurrence chain are freed at once.
+    # of what they hold now, so the arrays and the caller's recurrence chain are freed at once.
     for held in (arr, pri, svc, start, end):
-        held.clear()
+        del held[:]
     on_done = None
     return result

@@ -8,6 +8,7 @@ parent's fix is done (a child whose client has left by then, or that would come 
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,7 +44,9 @@ class Recurrences:
 
     incidents: IncidentFacts
     routes: Routes
-    child: list[int]  # row of each incident's recurrence, −1 none
+    child: array[
+        int
+    ]  # row of each incident's recurrence, −1 none (a typed array: fast scalar reads, 8 bytes each)
     first: int
     occurred: np.ndarray  # occurrence [clock hours], settled during the run for recurrences
     happened: np.ndarray  # bool
@@ -86,7 +89,7 @@ def draw_recurrences(
     return Recurrences(
         incidents=allinc,
         routes=Routes.concat([routes, *level_routes]),
-        child=np.concatenate(child_links).tolist(),
+        child=array("q", np.concatenate(child_links).astype(np.int64).tobytes()),
         first=len(inc),
         occurred=allinc.occurred.copy(),
         happened=happened,
@@ -118,7 +121,7 @@ def recurrence_children(
 
 
 def recurrence_callback(
-    chain: Recurrences, job_row: list[int], assignment: np.ndarray, clocks: Clocks
+    chain: Recurrences, job_row: array[int], assignment: np.ndarray, clocks: Clocks
 ) -> Callable[[int, float], Job | None]:
     """The pool's ``on_done``: when a ticket's fix is done at ``end_c`` [coverage hours] and it has a recurrence,
     settle when that recurrence occurs (the recurrence delay in the users' business hours after the fix) and is
