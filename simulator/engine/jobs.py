@@ -11,7 +11,7 @@ import numpy as np
 from simulator.base.records import Handling
 from simulator.config import Scenario
 
-from .incidents import ClientTable, IncidentSet
+from .incidents import ClientTable
 from .plan import Clocks, Plan
 from .pool import Job, PoolResult, run_pool
 from .routing import Routes
@@ -70,13 +70,13 @@ class JobQueue:
     job_row: array[int]
 
 
-def queue_jobs(inc: IncidentSet, routes: Routes, prevention: PreventionJobs) -> JobQueue:
-    """The tickets among ``inc`` (hands-on plus travel hours, their own priority) and the prevention jobs
-    (lowest priority), in order of arrival."""
-    ticket_idx = np.flatnonzero(routes.handling == Handling.TICKET)
+def queue_jobs(priority: np.ndarray, routes: Routes, prevention: PreventionJobs, first: int) -> JobQueue:
+    """The tickets among the first ``first`` incidents (of priority ``priority``, routed as ``routes``: hands-on
+    plus travel hours) and the prevention jobs (lowest priority), in order of arrival."""
+    ticket_idx = np.flatnonzero(routes.handling[:first] == Handling.TICKET)
     n_p = len(prevention.arrival)
     arrival = np.concatenate([routes.arrival[ticket_idx], prevention.arrival])
-    priority = np.concatenate([inc.priority[ticket_idx], np.full(n_p, PREVENTION_PRIORITY)])
+    priority = np.concatenate([priority[ticket_idx], np.full(n_p, PREVENTION_PRIORITY)])
     service = np.concatenate([routes.work[ticket_idx] + routes.travel[ticket_idx], prevention.hours])
     order = np.argsort(arrival, kind="stable")
     return JobQueue(

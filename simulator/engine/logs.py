@@ -35,7 +35,10 @@ class Outcome:
 
 def settle(chain: Recurrences, job_row: array[int], pool: PoolResult, clocks: Clocks) -> Outcome:
     """Map the pool's start and end of every ticket back to the clock, link each recurrence to its parent, and
-    keep the incidents that happened."""
+    keep the incidents that happened.
+
+    The chain is used up: its incident and route facts are moved into the outcome, each let go of as soon as it
+    is copied (the chain is left with none), so that the chain and the outcome are never both whole in memory."""
     cov = clocks.coverage
     n = len(chain.incidents)
     rows = np.array(job_row, dtype=np.int64)  # a copy: a view would pin the typed array's buffer
@@ -52,9 +55,16 @@ def settle(chain: Recurrences, job_row: array[int], pool: PoolResult, clocks: Cl
     parent_resolved[child_arr[has_child]] = resolved[has_child]
     keep = chain.happened
     new_id = np.cumsum(keep) - 1
+    none = np.zeros(0, dtype=np.int64)
+    facts, chain.incidents = chain.incidents, chain.incidents.take(none, occurred=chain.occurred[none])
+    incidents = facts.take(keep, occurred=chain.occurred)
+    del facts
+    routes, chain.routes = chain.routes, chain.routes.take(none)
+    kept_routes = routes.take(keep)
+    del routes
     return Outcome(
-        incidents=chain.incidents.take(keep, occurred=chain.occurred),
-        routes=chain.routes.take(keep),
+        incidents=incidents,
+        routes=kept_routes,
         started=started[keep],
         resolved=resolved[keep],
         parent=np.where(parent[keep] >= 0, new_id[np.maximum(parent[keep], 0)], -1),

@@ -81,13 +81,17 @@ def simulate_plan(
     routes = time_tickets(inc, route(inc, inc_contract, False, levers, clients, months), clocks)
     rng = stream(seed, replication, "recurrence")
     chain = draw_recurrences(scenario, clients, inc, routes, levers, months, rng)
+    del (
+        inc,
+        routes,
+    )  # the chain holds what the rest needs (these first); letting go keeps the peak memory down
     prevention = prevention_jobs(scenario, clients, plan, levers.prevention, clocks)
-    queue = queue_jobs(inc, routes, prevention)
-    del inc, routes  # the chain holds what the rest needs; letting go keeps the peak memory down
+    queue = queue_jobs(chain.incidents.priority, chain.routes, prevention, chain.first)
     on_done = recurrence_callback(chain, queue.job_row, plan.assignment, clocks)
     pool = run_jobs(queue, plan, clocks, on_done)
+    del on_done  # it holds the chain's arrays: settle lets go of them as it copies them
     outcome = settle(chain, queue.job_row, pool, clocks)
-    del chain, on_done
+    del chain
     log = ticket_log(
         outcome,
         clocks,
