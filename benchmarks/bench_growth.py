@@ -21,6 +21,8 @@ Run ``python benchmarks/bench_growth.py [--help]``. Prints
       and exhaustive, one after the other (minutes; skip with ``--no-incentives``): for each, wall time, time per
       phase and the number of contract simulations it ran; then the ratio of the wall times and whether the
       tables (best responses with their ranges, misalignment, curves, design) are identical;
+  (6) replications: the small office with 100, 300 and 1,000 replications, each in a fresh process: seconds,
+      replications/s, maximum RSS and result rows, and the memory each further replication adds;
 and the time each part took and the process's maximum RSS at the end.
 
 Wall times are measured without tracemalloc; the memory columns come from a second run of each row under
@@ -56,7 +58,9 @@ from simulator.studies.sweep.execution import PointTask, run_point
 ROOT = Path(__file__).resolve().parents[1]
 SMALL_OFFICE = ROOT / "scenarios" / "small-office.yaml"
 INCENTIVES = ROOT / "scenarios" / "incentives.yaml"
-PARTS = ("size", "horizon", "points", "pool", "incentives")
+PARTS = ("size", "horizon", "points", "pool", "incentives", "replications")
+RUNS = (100, 300, 1_000)
+"""Replications of the small office in part (6)."""
 SIZES = (10, 100, 1_000)
 HORIZONS = (12, 60, 120)
 REPLICATIONS = 2
@@ -189,6 +193,50 @@ def bench_horizon(args: argparse.Namespace) -> None:
         f"{'' if args.no_tracemalloc else '; memory from a separate run under tracemalloc'}"
     )
     print_table(rows, f"from {HORIZONS[0]} to {HORIZONS[-1]} months")
+
+
+# ---------------------------------------------------------------------------------------- (6) replications
+
+_ONE_RUN = """
+import resource, sys, time
+from simulator import load_scenario, simulate
+scenario = load_scenario(sys.argv[1])
+t = time.perf_counter()
+result = simulate(scenario, replications=int(sys.argv[2]), workers=1)
+result.summary
+seconds = time.perf_counter() - t
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
+print(seconds, rss, len(result.replications), len(result.monthly))
+"""
+
+
+def bench_replications(args: argparse.Namespace) -> None:
+    """Each count of replications in a fresh process (its maximum RSS is its own): how the memory of a run grows
+    with its replications when nothing but the results tables should grow."""
+    import subprocess
+
+    print(
+        f"(6) replications: {SMALL_OFFICE.relative_to(ROOT)} (12 months, 3 contracts), simulate() with workers=1,"
+        " the summary computed; each row a fresh process"
+    )
+    print(f"    {'replications':>12} {'seconds':>8} {'repl./s':>8} {'max RSS MiB':>12} {'result rows':>12}")
+    rows = []
+    for n in RUNS:
+        done = subprocess.run(
+            [sys.executable, "-c", _ONE_RUN, str(SMALL_OFFICE), str(n)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
+        seconds, rss, reps, monthly = (float(v) for v in done.stdout.split())
+        rows.append((n, seconds, rss))
+        print(f"    {n:>12,} {seconds:>8.1f} {n / seconds:>8.1f} {rss:>12,.1f} {int(reps + monthly):>12,}")
+    (n0, _, rss0), (n1, _, rss1) = rows[0], rows[-1]
+    print(
+        f"    memory per further replication: {(rss1 - rss0) * 2**10 / (n1 - n0):,.1f} KiB"
+        " (the replication and monthly rows it adds to the results, and the allocator's slack)"
+    )
 
 
 # ------------------------------------------------------------------------------------------ (3) sweep points
@@ -436,6 +484,7 @@ def main(argv: list[str] | None = None) -> None:
         "size": bench_size,
         "horizon": bench_horizon,
         "points": bench_points,
+        "replications": bench_replications,
         "pool": bench_pool,
         "incentives": bench_incentives,
     }
