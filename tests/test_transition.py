@@ -109,7 +109,7 @@ def test_nothing_moving_matches_the_static_run(contract: str) -> None:
     transition = simulate_transition(sc)
     for rep in range(sc.replications):
         out = run_replication(static, rep, sc.seed)
-        monthly = out["monthly"]
+        monthly = pd.DataFrame(out["monthly"])
         mine = monthly[monthly["contract"] == contract].sort_values("month")
         theirs = transition.monthly[transition.monthly["replication"] == rep].sort_values("month")
         np.testing.assert_allclose(

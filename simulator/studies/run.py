@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Any, TypeVar
@@ -75,9 +75,11 @@ def run_replication(
     keep_invoices: bool = False,
     series: bool = True,
 ) -> dict[str, Any]:
-    """Simulate every contract of one replication on the same incidents (common random numbers); with
-    ``keep_invoices``, the first replication (number 0) also returns its invoice lines over the measured months.
-    Without ``series`` only the replication's totals are kept (no monthly series, no ticket-time histograms)."""
+    """Simulate every contract of one replication on the same incidents (common random numbers): ``rows`` (one
+    dict of totals per contract), ``monthly`` (the measured months' series as columns of arrays), ``times`` (the
+    ticket-time histograms), ``tickets`` and ``invoices`` (None unless kept). With ``keep_invoices``, the first
+    replication (number 0) also returns its invoice lines over the measured months. Without ``series`` only the
+    replication's totals are kept (no monthly series, no ticket-time histograms)."""
     clients = client_table(scenario)
     ctx = billing_context(scenario, clients)
     incidents = generate_incidents(scenario, clients, replication, seed)
@@ -114,22 +116,22 @@ def run_replication(
         del run, ledger, flows  # before the next contract's run: one contract's logs in memory at a time
     return {
         "rows": rows,
-        "monthly": pd.DataFrame({c: np.concatenate([m[c] for m in monthly]) for c in monthly[0]})
-        if monthly
-        else None,
+        # Columns of arrays rather than a frame: a frame's own overhead, per replication, would outweigh its rows.
+        "monthly": {c: np.concatenate([m[c] for m in monthly]) for c in monthly[0]} if monthly else None,
         "tickets": pd.concat(tickets) if tickets else None,
         "times": times,
         "invoices": pd.concat(invoices, ignore_index=True) if invoices else None,
     }
 
 
-def _times_frame(scenario: Scenario, outputs: list[dict[str, Any]]) -> pd.DataFrame:
-    """The replications' ticket-time histograms summed, as tidy rows (empty bins left out)."""
+def _times_frame(scenario: Scenario, totals: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
+    """The replications' ticket-time histograms (``totals``: summed per contract and measure) as tidy rows (empty
+    bins left out)."""
     edges = time_edges(scenario)
     frames = []
     for contract in scenario.contracts:
         for name in ("response", "resolution"):
-            counts = sum(out["times"][contract.name][name] for out in outputs)
+            counts = totals[contract.name][name]
             for p, row in enumerate(counts, start=1):
                 frames.append(
                     pd.DataFrame(
@@ -154,23 +156,28 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def run_tasks(fn: Callable[[T], R], tasks: list[T], workers: int, progress: Any = None) -> list[R]:
-    """``fn`` over ``tasks`` in order, in this process (workers=1) or a process pool (0 = all cores); ``fn`` must
-    be a top-level function. ``progress`` is called once per finished task."""
+def each_task(fn: Callable[[T], R], tasks: list[T], workers: int, progress: Any = None) -> Iterator[R]:
+    """``fn`` over ``tasks``, each result yielded in order as it is ready, in this process (workers=1) or a
+    process pool (0 = all cores); ``fn`` must be a top-level function. ``progress`` is called once per finished
+    task. A caller that folds each result in as it comes holds one at a time (a pool may hold a few finished
+    early)."""
     workers = max(1, min(workers if workers > 0 else (os.cpu_count() or 1), len(tasks)))
-    results: list[R] = []
     if workers == 1:
         for task in tasks:
-            results.append(fn(task))
+            yield fn(task)
             if progress:
                 progress()
-        return results
+        return
     with process_pool(workers) as pool:
         for result in pool.map(fn, tasks):
-            results.append(result)
+            yield result
             if progress:
                 progress()
-    return results
+
+
+def run_tasks(fn: Callable[[T], R], tasks: list[T], workers: int, progress: Any = None) -> list[R]:
+    """Every result of :func:`each_task`, in order."""
+    return list(each_task(fn, tasks, workers, progress))
 
 
 def simulate(
@@ -195,17 +202,37 @@ def simulate(
     if n < 1:
         raise ValueError("replications must be at least 1")
     tasks = [(scenario, r, s, tickets, invoices, series) for r in range(n)]
-    outputs = run_tasks(_replication_task, tasks, workers, progress)
-    reps = pd.DataFrame([row for out in outputs for row in out["rows"]])
-    monthly = pd.concat([out["monthly"] for out in outputs], ignore_index=True) if series else pd.DataFrame()
-    ticket_frames = [out["tickets"] for out in outputs if out["tickets"] is not None]
-    invoice_frames = [out["invoices"] for out in outputs if out["invoices"] is not None]
+    # Each replication is folded in as it finishes (its rows kept, its histograms added up), so that a long run
+    # holds the results, not every replication's outputs.
+    rows: list[dict[str, Any]] = []
+    monthly_parts: list[dict[str, np.ndarray]] = []
+    ticket_frames: list[pd.DataFrame] = []
+    invoice_frames: list[pd.DataFrame] = []
+    totals: dict[str, dict[str, np.ndarray]] = {}
+    for out in each_task(_replication_task, tasks, workers, progress):
+        rows += out["rows"]
+        if series:
+            monthly_parts.append(out["monthly"])
+            for contract, counts in out["times"].items():
+                mine = totals.setdefault(contract, {})
+                for name, values in counts.items():
+                    mine[name] = values if name not in mine else mine[name] + values
+        if out["tickets"] is not None:
+            ticket_frames.append(out["tickets"])
+        if out["invoices"] is not None:
+            invoice_frames.append(out["invoices"])
+    monthly = (
+        pd.DataFrame({c: np.concatenate([m[c] for m in monthly_parts]) for c in monthly_parts[0]})
+        if series
+        else pd.DataFrame()
+    )
+    del monthly_parts
     return Results(
         scenario=scenario,
-        replications=reps,
+        replications=pd.DataFrame(rows),
         monthly=monthly,
         tickets=pd.concat(ticket_frames, ignore_index=True) if ticket_frames else None,
-        times=_times_frame(scenario, outputs) if series else None,
+        times=_times_frame(scenario, totals) if series else None,
         invoices=pd.concat(invoice_frames, ignore_index=True) if invoice_frames else None,
     )
 
