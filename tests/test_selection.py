@@ -120,3 +120,31 @@ def test_ranking_finds_the_exhaustive_searchs_optima_and_ranges_with_fewer_simul
     assert (finalists["replications"] == 6).all()
     grid = ranked.best_response.merge(ranked.search, on=["contract", "point"], how="inner")
     assert (grid["replications"] == 6).all()
+
+
+@pytest.mark.parametrize("method", ["exhaustive", "selection"])
+def test_the_progress_counts_replications_not_tasks(method: str) -> None:
+    # Exhaustive, without refinement: the grid's 3 replications, the curves' 3 and the marginal profits' 3, one
+    # step each however many tasks a replication is split into. Ranking has a stage per doubling: the count may
+    # grow past the first total, and ends where the work does.
+    scenario = load_scenario(
+        "scenarios/incentives.yaml", {"horizon_months": 2, "warmup_months": 0, "replications": 3}
+    )
+    inc = scenario.incentives.model_copy(
+        update={
+            "relationship": None,
+            "refine": False,
+            "search": scenario.incentives.search.model_copy(
+                update={"method": method, "screening_replications": 2}
+            ),
+        }
+    )
+    scenario = scenario.model_copy(update={"incentives": inc})
+    steps: list[tuple[int, int]] = []
+    analyze_incentives(
+        scenario, levers=("technicians",), steps=lambda done, total: steps.append((done, total))
+    )
+    assert [done for done, _ in steps] == list(range(1, len(steps) + 1))
+    assert steps[-1][0] == steps[-1][1]
+    if method == "exhaustive":
+        assert steps[-1] == (9, 9)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -217,8 +218,9 @@ def _setting(index: int, levers: Levers) -> tuple[Any, ...]:
 
 class Evaluations:
     """The raw rows (see :func:`finish`) simulated so far for a list of jobs: per job (by its place in the list)
-    and replication, the rows of its variants. :meth:`fill` simulates what is missing, each replication's jobs in
-    one task (its incidents generated once); with ``saved``, each task's rows are kept on disk as it finishes and
+    and replication, the rows of its variants. :meth:`fill` simulates what is missing, in tasks of up to
+    :data:`TASK_JOBS` jobs on one replication (its incidents generated once per task); ``tick`` is called as the
+    last task of a replication finishes. With ``saved``, each task's rows are kept on disk as it finishes and
     tasks found there are not simulated again."""
 
     def __init__(
@@ -241,13 +243,21 @@ class Evaluations:
         self.rows: list[dict[int, list[dict[str, Any]]]] = [{} for _ in jobs]
         self._scenario_key = scenario.model_dump_json() if saved is not None else ""
 
-    def fill(self, which: list[int], replications: int) -> None:
-        """Simulate replications ``0 .. replications-1`` of the jobs ``which`` where they are missing."""
+    def fill(self, which: list[int], replications: int) -> int:
+        """Simulate replications ``0 .. replications-1`` of the jobs ``which`` where they are missing; the number
+        of replications that had something missing (and were ticked)."""
         tasks: list[tuple[int, list[int]]] = []
         for r in range(replications):
             missing = [j for j in which if r not in self.rows[j]]
             # A few settings per task: the workers stay busy when a stage has fewer replications than workers.
             tasks += [(r, missing[k : k + TASK_JOBS]) for k in range(0, len(missing), TASK_JOBS)]
+        left = Counter(r for r, _ in tasks)  # tasks still to finish, per replication
+
+        def finished(r: int) -> None:
+            left[r] -= 1
+            if left[r] == 0 and self.tick is not None:
+                self.tick()
+
         keys: list[str] = []
         todo: list[tuple[int, list[int]]] = []
         for r, missing in tasks:
@@ -258,8 +268,7 @@ class Evaluations:
                 found = self.saved.load(key)
                 if found is not None:
                     self._keep(r, missing, found)
-                    if self.tick is not None:
-                        self.tick()
+                    finished(r)
                     continue
             keys.append(key)
             todo.append((r, missing))
@@ -273,8 +282,8 @@ class Evaluations:
             if self.saved is not None:
                 self.saved.save(key, found)
             self._keep(r, missing, found)
-            if self.tick is not None:
-                self.tick()
+            finished(r)
+        return len(left)
 
     def _keep(self, replication: int, which: list[int], rows: list[dict[str, Any]]) -> None:
         """File a task's rows (in job order, each job's variants together) under their jobs."""
@@ -693,7 +702,8 @@ def analyze_incentives(
         curve_jobs, what = _curve_jobs(scenario, best, grids)
         along = Evaluations(scenario, curve_jobs, s, pool, tick, saved)
         along.reuse(grid)  # a curve through a grid point: that point's replications are simulated already
-        along.fill(list(range(len(curve_jobs))), n)
+        for _ in range(n - along.fill(list(range(len(curve_jobs))), n)):
+            tick()  # a replication the grid had done already counts as done
         curves = _curves(along.frame(outside), what)
         say("marginal profit of an incident at each best response")
         marginals = marginal_profits(scenario, best, n, s, pool, tick)
