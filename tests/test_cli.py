@@ -167,26 +167,31 @@ def test_failed_write_leaves_previous_results_intact(run_dir: Path, tmp_path: Pa
     assert [p.name for p in tmp_path.iterdir()] == ["res"]
 
 
-def test_incentives_end_to_end(tmp_path: Path) -> None:
-    out = tmp_path / "inc"
-    done = msp_sim(
+def _short_incentives(
+    out: Path, replications: int, levers: str, *more: str, flags: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """``msp-sim incentives`` on the shipped scenario cut to two months, one process, no refinement; ``more``
+    settings (``--set``) and ``flags``."""
+    settings = ("horizon_months=2", "warmup_months=0", "incentives.refine=false", *more)
+    return msp_sim(
         "incentives",
         ROOT / "scenarios" / "incentives.yaml",
         "-r",
-        "2",
+        str(replications),
         "-w",
         "1",
         "--levers",
-        "prevention_hours_per_endpoint_month,technicians",
-        "--set",
-        "horizon_months=2",
-        "--set",
-        "warmup_months=0",
-        "--set",
-        "incentives.refine=false",
+        levers,
+        *(arg for setting in settings for arg in ("--set", setting)),
+        *flags,
         "--out",
         out,
     )
+
+
+def test_incentives_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "inc"
+    done = _short_incentives(out, 2, "prevention_hours_per_endpoint_month,technicians")
     assert done.returncode == 0, done.stderr
     assert "welfare loss" in done.stdout
     names = {p.name for p in out.iterdir()}
@@ -204,33 +209,15 @@ def test_incentives_end_to_end(tmp_path: Path) -> None:
     assert set(best["role"]) == {"provider", "client", "social"}
     assert len(best) == 9
     search = pd.read_csv(out / "search.csv")
-    assert len(search) == len(pd.read_parquet(out / "evaluations.parquet")[["contract", "point"]].drop_duplicates())
+    assert len(search) == len(
+        pd.read_parquet(out / "evaluations.parquet")[["contract", "point"]].drop_duplicates()
+    )
     assert "ranked on common random numbers" in done.stdout
 
 
 def test_incentives_exhaustive_simulates_every_setting_on_every_replication(tmp_path: Path) -> None:
     out = tmp_path / "inc"
-    done = msp_sim(
-        "incentives",
-        ROOT / "scenarios" / "incentives.yaml",
-        "-r",
-        "3",
-        "-w",
-        "1",
-        "--levers",
-        "technicians",
-        "--set",
-        "horizon_months=2",
-        "--set",
-        "warmup_months=0",
-        "--set",
-        "incentives.relationship=null",
-        "--set",
-        "incentives.refine=false",
-        "--exhaustive",
-        "--out",
-        out,
-    )
+    done = _short_incentives(out, 3, "technicians", "incentives.relationship=null", flags=("--exhaustive",))
     assert done.returncode == 0, done.stderr
     assert "every one simulated (exhaustive)" in done.stdout
     search = pd.read_csv(out / "search.csv")
