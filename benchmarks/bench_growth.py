@@ -389,30 +389,12 @@ def _search(scenario: Any, method: str, workers: int) -> tuple[Any, float, list[
 
 
 def _simulations(inc: Any) -> tuple[int, int, int, int]:
-    """Contract simulations an analysis ran (one contract over one replication's incidents is one): the grid's,
-    the refinement's, the curves' and the marginal profits'. Each grid and refinement point of a contract is
-    simulated once per replication it got (rows of ``evaluations`` with variant "base"; the other variants
-    re-price that simulation with other SLA credits and simulate nothing); a curve point once per replication
-    unless it is a grid setting with those replications already; the marginal profits simulate every contract
-    twice per replication (the incidents, then the same incidents plus more)."""
-    n = int(inc.evaluations["replication"].nunique())
-    grid = int(inc.search["replications"].sum())
-    refinement = int((inc.evaluations["variant"] == "base").sum()) - grid
-    through = inc.curves.merge(inc.best_response[["contract", "role", *LEVER_NAMES]], on=["contract", "role"])
-    reused = 0
-    for _, row in through.iterrows():
-        levers = {lever: float(row[lever]) for lever in LEVER_NAMES}
-        levers[row["lever"]] = float(row["value"])
-        match = inc.search[inc.search["contract"] == row["contract"]]
-        for lever, value in levers.items():
-            match = match[np.isclose(match[lever].astype(float), value, rtol=0, atol=0)]
-        reused += int(match["replications"].sum()) if len(match) else 0
-    curves = len(inc.curves) * n - reused
-    marginal = 2 * len(inc.scenario.contracts) * n
-    return grid, refinement, curves, marginal
-
-
-LEVER_NAMES = ("prevention_hours_per_endpoint_month", "technicians", "monitoring", "thoroughness")
+    """Contract simulations an analysis ran (one contract over one replication's incidents is one), as it counts
+    them: the grid's, the refinement's and the curves' (a setting simulated once is not simulated again for a
+    later phase), and the marginal profits' (every contract twice per replication: the incidents, then the same
+    incidents plus more)."""
+    spent = inc.simulations
+    return spent["grid"], spent["refinement"], spent["curves"], spent["marginal_profits"]
 
 
 def bench_incentives(args: argparse.Namespace) -> None:

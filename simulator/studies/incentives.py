@@ -241,6 +241,8 @@ class Evaluations:
             saved,
         )
         self.rows: list[dict[int, list[dict[str, Any]]]] = [{} for _ in jobs]
+        self.simulated = 0
+        """Jobs × replications :meth:`fill` simulated (or found on disk), not taken from elsewhere."""
         self._scenario_key = scenario.model_dump_json() if saved is not None else ""
 
     def fill(self, which: list[int], replications: int) -> int:
@@ -251,6 +253,7 @@ class Evaluations:
             missing = [j for j in which if r not in self.rows[j]]
             # A few settings per task: the workers stay busy when a stage has fewer replications than workers.
             tasks += [(r, missing[k : k + TASK_JOBS]) for k in range(0, len(missing), TASK_JOBS)]
+            self.simulated += len(missing)
         left = Counter(r for r, _ in tasks)  # tasks still to finish, per replication
 
         def finished(r: int) -> None:
@@ -557,6 +560,7 @@ class IncentiveResults:
     curves: pd.DataFrame
     design: pd.DataFrame
     search: pd.DataFrame | None = None  # per grid setting: replications simulated, optima it contended for
+    simulations: dict[str, int] | None = None  # contract simulations (one contract, one replication) by phase
     cost_bases: pd.DataFrame | None = (
         None  # the misalignment under each labour cost basis (compare_cost_bases)
     )
@@ -622,6 +626,7 @@ def analyze_incentives(
             variants = [("base", c), *_design_variants(c, scenario)]
             jobs += [(i, p, lv, variants) for p, lv in enumerate(grids[c.name])]
         grid = Evaluations(scenario, jobs, s, pool, tick, saved)
+        simulated = [grid]  # every setting simulated so far: the refinement and the curves reuse them
         reservation = _reservation(scenario)
         relationship = settings.relationship is not None
         alive: dict[Goal, list[int]] = {}
@@ -657,6 +662,7 @@ def analyze_incentives(
                     reservation,
                     None,
                     saved,
+                    simulated,
                 )
                 reference = pd.concat([reference, found[(name, "provider")]], ignore_index=True)
                 tick()
@@ -691,6 +697,7 @@ def analyze_incentives(
                             reservation,
                             outside,
                             saved,
+                            simulated,
                         )
                         tick()
                     # Later roles number their points after these, and may start from them.
@@ -701,7 +708,8 @@ def analyze_incentives(
         say("curves through each optimum")
         curve_jobs, what = _curve_jobs(scenario, best, grids)
         along = Evaluations(scenario, curve_jobs, s, pool, tick, saved)
-        along.reuse(grid)  # a curve through a grid point: that point's replications are simulated already
+        for known in simulated:  # a curve through a setting simulated already: its replications are done
+            along.reuse(known)
         for _ in range(n - along.fill(list(range(len(curve_jobs))), n)):
             tick()  # a replication the grid had done already counts as done
         curves = _curves(along.frame(outside), what)
@@ -715,6 +723,12 @@ def analyze_incentives(
             curves=curves,
             design=_design(scenario, evals, best, base),
             search=search_table(scenario, grid, alive),
+            simulations={
+                "grid": grid.simulated,
+                "refinement": sum(e.simulated for e in simulated[1:]),
+                "curves": along.simulated,
+                "marginal_profits": 2 * len(scenario.contracts) * n,
+            },
         )
         finished = True
         return result
@@ -798,8 +812,10 @@ def _refine(
     reservation: float | None,
     outside: Outside | None = None,
     saved: Checkpoints | None = None,
+    known: list[Evaluations] | None = None,
 ) -> pd.DataFrame:
-    """One coordinate pass of bounded Brent searches over each continuous lever, between the grid neighbours."""
+    """One coordinate pass of bounded Brent searches over each continuous lever, between the grid neighbours. A
+    setting already simulated in one of ``known`` is not simulated again; each new one is added to it."""
     metric, sign = ROLES[role]
     risk = tolerance(scenario, role)
     best, _ = best_of(rows, role, reservation, risk)
@@ -827,15 +843,15 @@ def _refine(
         def objective(x: float, lever: str = lever) -> float:
             nonlocal next_point
             levers = levers_of({**point_levers, lever: float(x)})
-            frame = evaluate(
-                scenario,
-                [(index, next_point, levers, [("base", contract)])],
-                n,
-                seed,
-                pool,
-                outside=outside,
-                saved=saved,
+            setting = Evaluations(
+                scenario, [(index, next_point, levers, [("base", contract)])], seed, pool, None, saved
             )
+            for other in known or []:
+                setting.reuse(other)
+            setting.fill([0], n)
+            if known is not None:
+                known.append(setting)
+            frame = setting.frame(outside)
             next_point += 1
             found.append(frame)
             return score(frame)
