@@ -376,22 +376,56 @@ def pool_figures(run: ContractRun, measured: np.ndarray) -> dict[str, float]:
     }
 
 
-def measure(
-    scenario: Scenario, contract: Contract, run: ContractRun, ctx: BillingContext
-) -> tuple[dict[str, float], MonthlyFlows, Ledger]:
-    """Metrics over the measured months, the money and counts by month (all months), and the full ledger."""
+@dataclass(frozen=True)
+class RunFacts:
+    """What the metrics of one run take from the run alone, whatever its prices: the provider's cost ledger, the
+    measured months (``measured``, by month; ``in_window``, by log entry), the ticket times and the pool's
+    figures. Computed once, they serve every price list the run is billed under (the incentive analysis's SLA
+    credit levels)."""
+
+    costs: Ledger
+    measured: np.ndarray
+    in_window: np.ndarray
+    times: dict[str, float]
+    pool: dict[str, float]
+
+
+def run_facts(scenario: Scenario, run: ContractRun, ctx: BillingContext) -> RunFacts:
+    """The price-independent facts of ``run`` (see :class:`RunFacts`)."""
     log = run.tickets
-    ledger = bill(contract, log, run.prevention, ctx).concat(cost_ledger(scenario, run, ctx))
-    flows = monthly_flows(ledger, log, ctx.months, scenario.provider.overhead)
     measured = np.arange(ctx.months) >= scenario.warmup_months
     in_window = measured[log.month]
     measured_tickets = (log.handling == Handling.TICKET) & in_window
+    return RunFacts(
+        costs=cost_ledger(scenario, run, ctx),
+        measured=measured,
+        in_window=in_window,
+        times=ticket_times(log, measured_tickets, ctx),
+        pool=pool_figures(run, measured),
+    )
+
+
+def measure(
+    scenario: Scenario,
+    contract: Contract,
+    run: ContractRun,
+    ctx: BillingContext,
+    facts: RunFacts | None = None,
+) -> tuple[dict[str, float], MonthlyFlows, Ledger]:
+    """Metrics over the measured months, the money and counts by month (all months), and the full ledger.
+    ``facts``: the run's :func:`run_facts`, when several contracts (price lists) are measured on one run."""
+    if facts is None:
+        facts = run_facts(scenario, run, ctx)
+    log = run.tickets
+    ledger = bill(contract, log, run.prevention, ctx).concat(facts.costs)
+    flows = monthly_flows(ledger, log, ctx.months, scenario.provider.overhead)
+    measured, in_window = facts.measured, facts.in_window
     row: dict[str, float] = {
         **money_totals(flows, measured),
         **incident_counts(scenario, run, flows, ctx, in_window, measured),
-        **ticket_times(log, measured_tickets, ctx),
+        **facts.times,
         **sla_figures(contract, log, ctx, flows, in_window, measured),
-        **pool_figures(run, measured),
+        **facts.pool,
         "marginal_profit_per_incident": _marginal_profit(scenario, log, ledger, in_window, measured),
     }
     return row, flows, ledger

@@ -227,3 +227,14 @@ def test_business_time_inverts_clock_time(cal: WeekCalendar, b: float) -> None:
     # earliest=False lands where work can go on: open (up to rounding at a closing instant).
     late = float(cal.clock_time(b, earliest=False))
     assert reference_is_open(cal, late) or reference_is_open(cal, late - 1e-9)
+
+
+def test_month_of_puts_a_missing_time_in_month_0_and_times_outside_the_horizon_at_its_ends() -> None:
+    from simulator.base.calendar import HOURS_PER_MONTH
+    from simulator.engine.plan import month_of
+
+    t = np.array(
+        [np.nan, -5.0, 0.0, HOURS_PER_MONTH - 1e-9, HOURS_PER_MONTH, 2.5 * HOURS_PER_MONTH, 1e300, np.inf]
+    )
+    np.testing.assert_array_equal(month_of(t, 3), [0, 0, 0, 0, 1, 2, 2, 2])
+    assert month_of(t, 3).dtype == np.int64

@@ -378,7 +378,9 @@ def test_payments_cancel_in_social_cost(prevention_results: IncentiveResults) ->
     # settings every contract simulated on the same replication, every coarse point on the screening ones at least.
     wide = wide.dropna()
     screened = prevention_results.scenario.incentives.search.screening_replications
-    assert set(wide.index.get_level_values(0)) == set(np.linspace(COARSE["low"], COARSE["high"], COARSE["points"]))
+    assert set(wide.index.get_level_values(0)) == set(
+        np.linspace(COARSE["low"], COARSE["high"], COARSE["points"])
+    )
     assert len(wide) >= COARSE["points"] * screened
     for name in ("managed-tiers", "tm", "fixed"):
         np.testing.assert_allclose(wide[name], wide["managed"], rtol=1e-12)

@@ -280,3 +280,42 @@ def test_a_break_even_fee_under_a_certainty_equivalent_moves_by_the_risk_premium
     assert _break_even(cost, units, cost, 50.0, 500.0, cost=True) == pytest.approx(50.0, abs=1e-6)
     # Nobody stays to pay a fee: no break-even fee.
     assert np.isnan(_break_even(cost, np.zeros(40), outside, 50.0, 500.0, cost=True))
+
+
+def test_one_run_billed_under_several_credit_levels_shares_its_costs_without_changing_a_figure() -> None:
+    # The incentive analysis measures one managed run under each credit level of the design, computing the run's
+    # price-independent facts (cost ledger, ticket times, pool figures, per-client costs) once: every figure must
+    # be what measuring each price list on its own gives.
+    import dataclasses
+
+    from simulator.engine.incidents import client_table, generate_incidents
+    from simulator.engine.replication import simulate_contract
+    from simulator.metrics import billing_context, measure, run_facts
+    from simulator.studies.incentives import _design_variants
+    from simulator.studies.relationship import client_costs, client_months
+
+    sc = load_scenario(
+        "scenarios/incentives.yaml", {"horizon_months": 8, "warmup_months": 2}
+    ).for_incentives()
+    managed = next(c for c in sc.contracts if c.sla_terms is not None)
+    clients = client_table(sc)
+    ctx = dataclasses.replace(billing_context(sc, clients), terminate_from=sc.warmup_months)
+    run = simulate_contract(sc, managed, generate_incidents(sc, clients, 0, sc.seed), clients, sc.seed, 0)
+    variants = [managed, *(priced for _, priced in _design_variants(managed, sc))]
+    assert len(variants) > 2
+    facts = run_facts(sc, run, ctx)
+    costs = None
+    credits = set()
+    for priced in variants:
+        row, flows, ledger = measure(sc, priced, run, ctx, facts)
+        alone_row, alone_flows, alone_ledger = measure(sc, priced, run, ctx)
+        assert row == pytest.approx(alone_row, nan_ok=True, rel=0, abs=0)
+        np.testing.assert_array_equal(ledger.cents, alone_ledger.cents)
+        if costs is None:
+            costs = client_costs(run, ctx, flows)
+        shared = client_months(sc, priced, run, ctx, ledger, flows, costs)
+        alone = client_months(sc, priced, run, ctx, alone_ledger, alone_flows)
+        for field in dataclasses.fields(alone):
+            np.testing.assert_array_equal(getattr(shared, field.name), getattr(alone, field.name))
+        credits.add(row["sla_credits"])
+    assert len(credits) > 1  # the price lists do bill differently

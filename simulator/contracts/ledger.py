@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+
+from simulator.base.records import field_names
 
 __all__ = ["MAX_CENTS", "Account", "Ledger", "LineBlock", "Party", "Unit", "to_cents"]
 
@@ -145,7 +147,14 @@ class Ledger:
         """Collect blocks of lines (see :data:`LineBlock`): (month, payer, payee, account, amount, incident), with
         an optional quantity and unit; zero amounts are dropped but for
         memo lines (:attr:`Account.MEMO`), which carry a quantity and no money."""
-        cols: dict[str, list[np.ndarray]] = {f.name: [] for f in fields(Ledger)}
+        cols: dict[str, list[np.ndarray]] = {name: [] for name in field_names(Ledger)}
+
+        def kept(value: Any, dtype: type[np.generic], keep: np.ndarray, n: int) -> np.ndarray:
+            # The kept lines' values: one value for the block, or one per line.
+            if np.ndim(value) == 0:
+                return np.full(n, value, dtype=dtype)
+            return np.asarray(value, dtype=dtype)[keep]
+
         for block in parts:
             month, payer, payee, account, amount, incident = block[:6]
             quantity = block[6] if len(block) > 6 else None
@@ -153,22 +162,14 @@ class Ledger:
             cents = to_cents(amount)
             keep = (cents != 0) | (account in Account.MEMO)
             n = int(keep.sum())
-            cols["month"].append(np.asarray(month, dtype=np.int64)[keep])
-            cols["payer"].append(np.broadcast_to(np.asarray(payer, dtype=np.int64), cents.shape)[keep])
-            cols["payee"].append(np.broadcast_to(np.asarray(payee, dtype=np.int64), cents.shape)[keep])
+            cols["month"].append(kept(month, np.int64, keep, n))
+            cols["payer"].append(kept(payer, np.int64, keep, n))
+            cols["payee"].append(kept(payee, np.int64, keep, n))
             cols["account"].append(np.full(n, account, dtype=np.int8))
             cols["cents"].append(cents[keep])
-            inc = (
-                np.full(cents.shape, -1, dtype=np.int64)
-                if incident is None
-                else np.asarray(incident, dtype=np.int64)
-            )
-            cols["incident"].append(inc[keep])
-            qty = np.broadcast_to(
-                np.asarray(np.nan if quantity is None else quantity, dtype=np.float64), cents.shape
-            )
-            cols["quantity"].append(qty[keep])
-            cols["unit"].append(np.broadcast_to(np.asarray(unit, dtype=np.int8), cents.shape)[keep])
+            cols["incident"].append(kept(-1 if incident is None else incident, np.int64, keep, n))
+            cols["quantity"].append(kept(np.nan if quantity is None else quantity, np.float64, keep, n))
+            cols["unit"].append(kept(unit, np.int8, keep, n))
         empty = {"quantity": np.float64, "unit": np.int8, "account": np.int8}
         return Ledger(
             **{
@@ -183,7 +184,10 @@ class Ledger:
     def concat(self, other: Ledger) -> Ledger:
         """Entries of both ledgers."""
         return Ledger(
-            **{f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)]) for f in fields(self)}
+            **{
+                name: np.concatenate([getattr(self, name), getattr(other, name)])
+                for name in field_names(type(self))
+            }
         )
 
     def client_payments(self) -> int:

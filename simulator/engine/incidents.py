@@ -9,11 +9,12 @@ and two contracts see the same incidents wherever their levers agree.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
 from simulator.base.calendar import HOURS_PER_MONTH, HOURS_PER_YEAR
+from simulator.base.records import field_names
 from simulator.base.rng import stream
 from simulator.config import MAJOR, PRIORITY_MATRIX, Behaviour, Category, ClientSegment, Scenario
 
@@ -147,13 +148,13 @@ class IncidentSet:
 
     def take(self, index: np.ndarray) -> IncidentSet:
         """The incidents at ``index`` (a boolean mask or integer index)."""
-        return IncidentSet(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+        return IncidentSet(**{name: getattr(self, name)[index] for name in field_names(type(self))})
 
     @staticmethod
     def concat(parts: list[IncidentSet]) -> IncidentSet:
         """Join several sets."""
         return IncidentSet(
-            **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(IncidentSet)}
+            **{name: np.concatenate([getattr(p, name) for p in parts]) for name in field_names(IncidentSet)}
         )
 
 

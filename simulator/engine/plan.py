@@ -76,8 +76,9 @@ class Clocks:
 
 
 def month_of(t: np.ndarray, months: int) -> np.ndarray:
-    """The month of each clock time [hours], NaN as month 0, times past the horizon in the last month."""
-    return np.clip((np.nan_to_num(t) // HOURS_PER_MONTH).astype(np.int64), 0, months - 1)
+    """The month of each clock time [hours]: NaN and times before 0 in month 0, times past the horizon in the last."""
+    within = np.minimum(np.maximum(np.where(np.isnan(t), 0.0, t), 0.0), months * HOURS_PER_MONTH)
+    return np.minimum(within // HOURS_PER_MONTH, months - 1).astype(np.int64)
 
 
 def recurrence_probability(scenario: Scenario, thoroughness: float) -> float:

@@ -4,11 +4,11 @@ rest, each is fixed by monitoring, worked around by the client's staff, fixed by
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.base.records import Handling
+from simulator.base.records import Handling, field_names
 
 from .incidents import ClientTable, IncidentSet
 from .plan import Clocks, Levers, Plan, month_of
@@ -35,12 +35,14 @@ class Routes:
 
     def take(self, index: np.ndarray) -> Routes:
         """The entries at ``index`` (a boolean mask or integer index)."""
-        return Routes(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+        return Routes(**{name: getattr(self, name)[index] for name in field_names(type(self))})
 
     @staticmethod
     def concat(parts: list[Routes]) -> Routes:
         """Join several (always a new set of arrays, even for one part)."""
-        return Routes(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Routes)})
+        return Routes(
+            **{name: np.concatenate([getattr(p, name) for p in parts]) for name in field_names(Routes)}
+        )
 
 
 def thin_by_prevention(

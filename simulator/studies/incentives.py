@@ -35,11 +35,11 @@ from simulator.config import LeverSpace, Relationship, Scenario
 from simulator.contracts import Contract, CreditScheme, PerBreach, PerDowntimeHour
 from simulator.engine.incidents import client_table, generate_incidents
 from simulator.engine.replication import simulate_contract
-from simulator.metrics import billing_context, measure, productive_hours_per_month
+from simulator.metrics import billing_context, measure, productive_hours_per_month, run_facts
 
 from . import selection
 from .checkpoints import Checkpoints
-from .relationship import client_months
+from .relationship import client_costs, client_months
 from .relationship import value as relationship_value
 
 __all__ = [
@@ -172,10 +172,16 @@ def _evaluate_replication(args: tuple[Scenario, int, int, list[Job]]) -> list[di
     for contract_index, point, levers, variants in jobs:
         contract = with_levers(scenario.contracts[contract_index], levers)
         run = simulate_contract(scenario, contract, incidents, clients, seed, replication)
+        facts = run_facts(scenario, run, ctx)
+        costs = (
+            None  # the run's per-client costs, from its first billing (shared by the price lists after it)
+        )
         for label, priced in variants:
             billed = with_levers(priced, levers)
-            row, flows, ledger = measure(scenario, billed, run, ctx)
-            months = client_months(scenario, billed, run, ctx, ledger, flows)
+            row, flows, ledger = measure(scenario, billed, run, ctx, facts)
+            if costs is None:
+                costs = client_costs(run, ctx, flows)
+            months = client_months(scenario, billed, run, ctx, ledger, flows, costs)
             valued = relationship_value(terms, months, users, option)
             arrays: dict[str, np.ndarray] = {
                 "provider": valued.provider,

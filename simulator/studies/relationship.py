@@ -26,7 +26,7 @@ from simulator.contracts.ledger import Ledger
 from simulator.engine.replication import ContractRun
 from simulator.metrics import MonthlyFlows
 
-__all__ = ["ClientMonths", "Valued", "client_months", "survival", "value"]
+__all__ = ["ClientCosts", "ClientMonths", "Valued", "client_costs", "client_months", "survival", "value"]
 
 
 @dataclass(frozen=True)
@@ -51,21 +51,27 @@ def _share(weights: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     return np.where(total > 0, weights / np.where(total > 0, total, 1.0), backup)
 
 
-def client_months(
-    scenario: Scenario,
-    contract: Contract,
-    run: ContractRun,
-    ctx: BillingContext,
-    ledger: Ledger,
-    flows: MonthlyFlows,
-) -> ClientMonths:
-    """The per-client, per-month figures of one simulation, the warm-up left out (month 0 is the relationship's
-    first). ``ledger`` and ``flows`` are the simulation's, billed with the termination right exercised from the
-    first month after the warm-up."""
-    n, months = len(ctx.users), ctx.months
-    shape = (n, months)
+@dataclass(frozen=True)
+class ClientCosts:
+    """What :func:`client_months` takes from a run alone, whatever its prices, per client and month (all months):
+    the provider's labour, tools and parts shared out, the client's downtime and own IT, and the counts the
+    churn model reads. Computed once, they serve every price list the run is billed under (the cost ledger, and so
+    the flows' labour and tools, being the run's)."""
+
+    labour: np.ndarray
+    tools: np.ndarray
+    parts: np.ndarray
+    downtime_cost: np.ndarray
+    own_it: np.ndarray
+    downtime_user_hours: np.ndarray
+    recurrences: np.ndarray
+
+
+def client_costs(run: ContractRun, ctx: BillingContext, flows: MonthlyFlows) -> ClientCosts:
+    """The price-independent per-client figures of ``run`` (see :class:`ClientCosts`); ``flows``: any of its
+    billings' (their labour and tools are the run's)."""
+    shape = (len(ctx.users), ctx.months)
     log = run.tickets
-    revenue = ledger.payments_by_client_month(shape)
 
     def per_client_month(rows: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         return by_client_month(
@@ -77,29 +83,57 @@ def client_months(
     hours = per_client_month(ticket, log.work_hours + log.travel_hours)
     hours += by_client_month(prevention.client, prevention.month, shape, prevention.hours)
     users = ctx.users.astype(float)
-    labour = flows.labour[None, :] * _share(hours, users)
     endpoints = np.broadcast_to(ctx.endpoints.astype(float)[:, None], shape)
-    tools = flows.tools[None, :] * _share(endpoints, users)
-    parts = per_client_month(ticket, log.parts_cost)
+    every = np.ones(len(log), bool)
+    return ClientCosts(
+        labour=flows.labour[None, :] * _share(hours, users),
+        tools=flows.tools[None, :] * _share(endpoints, users),
+        parts=per_client_month(ticket, log.parts_cost),
+        downtime_cost=per_client_month(every, log.downtime_cost),
+        own_it=per_client_month(every, log.client_it_cost),
+        downtime_user_hours=per_client_month(every, log.downtime_user_hours),
+        recurrences=per_client_month(log.recurrence),
+    )
+
+
+def client_months(
+    scenario: Scenario,
+    contract: Contract,
+    run: ContractRun,
+    ctx: BillingContext,
+    ledger: Ledger,
+    flows: MonthlyFlows,
+    costs: ClientCosts | None = None,
+) -> ClientMonths:
+    """The per-client, per-month figures of one simulation, the warm-up left out (month 0 is the relationship's
+    first). ``ledger`` and ``flows`` are the simulation's, billed with the termination right exercised from the
+    first month after the warm-up; ``costs``: the run's :func:`client_costs`, when several price lists are
+    valued on one run."""
+    if costs is None:
+        costs = client_costs(run, ctx, flows)
+    n, months = len(ctx.users), ctx.months
+    shape = (n, months)
+    log = run.tickets
+    revenue = ledger.payments_by_client_month(shape)
+    users = ctx.users.astype(float)
     overhead_weights = scenario.provider.overhead.fixed_per_month * (users / users.sum())[:, None] + (
         scenario.provider.overhead.share_of_revenue * np.maximum(revenue, 0.0)
     )
     overhead = flows.overhead[None, :] * _share(overhead_weights, users)
-    every = np.ones(len(log), bool)
-    downtime_cost = per_client_month(every, log.downtime_cost)
-    own_it = per_client_month(every, log.client_it_cost)
     sla = contract.sla_outcomes(log, ctx)
-    breach = sla["breach"] if sla is not None else ~every
+    breach = sla["breach"] if sla is not None else np.zeros(len(log), bool)
     start = scenario.warmup_months
     exits = contract.exit_months(log, ctx)
     keep = slice(start, months)
+    labour, tools, parts = costs.labour, costs.tools, costs.parts
+    downtime_cost, own_it = costs.downtime_cost, costs.own_it
     return ClientMonths(
         profit=(revenue - labour - tools - parts - overhead)[:, keep],
         client_cost=(revenue + downtime_cost + own_it)[:, keep],
         social_cost=(labour + tools + parts + downtime_cost + own_it)[:, keep],
-        downtime_user_hours=per_client_month(every, log.downtime_user_hours)[:, keep],
-        breaches=per_client_month(breach)[:, keep],
-        recurrences=per_client_month(log.recurrence)[:, keep],
+        downtime_user_hours=costs.downtime_user_hours[:, keep],
+        breaches=by_client_month(log.client[breach], log.month[breach], shape)[:, keep],
+        recurrences=costs.recurrences[:, keep],
         exits=np.where(exits >= 0, exits - start, -1),
     )
 
