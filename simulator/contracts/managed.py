@@ -193,9 +193,15 @@ class Managed(ContractKind):
         termination right is billed nothing after the month it leaves (its notice served); a client who leaves
         before its term is over pays the early-termination fee."""
         exits = self.exit_months(log, ctx)
+        # Each ticket's SLA outcome is its own: those of the tickets billed are the whole log's, taken with them
+        # (computed once for the log, not again for the part of it billed).
+        outcomes = self.sla_outcomes(log, ctx) if self.sla.credit is not None else None
         if (exits >= 0).any():
             gone = np.where(exits >= 0, exits, ctx.months)
-            log = log.take(log.month <= gone[log.client])
+            billed = log.month <= gone[log.client]
+            log = log.take(billed)
+            if outcomes is not None:
+                outcomes = {name: values[billed] for name, values in outcomes.items()}
             stays = np.arange(ctx.months)[None, :] <= gone[:, None]
             active = stays if ctx.active is None else ctx.active & stays
             ctx = dataclasses.replace(ctx, active=active)
@@ -244,7 +250,7 @@ class Managed(ContractKind):
                 Unit.EACH,
             )
         )
-        credit = self.credits(log, ctx, schedule) * active
+        credit = self.credits(log, ctx, schedule, outcomes) * active
         lines.append((months, Party.PROVIDER, clients, Account.SLA_CREDIT, credit.ravel(), None))
         lines += early_termination_lines(self.term, base, ctx, for_cause=exits >= 0)
         return Ledger.build(lines)
@@ -270,14 +276,20 @@ class Managed(ContractKind):
             quantity[alone], unit[alone] = count[alone], code
         return quantity, unit
 
-    def credits(self, log: TicketLog, ctx: BillingContext, fee_cm: np.ndarray) -> np.ndarray:
+    def credits(
+        self,
+        log: TicketLog,
+        ctx: BillingContext,
+        fee_cm: np.ndarray,
+        outcomes: dict[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """SLA credit per client and month, after the cap [currency]; shape (clients, months), as ``fee_cm``,
-        each client's fee in each month."""
+        each client's fee in each month. ``outcomes``: the log's :meth:`sla_outcomes`, when known."""
         shape = fee_cm.shape
         scheme = self.sla.credit
         if scheme is None:
             return np.zeros(shape)
-        sla = self.sla_outcomes(log, ctx)
+        sla = self.sla_outcomes(log, ctx) if outcomes is None else outcomes
         scope, breach = sla["in_scope"], sla["breach"]
         month = SlaMonth(
             tickets=by_client_month(log.client[scope], log.month[scope], shape),

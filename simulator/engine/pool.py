@@ -39,6 +39,18 @@ class _Due(simpy.events.Timeout):
         env.schedule(self, NORMAL, delay)
 
 
+def _delay(now: float, at: float) -> float:
+    """The delay that brings the clock from ``now`` to exactly ``at`` (a timeout's time is now + delay, rounded:
+    ``at − now`` may miss it by a unit in the last place)."""
+    delay = at - now
+    for _ in range(4):
+        reached = now + delay
+        if reached == at:
+            break
+        delay = math.nextafter(delay, math.inf if reached < at else -math.inf)
+    return delay
+
+
 @dataclass(frozen=True)
 class PoolResult:
     """Start and end (coverage time) of every job, in submission order; jobs added during the run come last."""
@@ -82,11 +94,66 @@ def run_pool(
         start[i] = now
         due(env, svc[i], i, finish)
 
+    # The jobs known before the run arrive in order; ``nxt`` is the first not in the system yet. An arrival needs
+    # an event of its own only when a technician is free and something else happens first or at the same time:
+    # - while every technician is busy, nothing can start before one frees up, so the jobs that arrived meanwhile
+    #   join the queue then (``absorb``) and the queue's order decides, as it would have had they joined as they
+    #   came;
+    # - while one is free and the next arrival comes before any other event, nothing can take the technician
+    #   first: the job starts as it arrives, its end scheduled at once (``feed_next``).
+    # Otherwise the arrival is an event (``feeding``: the event of ``nxt`` is scheduled). A pool then handles about
+    # one event per job (its end) instead of two.
+    nxt = 0
+    feeding = False
+    peek = env.peek
+
+    def absorb(now: float) -> None:
+        nonlocal nxt
+        while nxt < n and arr[nxt] <= now:
+            heappush(waiting, (pri[nxt], arr[nxt], nxt))
+            nxt += 1
+
+    def feed_next(now: float) -> None:
+        # Called with a technician free and no job waiting.
+        nonlocal feeding, nxt, free
+        while nxt < n:
+            wait = arr[nxt] - now
+            if wait < 0.0:
+                wait = 0.0
+            at = now + wait  # when its arrival event would come
+            if at >= peek():
+                feeding = True
+                due(env, wait, nxt, feed)
+                return
+            i = nxt
+            nxt += 1
+            free -= 1
+            start[i] = at
+            due(env, _delay(now, at + svc[i]), i, finish)
+            if not free:
+                return
+
+    def feed(ev: _Due) -> None:
+        nonlocal nxt, free, feeding
+        now = env.now
+        i = ev.n
+        nxt = i + 1
+        feeding = False
+        if free:
+            free -= 1
+            begin(i, now)
+            if free:
+                feed_next(now)
+        else:
+            heappush(waiting, (pri[i], arr[i], i))
+
     def finish(ev: _Due) -> None:
         nonlocal free
         i = ev.n
         now = env.now
         end[i] = now
+        if not feeding:
+            absorb(now)
         if waiting:
             begin(heappop(waiting)[2], now)
         else:
@@ -102,6 +169,8 @@ def run_pool(
                 end.append(math.nan)
                 wait = job[0] - now
                 due(env, wait if wait > 0.0 else 0.0, k, arrive)
+        if free and not feeding:  # after the recurrence's arrival is scheduled: it may come first
+            feed_next(now)
 
     def arrive(ev: _Due) -> None:
         nonlocal free
@@ -112,37 +181,22 @@ def run_pool(
         else:
             heappush(waiting, (pri[i], arr[i], i))
 
-    # Arrivals are fed one at a time so the event heap stays small: each arrival, when it comes, schedules the
-    # next (the arrival's own work is done here rather than in a second call).
-    next_index = 0
-
-    def feed(ev: _Due | None = None) -> None:
-        nonlocal next_index, free
-        now = env.now
-        if ev is not None:
-            i = ev.n
-            if free:
-                free -= 1
-                begin(i, now)
-            else:
-                heappush(waiting, (pri[i], arr[i], i))
-        if next_index < n:
-            j = next_index
-            next_index += 1
-            wait = arr[j] - now
-            due(env, wait if wait > 0.0 else 0.0, j, feed)
-
     def hire(ev: _Due) -> None:
         nonlocal free
-        count = ev.n
-        free += count
+        now = env.now
+        if not feeding:
+            absorb(now)
+        free += ev.n
         while free and waiting:
             free -= 1
-            begin(heappop(waiting)[2], env.now)
+            begin(heappop(waiting)[2], now)
+        if free and not feeding:
+            feed_next(now)
 
     for when, count in added or []:
         due(env, max(when, 0.0), count, hire)
-    feed()
+    if free:
+        feed_next(env.now)
     env.run()
     # Copies (np.array, not a view of the buffers), so that the typed arrays can be let go of below.
     result = PoolResult(
