@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import category, client, managed_contract, mmc_scenario, scenario, tm_contract
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from simulator import Results, Scenario, load_scenario, simulate
@@ -359,3 +361,25 @@ def test_replications_to_separate_a_difference_follow_the_power_formula() -> Non
     exact = stats.nct.sf(crit, n - 1, np.sqrt(n) / 2) + stats.nct.cdf(-crit, n - 1, np.sqrt(n) / 2)
     assert exact > 0.75
     assert abs(hits / trials - exact) < 3 * np.sqrt(exact * (1 - exact) / trials)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    x=st.lists(
+        st.one_of(
+            st.floats(-1e6, 1e6, allow_nan=False),
+            st.sampled_from([0.0, 1.0, 2.5, float("nan"), float("inf"), -float("inf")]),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    q=st.one_of(st.sampled_from([0.0, 50.0, 90.0, 95.0, 100.0]), st.floats(0.0, 100.0)),
+)
+def test_percentile_is_numpys_to_the_bit(x: list[float], q: float) -> None:
+    from simulator.metrics import percentile
+
+    a = np.array(x)
+    with np.errstate(invalid="ignore"):
+        expected = float(np.percentile(a, q))
+        got = percentile(a, q)
+    assert got == expected or (math.isnan(got) and math.isnan(expected)), (got, expected)

@@ -62,33 +62,54 @@ def draw_recurrences(
     rng: np.random.Generator,
 ) -> Recurrences:
     """Draw every potential recurrence of the tickets in ``inc`` (routed and timed as ``routes``), up to
-    :data:`MAX_RECURRENCE_DEPTH` levels, and route each under its parent's contract."""
+    :data:`MAX_RECURRENCE_DEPTH` levels, and route each under its parent's contract.
+
+    The levels are drawn one after the other (whether a child recurs in turn is its own uniform's to say); their
+    attributes and routes, functions of each child's uniforms alone, are then worked out for every level at once.
+    """
     n_categories = len(scenario.incidents.categories)
-    levels: list[IncidentSet] = []
-    level_routes: list[Routes] = []
     child_links: list[np.ndarray] = [np.full(len(inc), -1, dtype=np.int64)]
-    parents, parent_contract = inc, routes.contract
+    uniforms: list[np.ndarray] = []
+    categories: list[np.ndarray] = []
+    kid_clients: list[np.ndarray] = []
+    kid_contracts: list[np.ndarray] = []
+    category, client, contract = inc.category, inc.client, routes.contract
     parent_mask = (routes.handling == Handling.TICKET) & (inc.u_recur < levers.p_recur[routes.contract])
     offset = len(inc)
     for _ in range(MAX_RECURRENCE_DEPTH):
         idx = np.flatnonzero(parent_mask)
         if len(idx) == 0:
             break
-        kids = recurrence_children(scenario, clients, parents.take(idx), rng, n_categories)
-        kid_contract = parent_contract[idx]
+        u = rng.random((len(idx), U.COUNT))  # a child of the same client and category, fresh draws
+        category, client, contract = category[idx], client[idx], contract[idx]
         child_links[-1][idx] = offset + np.arange(len(idx))
-        levels.append(kids)
-        level_routes.append(route(kids, kid_contract, True, levers, clients, months))
-        child_links.append(np.full(len(kids), -1, dtype=np.int64))
-        offset += len(kids)
-        parents, parent_contract = kids, kid_contract
-        parent_mask = kids.u_recur < levers.p_recur[kid_contract]
-    allinc = IncidentFacts.concat([IncidentFacts.of(s) for s in (inc, *levels)])
+        uniforms.append(u)
+        categories.append(category)
+        kid_clients.append(client)
+        kid_contracts.append(contract)
+        child_links.append(np.full(len(idx), -1, dtype=np.int64))
+        offset += len(idx)
+        parent_mask = u[:, U.RECUR] < levers.p_recur[contract]
+    parts = [IncidentFacts.of(inc)]
+    all_routes = [routes]
+    if uniforms:
+        kid_contract = np.concatenate(kid_contracts)
+        kids = recurrence_children(
+            scenario,
+            clients,
+            np.concatenate(categories),
+            np.concatenate(kid_clients),
+            np.concatenate(uniforms),
+            n_categories,
+        )
+        parts.append(IncidentFacts.of(kids))
+        all_routes.append(route(kids, kid_contract, True, levers, clients, months))
+    allinc = IncidentFacts.concat(parts)
     happened = np.ones(len(allinc), dtype=bool)
     happened[len(inc) :] = False
     return Recurrences(
         incidents=allinc,
-        routes=Routes.concat([routes, *level_routes]),
+        routes=Routes.concat(all_routes),
         child=array("q", np.concatenate(child_links).astype(np.int64).tobytes()),
         first=len(inc),
         occurred=allinc.occurred.copy(),
@@ -99,20 +120,19 @@ def draw_recurrences(
 def recurrence_children(
     scenario: Scenario,
     clients: ClientTable,
-    parents: IncidentSet,
-    rng: np.random.Generator,
+    category: np.ndarray,
+    client: np.ndarray,
+    u: np.ndarray,
     n_categories: int,
 ) -> IncidentSet:
-    """Attributes of the recurrence of each parent: same client and category, fresh draws; times come later."""
-    u = rng.random((len(parents), U.COUNT))
+    """Attributes of recurrences of the given categories and clients from their uniforms (one row each, in
+    order); times come later."""
     parts = []
     order = []
-    for category in np.unique(parents.category):
-        m = np.flatnonzero(parents.category == category)
-        kid = attributes_from_uniforms(
-            scenario, clients, parents.client[m], int(category), np.full(len(m), np.nan), u[m]
-        )
-        if category == n_categories:  # a major incident recurs as a site-wide recovery job, not a new outage
+    for c in np.unique(category):
+        m = np.flatnonzero(category == c)
+        kid = attributes_from_uniforms(scenario, clients, client[m], int(c), np.full(len(m), np.nan), u[m])
+        if c == n_categories:  # a major incident recurs as a site-wide recovery job, not a new outage
             kid.outage_hours[:] = 0.0
         parts.append(kid)
         order.append(m)
