@@ -209,3 +209,26 @@ def test_summaries_are_computed_when_asked_and_equal_metric_by_metric(run: Resul
             diff = g.loc[ref.index, m].to_numpy(dtype=float) - ref[m].to_numpy(dtype=float)
             rows.append({"contract": c, "reference": TM, "metric": m, **_interval(diff)})
     pd.testing.assert_frame_equal(fresh.differences, pd.DataFrame(rows), check_exact=True)
+
+
+def test_a_block_of_mixed_categories_gets_the_attributes_each_category_would_alone() -> None:
+    import numpy as np
+
+    from simulator import load_scenario
+    from simulator.engine.incidents import IncidentSet, U, attributes_from_uniforms, client_table
+
+    sc = load_scenario("scenarios/baseline.yaml")
+    clients = client_table(sc)
+    rng = np.random.default_rng(7)
+    n = 400
+    k = rng.integers(0, len(sc.incidents.categories) + 1, n)  # the last: a major incident
+    client = rng.integers(0, clients.count, n)
+    occurred, u, features = rng.uniform(0, 1000, n), rng.random((n, U.COUNT)), rng.random((n, 2))
+    mixed = attributes_from_uniforms(sc, clients, client, k, occurred, u, features)
+    for c in np.unique(k):
+        m = np.flatnonzero(k == c)
+        alone: IncidentSet = attributes_from_uniforms(
+            sc, clients, client[m], int(c), occurred[m], u[m], features[m]
+        )
+        for name, values in vars(alone).items():
+            np.testing.assert_array_equal(getattr(mixed, name)[m], values, err_msg=f"{name}, category {c}")

@@ -146,8 +146,8 @@ class IncidentSet:
     def __len__(self) -> int:
         return len(self.client)
 
-    def take(self, index: np.ndarray) -> IncidentSet:
-        """The incidents at ``index`` (a boolean mask or integer index)."""
+    def take(self, index: np.ndarray | slice) -> IncidentSet:
+        """The incidents at ``index`` (a boolean mask, integer index or slice)."""
         return IncidentSet(**{name: getattr(self, name)[index] for name in field_names(type(self))})
 
     @staticmethod
@@ -215,58 +215,57 @@ def attributes_from_uniforms(
     scenario: Scenario,
     clients: ClientTable,
     client: np.ndarray,
-    category: int,
+    category: int | np.ndarray,
     occurred: np.ndarray,
     u: np.ndarray,
     features: np.ndarray | None = None,
 ) -> IncidentSet:
-    """Turn a block of uniforms (one row per incident, ``U.COUNT`` columns) into incident attributes;
-    ``features`` are the security-stack and client-IT uniforms (two columns; None: NaN, as for a recurrence)."""
+    """Turn a block of uniforms (one row per incident, ``U.COUNT`` columns) into incident attributes; ``category``:
+    one for the block or one per incident (one past the last: a major incident); ``features`` are the
+    security-stack and client-IT uniforms (two columns; None: NaN, as for a recurrence).
+
+    Every attribute is a function of the incident's own uniforms, client and category: the block may mix
+    categories (a replication's incidents are worked out in one block, not one per category)."""
     cats = scenario.incidents.categories
-    n = len(client)
+    major = scenario.incidents.major
     provider = scenario.provider
-    if category == len(cats):
-        major = scenario.incidents.major
-        site = np.ones(n, dtype=bool)
-        priority = np.ones(n, dtype=np.int8)
-        blocks = np.ones(n, dtype=bool)
-        blocking = np.ones(n)
-        effort = major.effort_hours.ppf(u[:, U.EFFORT])
-        onsite = np.ones(n, dtype=bool)
-        onsite_rank, shift = np.zeros(n), 0.0  # a major incident always needs hands on site
-        parts = major.parts
-        preventable, theta = major.preventable, major.theta
-        detectable = u[:, U.DETECT] < major.detectable
-        auto = np.zeros(n, dtype=bool)
-        outage = major.downtime_hours.ppf(u[:, U.OUTAGE])
-    else:
-        cat = cats[category]
-        site = np.full(n, cat.scope == "site")
-        blocks = u[:, U.BLOCKING] < cat.blocking_share
-        priority = _priority(cat, site, blocks, u[:, U.PRIORITY])
-        blocking = np.where(blocks, 1.0, cat.partial_productivity_loss)
-        effort = cat.effort_hours.ppf(u[:, U.EFFORT])
-        onsite = u[:, U.ONSITE] < cat.onsite_share
-        onsite_rank = np.where(onsite, u[:, U.ONSITE] / max(cat.onsite_share, 1e-300), 0.0)
-        shift = cat.remote_with_monitoring
-        parts = cat.parts
-        preventable, theta = cat.preventable, cat.theta
-        detectable = u[:, U.DETECT] < cat.detectable
-        auto = u[:, U.AUTO] < cat.auto_remediable
-        outage = np.zeros(n)
-    if category == len(cats):
-        users_affected = clients.users[client]  # a major incident takes down the whole client
-    elif cats[category].scope == "site":
-        users_affected = clients.users_at_site(client, u[:, U.OUTAGE])  # the site it strikes
-    else:
-        users_affected = np.ones(n)
+    n = len(client)
+    k = np.broadcast_to(np.asarray(category, dtype=np.int16), (n,))
+    table = _category_table(scenario)
+    is_major = k == len(cats)
+    site = table.site[k]
+    # A major incident always blocks, needs hands on site and is never auto-remediated: thresholds no uniform
+    # reaches (2 above, −1 below).
+    blocks = u[:, U.BLOCKING] < table.blocking_share[k]
+    blocking = np.where(blocks, 1.0, table.partial_loss[k])
+    onsite = u[:, U.ONSITE] < table.onsite_share[k]
+    onsite_rank = np.where(onsite & ~is_major, u[:, U.ONSITE] / table.onsite_divisor[k], 0.0)
+    priority = np.ones(n, dtype=np.int8)
+    effort = np.empty(n)
+    parts_cost = np.empty(n)
+    outage = np.zeros(n)
+    users_affected = np.ones(n)
+    present = np.unique(k)
+    for c in present:
+        m: slice | np.ndarray = slice(None) if len(present) == 1 else np.flatnonzero(k == c)
+        if c == len(cats):
+            effort[m] = major.effort_hours.ppf(u[m, U.EFFORT])
+            parts_cost[m] = major.parts.cost.ppf(u[m, U.PARTS_COST])
+            outage[m] = major.downtime_hours.ppf(u[m, U.OUTAGE])
+            users_affected[m] = clients.users[client[m]]  # a major incident takes down the whole client
+            continue
+        cat = cats[c]
+        priority[m] = _priority(cat, site[m], blocks[m], u[m, U.PRIORITY])
+        effort[m] = cat.effort_hours.ppf(u[m, U.EFFORT])
+        parts_cost[m] = cat.parts.cost.ppf(u[m, U.PARTS_COST])
+        if cat.scope == "site":
+            users_affected[m] = clients.users_at_site(client[m], u[m, U.OUTAGE])  # the site it strikes
     cost = np.where(site, clients.site_cost[client], clients.downtime_cost[client])
-    needs_parts = u[:, U.PARTS_NEEDED] < parts.probability
-    parts_cost = np.where(needs_parts, parts.cost.ppf(u[:, U.PARTS_COST]), 0.0)
+    needs_parts = u[:, U.PARTS_NEEDED] < table.parts_probability[k]
     travel = np.where(onsite, provider.travel_hours.ppf(u[:, U.TRAVEL]), 0.0)
     return IncidentSet(
         client=client.astype(np.int32),
-        category=np.full(n, category, dtype=np.int16),
+        category=k.astype(np.int16),
         occurred=occurred,
         priority=priority,
         site=site,
@@ -277,15 +276,15 @@ def attributes_from_uniforms(
         effort=effort,
         onsite=onsite,
         onsite_rank=onsite_rank,
-        remote_shift=np.full(n, shift),
+        remote_shift=table.remote_shift[k],
         travel=travel,
-        parts_cost=parts_cost,
-        prevent_threshold=np.full(n, preventable),
+        parts_cost=np.where(needs_parts, parts_cost, 0.0),
+        prevent_threshold=table.preventable[k],
         u_prevent=u[:, U.PREVENT],
-        theta=np.full(n, theta),
+        theta=table.theta[k],
         u_call=u[:, U.CALL_IN],
-        detectable=detectable,
-        auto_remediable=auto,
+        detectable=u[:, U.DETECT] < table.detectable[k],
+        auto_remediable=u[:, U.AUTO] < table.auto_remediable[k],
         u_recur=u[:, U.RECUR],
         u_report=u[:, U.REPORT_DELAY],
         u_self=u[:, U.SELF_HANDLING],
@@ -297,6 +296,55 @@ def attributes_from_uniforms(
         u_client_it=features[:, 1] if features is not None else np.full(n, np.nan),
         requester=np.full(n, -1, dtype=np.int8),
     )
+
+
+@dataclass(frozen=True)
+class _CategoryTable:
+    """Each category's numbers side by side, indexed by category (the major incident last)."""
+
+    site: np.ndarray
+    blocking_share: np.ndarray
+    partial_loss: np.ndarray
+    onsite_share: np.ndarray
+    onsite_divisor: np.ndarray
+    remote_shift: np.ndarray
+    parts_probability: np.ndarray
+    preventable: np.ndarray
+    theta: np.ndarray
+    detectable: np.ndarray
+    auto_remediable: np.ndarray
+
+
+_TABLES: list[tuple[object, _CategoryTable]] = []
+"""The last table made, with the incident model it was made from (one scenario's replications ask again and
+again)."""
+
+
+def _category_table(scenario: Scenario) -> _CategoryTable:
+    model = scenario.incidents
+    last = _TABLES[0] if _TABLES else None  # read once: another thread may replace it meanwhile
+    if last is not None and last[0] is model:
+        return last[1]
+    cats, major = model.categories, model.major
+
+    def col(values: list[float], last_value: float, dtype: type = float) -> np.ndarray:
+        return np.array([*values, last_value], dtype=dtype)
+
+    table = _CategoryTable(
+        site=col([c.scope == "site" for c in cats], True, bool),
+        blocking_share=col([c.blocking_share for c in cats], 2.0),
+        partial_loss=col([c.partial_productivity_loss for c in cats], 1.0),
+        onsite_share=col([c.onsite_share for c in cats], 2.0),
+        onsite_divisor=col([max(c.onsite_share, 1e-300) for c in cats], 1.0),
+        remote_shift=col([c.remote_with_monitoring for c in cats], 0.0),
+        parts_probability=col([c.parts.probability for c in cats], major.parts.probability),
+        preventable=col([c.preventable for c in cats], major.preventable),
+        theta=col([c.theta for c in cats], major.theta),
+        detectable=col([c.detectable for c in cats], major.detectable),
+        auto_remediable=col([c.auto_remediable for c in cats], -1.0),
+    )
+    _TABLES[:] = [(model, table)]
+    return table
 
 
 def feature_uniforms(seed: int, replication: int, name: str, n: int) -> np.ndarray:
@@ -368,7 +416,9 @@ def _incidents(
     horizon = scenario.horizon_months * HOURS_PER_MONTH
     users_cal = scenario.calendar.users()
     business_horizon = float(users_cal.business_time(horizon))
-    parts: list[IncidentSet] = []
+    # Each block's draws come from its own stream; the attributes of every block are worked out at once.
+    blocks: list[tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]] = []
+    extras: list[tuple[int, IncidentSet]] = []  # each with the number of blocks before it
     for s, segment in enumerate(scenario.clients):
         members = np.flatnonzero(clients.segment == s)
         spread = segment.incident_propensity is not None
@@ -384,7 +434,7 @@ def _incidents(
             occurred = users_cal.clock_time(rng.random(len(client)) * business_horizon, earliest=False)
             u = rng.random((len(client), U.COUNT))
             features = feature_uniforms(seed, replication, f"{label}/{segment.name}/{cat.name}", len(client))
-            parts.append(attributes_from_uniforms(scenario, clients, client, c, occurred, u, features))
+            blocks.append((client, c, occurred, u, features))
         major = scenario.incidents.major
         if major.annual_probability > 0:
             rng = stream(seed, replication, f"{label}/{segment.name}/{MAJOR}")
@@ -394,11 +444,7 @@ def _incidents(
             occurred = rng.random(len(client)) * horizon
             u = rng.random((len(client), U.COUNT))
             features = feature_uniforms(seed, replication, f"{label}/{segment.name}/{MAJOR}", len(client))
-            parts.append(
-                attributes_from_uniforms(
-                    scenario, clients, client, len(scenario.incidents.categories), occurred, u, features
-                )
-            )
+            blocks.append((client, len(scenario.incidents.categories), occurred, u, features))
         for managed, behaviour in enumerate(segment.behaviours):
             if behaviour.over_uses:
                 rng = stream(
@@ -409,7 +455,28 @@ def _incidents(
                 )
                 client = np.repeat(members, rng.poisson(mean, len(members)))
                 occurred = users_cal.clock_time(rng.random(len(client)) * business_horizon, earliest=False)
-                parts.append(_extra_requests(scenario, clients, client, occurred, behaviour, managed, rng))
+                extras.append(
+                    (len(blocks), _extra_requests(scenario, clients, client, occurred, behaviour, managed, rng))
+                )
+    sizes = [len(b[0]) for b in blocks]
+    incidents = attributes_from_uniforms(
+        scenario,
+        clients,
+        np.concatenate([b[0] for b in blocks]),
+        np.repeat(np.array([b[1] for b in blocks], dtype=np.int16), sizes),
+        np.concatenate([b[2] for b in blocks]),
+        np.concatenate([b[3] for b in blocks]),
+        np.concatenate([b[4] for b in blocks]),
+    )
+    if not extras:
+        return incidents
+    # The extra requests go where they were drawn, after the blocks before them.
+    ends = np.cumsum([0, *sizes])
+    parts, done = [], 0
+    for before, requests in extras:
+        parts += [incidents.take(slice(ends[done], ends[before])), requests]
+        done = before
+    parts.append(incidents.take(slice(ends[done], ends[-1])))
     return IncidentSet.concat(parts)
 
 

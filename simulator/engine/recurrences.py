@@ -127,17 +127,9 @@ def recurrence_children(
 ) -> IncidentSet:
     """Attributes of recurrences of the given categories and clients from their uniforms (one row each, in
     order); times come later."""
-    parts = []
-    order = []
-    for c in np.unique(category):
-        m = np.flatnonzero(category == c)
-        kid = attributes_from_uniforms(scenario, clients, client[m], int(c), np.full(len(m), np.nan), u[m])
-        if c == n_categories:  # a major incident recurs as a site-wide recovery job, not a new outage
-            kid.outage_hours[:] = 0.0
-        parts.append(kid)
-        order.append(m)
-    kids = IncidentSet.concat(parts)
-    return kids.take(np.argsort(np.concatenate(order), kind="stable"))
+    kids = attributes_from_uniforms(scenario, clients, client, category, np.full(len(client), np.nan), u)
+    kids.outage_hours[category == n_categories] = 0.0  # a major incident recurs as a recovery job, not an outage
+    return kids
 
 
 def recurrence_callback(

@@ -19,13 +19,22 @@ from simulator.config import Scenario
 from simulator.contracts import Contract
 
 from .incidents import ClientTable, IncidentSet
-from .jobs import prevention_jobs, queue_jobs, run_jobs
+from .jobs import PreventionJobs, prevention_jobs, queue_jobs, run_jobs
 from .logs import prevention_log, settle, ticket_log, workload
 from .plan import Clocks, Levers, Plan, contract_levers, month_of, recurrence_probability
 from .recurrences import draw_recurrences, recurrence_callback
 from .routing import route, thin_by_prevention, thin_by_security, time_tickets
 
-__all__ = ["ContractRun", "Plan", "recurrence_probability", "simulate_contract", "simulate_plan"]
+__all__ = [
+    "ContractRun",
+    "Plan",
+    "PlanSetup",
+    "contract_setup",
+    "plan_setup",
+    "recurrence_probability",
+    "simulate_contract",
+    "simulate_plan",
+]
 
 
 @dataclass
@@ -50,6 +59,38 @@ class ContractRun:
     prevention_contract: np.ndarray  # contract index of each prevention job
 
 
+@dataclass(frozen=True)
+class PlanSetup:
+    """What a plan's run takes that no replication changes: the calendars, the levers, the prevention jobs, and
+    the monitored endpoints and security cost per month. Made once, it serves every replication of the plan."""
+
+    plan: Plan
+    clocks: Clocks
+    levers: Levers
+    prevention: PreventionJobs
+    monitored_endpoints: np.ndarray
+    security_cost: np.ndarray
+
+
+def plan_setup(scenario: Scenario, plan: Plan, clients: ClientTable) -> PlanSetup:
+    """The replication-free part of running ``plan`` (see :class:`PlanSetup`)."""
+    clocks = Clocks.of(scenario)
+    levers = contract_levers(scenario, plan)
+    return PlanSetup(
+        plan=plan,
+        clocks=clocks,
+        levers=levers,
+        prevention=prevention_jobs(scenario, clients, plan, levers.prevention, clocks),
+        monitored_endpoints=monitored_endpoints(plan, levers, clients),
+        security_cost=security_cost(plan, levers, clients),
+    )
+
+
+def contract_setup(scenario: Scenario, contract: Contract, clients: ClientTable) -> PlanSetup:
+    """The replication-free part of running one contract for every client."""
+    return plan_setup(scenario, Plan.constant(contract, clients.count, scenario.horizon_months), clients)
+
+
 def simulate_contract(
     scenario: Scenario,
     contract: Contract,
@@ -57,10 +98,13 @@ def simulate_contract(
     clients: ClientTable,
     seed: int,
     replication: int,
+    setup: PlanSetup | None = None,
 ) -> ContractRun:
-    """Run one contract for every client over the shared incidents of a replication."""
-    plan = Plan.constant(contract, clients.count, scenario.horizon_months)
-    return simulate_plan(scenario, plan, incidents, clients, seed, replication)
+    """Run one contract for every client over the shared incidents of a replication (``setup``: the contract's
+    :func:`contract_setup`, when several replications run it)."""
+    if setup is None:
+        setup = contract_setup(scenario, contract, clients)
+    return simulate_plan(scenario, setup.plan, incidents, clients, seed, replication, setup)
 
 
 def simulate_plan(
@@ -70,12 +114,16 @@ def simulate_plan(
     clients: ClientTable,
     seed: int,
     replication: int,
+    setup: PlanSetup | None = None,
 ) -> ContractRun:
     """Run a plan over the shared incidents: each incident is handled under the contract its client is on in the
-    month it occurs; all tickets share one technician pool."""
-    clocks = Clocks.of(scenario)
+    month it occurs; all tickets share one technician pool. ``setup``: the plan's :func:`plan_setup`, when
+    several replications run it."""
+    if setup is None:
+        setup = plan_setup(scenario, plan, clients)
+    assert setup.plan is plan
+    clocks, levers, prevention = setup.clocks, setup.levers, setup.prevention
     months = clocks.months
-    levers = contract_levers(scenario, plan)
     inc, inc_contract, prevented = thin_by_prevention(incidents, plan, levers, months)
     inc, inc_contract, stopped = thin_by_security(inc, inc_contract, levers)
     routes = time_tickets(inc, route(inc, inc_contract, False, levers, clients, months), clocks)
@@ -85,7 +133,6 @@ def simulate_plan(
         inc,
         routes,
     )  # the chain holds what the rest needs (these first); letting go keeps the peak memory down
-    prevention = prevention_jobs(scenario, clients, plan, levers.prevention, clocks)
     queue = queue_jobs(chain.incidents.priority, chain.routes, prevention, chain.first)
     on_done = recurrence_callback(chain, queue.job_row, plan.assignment, clocks)
     pool = run_jobs(queue, plan, clocks, on_done)
@@ -107,10 +154,10 @@ def simulate_plan(
         tickets=log,
         prevention=prevention_done,
         technicians_by_month=plan.technicians.astype(np.int64),
-        monitored_endpoints_by_month=monitored_endpoints(plan, levers, clients),
+        monitored_endpoints_by_month=setup.monitored_endpoints,
         prevented_by_month=np.bincount(month_of(incidents.occurred[prevented], months), minlength=months),
         stopped_by_month=np.bincount(month_of(stopped, months), minlength=months),
-        security_cost_by_month=security_cost(plan, levers, clients),
+        security_cost_by_month=setup.security_cost,
         busy_hours_by_month=work.busy,
         offered_hours_by_month=work.offered,
         overtime_hours=work.overtime,

@@ -14,10 +14,11 @@ import pandas as pd
 from scipy import stats
 
 from simulator.base.processes import process_pool
+from simulator.base.records import BillingContext
 from simulator.config import Scenario
 from simulator.contracts.invoices import invoice_lines
-from simulator.engine.incidents import client_table, generate_incidents
-from simulator.engine.replication import simulate_contract
+from simulator.engine.incidents import ClientTable, client_table, generate_incidents
+from simulator.engine.replication import PlanSetup, contract_setup, simulate_contract
 from simulator.metrics import METRICS, billing_context, measure, ticket_time_counts, time_edges
 
 __all__ = [
@@ -67,6 +68,29 @@ class Results:
         return self.summary[self.summary["metric"] == metric].set_index("contract").loc[self.contracts]
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What every replication of a scenario shares: the client table, the billing context, the ticket-time bins
+    and each contract's replication-free set-up (in scenario order). Made once, when one process runs many
+    replications."""
+
+    clients: ClientTable
+    ctx: BillingContext
+    edges: np.ndarray
+    setups: tuple[PlanSetup, ...]
+
+
+def prepare(scenario: Scenario) -> Prepared:
+    """The :class:`Prepared` set-up of ``scenario``."""
+    clients = client_table(scenario)
+    return Prepared(
+        clients=clients,
+        ctx=billing_context(scenario, clients),
+        edges=time_edges(scenario),
+        setups=tuple(contract_setup(scenario, c, clients) for c in scenario.contracts),
+    )
+
+
 def run_replication(
     scenario: Scenario,
     replication: int,
@@ -74,23 +98,25 @@ def run_replication(
     keep_tickets: bool = False,
     keep_invoices: bool = False,
     series: bool = True,
+    prepared: Prepared | None = None,
 ) -> dict[str, Any]:
     """Simulate every contract of one replication on the same incidents (common random numbers): ``rows`` (one
     dict of totals per contract), ``monthly`` (the measured months' series as columns of arrays), ``times`` (the
     ticket-time histograms), ``tickets`` and ``invoices`` (None unless kept). With ``keep_invoices``, the first
     replication (number 0) also returns its invoice lines over the measured months. Without ``series`` only the
-    replication's totals are kept (no monthly series, no ticket-time histograms)."""
-    clients = client_table(scenario)
-    ctx = billing_context(scenario, clients)
+    replication's totals are kept (no monthly series, no ticket-time histograms). ``prepared``: the scenario's
+    :func:`prepare`, when one process runs many replications."""
+    if prepared is None:
+        prepared = prepare(scenario)
+    clients, ctx, edges = prepared.clients, prepared.ctx, prepared.edges
     incidents = generate_incidents(scenario, clients, replication, seed)
     rows: list[dict[str, Any]] = []
     monthly: list[dict[str, np.ndarray]] = []
     tickets: list[pd.DataFrame] = []
     invoices: list[pd.DataFrame] = []
-    edges = time_edges(scenario)
     times: dict[str, dict[str, np.ndarray]] = {}
-    for contract in scenario.contracts:
-        run = simulate_contract(scenario, contract, incidents, clients, seed, replication)
+    for contract, setup in zip(scenario.contracts, prepared.setups, strict=True):
+        run = simulate_contract(scenario, contract, incidents, clients, seed, replication, setup)
         row, flows, ledger = measure(scenario, contract, run, ctx)
         if keep_invoices and replication == 0:
             lines = invoice_lines(ledger, run.tickets, ctx, contract.name)
@@ -148,7 +174,7 @@ def _times_frame(scenario: Scenario, totals: dict[str, dict[str, np.ndarray]]) -
     return frame[frame["count"] > 0].reset_index(drop=True)
 
 
-def _replication_task(args: tuple[Scenario, int, int, bool, bool, bool]) -> dict[str, Any]:
+def _replication_task(args: tuple[Scenario, int, int, bool, bool, bool, Prepared | None]) -> dict[str, Any]:
     return run_replication(*args)
 
 
@@ -156,19 +182,24 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+def worker_count(workers: int, tasks: int) -> int:
+    """The processes :func:`each_task` uses for ``tasks`` tasks: ``workers`` (0: every core), at most one per task,
+    at least one."""
+    return max(1, min(workers if workers > 0 else (os.cpu_count() or 1), tasks))
+
+
 def each_task(fn: Callable[[T], R], tasks: list[T], workers: int, progress: Any = None) -> Iterator[R]:
     """``fn`` over ``tasks``, each result yielded in order as it is ready, in this process (workers=1) or a
     process pool (0 = all cores); ``fn`` must be a top-level function. ``progress`` is called once per finished
     task. A caller that folds each result in as it comes holds one at a time (a pool may hold a few finished
     early)."""
-    workers = max(1, min(workers if workers > 0 else (os.cpu_count() or 1), len(tasks)))
-    if workers == 1:
+    if worker_count(workers, len(tasks)) == 1:
         for task in tasks:
             yield fn(task)
             if progress:
                 progress()
         return
-    with process_pool(workers) as pool:
+    with process_pool(worker_count(workers, len(tasks))) as pool:
         for result in pool.map(fn, tasks):
             yield result
             if progress:
@@ -201,7 +232,9 @@ def simulate(
     s = scenario.seed if seed is None else seed
     if n < 1:
         raise ValueError("replications must be at least 1")
-    tasks = [(scenario, r, s, tickets, invoices, series) for r in range(n)]
+    # In one process the replications share one set-up; a worker process makes its own (cheaper than sending it).
+    prepared = prepare(scenario) if worker_count(workers, n) == 1 else None
+    tasks = [(scenario, r, s, tickets, invoices, series, prepared) for r in range(n)]
     # Each replication is folded in as it finishes (its rows kept, its histograms added up), so that a long run
     # holds the results, not every replication's outputs.
     rows: list[dict[str, Any]] = []
