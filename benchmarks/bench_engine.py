@@ -226,7 +226,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--customers", type=int, default=200_000, help="M/M/c customers (default 200000)")
     parser.add_argument("--servers", type=int, default=2, help="M/M/c servers (default 2)")
     parser.add_argument("--rho", type=float, default=0.75, help="M/M/c utilisation (default 0.75)")
-    parser.add_argument("--repeat", type=int, default=1, help="timings: best of this many runs (baseline and M/M/c)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="timings: best of this many runs (baseline and M/M/c)"
+    )
     parser.add_argument("--mmc-months", type=int, default=12, help="engine M/M/c horizon (default 12)")
     parser.add_argument(
         "--mmc-replications", type=int, default=10, help="engine M/M/c replications (default 10)"

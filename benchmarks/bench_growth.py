@@ -23,6 +23,9 @@ Run ``python benchmarks/bench_growth.py [--help]``. Prints
       tables (best responses with their ranges, misalignment, curves, design) are identical;
   (6) replications: the small office with 100, 300 and 1,000 replications, each in a fresh process: seconds,
       replications/s, maximum RSS and result rows, and the memory each further replication adds;
+  (7) a large portfolio: the baseline's segments scaled to 5,000 clients (97,500 users), 24 months, 2
+      replications, workers=1, in a fresh process (a minute or more; skip with ``--no-large``): incidents
+      simulated, seconds, incidents/s and maximum RSS;
 and the time each part took and the process's maximum RSS at the end.
 
 Wall times are measured without tracemalloc; the memory columns come from a second run of each row under
@@ -58,7 +61,14 @@ from simulator.studies.sweep.execution import PointTask, run_point
 ROOT = Path(__file__).resolve().parents[1]
 SMALL_OFFICE = ROOT / "scenarios" / "small-office.yaml"
 INCENTIVES = ROOT / "scenarios" / "incentives.yaml"
-PARTS = ("size", "horizon", "points", "pool", "incentives", "replications")
+PARTS = ("size", "horizon", "points", "pool", "incentives", "replications", "large")
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+LARGE = {
+    "clients.small-office.count": 3000,
+    "clients.professional-firm.count": 1500,
+    "clients.multi-site.count": 500,
+}
+"""Part (7): the baseline's segments scaled to 5,000 clients."""
 RUNS = (100, 300, 1_000)
 """Replications of the small office in part (6)."""
 SIZES = (10, 100, 1_000)
@@ -241,6 +251,49 @@ def bench_replications(args: argparse.Namespace) -> None:
         f"    memory per further replication: {(rss1 - rss0) * 2**10 / (n1 - n0):,.1f} KiB"
         " (the replication and monthly rows it adds to the results, in the final tables and in the forms they"
         " are built from at the end; no replication's incidents, tickets or logs are kept)"
+    )
+
+
+# ------------------------------------------------------------------------------------------- (7) large
+
+_LARGE_RUN = """
+import json, resource, sys, time
+from simulator import load_scenario, simulate
+scenario = load_scenario(sys.argv[1], json.loads(sys.argv[2]))
+t = time.perf_counter()
+reps = simulate(scenario, replications=2, workers=1).replications
+seconds = time.perf_counter() - t
+try:
+    with open("/proc/self/status", encoding="ascii") as f:
+        rss = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 2**10
+except OSError:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
+users = sum(s.count * s.users for s in scenario.clients)
+print(seconds, rss, float((reps["incidents"] + reps["prevented"]).sum()), users)
+"""
+
+
+def bench_large(args: argparse.Namespace) -> None:
+    """The baseline scaled to 5,000 clients in a fresh process: its maximum RSS is the run's own."""
+    import json
+    import subprocess
+
+    overrides = {"horizon_months": 24, "warmup_months": 0, **LARGE}
+    done = subprocess.run(
+        [sys.executable, "-c", _LARGE_RUN, str(BASELINE), json.dumps(overrides)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    seconds, rss, incidents, users = (float(v) for v in done.stdout.split())
+    print(
+        f"(7) large portfolio: {BASELINE.relative_to(ROOT)} with {sum(LARGE.values()):,} clients"
+        f" ({users:,.0f} users), 24 months x 2 replications, workers=1, warm-up 0, a fresh process"
+    )
+    print(
+        f"    {incidents:,.0f} incidents in {seconds:,.1f} s -> {incidents / seconds:,.0f} incidents/s;"
+        f" maximum RSS {rss / 2**10:,.2f} GiB"
     )
 
 
@@ -461,12 +514,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--customers", type=int, default=200_000, help="M/M/4 customers (default 200000)")
     parser.add_argument("--no-incentives", action="store_true", help="skip the incentive search (minutes)")
     parser.add_argument(
+        "--no-large", action="store_true", help="skip the 5,000-client run (a minute or more)"
+    )
+    parser.add_argument(
         "--no-tracemalloc", action="store_true", help="skip the traced (slower) runs of the growth tables"
     )
     args = parser.parse_args(argv)
     parts = parse_parts(args.only)
     if args.no_incentives and "incentives" in parts:
         parts.remove("incentives")
+    if args.no_large and "large" in parts:
+        parts.remove("large")
     benches: dict[str, Callable[[argparse.Namespace], None]] = {
         "size": bench_size,
         "horizon": bench_horizon,
@@ -474,6 +532,7 @@ def main(argv: list[str] | None = None) -> None:
         "replications": bench_replications,
         "pool": bench_pool,
         "incentives": bench_incentives,
+        "large": bench_large,
     }
     took: dict[str, float] = {}
     for part in parts:

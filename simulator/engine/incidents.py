@@ -456,7 +456,10 @@ def _incidents(
                 client = np.repeat(members, rng.poisson(mean, len(members)))
                 occurred = users_cal.clock_time(rng.random(len(client)) * business_horizon, earliest=False)
                 extras.append(
-                    (len(blocks), _extra_requests(scenario, clients, client, occurred, behaviour, managed, rng))
+                    (
+                        len(blocks),
+                        _extra_requests(scenario, clients, client, occurred, behaviour, managed, rng),
+                    )
                 )
     sizes = [len(b[0]) for b in blocks]
     incidents = attributes_from_uniforms(

@@ -128,7 +128,9 @@ def recurrence_children(
     """Attributes of recurrences of the given categories and clients from their uniforms (one row each, in
     order); times come later."""
     kids = attributes_from_uniforms(scenario, clients, client, category, np.full(len(client), np.nan), u)
-    kids.outage_hours[category == n_categories] = 0.0  # a major incident recurs as a recovery job, not an outage
+    kids.outage_hours[category == n_categories] = (
+        0.0  # a major incident recurs as a recovery job, not an outage
+    )
     return kids
 
 

@@ -28,13 +28,13 @@ __all__ = [
     "expected_incidents",
 ]
 
-INCIDENTS_PER_SECOND = 100_000.0
+INCIDENTS_PER_SECOND = 200_000.0
 """Incidents one worker process simulates per second and contract, billing and metrics included, beyond the fixed
-cost below (measured on a 2-core x86-64 machine: 115k–185k/s on 300 small offices, the lower figure with the
-other core busy; rounded down)."""
-SECONDS_PER_SIMULATION = 0.015
-"""Fixed cost of one replication of one contract: set-up of the arrays, billing, metrics (measured: 13 ms)
-[seconds]."""
+cost below (measured on a 2-core x86-64 machine: 315k–353k/s on 300 and 1,000 small offices and 236k/s on 5,000
+clients of the baseline; rounded down, for a busy machine)."""
+SECONDS_PER_SIMULATION = 0.004
+"""Fixed cost of one replication of one contract: set-up of the arrays, billing, metrics (measured: about 2 ms on a
+small office, twice that rounded up for a worker process, which makes its own set-up) [seconds]."""
 BYTES_PER_INCIDENT = 7_000
 """Peak memory of one replication per incident and contract: the incident table, one contract's ticket log, the
 queue's lists and the temporaries of billing (measured: 1.7 kB live at the peak with tracemalloc, 5–6 kB of
