@@ -134,3 +134,27 @@ def test_a_free_technician_takes_a_recurrence_that_comes_before_the_next_arrival
     )
     np.testing.assert_array_equal(pool.start, [0.0, 2.5, 1.5])
     np.testing.assert_array_equal(pool.end, [1.0, 3.5, 2.5])
+
+
+def test_only_the_ends_of_reported_jobs_reach_on_done_and_a_returned_job_brings_its_own_entry() -> None:
+    from array import array
+
+    reports = array("b", [1, 0, 1])
+    heard: list[int] = []
+
+    def on_done(job: int, end: float) -> tuple[float, int, float] | None:
+        heard.append(job)
+        if job == 0:
+            reports.append(1)  # job 3, the recurrence of job 0, is reported too
+            return (end + 1.0, 3, 1.0)
+        return None
+
+    run_pool(
+        np.array([0.0, 0.5, 1.0]),
+        np.array([3, 3, 3], dtype=np.int8),
+        np.array([1.0, 1.0, 1.0]),
+        3,
+        on_done=on_done,
+        reports=reports,
+    )
+    assert sorted(heard) == [0, 2, 3]

@@ -90,14 +90,19 @@ def queue_jobs(priority: np.ndarray, routes: Routes, prevention: PreventionJobs,
 
 
 def run_jobs(
-    queue: JobQueue, plan: Plan, clocks: Clocks, on_done: Callable[[int, float], Job | None]
+    queue: JobQueue,
+    plan: Plan,
+    clocks: Clocks,
+    on_done: Callable[[int, float], Job | None],
+    reports: array[int] | None = None,
 ) -> PoolResult:
     """Serve the queue with the plan's technicians, hiring at the start of each month the pool grows. A job holds
     a technician for its hours / the pool's availability: leave, training and admin take the rest of the
-    on-duty time (``on_done``'s jobs are held the same way)."""
+    on-duty time (``on_done``'s jobs are held the same way). ``reports``: the jobs whose ends ``on_done`` hears of
+    (see :func:`~simulator.engine.pool.run_pool`)."""
     hires = np.diff(plan.technicians)
     if np.any(hires < 0):
         raise ValueError("the technician pool may only grow over the horizon")
     added = [(float(clocks.month_edges[m + 1]), int(h)) for m, h in enumerate(hires) if h > 0]
     held = queue.service / clocks.availability
-    return run_pool(queue.arrival, queue.priority, held, int(plan.technicians[0]), on_done, added)
+    return run_pool(queue.arrival, queue.priority, held, int(plan.technicians[0]), on_done, added, reports)

@@ -136,12 +136,14 @@ def recurrence_children(
 
 def recurrence_callback(
     chain: Recurrences, job_row: array[int], assignment: np.ndarray, clocks: Clocks
-) -> Callable[[int, float], Job | None]:
+) -> tuple[Callable[[int, float], Job | None], array[int]]:
     """The pool's ``on_done``: when a ticket's fix is done at ``end_c`` [coverage hours] and it has a recurrence,
     settle when that recurrence occurs (the recurrence delay in the users' business hours after the fix) and is
     created, record it in ``chain`` and ``job_row``, and return its job; None if it never happens.
 
-    Called once per finished job: everything it reads is bound to a local of this closure beforehand.
+    Called once per finished job that has a recurrence (the array returned with it says which jobs have one, for
+    the pool's ``reports``; each recurrence it returns adds its own entry): everything it reads is bound to a local
+    of this closure beforehand.
     """
     months = clocks.months
     child_all = chain.child
@@ -185,6 +187,14 @@ def recurrence_callback(
         created_all[child] = created
         happened[child] = True
         job_row.append(child)
+        reports.append(child_all[child] >= 0)
         return (cb(created) + triage_l[k], priority_l[k], service_l[k])
 
-    return on_done
+    rows = np.frombuffer(job_row, dtype=np.int64)
+    links = np.frombuffer(child_all, dtype=np.int64)
+    has_child = np.zeros(len(rows), dtype=np.int8)
+    ticket = rows >= 0
+    has_child[ticket] = links[rows[ticket]] >= 0
+    reports = array("b", has_child.tobytes())
+    del rows, links  # views of the typed arrays: they must go before the run appends to them
+    return on_done, reports

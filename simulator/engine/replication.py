@@ -134,8 +134,8 @@ def simulate_plan(
         routes,
     )  # the chain holds what the rest needs (these first); letting go keeps the peak memory down
     queue = queue_jobs(chain.incidents.priority, chain.routes, prevention, chain.first)
-    on_done = recurrence_callback(chain, queue.job_row, plan.assignment, clocks)
-    pool = run_jobs(queue, plan, clocks, on_done)
+    on_done, reports = recurrence_callback(chain, queue.job_row, plan.assignment, clocks)
+    pool = run_jobs(queue, plan, clocks, on_done, reports)
     del on_done  # it holds the chain's arrays: settle lets go of them as it copies them
     outcome = settle(chain, queue.job_row, pool, clocks)
     del chain
