@@ -147,35 +147,40 @@ class Ledger:
         """Collect blocks of lines (see :data:`LineBlock`): (month, payer, payee, account, amount, incident), with
         an optional quantity and unit; zero amounts are dropped but for
         memo lines (:attr:`Account.MEMO`), which carry a quantity and no money."""
-        cols: dict[str, list[np.ndarray]] = {name: [] for name in field_names(Ledger)}
+        if not parts:
+            empty = {"quantity": np.float64, "unit": np.int8, "account": np.int8}
+            return Ledger(**{k: np.zeros(0, dtype=empty.get(k, np.int64)) for k in field_names(Ledger)})
+        # Every block's amounts rounded at once, then each column built whole and filtered once: a ledger is built
+        # from a dozen small blocks per replication, whose per-block set-up would cost more than the work.
+        amounts = [np.asarray(block[4], dtype=float).ravel() for block in parts]
+        sizes = [len(a) for a in amounts]
+        cents = to_cents(np.concatenate(amounts))
+        keep = (cents != 0) | np.repeat(np.array([block[3] in Account.MEMO for block in parts]), sizes)
 
-        def kept(value: Any, dtype: type[np.generic], keep: np.ndarray, n: int) -> np.ndarray:
-            # The kept lines' values: one value for the block, or one per line.
-            if np.ndim(value) == 0:
-                return np.full(n, value, dtype=dtype)
-            return np.asarray(value, dtype=dtype)[keep]
+        def column(values: list[Any], dtype: type[np.generic]) -> np.ndarray:
+            # One value per block, or one per line.
+            if all(np.ndim(v) == 0 for v in values):
+                whole = np.repeat(np.array(values, dtype=dtype), sizes)
+            else:
+                whole = np.concatenate(
+                    [
+                        np.full(n, v, dtype=dtype) if np.ndim(v) == 0 else np.asarray(v, dtype=dtype).ravel()
+                        for v, n in zip(values, sizes, strict=True)
+                    ]
+                )
+            return whole[keep]
 
-        for block in parts:
-            month, payer, payee, account, amount, incident = block[:6]
-            quantity = block[6] if len(block) > 6 else None
-            unit = block[7] if len(block) > 7 else Unit.NONE
-            cents = to_cents(amount)
-            keep = (cents != 0) | (account in Account.MEMO)
-            n = int(keep.sum())
-            cols["month"].append(kept(month, np.int64, keep, n))
-            cols["payer"].append(kept(payer, np.int64, keep, n))
-            cols["payee"].append(kept(payee, np.int64, keep, n))
-            cols["account"].append(np.full(n, account, dtype=np.int8))
-            cols["cents"].append(cents[keep])
-            cols["incident"].append(kept(-1 if incident is None else incident, np.int64, keep, n))
-            cols["quantity"].append(kept(np.nan if quantity is None else quantity, np.float64, keep, n))
-            cols["unit"].append(kept(unit, np.int8, keep, n))
-        empty = {"quantity": np.float64, "unit": np.int8, "account": np.int8}
         return Ledger(
-            **{
-                k: (np.concatenate(v) if v else np.zeros(0, dtype=empty.get(k, np.int64)))
-                for k, v in cols.items()
-            }
+            month=column([block[0] for block in parts], np.int64),
+            payer=column([block[1] for block in parts], np.int64),
+            payee=column([block[2] for block in parts], np.int64),
+            account=column([block[3] for block in parts], np.int8),
+            cents=cents[keep],
+            incident=column([-1 if block[5] is None else block[5] for block in parts], np.int64),
+            quantity=column(
+                [np.nan if len(block) <= 6 or block[6] is None else block[6] for block in parts], np.float64
+            ),
+            unit=column([block[7] if len(block) > 7 else Unit.NONE for block in parts], np.int8),
         )
 
     def __len__(self) -> int:

@@ -431,10 +431,12 @@ def _incidents(
             rng = stream(seed, replication, f"{label}/{segment.name}/{cat.name}")
             counts = rng.poisson(mean * propensity[members]) if spread else rng.poisson(mean, len(members))
             client = np.repeat(members, counts)
-            occurred = users_cal.clock_time(rng.random(len(client)) * business_horizon, earliest=False)
+            business = (
+                rng.random(len(client)) * business_horizon
+            )  # the users' business time: made clock below
             u = rng.random((len(client), U.COUNT))
             features = feature_uniforms(seed, replication, f"{label}/{segment.name}/{cat.name}", len(client))
-            blocks.append((client, c, occurred, u, features))
+            blocks.append((client, c, business, u, features))
         major = scenario.incidents.major
         if major.annual_probability > 0:
             rng = stream(seed, replication, f"{label}/{segment.name}/{MAJOR}")
@@ -462,12 +464,18 @@ def _incidents(
                     )
                 )
     sizes = [len(b[0]) for b in blocks]
+    category = np.repeat(np.array([b[1] for b in blocks], dtype=np.int16), sizes)
+    times = np.concatenate([b[2] for b in blocks])
+    # Ordinary incidents occur in the users' business time, major ones in clock time.
+    occurred = np.where(
+        category < len(scenario.incidents.categories), users_cal.clock_time(times, earliest=False), times
+    )
     incidents = attributes_from_uniforms(
         scenario,
         clients,
         np.concatenate([b[0] for b in blocks]),
-        np.repeat(np.array([b[1] for b in blocks], dtype=np.int16), sizes),
-        np.concatenate([b[2] for b in blocks]),
+        category,
+        occurred,
         np.concatenate([b[3] for b in blocks]),
         np.concatenate([b[4] for b in blocks]),
     )
