@@ -88,9 +88,8 @@ class WeekCalendar:
         starts: np.ndarray = self._starts  # type: ignore[attr-defined]
         ends: np.ndarray = self._ends  # type: ignore[attr-defined]
         idx = np.searchsorted(cum_start, within, side="right") - 1
-        idx = np.minimum(
-            np.maximum(idx, 0), len(starts) - 1
-        )  # as np.clip, without its overhead on small arrays
+        # As np.clip, without its overhead on small arrays.
+        idx = np.minimum(np.maximum(idx, 0), len(starts) - 1)
         t = starts[idx] + (within - cum_start[idx])
         if earliest:
             # A business time that falls exactly on an interval's start is also the previous interval's end.

@@ -431,9 +431,8 @@ def _incidents(
             rng = stream(seed, replication, f"{label}/{segment.name}/{cat.name}")
             counts = rng.poisson(mean * propensity[members]) if spread else rng.poisson(mean, len(members))
             client = np.repeat(members, counts)
-            business = (
-                rng.random(len(client)) * business_horizon
-            )  # the users' business time: made clock below
+            # The users' business time: made clock time below, for every block at once.
+            business = rng.random(len(client)) * business_horizon
             u = rng.random((len(client), U.COUNT))
             features = feature_uniforms(seed, replication, f"{label}/{segment.name}/{cat.name}", len(client))
             blocks.append((client, c, business, u, features))

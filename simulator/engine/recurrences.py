@@ -128,9 +128,8 @@ def recurrence_children(
     """Attributes of recurrences of the given categories and clients from their uniforms (one row each, in
     order); times come later."""
     kids = attributes_from_uniforms(scenario, clients, client, category, np.full(len(client), np.nan), u)
-    kids.outage_hours[category == n_categories] = (
-        0.0  # a major incident recurs as a recovery job, not an outage
-    )
+    # A major incident recurs as a site-wide recovery job, not a new outage.
+    kids.outage_hours[category == n_categories] = 0.0
     return kids
 
 
@@ -141,9 +140,9 @@ def recurrence_callback(
     settle when that recurrence occurs (the recurrence delay in the users' business hours after the fix) and is
     created, record it in ``chain`` and ``job_row``, and return its job; None if it never happens.
 
-    Called once per finished job that has a recurrence (the array returned with it says which jobs have one, for
-    the pool's ``reports``; each recurrence it returns adds its own entry): everything it reads is bound to a local
-    of this closure beforehand.
+    Called once per finished job that has a recurrence: the array returned with it says which jobs have one and
+    must go to the pool as ``reports`` (each recurrence the callback returns adds its own entry). Everything it
+    reads is bound to a local of this closure beforehand.
     """
     months = clocks.months
     child_all = chain.child
@@ -169,12 +168,8 @@ def recurrence_callback(
     horizon_b = ub(months * HOURS_PER_MONTH)
 
     def on_done(job: int, end_c: float) -> Job | None:
-        row = job_row[job]
-        if row < 0:
-            return None
+        row = job_row[job]  # a ticket with a recurrence: the pool reports no other job (``reports``)
         child = child_all[row]
-        if child < 0:
-            return None
         when_b = ub(cc(end_c, True)) + recur_delay_l[row]
         if when_b >= horizon_b:
             return None
@@ -190,11 +185,9 @@ def recurrence_callback(
         reports.append(child_all[child] >= 0)
         return (cb(created) + triage_l[k], priority_l[k], service_l[k])
 
-    rows = np.frombuffer(job_row, dtype=np.int64)
-    links = np.frombuffer(child_all, dtype=np.int64)
-    has_child = np.zeros(len(rows), dtype=np.int8)
+    rows = np.array(job_row, dtype=np.int64)  # a copy: a view would pin the typed array's buffer
     ticket = rows >= 0
-    has_child[ticket] = links[rows[ticket]] >= 0
+    has_child = np.zeros(len(rows), dtype=np.int8)
+    has_child[ticket] = np.array(child_all, dtype=np.int64)[rows[ticket]] >= 0
     reports = array("b", has_child.tobytes())
-    del rows, links  # views of the typed arrays: they must go before the run appends to them
     return on_done, reports

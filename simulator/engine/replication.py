@@ -129,10 +129,8 @@ def simulate_plan(
     routes = time_tickets(inc, route(inc, inc_contract, False, levers, clients, months), clocks)
     rng = stream(seed, replication, "recurrence")
     chain = draw_recurrences(scenario, clients, inc, routes, levers, months, rng)
-    del (
-        inc,
-        routes,
-    )  # the chain holds what the rest needs (these first); letting go keeps the peak memory down
+    # The chain holds what the rest needs (these first); letting go keeps the peak memory down.
+    del inc, routes
     queue = queue_jobs(chain.incidents.priority, chain.routes, prevention, chain.first)
     on_done, reports = recurrence_callback(chain, queue.job_row, plan.assignment, clocks)
     pool = run_jobs(queue, plan, clocks, on_done, reports)

@@ -173,9 +173,8 @@ def _evaluate_replication(args: tuple[Scenario, int, int, list[Job]]) -> list[di
         contract = with_levers(scenario.contracts[contract_index], levers)
         run = simulate_contract(scenario, contract, incidents, clients, seed, replication)
         facts = run_facts(scenario, run, ctx)
-        costs = (
-            None  # the run's per-client costs, from its first billing (shared by the price lists after it)
-        )
+        # The run's per-client costs, from its first billing (shared by the price lists after it).
+        costs = None
         for label, priced in variants:
             billed = with_levers(priced, levers)
             row, flows, ledger = measure(scenario, billed, run, ctx, facts)

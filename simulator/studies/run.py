@@ -193,13 +193,14 @@ def each_task(fn: Callable[[T], R], tasks: list[T], workers: int, progress: Any 
     process pool (0 = all cores); ``fn`` must be a top-level function. ``progress`` is called once per finished
     task. A caller that folds each result in as it comes holds one at a time (a pool may hold a few finished
     early)."""
-    if worker_count(workers, len(tasks)) == 1:
+    workers = worker_count(workers, len(tasks))
+    if workers == 1:
         for task in tasks:
             yield fn(task)
             if progress:
                 progress()
         return
-    with process_pool(worker_count(workers, len(tasks))) as pool:
+    with process_pool(workers) as pool:
         for result in pool.map(fn, tasks):
             yield result
             if progress:
