@@ -433,13 +433,17 @@ def measure(
     run: ContractRun,
     ctx: BillingContext,
     facts: RunFacts | None = None,
+    billed: Ledger | None = None,
 ) -> tuple[dict[str, float], MonthlyFlows, Ledger]:
     """Metrics over the measured months, the money and counts by month (all months), and the full ledger.
-    ``facts``: the run's :func:`run_facts`, when several contracts (price lists) are measured on one run."""
+    ``facts``: the run's :func:`run_facts`, when several contracts (price lists) are measured on one run;
+    ``billed``: the contract's bill of the run, when made already."""
     if facts is None:
         facts = run_facts(scenario, run, ctx)
     log = run.tickets
-    ledger = bill(contract, log, run.prevention, ctx).concat(facts.costs)
+    if billed is None:
+        billed = bill(contract, log, run.prevention, ctx)
+    ledger = billed.concat(facts.costs)
     flows = monthly_flows(ledger, log, ctx.months, scenario.provider.overhead)
     measured, in_window = facts.measured, facts.in_window
     row: dict[str, float] = {

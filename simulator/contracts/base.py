@@ -333,6 +333,14 @@ class ContractKind(ContractModel):
         """Every line the client is invoiced, and every credit."""
         raise NotImplementedError
 
+    def bill_credit_levels(
+        self, log: TicketLog, prevention: PreventionLog, ctx: BillingContext, levels: Sequence[Self]
+    ) -> list[Ledger]:
+        """The bills of one log under ``levels``, copies of this contract with other SLA credit schemes (see
+        :meth:`with_credit`), in order: each billed alone, unless the kind shares the lines credits do not
+        change."""
+        return [level.bill(log, prevention, ctx) for level in levels]
+
     def money_terms(self, exposure: Exposure, where: str) -> list[Term]:
         """The largest money it can post, in parts (fees, labour billed, credits): see :class:`Exposure`."""
         raise NotImplementedError

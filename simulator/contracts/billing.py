@@ -3,6 +3,8 @@ each ticket (DESIGN.md §3). Each contract kind bills itself; these are the call
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from simulator.base.records import BillingContext, PreventionLog, TicketLog
@@ -11,12 +13,32 @@ from .base import ContractKind
 from .ledger import Ledger
 from .lines import LineBlock, billable_hours, tm_labour
 
-__all__ = ["LineBlock", "bill", "billable_hours", "monthly_fee", "sla_outcomes", "tm_labour"]
+__all__ = [
+    "LineBlock",
+    "bill",
+    "bill_credit_levels",
+    "billable_hours",
+    "monthly_fee",
+    "sla_outcomes",
+    "tm_labour",
+]
 
 
 def bill(contract: ContractKind, log: TicketLog, prevention: PreventionLog, ctx: BillingContext) -> Ledger:
     """Every line the client is invoiced, and every credit, under one contract."""
     return contract.bill(log, prevention, ctx)
+
+
+def bill_credit_levels(
+    contract: ContractKind,
+    levels: Sequence[ContractKind],
+    log: TicketLog,
+    prevention: PreventionLog,
+    ctx: BillingContext,
+) -> list[Ledger]:
+    """The bills of one log under ``levels``, ``contract`` re-priced with other SLA credit schemes, in order (the
+    lines credits do not change worked out once where the kind can)."""
+    return contract.bill_credit_levels(log, prevention, ctx, levels)
 
 
 def monthly_fee(contract: ContractKind, ctx: BillingContext) -> np.ndarray:

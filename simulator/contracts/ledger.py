@@ -188,11 +188,13 @@ class Ledger:
 
     def concat(self, other: Ledger) -> Ledger:
         """Entries of both ledgers."""
+        return Ledger.join([self, other])
+
+    @staticmethod
+    def join(ledgers: list[Ledger]) -> Ledger:
+        """The entries of every ledger, in order."""
         return Ledger(
-            **{
-                name: np.concatenate([getattr(self, name), getattr(other, name)])
-                for name in field_names(type(self))
-            }
+            **{name: np.concatenate([getattr(x, name) for x in ledgers]) for name in field_names(Ledger)}
         )
 
     def client_payments(self) -> int:

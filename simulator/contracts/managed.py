@@ -192,10 +192,25 @@ class Managed(ContractKind):
         excluded labour and parts, and the SLA credits; a client who ends the contract under the SLA's
         termination right is billed nothing after the month it leaves (its notice served); a client who leaves
         before its term is over pays the early-termination fee."""
+        return self.bill_credit_levels(log, prevention, ctx, [self])[0]
+
+    def bill_credit_levels(
+        self, log: TicketLog, prevention: PreventionLog, ctx: BillingContext, levels: Sequence[Managed]
+    ) -> list[Ledger]:
+        """The bills of one log under ``levels``, this contract with other credit schemes: every line but the
+        credits is the same (the termination right and the targets are the contract's, whatever its credits) and
+        is worked out once."""
+        for level in (other for other in levels if other is not self):
+            same_sla = level.sla.model_copy(update={"credit": self.sla.credit})
+            if level.model_copy(update={"sla": same_sla}) != self:
+                raise ValueError(
+                    f"contract '{level.name}' differs from '{self.name}' in more than its SLA credits"
+                )
         exits = self.exit_months(log, ctx)
         # Each ticket's SLA outcome is its own: those of the tickets billed are the whole log's, taken with them
         # (computed once for the log, not again for the part of it billed).
-        outcomes = self.sla_outcomes(log, ctx) if self.sla.credit is not None else None
+        credited = any(level.sla.credit is not None for level in levels)
+        outcomes = self.sla_outcomes(log, ctx) if credited else None
         if (exits >= 0).any():
             gone = np.where(exits >= 0, exits, ctx.months)
             billed = log.month <= gone[log.client]
@@ -250,10 +265,17 @@ class Managed(ContractKind):
                 Unit.EACH,
             )
         )
-        credit = self.credits(log, ctx, schedule, outcomes) * active
-        lines.append((months, Party.PROVIDER, clients, Account.SLA_CREDIT, credit.ravel(), None))
-        lines += early_termination_lines(self.term, base, ctx, for_cause=exits >= 0)
-        return Ledger.build(lines)
+        # The lines before the credits and after them, made once: a level's bill puts its credits between.
+        before = Ledger.build(lines)
+        after = Ledger.build(early_termination_lines(self.term, base, ctx, for_cause=exits >= 0))
+        bills = []
+        for level in levels:
+            credit = level.credits(log, ctx, schedule, outcomes) * active
+            credits = Ledger.build(
+                [(months, Party.PROVIDER, clients, Account.SLA_CREDIT, credit.ravel(), None)]
+            )
+            bills.append(Ledger.join([before, credits, after]))
+        return bills
 
     def fee_quantity(self, ctx: BillingContext) -> tuple[np.ndarray, np.ndarray]:
         """What each client's monthly fee counts, for its invoice line, and the :class:`~.ledger.Unit` of that

@@ -6,9 +6,9 @@ Each scheme computes its own monthly credit from the month's tickets, breaches a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, cast
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -264,9 +264,34 @@ class SlaTerms(ContractModel):
         return text
 
 
-_LAST: list[tuple[object, dict[str, np.ndarray]]] = []
-"""The last outcomes computed, with what they were computed from: one log is billed under several price lists
-(the incentive analysis's credit levels), whose SLA outcomes are the same."""
+T = TypeVar("T")
+
+_LAST: dict[str, tuple[tuple[object, ...], Any]] = {}
+"""The last SLA outcomes and the last monthly compliance computed, each with what it was computed from: one log is
+billed and valued under several price lists (the incentive analysis's credit levels), whose outcomes and
+compliance are the same."""
+
+
+def _remembered(name: str, key: tuple[object, ...], compute: Callable[[], T]) -> T:
+    """``compute()``, or its last result under ``name`` when that was computed from the same key: the same log
+    and calendar (the same objects) and equal terms."""
+    last = _LAST.get(name)
+    if last is not None and _same(last[0], key):
+        return cast(T, last[1])
+    result = compute()
+    _LAST[name] = (key, result)
+    return result
+
+
+def _same(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
+    return a[0] is b[0] and a[1] is b[1] and a[2:] == b[2:]
+
+
+def _terms_key(
+    terms: SlaTerms, out_of_scope: Sequence[str], log: TicketLog, ctx: BillingContext
+) -> tuple[object, ...]:
+    targets = tuple((p, t.response_hours, t.resolution_hours) for p, t in sorted(terms.targets.items()))
+    return (log, ctx.calendar, ctx.category_names, terms.clock, targets, tuple(out_of_scope))
 
 
 def sla_outcomes(
@@ -275,20 +300,8 @@ def sla_outcomes(
     """Response and resolution of each ticket on the SLA clock, and whether it breached (NaN/False off-ticket);
     tickets of the ``out_of_scope`` categories are not in scope. The arrays returned are shared: do not change
     them."""
-    targets = tuple((p, t.response_hours, t.resolution_hours) for p, t in sorted(terms.targets.items()))
-    key = (log, ctx.calendar, ctx.category_names, terms.clock, targets, tuple(out_of_scope))
-    last = _LAST[0] if _LAST else None  # read once: another thread may replace it meanwhile
-    if last is not None and _same(last[0], key):
-        return last[1]
-    outcomes = _sla_outcomes(terms, out_of_scope, log, ctx)
-    _LAST[:] = [(key, outcomes)]
-    return outcomes
-
-
-def _same(a: object, b: tuple[object, ...]) -> bool:
-    """Whether two keys are of the same log (the same object) and equal terms."""
-    assert isinstance(a, tuple)
-    return a[0] is b[0] and a[1] is b[1] and a[2:] == b[2:]
+    key = _terms_key(terms, out_of_scope, log, ctx)
+    return _remembered("outcomes", key, lambda: _sla_outcomes(terms, out_of_scope, log, ctx))
 
 
 def _sla_outcomes(
@@ -318,15 +331,21 @@ def monthly_compliance(
     recurrences_missed: bool,
 ) -> np.ndarray:
     """Each client's monthly compliance, shape (clients, months): the share of its in-scope tickets of the month
-    meeting both targets (1 in a month without tickets); with ``recurrences_missed`` a recurrence counts as missed."""
-    sla = sla_outcomes(terms, out_of_scope, log, ctx)
-    shape = (len(ctx.users), ctx.months)
-    scope = sla["in_scope"]
-    missed = scope & (sla["breach"] | (log.recurrence & recurrences_missed))
-    return share_met(
-        by_client_month(log.client[scope], log.month[scope], shape),
-        by_client_month(log.client[missed], log.month[missed], shape),
-    )
+    meeting both targets (1 in a month without tickets); with ``recurrences_missed`` a recurrence counts as missed.
+    The array returned is shared: do not change it."""
+    key = (*_terms_key(terms, out_of_scope, log, ctx), recurrences_missed, len(ctx.users), ctx.months)
+
+    def compute() -> np.ndarray:
+        sla = sla_outcomes(terms, out_of_scope, log, ctx)
+        shape = (len(ctx.users), ctx.months)
+        scope = sla["in_scope"]
+        missed = scope & (sla["breach"] | (log.recurrence & recurrences_missed))
+        return share_met(
+            by_client_month(log.client[scope], log.month[scope], shape),
+            by_client_month(log.client[missed], log.month[missed], shape),
+        )
+
+    return _remembered("compliance", key, compute)
 
 
 def share_met(tickets: np.ndarray, misses: np.ndarray) -> np.ndarray:

@@ -19,6 +19,8 @@ import numpy as np
 import simpy
 from simpy.events import NORMAL
 
+heappush = heapq.heappush
+
 __all__ = ["Job", "PoolResult", "run_pool"]
 
 Job = tuple[float, int, float]
@@ -38,7 +40,8 @@ class _Due(simpy.events.Timeout):
         self._delay = delay
         self._ok = True
         self.n = n
-        env.schedule(self, NORMAL, delay)
+        # ``env.schedule(self, NORMAL, delay)``, inlined.
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))  # type: ignore[attr-defined]
 
 
 def _delay(now: float, at: float) -> float:
@@ -98,72 +101,70 @@ def run_pool(
         start[i] = now
         due(env, svc[i], i, finish)
 
-    # The jobs known before the run arrive in order; ``nxt`` is the first not in the system yet. An arrival needs
-    # an event of its own only when a technician is free and something else happens first or at the same time:
+    # No arrival is an event: the jobs known before the run arrive in order (``nxt`` is the first not in the
+    # system yet), the jobs added as others end wait in ``later`` by the time they come, and every event (an end,
+    # a hiring) first takes in what has arrived by its time:
     # - while every technician is busy, nothing can start before one frees up, so the jobs that arrived meanwhile
     #   join the queue then (``absorb``) and the queue's order decides, as it would have had they joined as they
     #   came;
-    # - while one is free and the next arrival comes before any other event, nothing can take the technician
-    #   first: the job starts as it arrives, its end scheduled at once (``feed_next``).
-    # Otherwise the arrival is an event (``feeding``: the event of ``nxt`` is scheduled). A pool then handles about
-    # one event per job (its end) instead of two.
+    # - while one is free, the next arrival starts as it comes if no event comes first (``feed_next``); if one
+    #   does (or comes at the same time), that event takes the arrival in.
+    # A pool handles one event per job (its end) instead of two.
     nxt = 0
-    feeding = False
-    peek = env.peek
+    later: list[tuple[float, int]] = []
+    # SimPy's event queue, read for the next event's time as ``env.peek()`` does, without a call per arrival.
+    queue = env._queue  # type: ignore[attr-defined]
+    inf = math.inf
+    hear = on_done is not None
 
     def absorb(now: float) -> None:
         nonlocal nxt
         while nxt < n and arr[nxt] <= now:
             heappush(waiting, (pri[nxt], arr[nxt], nxt))
             nxt += 1
+        while later and later[0][0] <= now:
+            k = heappop(later)[1]
+            heappush(waiting, (pri[k], arr[k], k))
 
     def feed_next(now: float) -> None:
         # Called with a technician free and no job waiting.
-        nonlocal feeding, nxt, free
-        while nxt < n:
-            wait = arr[nxt] - now
-            if wait < 0.0:
-                wait = 0.0
-            at = now + wait  # when its arrival event would come
-            if at >= peek():
-                feeding = True
-                due(env, wait, nxt, feed)
-                return
-            i = nxt
-            nxt += 1
+        nonlocal nxt, free
+        while True:
+            at = arr[nxt] if nxt < n else inf
+            first = queue[0][0] if queue else inf  # the next event's time (``env.peek()``)
+            if later and later[0][0] < at:
+                at = later[0][0]
+                if at >= first:
+                    return
+                i = heappop(later)[1]
+            else:
+                if at >= first:  # also when nothing is left to arrive (inf)
+                    return
+                i = nxt
+                nxt += 1
             free -= 1
             start[i] = at
-            due(env, _delay(now, at + svc[i]), i, finish)
+            done = at + svc[i]
+            delay = done - now
+            due(env, delay if now + delay == done else _delay(now, done), i, finish)
             if not free:
                 return
-
-    def feed(ev: _Due) -> None:
-        nonlocal nxt, free, feeding
-        now = env.now
-        i = ev.n
-        nxt = i + 1
-        feeding = False
-        if free:
-            free -= 1
-            begin(i, now)
-            if free:
-                feed_next(now)
-        else:
-            heappush(waiting, (pri[i], arr[i], i))
 
     def finish(ev: _Due) -> None:
         nonlocal free
         i = ev.n
-        now = env.now
+        now = env._now  # type: ignore[attr-defined]
         end[i] = now
-        if not feeding:
+        if (nxt < n and arr[nxt] <= now) or (later and later[0][0] <= now):
             absorb(now)
         if waiting:
-            begin(heappop(waiting)[2], now)
+            j = heappop(waiting)[2]
+            start[j] = now
+            due(env, svc[j], j, finish)
         else:
             free += 1
-        if on_done is not None and (reports is None or reports[i]):
-            job = on_done(i, now)
+        if hear and (reports is None or reports[i]):
+            job = on_done(i, now)  # type: ignore[misc]
             if job is not None:
                 k = len(arr)
                 arr.append(job[0])
@@ -171,30 +172,20 @@ def run_pool(
                 svc.append(job[2])
                 start.append(math.nan)
                 end.append(math.nan)
-                wait = job[0] - now
-                due(env, wait if wait > 0.0 else 0.0, k, arrive)
-        if free and not feeding:  # after the recurrence's arrival is scheduled: it may come first
-            feed_next(now)
-
-    def arrive(ev: _Due) -> None:
-        nonlocal free
-        i = ev.n
+                # It arrives now at the earliest; the queue orders it by the time it was due.
+                heappush(later, (job[0] if job[0] > now else now, k))
         if free:
-            free -= 1
-            begin(i, env.now)
-        else:
-            heappush(waiting, (pri[i], arr[i], i))
+            feed_next(now)
 
     def hire(ev: _Due) -> None:
         nonlocal free
         now = env.now
-        if not feeding:
-            absorb(now)
+        absorb(now)
         free += ev.n
         while free and waiting:
             free -= 1
             begin(heappop(waiting)[2], now)
-        if free and not feeding:
+        if free:
             feed_next(now)
 
     for when, count in added or []:

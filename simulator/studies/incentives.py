@@ -33,11 +33,12 @@ from scipy import optimize, stats
 from simulator.base.processes import process_pool
 from simulator.config import LeverSpace, Relationship, Scenario
 from simulator.contracts import Contract, CreditScheme, PerBreach, PerDowntimeHour
-from simulator.engine.incidents import client_table, generate_incidents
+from simulator.contracts.billing import bill_credit_levels
+from simulator.engine.incidents import client_table
 from simulator.engine.replication import simulate_contract
 from simulator.metrics import billing_context, measure, productive_hours_per_month, run_facts
 
-from . import selection
+from . import selection, task_inputs
 from .checkpoints import Checkpoints
 from .relationship import client_costs, client_months
 from .relationship import value as relationship_value
@@ -156,9 +157,9 @@ PER_CLIENT = "_per_client"
 """Column of the per-client arrays a row carries until :func:`finish` has used them."""
 
 
-def _evaluate_replication(args: tuple[Scenario, int, int, list[Job]]) -> list[dict[str, Any]]:
-    scenario, replication, seed, jobs = args
-    clients = client_table(scenario)
+def _evaluate_replication(args: tuple[bytes, int, int, list[Job]]) -> list[dict[str, Any]]:
+    blob, replication, seed, jobs = args
+    scenario, clients = task_inputs.unpack(blob)
     ctx = billing_context(scenario, clients)
     relationship = scenario.incentives.relationship is not None
     if relationship:
@@ -167,7 +168,7 @@ def _evaluate_replication(args: tuple[Scenario, int, int, list[Job]]) -> list[di
     users = clients.users.astype(float)
     option = scenario.incentives.provider_outside_option
     reference = outside_contract(scenario)
-    incidents = generate_incidents(scenario, clients, replication, seed)
+    incidents = task_inputs.incidents(blob, replication, seed)
     rows = []
     for contract_index, point, levers, variants in jobs:
         contract = with_levers(scenario.contracts[contract_index], levers)
@@ -175,9 +176,10 @@ def _evaluate_replication(args: tuple[Scenario, int, int, list[Job]]) -> list[di
         facts = run_facts(scenario, run, ctx)
         # The run's per-client costs, from its first billing (shared by the price lists after it).
         costs = None
-        for label, priced in variants:
-            billed = with_levers(priced, levers)
-            row, flows, ledger = measure(scenario, billed, run, ctx, facts)
+        priced = [with_levers(p, levers) for _, p in variants]
+        bills = bill_credit_levels(priced[0], priced, run.tickets, run.prevention, ctx)
+        for (label, _), billed, made in zip(variants, priced, bills, strict=True):
+            row, flows, ledger = measure(scenario, billed, run, ctx, facts, made)
             if costs is None:
                 costs = client_costs(run, ctx, flows)
             months = client_months(scenario, billed, run, ctx, ledger, flows, costs)
@@ -280,7 +282,8 @@ class Evaluations:
                     continue
             keys.append(key)
             todo.append((r, missing))
-        args = [(self.scenario, r, self.seed, [self.jobs[j] for j in missing]) for r, missing in todo]
+        blob = task_inputs.pack(self.scenario)
+        args = [(blob, r, self.seed, [self.jobs[j] for j in missing]) for r, missing in todo]
         results = (
             self.pool.map(_evaluate_replication, args)
             if self.pool is not None
@@ -1020,12 +1023,12 @@ MARGIN = 0.01
 """The finite difference of the marginal profit: every incident rate this share higher [share]."""
 
 
-def _marginal_replication(args: tuple[Scenario, int, int, list[tuple[int, Levers]]]) -> list[dict[str, Any]]:
-    scenario, replication, seed, jobs = args
-    clients = client_table(scenario)
+def _marginal_replication(args: tuple[bytes, int, int, list[tuple[int, Levers]]]) -> list[dict[str, Any]]:
+    blob, replication, seed, jobs = args
+    scenario, clients = task_inputs.unpack(blob)
     ctx = billing_context(scenario, clients)
-    incidents = generate_incidents(scenario, clients, replication, seed)
-    more = generate_incidents(scenario, clients, replication, seed, extra=MARGIN)
+    incidents = task_inputs.incidents(blob, replication, seed)
+    more = task_inputs.incidents(blob, replication, seed, extra=MARGIN)
     rows = []
     for index, levers in jobs:
         contract = with_levers(scenario.contracts[index], levers)
@@ -1064,7 +1067,8 @@ def marginal_profits(
     jobs = []
     for i, c in enumerate(scenario.contracts):
         jobs.append((i, levers_of(table.loc[c.name])))
-    tasks = [(scenario, r, seed, jobs) for r in range(replications)]
+    blob = task_inputs.pack(scenario)
+    tasks = [(blob, r, seed, jobs) for r in range(replications)]
     found = pool.map(_marginal_replication, tasks) if pool is not None else map(_marginal_replication, tasks)
     rows = []
     for part in found:
