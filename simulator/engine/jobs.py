@@ -69,6 +69,10 @@ class JobQueue:
     service: np.ndarray
     job_row: array[int]
 
+    def copy(self) -> JobQueue:
+        """A copy to which a run may add its jobs (the arrays it only reads are shared)."""
+        return JobQueue(self.arrival, self.priority, self.service, array("q", self.job_row))
+
 
 def queue_jobs(priority: np.ndarray, routes: Routes, prevention: PreventionJobs, first: int) -> JobQueue:
     """The tickets among the first ``first`` incidents (of priority ``priority``, routed as ``routes``: hands-on

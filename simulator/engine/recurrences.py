@@ -8,6 +8,7 @@ parent's fix is done (a child whose client has left by then, or that would come 
 
 from __future__ import annotations
 
+import dataclasses
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,6 +51,18 @@ class Recurrences:
     first: int
     occurred: np.ndarray  # occurrence [clock hours], settled during the run for recurrences
     happened: np.ndarray  # bool
+
+    def copy(self) -> Recurrences:
+        """A copy in which a run may settle the recurrences (their occurrence and creation times, whether they
+        happened) without changing this one; the facts it only reads are shared."""
+        return Recurrences(
+            incidents=self.incidents,
+            routes=dataclasses.replace(self.routes, created=self.routes.created.copy()),
+            child=self.child,
+            first=self.first,
+            occurred=self.occurred.copy(),
+            happened=self.happened.copy(),
+        )
 
 
 def draw_recurrences(

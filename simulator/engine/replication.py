@@ -9,6 +9,7 @@ and measures downtime. Each step is a function of its own module (``routing``, `
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,10 +20,10 @@ from simulator.config import Scenario
 from simulator.contracts import Contract
 
 from .incidents import ClientTable, IncidentSet
-from .jobs import PreventionJobs, prevention_jobs, queue_jobs, run_jobs
+from .jobs import JobQueue, PreventionJobs, prevention_jobs, queue_jobs, run_jobs
 from .logs import prevention_log, settle, ticket_log, workload
 from .plan import Clocks, Levers, Plan, contract_levers, month_of, recurrence_probability
-from .recurrences import draw_recurrences, recurrence_callback
+from .recurrences import Recurrences, draw_recurrences, recurrence_callback
 from .routing import route, thin_by_prevention, thin_by_security, time_tickets
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "recurrence_probability",
     "simulate_contract",
     "simulate_plan",
+    "simulate_staffing",
 ]
 
 
@@ -122,7 +124,63 @@ def simulate_plan(
     if setup is None:
         setup = plan_setup(scenario, plan, clients)
     assert setup.plan is plan
-    clocks, levers, prevention = setup.clocks, setup.levers, setup.prevention
+    return _run_pool(
+        scenario, setup, incidents, _before_pool(scenario, setup, incidents, clients, seed, replication)
+    )
+
+
+def simulate_staffing(
+    scenario: Scenario,
+    contracts: Sequence[Contract],
+    incidents: IncidentSet,
+    clients: ClientTable,
+    seed: int,
+    replication: int,
+) -> Iterator[ContractRun]:
+    """Run contracts that differ only in their technicians (one contract at several staffing levels), each for
+    every client over the shared incidents of a replication, in order: what comes before the pool (prevention,
+    the security stack, routing, the recurrences drawn), which staffing does not change, is worked out once.
+    Each run is what :func:`simulate_contract` gives."""
+    if not contracts:
+        return
+    first = contracts[0]
+    for other in contracts[1:]:
+        staffed = other.policy.model_copy(update={"technicians": first.policy.technicians})
+        if other.model_copy(update={"policy": staffed}) != first:
+            raise ValueError(
+                f"contract '{other.name}' differs from '{first.name}' in more than its technicians"
+            )
+    setups = [contract_setup(scenario, c, clients) for c in contracts]
+    staged = _before_pool(scenario, setups[0], incidents, clients, seed, replication)
+    for k, setup in enumerate(setups):
+        # The pool settles the recurrences' times in the chain and adds them to the queue: each level its own.
+        yield _run_pool(scenario, setup, incidents, staged if k == len(setups) - 1 else staged.copy())
+
+
+@dataclass
+class _Staged:
+    """What the pool's run starts from: the incidents that got past prevention and the security stack with their
+    routes and drawn recurrences, the jobs queued, and the incidents prevention and the stack removed."""
+
+    chain: Recurrences
+    queue: JobQueue
+    prevented: np.ndarray  # bool per incident of the replication
+    stopped: np.ndarray  # occurrence times of those the stack stopped
+
+    def copy(self) -> _Staged:
+        """A copy whose chain and queue a run of the pool may change without changing these."""
+        return _Staged(self.chain.copy(), self.queue.copy(), self.prevented, self.stopped)
+
+
+def _before_pool(
+    scenario: Scenario,
+    setup: PlanSetup,
+    incidents: IncidentSet,
+    clients: ClientTable,
+    seed: int,
+    replication: int,
+) -> _Staged:
+    plan, clocks, levers = setup.plan, setup.clocks, setup.levers
     months = clocks.months
     inc, inc_contract, prevented = thin_by_prevention(incidents, plan, levers, months)
     inc, inc_contract, stopped = thin_by_security(inc, inc_contract, levers)
@@ -131,7 +189,15 @@ def simulate_plan(
     chain = draw_recurrences(scenario, clients, inc, routes, levers, months, rng)
     # The chain holds what the rest needs (these first); letting go keeps the peak memory down.
     del inc, routes
-    queue = queue_jobs(chain.incidents.priority, chain.routes, prevention, chain.first)
+    queue = queue_jobs(chain.incidents.priority, chain.routes, setup.prevention, chain.first)
+    return _Staged(chain, queue, prevented, stopped)
+
+
+def _run_pool(scenario: Scenario, setup: PlanSetup, incidents: IncidentSet, staged: _Staged) -> ContractRun:
+    plan, clocks, levers, prevention = setup.plan, setup.clocks, setup.levers, setup.prevention
+    months = clocks.months
+    chain, queue, prevented, stopped = staged.chain, staged.queue, staged.prevented, staged.stopped
+    del staged  # the chain is used up below
     on_done, reports = recurrence_callback(chain, queue.job_row, plan.assignment, clocks)
     pool = run_jobs(queue, plan, clocks, on_done, reports)
     del on_done  # it holds the chain's arrays: settle lets go of them as it copies them

@@ -31,11 +31,12 @@ import pandas as pd
 from scipy import optimize, stats
 
 from simulator.base.processes import process_pool
+from simulator.base.records import BillingContext
 from simulator.config import LeverSpace, Relationship, Scenario
 from simulator.contracts import Contract, CreditScheme, PerBreach, PerDowntimeHour
 from simulator.contracts.billing import bill_credit_levels
-from simulator.engine.incidents import client_table
-from simulator.engine.replication import simulate_contract
+from simulator.engine.incidents import ClientTable, client_table
+from simulator.engine.replication import ContractRun, simulate_contract, simulate_staffing
 from simulator.metrics import billing_context, measure, productive_hours_per_month, run_facts
 
 from . import selection, task_inputs
@@ -158,55 +159,75 @@ PER_CLIENT = "_per_client"
 
 
 def _evaluate_replication(args: tuple[bytes, int, int, list[Job]]) -> list[dict[str, Any]]:
+    """The rows of every job on one replication, in job order. Jobs of one contract that differ only in their
+    technicians are simulated together (:func:`simulate_staffing`)."""
     blob, replication, seed, jobs = args
     scenario, clients = task_inputs.unpack(blob)
     ctx = billing_context(scenario, clients)
-    relationship = scenario.incentives.relationship is not None
-    if relationship:
+    if scenario.incentives.relationship is not None:
         ctx = dataclasses.replace(ctx, terminate_from=scenario.warmup_months)
+    incidents = task_inputs.incidents(blob, replication, seed)
+    staffing: dict[tuple[Any, ...], list[int]] = {}
+    for k, (index, _, levers, _) in enumerate(jobs):
+        staffing.setdefault((index, *(levers[x] for x in LEVERS if x != "technicians")), []).append(k)
+    found: dict[int, list[dict[str, Any]]] = {}
+    for members in staffing.values():
+        contracts = [with_levers(scenario.contracts[jobs[k][0]], jobs[k][2]) for k in members]
+        runs = simulate_staffing(scenario, contracts, incidents, clients, seed, replication)
+        for k, contract, run in zip(members, contracts, runs, strict=True):
+            found[k] = _valued_rows(scenario, clients, ctx, replication, jobs[k], contract, run)
+    return [row for k in range(len(jobs)) for row in found[k]]
+
+
+def _valued_rows(
+    scenario: Scenario,
+    clients: ClientTable,
+    ctx: BillingContext,
+    replication: int,
+    job: Job,
+    contract: Contract,
+    run: ContractRun,
+) -> list[dict[str, Any]]:
+    """A job's rows: its simulation ``run`` billed under each of its price lists and valued."""
+    _, point, levers, variants = job
     terms = _terms(scenario)
     users = clients.users.astype(float)
     option = scenario.incentives.provider_outside_option
-    reference = outside_contract(scenario)
-    incidents = task_inputs.incidents(blob, replication, seed)
+    facts = run_facts(scenario, run, ctx)
+    # The run's per-client costs, from its first billing (shared by the price lists after it).
+    costs = None
+    priced = [with_levers(p, levers) for _, p in variants]
+    bills = bill_credit_levels(priced[0], priced, run.tickets, run.prevention, ctx)
     rows = []
-    for contract_index, point, levers, variants in jobs:
-        contract = with_levers(scenario.contracts[contract_index], levers)
-        run = simulate_contract(scenario, contract, incidents, clients, seed, replication)
-        facts = run_facts(scenario, run, ctx)
-        # The run's per-client costs, from its first billing (shared by the price lists after it).
-        costs = None
-        priced = [with_levers(p, levers) for _, p in variants]
-        bills = bill_credit_levels(priced[0], priced, run.tickets, run.prevention, ctx)
-        for (label, _), billed, made in zip(variants, priced, bills, strict=True):
-            row, flows, ledger = measure(scenario, billed, run, ctx, facts, made)
-            if costs is None:
-                costs = client_costs(run, ctx, flows)
-            months = client_months(scenario, billed, run, ctx, ledger, flows, costs)
-            valued = relationship_value(terms, months, users, option)
-            arrays: dict[str, np.ndarray] = {
-                "provider": valued.provider,
-                "client_stay": valued.client_stay,
-                "social_stay": valued.social_stay,
-                "exposure": valued.exposure,
+    for (label, _), billed, made in zip(variants, priced, bills, strict=True):
+        row, flows, ledger = measure(scenario, billed, run, ctx, facts, made)
+        if costs is None:
+            costs = client_costs(run, ctx, flows)
+        months = client_months(scenario, billed, run, ctx, ledger, flows, costs)
+        valued = relationship_value(terms, months, users, option)
+        arrays: dict[str, np.ndarray] = {
+            "provider": valued.provider,
+            "client_stay": valued.client_stay,
+            "social_stay": valued.social_stay,
+            "exposure": valued.exposure,
+        }
+        if label == "base":
+            arrays["departed"] = valued.departed
+            if contract.name == outside_contract(scenario):
+                arrays["client_cost"], arrays["social_cost"] = months.client_cost, months.social_cost
+        rows.append(
+            {
+                "contract": contract.name,
+                "variant": label,
+                "point": point,
+                "replication": replication,
+                **levers,
+                **{m: row[m] for m in REPORTED},
+                "clients_remaining": float(valued.remaining.mean()),
+                "clients_terminated": float(valued.terminated.mean()),
+                PER_CLIENT: arrays,
             }
-            if label == "base":
-                arrays["departed"] = valued.departed
-                if contract.name == reference:
-                    arrays["client_cost"], arrays["social_cost"] = months.client_cost, months.social_cost
-            rows.append(
-                {
-                    "contract": contract.name,
-                    "variant": label,
-                    "point": point,
-                    "replication": replication,
-                    **levers,
-                    **{m: row[m] for m in REPORTED},
-                    "clients_remaining": float(valued.remaining.mean()),
-                    "clients_terminated": float(valued.terminated.mean()),
-                    PER_CLIENT: arrays,
-                }
-            )
+        )
     return rows
 
 
