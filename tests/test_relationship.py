@@ -283,11 +283,14 @@ def test_a_break_even_fee_under_a_certainty_equivalent_moves_by_the_risk_premium
 
 
 def test_one_run_billed_under_several_credit_levels_shares_its_costs_without_changing_a_figure() -> None:
-    # The incentive analysis measures one managed run under each credit level of the design, computing the run's
-    # price-independent facts (cost ledger, ticket times, pool figures, per-client costs) once: every figure must
-    # be what measuring each price list on its own gives.
+    # The incentive analysis measures one managed run under each credit level of the design, billing every line
+    # but the credits once and computing the run's price-independent facts (cost ledger, ticket times, pool
+    # figures, per-client costs) once: every figure must be what measuring each price list on its own gives.
     import dataclasses
 
+    from simulator.contracts import sla
+    from simulator.contracts.billing import bill_credit_levels
+    from simulator.contracts.ledger import Ledger
     from simulator.engine.incidents import client_table, generate_incidents
     from simulator.engine.replication import simulate_contract
     from simulator.metrics import billing_context, measure, run_facts
@@ -304,18 +307,38 @@ def test_one_run_billed_under_several_credit_levels_shares_its_costs_without_cha
     variants = [managed, *(priced for _, priced in _design_variants(managed, sc))]
     assert len(variants) > 2
     facts = run_facts(sc, run, ctx)
+    bills = bill_credit_levels(managed, variants, run.tickets, run.prevention, ctx)
     costs = None
     credits = set()
-    for priced in variants:
-        row, flows, ledger = measure(sc, priced, run, ctx, facts)
+    for priced, billed in zip(variants, bills, strict=True):
+        row, flows, ledger = measure(sc, priced, run, ctx, facts, billed)
+        sla._LAST.clear()  # nothing remembered from the shared billing: this one is computed alone
         alone_row, alone_flows, alone_ledger = measure(sc, priced, run, ctx)
         assert row == pytest.approx(alone_row, nan_ok=True, rel=0, abs=0)
-        np.testing.assert_array_equal(ledger.cents, alone_ledger.cents)
+        for field in dataclasses.fields(Ledger):
+            np.testing.assert_array_equal(getattr(ledger, field.name), getattr(alone_ledger, field.name))
         if costs is None:
             costs = client_costs(run, ctx, flows)
         shared = client_months(sc, priced, run, ctx, ledger, flows, costs)
+        sla._LAST.clear()
         alone = client_months(sc, priced, run, ctx, alone_ledger, alone_flows)
         for field in dataclasses.fields(alone):
             np.testing.assert_array_equal(getattr(shared, field.name), getattr(alone, field.name))
         credits.add(row["sla_credits"])
     assert len(credits) > 1  # the price lists do bill differently
+
+
+def test_credit_levels_must_differ_only_in_their_credits() -> None:
+    from simulator.contracts.billing import bill_credit_levels
+    from simulator.engine.incidents import client_table, generate_incidents
+    from simulator.engine.replication import simulate_contract
+    from simulator.metrics import billing_context
+
+    sc = load_scenario("scenarios/incentives.yaml", {"horizon_months": 4, "warmup_months": 1})
+    managed = next(c for c in sc.contracts if c.sla_terms is not None)
+    clients = client_table(sc)
+    ctx = billing_context(sc, clients)
+    run = simulate_contract(sc, managed, generate_incidents(sc, clients, 0, sc.seed), clients, sc.seed, 0)
+    dearer = managed.model_copy(update={"fee_per_user_month": managed.fee_per_user_month + 1.0})
+    with pytest.raises(ValueError, match="more than its SLA credits"):
+        bill_credit_levels(managed, [managed, dearer], run.tickets, run.prevention, ctx)

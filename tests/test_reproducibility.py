@@ -232,3 +232,78 @@ def test_a_block_of_mixed_categories_gets_the_attributes_each_category_would_alo
         )
         for name, values in vars(alone).items():
             np.testing.assert_array_equal(getattr(mixed, name)[m], values, err_msg=f"{name}, category {c}")
+
+
+def _assert_same(a: object, b: object) -> None:
+    """Two runs (or records of them) equal field by field, arrays to the bit."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(a):
+        for field in dataclasses.fields(a):
+            _assert_same(getattr(a, field.name), getattr(b, field.name))
+    elif isinstance(a, np.ndarray):
+        np.testing.assert_array_equal(a, b)
+    else:
+        assert a == b
+
+
+def test_staffing_levels_run_together_as_each_would_alone() -> None:
+    # The incentive grid runs the staffing levels of a lever setting together, sharing what comes before the pool
+    # (thinning, routes, the recurrences drawn): each run must be what simulating its contract alone gives.
+    from simulator.engine.replication import simulate_contract, simulate_staffing
+
+    sc = load_scenario("scenarios/incentives.yaml", {"horizon_months": 6, "warmup_months": 1})
+    clients = client_table(sc)
+    incidents = generate_incidents(sc, clients, 1, sc.seed)
+    for contract in sc.contracts:
+        levels = [
+            contract.model_copy(update={"policy": contract.policy.model_copy(update={"technicians": t})})
+            for t in (1, 2, 4)
+        ]
+        together = list(simulate_staffing(sc, levels, incidents, clients, sc.seed, 1))
+        assert len(together) == len(levels)
+        for level, run in zip(levels, together, strict=True):
+            _assert_same(run, simulate_contract(sc, level, incidents, clients, sc.seed, 1))
+        # Staffing matters: the tickets start at other times.
+        assert not np.array_equal(together[0].tickets.started, together[2].tickets.started, equal_nan=True)
+    thorough = levels[0].model_copy(
+        update={"policy": levels[0].policy.model_copy(update={"thoroughness": 1.3})}
+    )
+    with pytest.raises(ValueError, match="more than its technicians"):
+        list(simulate_staffing(sc, [levels[0], thorough], incidents, clients, sc.seed, 1))
+
+
+def test_the_incidents_a_worker_keeps_are_those_generated_and_cannot_be_changed() -> None:
+    from simulator.studies import task_inputs
+
+    sc = load_scenario("scenarios/small-office.yaml", {"horizon_months": 3})
+    blob = task_inputs.pack(sc)
+    scenario, clients = task_inputs.unpack(blob)
+    assert scenario == sc
+    kept = task_inputs.incidents(blob, 2, 7)
+    assert task_inputs.incidents(blob, 2, 7) is kept  # the second task on the replication reads it again
+    fresh = generate_incidents(sc, client_table(sc), 2, 7)
+    _assert_same(kept, fresh)
+    with pytest.raises(ValueError, match="read-only"):
+        kept.occurred[0] = 0.0
+    more = task_inputs.incidents(blob, 2, 7, extra=0.1)
+    assert len(more) > len(kept)
+
+
+def test_a_worker_keeps_incidents_within_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulator.studies import task_inputs
+
+    sc = load_scenario("scenarios/small-office.yaml", {"horizon_months": 3})
+    blob = task_inputs.pack(sc)
+    sizes = [task_inputs._nbytes(generate_incidents(sc, client_table(sc), r, 1)) for r in range(3)]
+    # Room for all but one byte of three replications: the one used longest ago goes when the third comes.
+    monkeypatch.setattr(task_inputs, "INCIDENT_BYTES", sum(sizes) - 1)
+    first = task_inputs.incidents(blob, 0, 1)
+    second = task_inputs.incidents(blob, 1, 1)
+    task_inputs.incidents(blob, 0, 1)  # used again: now the newest
+    task_inputs.incidents(blob, 2, 1)
+    assert task_inputs.incidents(blob, 0, 1) is first
+    assert task_inputs.incidents(blob, 1, 1) is not second
+    # With no room at all the last one is still kept.
+    monkeypatch.setattr(task_inputs, "INCIDENT_BYTES", 0)
+    assert task_inputs.incidents(blob, 3, 1) is task_inputs.incidents(blob, 3, 1)

@@ -1,9 +1,8 @@
 """The technician pool: non-preemptive priority queue, FCFS within a priority, run on SimPy.
 
-SimPy is used as a bare event scheduler with callbacks (no process per ticket): a ticket costs its completion
-event, and an arrival event only when a technician is free and something else happens first (see ``run_pool``;
-1.34 events a ticket over the shipped incentive scenario's grid, where every arrival was an event before). The
-pool runs in *coverage time*, the clock with the technicians' off-duty hours cut out, so a job that spans closing
+SimPy is used as a bare event scheduler with callbacks (no process per ticket): a job costs one event, its end.
+Arrivals are not events: each end (or hiring) takes in the jobs that arrived by its time, and a free technician
+takes a job as it arrives when no event comes first (see ``run_pool``). The pool runs in *coverage time*, the clock with the technicians' off-duty hours cut out, so a job that spans closing
 time simply continues at the next opening; callers map times back to the clock.
 """
 
