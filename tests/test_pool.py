@@ -1,8 +1,9 @@
 """The technician pool against a plain event-list model of the same queue.
 
 The pool gives no arrival an event of its own (an end or a hiring takes in what has arrived by its time, a free
-technician takes an arrival as it comes when no event comes first); these tests hold it to the textbook model, where every arrival, end and hiring is an event: the same start
-and end of every job, with priorities, hiring and jobs added as others end (recurrences).
+technician takes an arrival as it comes when no event comes first); these tests hold it to the textbook model,
+where every arrival, end and hiring is an event: the same start and end of every job, with priorities, hiring and
+jobs added as others end (recurrences).
 """
 
 from __future__ import annotations

@@ -280,6 +280,7 @@ def test_the_incidents_a_worker_keeps_are_those_generated_and_cannot_be_changed(
     blob = task_inputs.pack(sc)
     scenario, clients = task_inputs.unpack(blob)
     assert scenario == sc
+    assert clients.count == client_table(sc).count
     kept = task_inputs.incidents(blob, 2, 7)
     assert task_inputs.incidents(blob, 2, 7) is kept  # the second task on the replication reads it again
     fresh = generate_incidents(sc, client_table(sc), 2, 7)

@@ -2,8 +2,9 @@
 
 SimPy is used as a bare event scheduler with callbacks (no process per ticket): a job costs one event, its end.
 Arrivals are not events: each end (or hiring) takes in the jobs that arrived by its time, and a free technician
-takes a job as it arrives when no event comes first (see ``run_pool``). The pool runs in *coverage time*, the clock with the technicians' off-duty hours cut out, so a job that spans closing
-time simply continues at the next opening; callers map times back to the clock.
+takes a job as it arrives when no event comes first (see ``run_pool``). The pool runs in *coverage time*, the
+clock with the technicians' off-duty hours cut out, so a job that spans closing time simply continues at the next
+opening; callers map times back to the clock.
 """
 
 from __future__ import annotations
