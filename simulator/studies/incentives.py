@@ -20,9 +20,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+import threading
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -637,12 +638,17 @@ def analyze_incentives(
     total = 3 * n + (len(scenario.contracts) * len(ROLES) if settings.refine else 0)
     done = 0
 
+    counting = threading.Lock()  # the refinements of several contracts count from threads of their own
+
     def tick() -> None:
         nonlocal done, total
-        done += 1
-        total = max(total, done)  # the ranking's stages may take more replication tasks than one grid pass
-        if steps is not None:
-            steps(done, total)
+        with counting:
+            done += 1
+            total = max(
+                total, done
+            )  # the ranking's stages may take more replication tasks than one grid pass
+            if steps is not None:
+                steps(done, total)
 
     # Ctrl-C is the parent's to handle: it stops the pool at once, keeping what is saved.
     pool = process_pool(workers, ignore_interrupt=True) if workers > 1 else None
@@ -707,13 +713,25 @@ def analyze_incentives(
 
         # Refinement of continuous levers around each role's grid optimum.
         if settings.refine:
-            extra = []
-            for i, c in enumerate(scenario.contracts):
+            todo = [c.name for c in scenario.contracts if any((c.name, r) not in found for r in ROLES)]
+            if todo:
+                say(
+                    f"refining {', '.join(todo)}"
+                    + (" side by side" if pool is not None and len(todo) > 1 else "")
+                )
+
+            def refine_contract(i: int) -> tuple[dict[str, pd.DataFrame], list[Evaluations]]:
+                """A contract's roles refined in turn (later roles number their points after the earlier ones'
+                and may start from them), and the settings it simulated."""
+                c = scenario.contracts[i]
                 mine = base[base["contract"] == c.name]
+                known = list(simulated)
+                out: dict[str, pd.DataFrame] = {}
                 for role in ROLES:
-                    if (c.name, role) not in found:
-                        say(f"refining {c.name} / {role}")
-                        found[(c.name, role)] = _refine(
+                    if (c.name, role) in found:
+                        out[role] = found[(c.name, role)]
+                    else:
+                        out[role] = _refine(
                             scenario,
                             i,
                             mine,
@@ -726,12 +744,26 @@ def analyze_incentives(
                             reservation,
                             outside,
                             saved,
-                            simulated,
+                            known,
                         )
                         tick()
-                    # Later roles number their points after these, and may start from them.
-                    mine = pd.concat([mine, found[(c.name, role)]], ignore_index=True)
-                    extra.append(found[(c.name, role)])
+                    mine = pd.concat([mine, out[role]], ignore_index=True)
+                return out, known[len(simulated) :]
+
+            # The contracts are independent: with worker processes, their refinements run side by side, so that
+            # the workers have the next setting's replications while one contract's search picks its next point.
+            indices = range(len(scenario.contracts))
+            if pool is not None:
+                with ThreadPoolExecutor(len(indices)) as threads:
+                    refined = list(threads.map(refine_contract, indices))
+            else:
+                refined = [refine_contract(i) for i in indices]
+            extra = []
+            for c, (out, settings_simulated) in zip(scenario.contracts, refined, strict=True):
+                simulated += settings_simulated
+                for role in ROLES:
+                    found[(c.name, role)] = out[role]
+                    extra.append(out[role])
             base = pd.concat([base, *extra], ignore_index=True)
         best = _best_table(scenario, base, reservation)
         say("curves through each optimum")
