@@ -265,12 +265,14 @@ class Managed(ContractKind):
                 Unit.EACH,
             )
         )
-        # The lines before the credits and after them, made once: a level's bill puts its credits between.
+        # What the credits are worked out from, and the lines before and after them, made once: a level's bill puts
+        # its credits between.
+        month = self.sla_month(log, ctx, schedule, outcomes) if outcomes is not None else None
         before = Ledger.build(lines)
         after = Ledger.build(early_termination_lines(self.term, base, ctx, for_cause=exits >= 0))
         bills = []
         for level in levels:
-            credit = level.credits(log, ctx, schedule, outcomes) * active
+            credit = level.credits(month, schedule) * active
             credits = Ledger.build(
                 [(months, Party.PROVIDER, clients, Account.SLA_CREDIT, credit.ravel(), None)]
             )
@@ -298,22 +300,14 @@ class Managed(ContractKind):
             quantity[alone], unit[alone] = count[alone], code
         return quantity, unit
 
-    def credits(
-        self,
-        log: TicketLog,
-        ctx: BillingContext,
-        fee_cm: np.ndarray,
-        outcomes: dict[str, np.ndarray] | None = None,
-    ) -> np.ndarray:
-        """SLA credit per client and month, after the cap [currency]; shape (clients, months), as ``fee_cm``,
-        each client's fee in each month. ``outcomes``: the log's :meth:`sla_outcomes`, when known."""
+    def sla_month(
+        self, log: TicketLog, ctx: BillingContext, fee_cm: np.ndarray, outcomes: dict[str, np.ndarray]
+    ) -> SlaMonth:
+        """What the credits are worked out from, per client and month: the in-scope tickets, the breaches, the
+        downtime and ``fee_cm``, each client's fee in each month. ``outcomes``: the log's :meth:`sla_outcomes`."""
         shape = fee_cm.shape
-        scheme = self.sla.credit
-        if scheme is None:
-            return np.zeros(shape)
-        sla = self.sla_outcomes(log, ctx) if outcomes is None else outcomes
-        scope, breach = sla["in_scope"], sla["breach"]
-        month = SlaMonth(
+        scope, breach = outcomes["in_scope"], outcomes["breach"]
+        return SlaMonth(
             tickets=by_client_month(log.client[scope], log.month[scope], shape),
             breaches=by_client_month(log.client[breach], log.month[breach], shape),
             downtime_user_hours=by_client_month(
@@ -321,6 +315,13 @@ class Managed(ContractKind):
             ),
             fee=fee_cm,
         )
+
+    def credits(self, month: SlaMonth | None, fee_cm: np.ndarray) -> np.ndarray:
+        """SLA credit per client and month, after the cap [currency]; shape (clients, months), as ``fee_cm``,
+        each client's fee in each month. ``month``: the :meth:`sla_month` figures (None: no credit scheme)."""
+        scheme = self.sla.credit
+        if scheme is None or month is None:
+            return np.zeros(fee_cm.shape)
         credit = scheme.credit(month)
         if self.sla.cap_percent_of_fee is not None:
             # Capped in whole cents, as posted: the cap is the share of the fee's cents rounded down (a few ulps of
