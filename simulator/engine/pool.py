@@ -19,8 +19,6 @@ import numpy as np
 import simpy
 from simpy.events import NORMAL
 
-heappush = heapq.heappush
-
 __all__ = ["Job", "PoolResult", "run_pool"]
 
 Job = tuple[float, int, float]
@@ -41,7 +39,7 @@ class _Due(simpy.events.Timeout):
         self._ok = True
         self.n = n
         # ``env.schedule(self, NORMAL, delay)``, inlined.
-        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))  # type: ignore[attr-defined]
+        heapq.heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))  # type: ignore[attr-defined]
 
 
 def _delay(now: float, at: float) -> float:
