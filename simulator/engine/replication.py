@@ -4,7 +4,8 @@ The incident set is shared by every contract of the replication; here a contract
 its security stack), routes each incident (self-handled, auto-remediated, fixed by the client's own IT, ticket),
 queues the tickets and the prevention work on the technician pool, spawns recurrences of fixes that do not hold,
 and measures downtime. Each step is a function of its own module (``routing``, ``recurrences``, ``jobs``,
-``logs``); :func:`simulate_plan` lists them in order.
+``logs``), listed in order in two halves: what comes before the pool (``_before_pool``, which the staffing levels
+of :func:`simulate_staffing` share) and the pool's run with what follows it (``_run_pool``).
 """
 
 from __future__ import annotations

@@ -715,10 +715,8 @@ def analyze_incentives(
         if settings.refine:
             todo = [c.name for c in scenario.contracts if any((c.name, r) not in found for r in ROLES)]
             if todo:
-                say(
-                    f"refining {', '.join(todo)}"
-                    + (" side by side" if pool is not None and len(todo) > 1 else "")
-                )
+                side = pool is not None and len(todo) > 1
+                say(f"refining {len(todo)} contracts side by side" if side else f"refining {', '.join(todo)}")
 
             def refine_contract(i: int) -> tuple[dict[str, pd.DataFrame], list[Evaluations]]:
                 """A contract's roles refined in turn (later roles number their points after the earlier ones'
