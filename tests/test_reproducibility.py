@@ -308,3 +308,41 @@ def test_a_worker_keeps_incidents_within_its_budget(monkeypatch: pytest.MonkeyPa
     # With no room at all the last one is still kept.
     monkeypatch.setattr(task_inputs, "INCIDENT_BYTES", 0)
     assert task_inputs.incidents(blob, 3, 1) is task_inputs.incidents(blob, 3, 1)
+
+
+@pytest.mark.parametrize(
+    "name", ["baseline", "contract-menu", "downtime-sensitive-practice", "small-office", "transition"]
+)
+def test_replications_run_side_by_side_as_each_would_alone(name: str) -> None:
+    # A run batches small replications: their incidents are stacked as one portfolio (the clients once per
+    # replication), each with its own pool and streams. Every contract's run of every replication must be, to the
+    # bit, what simulating that replication alone gives: the ticket log (clients, incident numbers and parent rows
+    # numbered as alone), the prevention log and every monthly figure.
+    from simulator.engine.replication import contract_setup, simulate_contract, simulate_replications
+
+    sc = load_scenario(f"scenarios/{name}.yaml", {"horizon_months": 5, "warmup_months": 1})
+    clients = client_table(sc)
+    replications = [3, 4, 7]
+    incidents = [generate_incidents(sc, clients, r, sc.seed) for r in replications]
+    for contract in sc.contracts:
+        setup = contract_setup(sc, contract, clients)
+        together = simulate_replications(sc, setup, incidents, clients, sc.seed, replications)
+        for r, inc, run in zip(replications, incidents, together, strict=True):
+            _assert_same(run, simulate_contract(sc, contract, inc, clients, sc.seed, r, setup))
+        assert len({len(run.tickets) for run in together}) > 1 or len(together[0].tickets) == 0
+
+
+def test_a_run_batches_small_replications_and_gives_every_worker_a_batch() -> None:
+    from simulator.studies.run import MOST_BATCHED, batches
+
+    small = load_scenario("scenarios/small-office.yaml")
+    one = batches(small, 40, 1)
+    assert [r for batch in one for r in batch] == list(range(40))
+    assert max(len(b) for b in one) == MOST_BATCHED
+    two = batches(small, 10, 2)
+    assert [len(b) for b in two] == [5, 5]  # one batch per worker process
+    base = load_scenario("scenarios/baseline.yaml")
+    big = base.model_copy(
+        update={"clients": [c.model_copy(update={"count": c.count * 20}) for c in base.clients]}
+    )
+    assert all(len(b) == 1 for b in batches(big, 6, 1))  # a large replication runs alone

@@ -74,10 +74,18 @@ class JobQueue:
         return JobQueue(self.arrival, self.priority, self.service, array("q", self.job_row))
 
 
-def queue_jobs(priority: np.ndarray, routes: Routes, prevention: PreventionJobs, first: int) -> JobQueue:
+def queue_jobs(
+    priority: np.ndarray,
+    routes: Routes,
+    prevention: PreventionJobs,
+    first: int,
+    among: np.ndarray | None = None,
+) -> JobQueue:
     """The tickets among the first ``first`` incidents (of priority ``priority``, routed as ``routes``: hands-on
-    plus travel hours) and the prevention jobs (lowest priority), in order of arrival."""
-    ticket_idx = np.flatnonzero(routes.handling[:first] == Handling.TICKET)
+    plus travel hours; only those ``among`` marks, when given) and the prevention jobs (lowest priority), in order
+    of arrival."""
+    ticket = routes.handling[:first] == Handling.TICKET
+    ticket_idx = np.flatnonzero(ticket if among is None else ticket & among)
     n_p = len(prevention.arrival)
     arrival = np.concatenate([routes.arrival[ticket_idx], prevention.arrival])
     priority = np.concatenate([priority[ticket_idx], np.full(n_p, PREVENTION_PRIORITY)])

@@ -64,6 +64,16 @@ class PoolResult:
     start: np.ndarray
     end: np.ndarray
 
+    @staticmethod
+    def concat(parts: list[PoolResult]) -> PoolResult:
+        """The jobs of several pools, one pool's after the other's."""
+        return PoolResult(
+            **{
+                f: np.concatenate([getattr(p, f) for p in parts])
+                for f in ("arrival", "priority", "service", "start", "end")
+            }
+        )
+
 
 def run_pool(
     arrival: np.ndarray,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,13 +72,18 @@ def draw_recurrences(
     routes: Routes,
     levers: Levers,
     months: int,
-    rng: np.random.Generator,
+    rngs: Sequence[np.random.Generator],
+    per_stream: int | None = None,
 ) -> Recurrences:
     """Draw every potential recurrence of the tickets in ``inc`` (routed and timed as ``routes``), up to
     :data:`MAX_RECURRENCE_DEPTH` levels, and route each under its parent's contract.
 
     The levels are drawn one after the other (whether a child recurs in turn is its own uniform's to say); their
     attributes and routes, functions of each child's uniforms alone, are then worked out for every level at once.
+    ``rngs``: one stream, or one per replication of a stack (see
+    :func:`~simulator.engine.replication.simulate_replications`) whose clients are numbered replication by
+    replication, ``per_stream`` clients each: a replication's children get its stream's draws in the order one
+    replication alone would draw them.
     """
     n_categories = len(scenario.incidents.categories)
     child_links: list[np.ndarray] = [np.full(len(inc), -1, dtype=np.int64)]
@@ -93,8 +98,14 @@ def draw_recurrences(
         idx = np.flatnonzero(parent_mask)
         if len(idx) == 0:
             break
-        u = rng.random((len(idx), U.COUNT))  # a child of the same client and category, fresh draws
         category, client, contract = category[idx], client[idx], contract[idx]
+        # A child of the same client and category, fresh draws.
+        if len(rngs) == 1:
+            u = rngs[0].random((len(idx), U.COUNT))
+        else:
+            # Parents come replication by replication (the stack's rows, and each level's, are in that order).
+            counts = np.bincount(client // (per_stream or 1), minlength=len(rngs))
+            u = np.concatenate([rng.random((int(c), U.COUNT)) for rng, c in zip(rngs, counts, strict=True)])
         child_links[-1][idx] = offset + np.arange(len(idx))
         uniforms.append(u)
         categories.append(category)

@@ -10,6 +10,8 @@ of :func:`simulate_staffing` share) and the pool's run with what follows it (``_
 
 from __future__ import annotations
 
+import dataclasses
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -24,6 +26,7 @@ from .incidents import ClientTable, IncidentSet
 from .jobs import JobQueue, PreventionJobs, prevention_jobs, queue_jobs, run_jobs
 from .logs import prevention_log, settle, ticket_log, workload
 from .plan import Clocks, Levers, Plan, contract_levers, month_of, recurrence_probability
+from .pool import PoolResult
 from .recurrences import Recurrences, draw_recurrences, recurrence_callback
 from .routing import route, thin_by_prevention, thin_by_security, time_tickets
 
@@ -36,6 +39,7 @@ __all__ = [
     "recurrence_probability",
     "simulate_contract",
     "simulate_plan",
+    "simulate_replications",
     "simulate_staffing",
 ]
 
@@ -125,9 +129,27 @@ def simulate_plan(
     if setup is None:
         setup = plan_setup(scenario, plan, clients)
     assert setup.plan is plan
-    return _run_pool(
-        scenario, setup, incidents, _before_pool(scenario, setup, incidents, clients, seed, replication)
-    )
+    staged = _before_pool(scenario, setup, [incidents], clients, seed, [replication])
+    return _run_pool(scenario, setup, clients, staged)[0]
+
+
+def simulate_replications(
+    scenario: Scenario,
+    setup: PlanSetup,
+    incidents: Sequence[IncidentSet],
+    clients: ClientTable,
+    seed: int,
+    replications: Sequence[int],
+) -> list[ContractRun]:
+    """Run one plan (``setup``, its :func:`plan_setup`) over several replications at once, each over its own
+    incidents (``incidents[k]`` those of replication ``replications[k]``), each with its own technician pool and
+    random streams: every run is what :func:`simulate_plan` gives for its replication.
+
+    The replications are stacked as one portfolio whose clients are the scenario's once per replication: the steps
+    before the pool (thinning, routing, the recurrences drawn) and after it (settling, the ticket log) run once
+    over all of them, which is most of the cost of a small replication."""
+    staged = _before_pool(scenario, setup, incidents, clients, seed, replications)
+    return _run_pool(scenario, setup, clients, staged)
 
 
 def simulate_staffing(
@@ -152,58 +174,106 @@ def simulate_staffing(
                 f"contract '{other.name}' differs from '{first.name}' in more than its technicians"
             )
     setups = [contract_setup(scenario, c, clients) for c in contracts]
-    staged = _before_pool(scenario, setups[0], incidents, clients, seed, replication)
+    staged = _before_pool(scenario, setups[0], [incidents], clients, seed, [replication])
     for k, setup in enumerate(setups):
         # The pool settles the recurrences' times in the chain and adds them to the queue: each level its own.
-        yield _run_pool(scenario, setup, incidents, staged if k == len(setups) - 1 else staged.copy())
+        yield _run_pool(scenario, setup, clients, staged if k == len(setups) - 1 else staged.copy())[0]
 
 
 @dataclass
 class _Staged:
-    """What the pool's run starts from: the incidents that got past prevention and the security stack with their
-    routes and drawn recurrences, the jobs queued, and the incidents prevention and the stack removed."""
+    """What the pools' runs start from, for a stack of replications (one, or several side by side, their clients
+    numbered replication by replication): the incidents that got past prevention and the security stack with their
+    routes and drawn recurrences, each replication's jobs queued, and when and for which replication the incidents
+    prevention and the stack removed would have occurred."""
 
     chain: Recurrences
-    queue: JobQueue
-    prevented: np.ndarray  # bool per incident of the replication
-    stopped: np.ndarray  # occurrence times of those the stack stopped
+    queues: list[JobQueue]
+    assignment: np.ndarray  # the plan's assignment, once per replication
+    prevented: tuple[np.ndarray, np.ndarray]  # (occurrence [clock hours], replication)
+    stopped: tuple[np.ndarray, np.ndarray]
 
     def copy(self) -> _Staged:
-        """A copy whose chain and queue a run of the pool may change without changing these."""
-        return _Staged(self.chain.copy(), self.queue.copy(), self.prevented, self.stopped)
+        """A copy whose chain and queues a run of the pools may change without changing these."""
+        return _Staged(
+            self.chain.copy(), [q.copy() for q in self.queues], self.assignment, self.prevented, self.stopped
+        )
+
+
+def _stack(
+    incidents: Sequence[IncidentSet], clients: ClientTable, plan: Plan
+) -> tuple[IncidentSet, ClientTable, Plan]:
+    """Several replications' incidents as one set whose clients are numbered replication by replication, with the
+    client table and the plan repeated as many times; one replication as it is."""
+    if len(incidents) == 1:
+        return incidents[0], clients, plan
+    n = clients.count
+    stacked = IncidentSet.concat(
+        [dataclasses.replace(s, client=s.client + k * n) for k, s in enumerate(incidents)]
+    )
+    table = ClientTable(
+        **{f.name: np.tile(getattr(clients, f.name), len(incidents)) for f in dataclasses.fields(clients)}
+    )
+    return stacked, table, dataclasses.replace(plan, assignment=np.tile(plan.assignment, (len(incidents), 1)))
 
 
 def _before_pool(
     scenario: Scenario,
     setup: PlanSetup,
-    incidents: IncidentSet,
+    incidents: Sequence[IncidentSet],
     clients: ClientTable,
     seed: int,
-    replication: int,
+    replications: Sequence[int],
 ) -> _Staged:
-    plan, clocks, levers = setup.plan, setup.clocks, setup.levers
+    clocks, levers = setup.clocks, setup.levers
     months = clocks.months
-    inc, inc_contract, prevented = thin_by_prevention(incidents, plan, levers, months)
-    inc, inc_contract, stopped = thin_by_security(inc, inc_contract, levers)
-    routes = time_tickets(inc, route(inc, inc_contract, False, levers, clients, months), clocks)
-    rng = stream(seed, replication, "recurrence")
-    chain = draw_recurrences(scenario, clients, inc, routes, levers, months, rng)
+    n = clients.count
+    stacked, table, plan = _stack(incidents, clients, setup.plan)
+    inc, inc_contract, prevented = thin_by_prevention(stacked, plan, levers, months)
+    prevented_at = (stacked.occurred[prevented], stacked.client[prevented] // max(n, 1))
+    del stacked, prevented
+    past, inc_contract, stopped = thin_by_security(inc, inc_contract, levers)
+    stopped_at = (inc.occurred[stopped], inc.client[stopped] // max(n, 1))
+    inc = past
+    del past, stopped
+    routes = time_tickets(inc, route(inc, inc_contract, False, levers, table, months), clocks)
+    rngs = [stream(seed, r, "recurrence") for r in replications]
+    chain = draw_recurrences(scenario, table, inc, routes, levers, months, rngs, n)
     # The chain holds what the rest needs (these first); letting go keeps the peak memory down.
     del inc, routes
-    queue = queue_jobs(chain.incidents.priority, chain.routes, setup.prevention, chain.first)
-    return _Staged(chain, queue, prevented, stopped)
+    first = chain.first
+    if len(replications) == 1:
+        queues = [queue_jobs(chain.incidents.priority, chain.routes, setup.prevention, first)]
+    else:
+        mine = chain.incidents.client[:first] // n
+        queues = [
+            queue_jobs(chain.incidents.priority, chain.routes, setup.prevention, first, mine == k)
+            for k in range(len(replications))
+        ]
+    return _Staged(chain, queues, plan.assignment, prevented_at, stopped_at)
 
 
-def _run_pool(scenario: Scenario, setup: PlanSetup, incidents: IncidentSet, staged: _Staged) -> ContractRun:
+def _run_pool(
+    scenario: Scenario, setup: PlanSetup, clients: ClientTable, staged: _Staged
+) -> list[ContractRun]:
     plan, clocks, levers, prevention = setup.plan, setup.clocks, setup.levers, setup.prevention
     months = clocks.months
-    chain, queue, prevented, stopped = staged.chain, staged.queue, staged.prevented, staged.stopped
+    n = clients.count
+    chain, queues, assignment = staged.chain, staged.queues, staged.assignment
+    prevented, stopped = staged.prevented, staged.stopped
     del staged  # the chain is used up below
-    on_done, reports = recurrence_callback(chain, queue.job_row, plan.assignment, clocks)
-    pool = run_jobs(queue, plan, clocks, on_done, reports)
-    del on_done  # it holds the chain's arrays: settle lets go of them as it copies them
-    outcome = settle(chain, queue.job_row, pool, clocks)
-    del chain
+    pools = []
+    for queue in queues:
+        on_done, reports = recurrence_callback(chain, queue.job_row, assignment, clocks)
+        pools.append(run_jobs(queue, plan, clocks, on_done, reports))
+        del on_done  # it holds the chain's arrays: settle lets go of them as it copies them
+    if len(queues) == 1:
+        job_row, pool = queues[0].job_row, pools[0]
+    else:
+        job_row = array("q", b"".join(q.job_row.tobytes() for q in queues))
+        pool = PoolResult.concat(pools)
+    outcome = settle(chain, job_row, pool, clocks)
+    del chain, job_row, pool
     log = ticket_log(
         outcome,
         clocks,
@@ -213,24 +283,62 @@ def _run_pool(scenario: Scenario, setup: PlanSetup, incidents: IncidentSet, stag
     )
     ticket_contract = outcome.routes.contract.astype(np.int64)
     del outcome
-    prevention_done, prevention_contract = prevention_log(prevention, queue.job_row, pool, clocks)
-    work = workload(log, prevention, pool, plan, clocks)
-    return ContractRun(
-        tickets=log,
-        prevention=prevention_done,
-        technicians_by_month=plan.technicians.astype(np.int64),
-        monitored_endpoints_by_month=setup.monitored_endpoints,
-        prevented_by_month=np.bincount(month_of(incidents.occurred[prevented], months), minlength=months),
-        stopped_by_month=np.bincount(month_of(stopped, months), minlength=months),
-        security_cost_by_month=setup.security_cost,
-        busy_hours_by_month=work.busy,
-        offered_hours_by_month=work.offered,
-        overtime_hours=work.overtime,
-        coverage_hours_by_month=work.coverage,
-        productive_hours_by_month=work.productive,
-        ticket_contract=ticket_contract,
-        prevention_contract=prevention_contract,
-    )
+    logs = [log] if len(queues) == 1 else _split(log, len(queues), n)
+    runs = []
+    for k, (queue, pool, mine) in enumerate(zip(queues, pools, logs, strict=True)):
+        prevention_done, prevention_contract = prevention_log(prevention, queue.job_row, pool, clocks)
+        work = workload(mine, prevention, pool, plan, clocks)
+        runs.append(
+            ContractRun(
+                tickets=mine,
+                prevention=prevention_done,
+                technicians_by_month=plan.technicians.astype(np.int64),
+                monitored_endpoints_by_month=setup.monitored_endpoints,
+                prevented_by_month=_by_month(prevented, k, months),
+                stopped_by_month=_by_month(stopped, k, months),
+                security_cost_by_month=setup.security_cost,
+                busy_hours_by_month=work.busy,
+                offered_hours_by_month=work.offered,
+                overtime_hours=work.overtime,
+                coverage_hours_by_month=work.coverage,
+                productive_hours_by_month=work.productive,
+                ticket_contract=ticket_contract
+                if len(queues) == 1
+                else ticket_contract[log.client // n == k],
+                prevention_contract=prevention_contract,
+            )
+        )
+    return runs
+
+
+def _by_month(when: tuple[np.ndarray, np.ndarray], replication: int, months: int) -> np.ndarray:
+    """How many of the incidents at ``when`` (occurrence, replication) the replication had, by month."""
+    times, of = when
+    return np.bincount(month_of(times[of == replication], months), minlength=months)
+
+
+def _split(log: TicketLog, replications: int, n: int) -> list[TicketLog]:
+    """A stacked ticket log as one log per replication, its rows in the order they were in, its clients, incident
+    numbers and parent rows numbered as the replication's own log numbers them."""
+    of = log.client // n
+    local = np.zeros(len(log), dtype=np.int64)
+    out = []
+    for k in range(replications):
+        mask = of == k
+        local[mask] = np.arange(int(mask.sum()))
+        out.append(mask)
+    logs = []
+    for k, mask in enumerate(out):
+        mine = log.take(mask)
+        logs.append(
+            dataclasses.replace(
+                mine,
+                incident=np.arange(len(mine), dtype=np.int64),
+                client=mine.client - k * n,
+                parent=np.where(mine.parent >= 0, local[np.maximum(mine.parent, 0)], -1),
+            )
+        )
+    return logs
 
 
 def security_cost(plan: Plan, levers: Levers, clients: ClientTable) -> np.ndarray:

@@ -76,8 +76,8 @@ def thin_by_prevention(
 def thin_by_security(
     s: IncidentSet, ci: np.ndarray, levers: Levers
 ) -> tuple[IncidentSet, np.ndarray, np.ndarray]:
-    """The incidents that get past each one's contract's security stack, their contracts, and the occurrence
-    times of those it stopped [clock hours].
+    """The incidents that get past each one's contract's security stack, their contracts, and the mask of those
+    in ``s`` it stopped.
 
     An incident survives when its own uniform falls below the stack's multiplier for its category (major
     incidents: ``major_probability``), so a stronger stack's survivors are among a weaker one's. A surviving major
@@ -86,14 +86,14 @@ def thin_by_security(
     """
     sec = levers.security
     if not sec.used:
-        return s, ci, np.zeros(0)
+        return s, ci, np.zeros(len(s), dtype=bool)
     stopped = s.u_security >= sec.survival[ci, s.category]
     kept, kept_ci = s.take(~stopped), ci[~stopped]
     major = kept.category == sec.survival.shape[1] - 1
     if major.any():
         kept.outage_hours = np.where(major, kept.outage_hours * sec.major_outage[kept_ci], kept.outage_hours)
         kept.effort = np.where(major, kept.effort * sec.major_effort[kept_ci], kept.effort)
-    return kept, kept_ci, s.occurred[stopped]
+    return kept, kept_ci, stopped
 
 
 def route(

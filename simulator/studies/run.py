@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any, TypeVar
 
@@ -18,14 +18,17 @@ from simulator.base.records import BillingContext
 from simulator.config import Scenario
 from simulator.contracts.invoices import invoice_lines
 from simulator.engine.incidents import ClientTable, client_table, generate_incidents
-from simulator.engine.replication import PlanSetup, contract_setup, simulate_contract
+from simulator.engine.replication import PlanSetup, contract_setup, simulate_replications
 from simulator.metrics import METRICS, billing_context, measure, ticket_time_counts, time_edges
+
+from .estimate import expected_incidents
 
 __all__ = [
     "Results",
     "paired_differences",
     "replications_to_separate",
     "run_replication",
+    "run_replications",
     "run_tasks",
     "simulate",
     "summarize",
@@ -106,48 +109,78 @@ def run_replication(
     replication (number 0) also returns its invoice lines over the measured months. Without ``series`` only the
     replication's totals are kept (no monthly series, no ticket-time histograms). ``prepared``: the scenario's
     :func:`prepare`, when one process runs many replications."""
+    return run_replications(scenario, [replication], seed, keep_tickets, keep_invoices, series, prepared)[0]
+
+
+def run_replications(
+    scenario: Scenario,
+    replications: Sequence[int],
+    seed: int,
+    keep_tickets: bool = False,
+    keep_invoices: bool = False,
+    series: bool = True,
+    prepared: Prepared | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`run_replication` of each of ``replications``, simulated side by side (see
+    :func:`~simulator.engine.replication.simulate_replications`): the same numbers, at a fraction of the fixed
+    cost of small replications."""
     if prepared is None:
         prepared = prepare(scenario)
     clients, ctx, edges = prepared.clients, prepared.ctx, prepared.edges
-    incidents = generate_incidents(scenario, clients, replication, seed)
-    rows: list[dict[str, Any]] = []
-    monthly: list[dict[str, np.ndarray]] = []
-    tickets: list[pd.DataFrame] = []
-    invoices: list[pd.DataFrame] = []
-    times: dict[str, dict[str, np.ndarray]] = {}
+    incidents = [generate_incidents(scenario, clients, r, seed) for r in replications]
+    collected = [_Collected() for _ in replications]
+    measured = np.arange(scenario.horizon_months) >= scenario.warmup_months
+    k = int(measured.sum())
     for contract, setup in zip(scenario.contracts, prepared.setups, strict=True):
-        run = simulate_contract(scenario, contract, incidents, clients, seed, replication, setup)
-        row, flows, ledger = measure(scenario, contract, run, ctx)
-        if keep_invoices and replication == 0:
-            lines = invoice_lines(ledger, run.tickets, ctx, contract.name)
-            invoices.append(lines[lines["month"] >= scenario.warmup_months])
-        rows.append({"contract": contract.name, "replication": replication, "seed": seed, **row})
-        if keep_tickets:
-            t = run.tickets.to_frame()
-            t.insert(0, "replication", replication)
-            t.insert(0, "contract", contract.name)
-            tickets.append(t)
-        if series:
-            times[contract.name] = ticket_time_counts(scenario, run, ctx, edges)
-            measured = np.arange(scenario.horizon_months) >= scenario.warmup_months
-            k = int(measured.sum())
-            monthly.append(
-                {
-                    "contract": np.full(k, contract.name, dtype=object),
-                    "replication": np.full(k, replication, dtype=np.int64),
-                    "month": np.arange(scenario.horizon_months)[measured],
-                    **{name: np.asarray(values)[measured] for name, values in flows.series().items()},
-                }
-            )
-        del run, ledger, flows  # before the next contract's run: one contract's logs in memory at a time
-    return {
-        "rows": rows,
-        # Columns of arrays rather than a frame: a frame's own overhead, per replication, would outweigh its rows.
-        "monthly": {c: np.concatenate([m[c] for m in monthly]) for c in monthly[0]} if monthly else None,
-        "tickets": pd.concat(tickets) if tickets else None,
-        "times": times,
-        "invoices": pd.concat(invoices, ignore_index=True) if invoices else None,
-    }
+        runs = simulate_replications(scenario, setup, incidents, clients, seed, replications)
+        for replication, run, out in zip(replications, runs, collected, strict=True):
+            row, flows, ledger = measure(scenario, contract, run, ctx)
+            if keep_invoices and replication == 0:
+                lines = invoice_lines(ledger, run.tickets, ctx, contract.name)
+                out.invoices.append(lines[lines["month"] >= scenario.warmup_months])
+            out.rows.append({"contract": contract.name, "replication": replication, "seed": seed, **row})
+            if keep_tickets:
+                t = run.tickets.to_frame()
+                t.insert(0, "replication", replication)
+                t.insert(0, "contract", contract.name)
+                out.tickets.append(t)
+            if series:
+                out.times[contract.name] = ticket_time_counts(scenario, run, ctx, edges)
+                out.monthly.append(
+                    {
+                        "contract": np.full(k, contract.name, dtype=object),
+                        "replication": np.full(k, replication, dtype=np.int64),
+                        "month": np.arange(scenario.horizon_months)[measured],
+                        **{name: np.asarray(values)[measured] for name, values in flows.series().items()},
+                    }
+                )
+            del ledger, flows
+        # Before the next contract's runs: one contract's logs in memory at a time.
+        del runs
+    return [out.result() for out in collected]
+
+
+@dataclass
+class _Collected:
+    """What :func:`run_replications` keeps of one replication, contract by contract."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    monthly: list[dict[str, np.ndarray]] = field(default_factory=list)
+    tickets: list[pd.DataFrame] = field(default_factory=list)
+    invoices: list[pd.DataFrame] = field(default_factory=list)
+    times: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+
+    def result(self) -> dict[str, Any]:
+        monthly = self.monthly
+        return {
+            "rows": self.rows,
+            # Columns of arrays rather than a frame: a frame's own overhead, per replication, would outweigh its
+            # rows.
+            "monthly": {c: np.concatenate([m[c] for m in monthly]) for c in monthly[0]} if monthly else None,
+            "tickets": pd.concat(self.tickets) if self.tickets else None,
+            "times": self.times,
+            "invoices": pd.concat(self.invoices, ignore_index=True) if self.invoices else None,
+        }
 
 
 def _times_frame(scenario: Scenario, totals: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
@@ -174,8 +207,29 @@ def _times_frame(scenario: Scenario, totals: dict[str, dict[str, np.ndarray]]) -
     return frame[frame["count"] > 0].reset_index(drop=True)
 
 
-def _replication_task(args: tuple[Scenario, int, int, bool, bool, bool, Prepared | None]) -> dict[str, Any]:
-    return run_replication(*args)
+def _replications_task(
+    args: tuple[Scenario, list[int], int, bool, bool, bool, Prepared | None],
+) -> list[dict[str, Any]]:
+    return run_replications(*args)
+
+
+BATCH_INCIDENTS = 20_000
+"""About how many incidents (expected, all replications together) the replications simulated side by side in one
+task may have: small replications are batched, whose fixed cost would outweigh their work; a large one runs
+alone."""
+
+MOST_BATCHED = 16
+"""Most replications one task simulates side by side."""
+
+
+def batches(scenario: Scenario, replications: int, workers: int) -> list[list[int]]:
+    """The replications ``0 .. replications-1`` in the batches :func:`simulate` gives its tasks: consecutive, of
+    at most :data:`MOST_BATCHED` and about :data:`BATCH_INCIDENTS` expected incidents, and at least one per
+    worker process."""
+    expected = max(expected_incidents(scenario), 1.0)
+    size = max(1, min(MOST_BATCHED, int(BATCH_INCIDENTS // expected)))
+    size = min(size, max(1, math.ceil(replications / worker_count(workers, replications))))
+    return [list(range(r, min(r + size, replications))) for r in range(0, replications, size)]
 
 
 T = TypeVar("T")
@@ -235,7 +289,9 @@ def simulate(
         raise ValueError("replications must be at least 1")
     # In one process the replications share one set-up; a worker process makes its own (cheaper than sending it).
     prepared = prepare(scenario) if worker_count(workers, n) == 1 else None
-    tasks = [(scenario, r, s, tickets, invoices, series, prepared) for r in range(n)]
+    tasks = [
+        (scenario, batch, s, tickets, invoices, series, prepared) for batch in batches(scenario, n, workers)
+    ]
     # Each replication is folded in as it finishes (its rows kept, its histograms added up), so that a long run
     # holds the results, not every replication's outputs.
     rows: list[dict[str, Any]] = []
@@ -243,7 +299,9 @@ def simulate(
     ticket_frames: list[pd.DataFrame] = []
     invoice_frames: list[pd.DataFrame] = []
     totals: dict[str, dict[str, np.ndarray]] = {}
-    for out in each_task(_replication_task, tasks, workers, progress):
+    for out in (one for batch in each_task(_replications_task, tasks, workers) for one in batch):
+        if progress:
+            progress()
         rows += out["rows"]
         if series:
             monthly_parts.append(out["monthly"])
