@@ -159,13 +159,14 @@ class Ledger:
 
         def column(values: list[Any], dtype: type[np.generic]) -> np.ndarray:
             # One value per block, or one per line.
-            if all(np.ndim(v) == 0 for v in values):
+            one = [not isinstance(v, np.ndarray | list | tuple) or np.ndim(v) == 0 for v in values]
+            if all(one):
                 whole = np.repeat(np.array(values, dtype=dtype), sizes)
             else:
                 whole = np.concatenate(
                     [
-                        np.full(n, v, dtype=dtype) if np.ndim(v) == 0 else np.asarray(v, dtype=dtype).ravel()
-                        for v, n in zip(values, sizes, strict=True)
+                        np.full(n, v, dtype=dtype) if single else np.asarray(v, dtype=dtype).ravel()
+                        for v, n, single in zip(values, sizes, one, strict=True)
                     ]
                 )
             return whole[keep]
