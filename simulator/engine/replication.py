@@ -129,8 +129,10 @@ def simulate_plan(
     if setup is None:
         setup = plan_setup(scenario, plan, clients)
     assert setup.plan is plan
-    staged = _before_pool(scenario, setup, [incidents], clients, seed, [replication])
-    return _run_pool(scenario, setup, clients, staged)[0]
+    # Passed on, not kept: the pool's run lets go of the chain as it goes.
+    return _run_pool(
+        scenario, setup, clients, _before_pool(scenario, setup, [incidents], clients, seed, [replication])
+    )[0]
 
 
 def simulate_replications(
@@ -148,8 +150,9 @@ def simulate_replications(
     The replications are stacked as one portfolio whose clients are the scenario's once per replication: the steps
     before the pool (thinning, routing, the recurrences drawn) and after it (settling, the ticket log) run once
     over all of them, which is most of the cost of a small replication."""
-    staged = _before_pool(scenario, setup, incidents, clients, seed, replications)
-    return _run_pool(scenario, setup, clients, staged)
+    return _run_pool(
+        scenario, setup, clients, _before_pool(scenario, setup, incidents, clients, seed, replications)
+    )
 
 
 def simulate_staffing(
@@ -174,10 +177,13 @@ def simulate_staffing(
                 f"contract '{other.name}' differs from '{first.name}' in more than its technicians"
             )
     setups = [contract_setup(scenario, c, clients) for c in contracts]
-    staged = _before_pool(scenario, setups[0], [incidents], clients, seed, [replication])
+    staged = [_before_pool(scenario, setups[0], [incidents], clients, seed, [replication])]
     for k, setup in enumerate(setups):
-        # The pool settles the recurrences' times in the chain and adds them to the queue: each level its own.
-        yield _run_pool(scenario, setup, clients, staged if k == len(setups) - 1 else staged.copy())[0]
+        # The pool settles the recurrences' times in the chain and adds them to the queue: each level its own
+        # copy, the last the original (handed over, not kept here, so that the run lets go of it as it goes).
+        yield _run_pool(scenario, setup, clients, staged.pop() if k == len(setups) - 1 else staged[0].copy())[
+            0
+        ]
 
 
 @dataclass

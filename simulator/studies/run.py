@@ -155,8 +155,8 @@ def run_replications(
                     }
                 )
             del ledger, flows
-        # Before the next contract's runs: one contract's logs in memory at a time.
-        del runs
+        # Before the next contract's runs (the loop's last run too): one contract's logs in memory at a time.
+        del runs, run
     return [out.result() for out in collected]
 
 
