@@ -268,16 +268,16 @@ class Managed(ContractKind):
         # What the credits are worked out from, and the lines before and after them, made once: a level's bill puts
         # its credits between.
         month = self.sla_month(log, ctx, schedule, outcomes) if outcomes is not None else None
-        before = Ledger.build(lines)
-        after = Ledger.build(early_termination_lines(self.term, base, ctx, for_cause=exits >= 0))
-        bills = []
-        for level in levels:
+        ending = early_termination_lines(self.term, base, ctx, for_cause=exits >= 0)
+
+        def credit_lines(level: Managed) -> LineBlock:
             credit = level.credits(month, schedule) * active
-            credits = Ledger.build(
-                [(months, Party.PROVIDER, clients, Account.SLA_CREDIT, credit.ravel(), None)]
-            )
-            bills.append(Ledger.join([before, credits, after]))
-        return bills
+            return (months, Party.PROVIDER, clients, Account.SLA_CREDIT, credit.ravel(), None)
+
+        if len(levels) == 1:
+            return [Ledger.build([*lines, credit_lines(levels[0]), *ending])]
+        before, after = Ledger.build(lines), Ledger.build(ending)
+        return [Ledger.join([before, Ledger.build([credit_lines(level)]), after]) for level in levels]
 
     def fee_quantity(self, ctx: BillingContext) -> tuple[np.ndarray, np.ndarray]:
         """What each client's monthly fee counts, for its invoice line, and the :class:`~.ledger.Unit` of that
