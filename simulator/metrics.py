@@ -5,7 +5,9 @@ Pure functions of the simulated log and the ledger; the warm-up months are cut h
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .base.calendar import HOURS_PER_MONTH
-from .base.records import BillingContext, Handling, TicketLog
+from .base.records import BillingContext, Handling, PreventionLog, TicketLog, field_names
 from .config import Overhead, Provider, Scenario
 from .contracts import Contract
 from .contracts.billing import bill
@@ -24,6 +26,7 @@ __all__ = [
     "METRICS",
     "MONTHLY_METRICS",
     "Unstable",
+    "bills",
     "cost_ledger",
     "measure",
     "productive_hours_per_month",
@@ -396,6 +399,53 @@ def pool_figures(run: ContractRun, measured: np.ndarray) -> dict[str, float]:
         else float("nan"),
         "backlog_hours_at_end": run.overtime_hours,
     }
+
+
+def bills(contract: Contract, runs: Sequence[ContractRun], ctx: BillingContext) -> list[Ledger]:
+    """The bill of each of ``runs`` (one contract's runs of several replications of the same clients): billed as
+    one portfolio whose clients are theirs once per replication, the ledger then split by client. Every line, its
+    amount and its place among the run's lines are those of billing the run alone (the kinds bill each client on
+    its own); the fixed cost of a bill is paid once."""
+    n = len(ctx.users)
+    if len(runs) == 1 or n == 0:
+        return [bill(contract, run.tickets, run.prevention, ctx) for run in runs]
+    k = len(runs)
+
+    def stacked(records: Sequence[Any], kind: type) -> Any:
+        columns = {name: np.concatenate([getattr(r, name) for r in records]) for name in field_names(kind)}
+        columns["client"] = np.concatenate([r.client + i * n for i, r in enumerate(records)])
+        return kind(**columns)
+
+    def tiled(values: np.ndarray) -> np.ndarray:
+        return np.tile(values, (k,) + (1,) * (values.ndim - 1))
+
+    many = dataclasses.replace(
+        ctx,
+        users=tiled(ctx.users),
+        endpoints=tiled(ctx.endpoints),
+        servers=tiled(ctx.servers),
+        active=None if ctx.active is None else tiled(ctx.active),
+        onboarding_month=None if ctx.onboarding_month is None else tiled(ctx.onboarding_month),
+        contract_start=None if ctx.contract_start is None else tiled(ctx.contract_start),
+    )
+    whole = bill(
+        contract,
+        stacked([r.tickets for r in runs], TicketLog),
+        stacked([r.prevention for r in runs], PreventionLog),
+        many,
+    )
+    who = np.where(whole.payer >= 0, whole.payer, whole.payee)
+    if (who < 0).any():  # a line with no client on it cannot be told to a replication: bill each alone
+        return [bill(contract, run.tickets, run.prevention, ctx) for run in runs]
+    of = who // n
+    out = []
+    for i in range(k):
+        mine = of == i
+        fields = {name: getattr(whole, name)[mine] for name in field_names(Ledger)}
+        for party in ("payer", "payee"):
+            fields[party] = np.where(fields[party] >= 0, fields[party] - i * n, fields[party])
+        out.append(Ledger(**fields))
+    return out
 
 
 @dataclass(frozen=True)

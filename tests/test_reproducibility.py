@@ -315,13 +315,16 @@ def test_a_worker_keeps_incidents_within_its_budget(monkeypatch: pytest.MonkeyPa
 )
 def test_replications_run_side_by_side_as_each_would_alone(name: str) -> None:
     # A run batches small replications: their incidents are stacked as one portfolio (the clients once per
-    # replication), each with its own pool and streams. Every contract's run of every replication must be, to the
-    # bit, what simulating that replication alone gives: the ticket log (clients, incident numbers and parent rows
-    # numbered as alone), the prevention log and every monthly figure.
+    # replication), each with its own pool and streams, and billed the same way. Every contract's run of every
+    # replication must be, to the bit, what simulating that replication alone gives: the ticket log (clients,
+    # incident numbers and parent rows numbered as alone), the prevention log, every monthly figure and the bill.
+    from simulator.contracts.billing import bill
     from simulator.engine.replication import contract_setup, simulate_contract, simulate_replications
+    from simulator.metrics import billing_context, bills
 
     sc = load_scenario(f"scenarios/{name}.yaml", {"horizon_months": 5, "warmup_months": 1})
     clients = client_table(sc)
+    ctx = billing_context(sc, clients)
     replications = [3, 4, 7]
     incidents = [generate_incidents(sc, clients, r, sc.seed) for r in replications]
     for contract in sc.contracts:
@@ -330,6 +333,9 @@ def test_replications_run_side_by_side_as_each_would_alone(name: str) -> None:
         for r, inc, run in zip(replications, incidents, together, strict=True):
             _assert_same(run, simulate_contract(sc, contract, inc, clients, sc.seed, r, setup))
         assert len({len(run.tickets) for run in together}) > 1 or len(together[0].tickets) == 0
+        # Billed side by side too: every line of every run's bill, in its place, as billing the run alone.
+        for run, billed in zip(together, bills(contract, together, ctx), strict=True):
+            _assert_same(billed, bill(contract, run.tickets, run.prevention, ctx))
 
 
 def test_a_run_batches_small_replications_and_gives_every_worker_a_batch() -> None:

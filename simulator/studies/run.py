@@ -19,7 +19,7 @@ from simulator.config import Scenario
 from simulator.contracts.invoices import invoice_lines
 from simulator.engine.incidents import ClientTable, client_table, generate_incidents
 from simulator.engine.replication import PlanSetup, contract_setup, simulate_replications
-from simulator.metrics import METRICS, billing_context, measure, ticket_time_counts, time_edges
+from simulator.metrics import METRICS, billing_context, bills, measure, ticket_time_counts, time_edges
 
 from .estimate import expected_incidents
 
@@ -133,8 +133,9 @@ def run_replications(
     k = int(measured.sum())
     for contract, setup in zip(scenario.contracts, prepared.setups, strict=True):
         runs = simulate_replications(scenario, setup, incidents, clients, seed, replications)
-        for replication, run, out in zip(replications, runs, collected, strict=True):
-            row, flows, ledger = measure(scenario, contract, run, ctx)
+        billed = bills(contract, runs, ctx)
+        for replication, run, made, out in zip(replications, runs, billed, collected, strict=True):
+            row, flows, ledger = measure(scenario, contract, run, ctx, billed=made)
             if keep_invoices and replication == 0:
                 lines = invoice_lines(ledger, run.tickets, ctx, contract.name)
                 out.invoices.append(lines[lines["month"] >= scenario.warmup_months])
@@ -156,7 +157,7 @@ def run_replications(
                 )
             del ledger, flows
         # Before the next contract's runs (the loop's last run too): one contract's logs in memory at a time.
-        del runs, run
+        del runs, run, billed, made
     return [out.result() for out in collected]
 
 
