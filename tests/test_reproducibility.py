@@ -319,7 +319,7 @@ def test_replications_run_side_by_side_as_each_would_alone(name: str) -> None:
     # replication must be, to the bit, what simulating that replication alone gives: the ticket log (clients,
     # incident numbers and parent rows numbered as alone), the prevention log, every monthly figure and the bill.
     from simulator.contracts.billing import bill
-    from simulator.engine.replication import contract_setup, simulate_contract, simulate_replications
+    from simulator.engine.replication import Stack, contract_setup, simulate_contract, simulate_replications
     from simulator.metrics import billing_context, bills
 
     sc = load_scenario(f"scenarios/{name}.yaml", {"horizon_months": 5, "warmup_months": 1})
@@ -329,7 +329,7 @@ def test_replications_run_side_by_side_as_each_would_alone(name: str) -> None:
     incidents = [generate_incidents(sc, clients, r, sc.seed) for r in replications]
     for contract in sc.contracts:
         setup = contract_setup(sc, contract, clients)
-        together = simulate_replications(sc, setup, incidents, clients, sc.seed, replications)
+        together = simulate_replications(sc, setup, Stack.of(incidents, clients, replications), sc.seed)
         for r, inc, run in zip(replications, incidents, together, strict=True):
             _assert_same(run, simulate_contract(sc, contract, inc, clients, sc.seed, r, setup))
         assert len({len(run.tickets) for run in together}) > 1 or len(together[0].tickets) == 0

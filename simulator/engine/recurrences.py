@@ -29,6 +29,7 @@ __all__ = [
     "Recurrences",
     "draw_recurrences",
     "recurrence_callback",
+    "recurrence_callbacks",
     "recurrence_children",
 ]
 
@@ -168,6 +169,14 @@ def recurrence_callback(
     must go to the pool as ``reports`` (each recurrence the callback returns adds its own entry). Everything it
     reads is bound to a local of this closure beforehand.
     """
+    return recurrence_callbacks(chain, [job_row], assignment, clocks)[0]
+
+
+def recurrence_callbacks(
+    chain: Recurrences, job_rows: list[array[int]], assignment: np.ndarray, clocks: Clocks
+) -> list[tuple[Callable[[int, float], Job | None], array[int]]]:
+    """:func:`recurrence_callback` for each of several pools over one chain (the replications of a stack, each
+    with its ``job_rows`` entry), what they read made ready once."""
     months = clocks.months
     child_all = chain.child
     occurred = chain.occurred
@@ -190,28 +199,32 @@ def recurrence_callback(
     ub, uc = scalar_maps(clocks.users)
     cb, cc = scalar_maps(clocks.coverage)
     horizon_b = ub(months * HOURS_PER_MONTH)
+    has_child_all = np.array(child_all, dtype=np.int64) >= 0
 
-    def on_done(job: int, end_c: float) -> Job | None:
-        row = job_row[job]  # a ticket with a recurrence: the pool reports no other job (``reports``)
-        child = child_all[row]
-        when_b = ub(cc(end_c, True)) + recur_delay_l[row]
-        if when_b >= horizon_b:
-            return None
-        occ = uc(when_b, False)
-        k = child - first
-        if assignment_l[client_l[k]][min(int(occ // HOURS_PER_MONTH), months - 1)] < 0:
-            return None  # the client has left
-        created = occ if immediate_l[k] else uc(when_b + delay_l[k], False)
-        occurred[child] = occ
-        created_all[child] = created
-        happened[child] = True
-        job_row.append(child)
-        reports.append(child_all[child] >= 0)
-        return (cb(created) + triage_l[k], priority_l[k], service_l[k])
+    def make(job_row: array[int]) -> tuple[Callable[[int, float], Job | None], array[int]]:
+        def on_done(job: int, end_c: float) -> Job | None:
+            row = job_row[job]  # a ticket with a recurrence: the pool reports no other job (``reports``)
+            child = child_all[row]
+            when_b = ub(cc(end_c, True)) + recur_delay_l[row]
+            if when_b >= horizon_b:
+                return None
+            occ = uc(when_b, False)
+            k = child - first
+            if assignment_l[client_l[k]][min(int(occ // HOURS_PER_MONTH), months - 1)] < 0:
+                return None  # the client has left
+            created = occ if immediate_l[k] else uc(when_b + delay_l[k], False)
+            occurred[child] = occ
+            created_all[child] = created
+            happened[child] = True
+            job_row.append(child)
+            reports.append(child_all[child] >= 0)
+            return (cb(created) + triage_l[k], priority_l[k], service_l[k])
 
-    rows = np.array(job_row, dtype=np.int64)  # a copy: a view would pin the typed array's buffer
-    ticket = rows >= 0
-    has_child = np.zeros(len(rows), dtype=np.int8)
-    has_child[ticket] = np.array(child_all, dtype=np.int64)[rows[ticket]] >= 0
-    reports = array("b", has_child.tobytes())
-    return on_done, reports
+        rows = np.array(job_row, dtype=np.int64)  # a copy: a view would pin the typed array's buffer
+        ticket = rows >= 0
+        has_child = np.zeros(len(rows), dtype=np.int8)
+        has_child[ticket] = has_child_all[rows[ticket]]
+        reports = array("b", has_child.tobytes())
+        return on_done, reports
+
+    return [make(job_row) for job_row in job_rows]

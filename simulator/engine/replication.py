@@ -27,13 +27,14 @@ from .jobs import JobQueue, PreventionJobs, prevention_jobs, queue_jobs, run_job
 from .logs import prevention_log, settle, ticket_log, workload
 from .plan import Clocks, Levers, Plan, contract_levers, month_of, recurrence_probability
 from .pool import PoolResult
-from .recurrences import Recurrences, draw_recurrences, recurrence_callback
+from .recurrences import Recurrences, draw_recurrences, recurrence_callbacks
 from .routing import route, thin_by_prevention, thin_by_security, time_tickets
 
 __all__ = [
     "ContractRun",
     "Plan",
     "PlanSetup",
+    "Stack",
     "contract_setup",
     "plan_setup",
     "recurrence_probability",
@@ -129,30 +130,17 @@ def simulate_plan(
     if setup is None:
         setup = plan_setup(scenario, plan, clients)
     assert setup.plan is plan
-    # Passed on, not kept: the pool's run lets go of the chain as it goes.
-    return _run_pool(
-        scenario, setup, clients, _before_pool(scenario, setup, [incidents], clients, seed, [replication])
-    )[0]
+    # The staged chain is handed over, not kept here: the pool's run lets go of it as it goes.
+    one = Stack.of([incidents], clients, [replication])
+    return _run_pool(scenario, setup, clients, _before_pool(scenario, setup, one, seed))[0]
 
 
-def simulate_replications(
-    scenario: Scenario,
-    setup: PlanSetup,
-    incidents: Sequence[IncidentSet],
-    clients: ClientTable,
-    seed: int,
-    replications: Sequence[int],
-) -> list[ContractRun]:
-    """Run one plan (``setup``, its :func:`plan_setup`) over several replications at once, each over its own
-    incidents (``incidents[k]`` those of replication ``replications[k]``), each with its own technician pool and
-    random streams: every run is what :func:`simulate_plan` gives for its replication.
-
-    The replications are stacked as one portfolio whose clients are the scenario's once per replication: the steps
-    before the pool (thinning, routing, the recurrences drawn) and after it (settling, the ticket log) run once
-    over all of them, which is most of the cost of a small replication."""
-    return _run_pool(
-        scenario, setup, clients, _before_pool(scenario, setup, incidents, clients, seed, replications)
-    )
+def simulate_replications(scenario: Scenario, setup: PlanSetup, stack: Stack, seed: int) -> list[ContractRun]:
+    """Run one plan (``setup``, its :func:`plan_setup`) over the replications of ``stack`` at once, each over its
+    own incidents, with its own technician pool and random streams: every run is what :func:`simulate_plan` gives
+    for its replication. The steps before the pool (thinning, routing, the recurrences drawn) and after it
+    (settling, the ticket log) run once over all of them, which is most of the cost of a small replication."""
+    return _run_pool(scenario, setup, stack.scenario_clients, _before_pool(scenario, setup, stack, seed))
 
 
 def simulate_staffing(
@@ -177,7 +165,7 @@ def simulate_staffing(
                 f"contract '{other.name}' differs from '{first.name}' in more than its technicians"
             )
     setups = [contract_setup(scenario, c, clients) for c in contracts]
-    staged = [_before_pool(scenario, setups[0], [incidents], clients, seed, [replication])]
+    staged = [_before_pool(scenario, setups[0], Stack.of([incidents], clients, [replication]), seed)]
     for k, setup in enumerate(setups):
         # The pool settles the recurrences' times in the chain and adds them to the queue: each level its own
         # copy, the last the original (handed over, not kept here, so that the run lets go of it as it goes).
@@ -206,38 +194,42 @@ class _Staged:
         )
 
 
-def _stack(
-    incidents: Sequence[IncidentSet], clients: ClientTable, plan: Plan
-) -> tuple[IncidentSet, ClientTable, Plan]:
-    """Several replications' incidents as one set whose clients are numbered replication by replication, with the
-    client table and the plan repeated as many times; one replication as it is."""
-    if len(incidents) == 1:
-        return incidents[0], clients, plan
-    n = clients.count
-    stacked = IncidentSet.concat(
-        [dataclasses.replace(s, client=s.client + k * n) for k, s in enumerate(incidents)]
-    )
-    table = ClientTable(
-        **{f.name: np.tile(getattr(clients, f.name), len(incidents)) for f in dataclasses.fields(clients)}
-    )
-    return stacked, table, dataclasses.replace(plan, assignment=np.tile(plan.assignment, (len(incidents), 1)))
+@dataclass(frozen=True)
+class Stack:
+    """Several replications' incidents side by side, as one portfolio whose clients are the scenario's once per
+    replication (numbered replication by replication): the incidents in one set, the client table repeated as
+    many times. Made once, it serves every contract of the replications (:func:`simulate_replications`)."""
+
+    incidents: IncidentSet
+    table: ClientTable
+    scenario_clients: ClientTable
+    replications: tuple[int, ...]
+
+    @staticmethod
+    def of(incidents: Sequence[IncidentSet], clients: ClientTable, replications: Sequence[int]) -> Stack:
+        """``incidents[k]``, those of replication ``replications[k]``, stacked (one replication: as it is)."""
+        if len(incidents) == 1:
+            return Stack(incidents[0], clients, clients, tuple(replications))
+        n = clients.count
+        stacked = IncidentSet.concat(
+            [dataclasses.replace(s, client=s.client + k * n) for k, s in enumerate(incidents)]
+        )
+        table = ClientTable(
+            **{f.name: np.tile(getattr(clients, f.name), len(incidents)) for f in dataclasses.fields(clients)}
+        )
+        return Stack(stacked, table, clients, tuple(replications))
 
 
-def _before_pool(
-    scenario: Scenario,
-    setup: PlanSetup,
-    incidents: Sequence[IncidentSet],
-    clients: ClientTable,
-    seed: int,
-    replications: Sequence[int],
-) -> _Staged:
+def _before_pool(scenario: Scenario, setup: PlanSetup, stack: Stack, seed: int) -> _Staged:
     clocks, levers = setup.clocks, setup.levers
     months = clocks.months
-    n = clients.count
-    stacked, table, plan = _stack(incidents, clients, setup.plan)
-    inc, inc_contract, prevented = thin_by_prevention(stacked, plan, levers, months)
-    prevented_at = (stacked.occurred[prevented], stacked.client[prevented] // max(n, 1))
-    del stacked, prevented
+    n, table, replications = stack.scenario_clients.count, stack.table, stack.replications
+    plan = setup.plan
+    if len(replications) > 1:
+        plan = dataclasses.replace(plan, assignment=np.tile(plan.assignment, (len(replications), 1)))
+    inc, inc_contract, prevented = thin_by_prevention(stack.incidents, plan, levers, months)
+    prevented_at = (stack.incidents.occurred[prevented], stack.incidents.client[prevented] // max(n, 1))
+    del stack, prevented
     past, inc_contract, stopped = thin_by_security(inc, inc_contract, levers)
     stopped_at = (inc.occurred[stopped], inc.client[stopped] // max(n, 1))
     inc = past
@@ -268,11 +260,12 @@ def _run_pool(
     chain, queues, assignment = staged.chain, staged.queues, staged.assignment
     prevented, stopped = staged.prevented, staged.stopped
     del staged  # the chain is used up below
-    pools = []
-    for queue in queues:
-        on_done, reports = recurrence_callback(chain, queue.job_row, assignment, clocks)
-        pools.append(run_jobs(queue, plan, clocks, on_done, reports))
-        del on_done  # it holds the chain's arrays: settle lets go of them as it copies them
+    callbacks = recurrence_callbacks(chain, [q.job_row for q in queues], assignment, clocks)
+    pools = [
+        run_jobs(queue, plan, clocks, on_done, reports)
+        for queue, (on_done, reports) in zip(queues, callbacks, strict=True)
+    ]
+    del callbacks  # they hold the chain's arrays: settle lets go of them as it copies them
     if len(queues) == 1:
         job_row, pool = queues[0].job_row, pools[0]
     else:

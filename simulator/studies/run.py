@@ -18,7 +18,7 @@ from simulator.base.records import BillingContext
 from simulator.config import Scenario
 from simulator.contracts.invoices import invoice_lines
 from simulator.engine.incidents import ClientTable, client_table, generate_incidents
-from simulator.engine.replication import PlanSetup, contract_setup, simulate_replications
+from simulator.engine.replication import PlanSetup, Stack, contract_setup, simulate_replications
 from simulator.metrics import METRICS, billing_context, bills, measure, ticket_time_counts, time_edges
 
 from .estimate import expected_incidents
@@ -127,12 +127,15 @@ def run_replications(
     if prepared is None:
         prepared = prepare(scenario)
     clients, ctx, edges = prepared.clients, prepared.ctx, prepared.edges
-    incidents = [generate_incidents(scenario, clients, r, seed) for r in replications]
+    # The replications' incidents side by side, for every contract.
+    stack = Stack.of(
+        [generate_incidents(scenario, clients, r, seed) for r in replications], clients, replications
+    )
     collected = [_Collected() for _ in replications]
     measured = np.arange(scenario.horizon_months) >= scenario.warmup_months
     k = int(measured.sum())
     for contract, setup in zip(scenario.contracts, prepared.setups, strict=True):
-        runs = simulate_replications(scenario, setup, incidents, clients, seed, replications)
+        runs = simulate_replications(scenario, setup, stack, seed)
         billed = bills(contract, runs, ctx)
         for replication, run, made, out in zip(replications, runs, billed, collected, strict=True):
             row, flows, ledger = measure(scenario, contract, run, ctx, billed=made)
