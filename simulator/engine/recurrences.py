@@ -28,7 +28,6 @@ __all__ = [
     "MAX_RECURRENCE_DEPTH",
     "Recurrences",
     "draw_recurrences",
-    "recurrence_callback",
     "recurrence_callbacks",
     "recurrence_children",
 ]
@@ -158,25 +157,18 @@ def recurrence_children(
     return kids
 
 
-def recurrence_callback(
-    chain: Recurrences, job_row: array[int], assignment: np.ndarray, clocks: Clocks
-) -> tuple[Callable[[int, float], Job | None], array[int]]:
-    """The pool's ``on_done``: when a ticket's fix is done at ``end_c`` [coverage hours] and it has a recurrence,
-    settle when that recurrence occurs (the recurrence delay in the users' business hours after the fix) and is
-    created, record it in ``chain`` and ``job_row``, and return its job; None if it never happens.
-
-    Called once per finished job that has a recurrence: the array returned with it says which jobs have one and
-    must go to the pool as ``reports`` (each recurrence the callback returns adds its own entry). Everything it
-    reads is bound to a local of this closure beforehand.
-    """
-    return recurrence_callbacks(chain, [job_row], assignment, clocks)[0]
-
-
 def recurrence_callbacks(
     chain: Recurrences, job_rows: list[array[int]], assignment: np.ndarray, clocks: Clocks
 ) -> list[tuple[Callable[[int, float], Job | None], array[int]]]:
-    """:func:`recurrence_callback` for each of several pools over one chain (the replications of a stack, each
-    with its ``job_rows`` entry), what they read made ready once."""
+    """The ``on_done`` of each of several pools over one chain (the replications of a stack, each with its
+    ``job_rows`` entry; one pool, one entry): when a ticket's fix is done at ``end_c`` [coverage hours] and it has
+    a recurrence, settle when that recurrence occurs (the recurrence delay in the users' business hours after the
+    fix) and is created, record it in ``chain`` and the pool's job rows, and return its job; None if it never
+    happens.
+
+    Called once per finished job that has a recurrence: the array returned with each says which jobs have one and
+    must go to its pool as ``reports`` (each recurrence the callback returns adds its own entry). Everything they
+    read is made ready once and bound to a local of the closures beforehand."""
     months = clocks.months
     child_all = chain.child
     occurred = chain.occurred
