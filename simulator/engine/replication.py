@@ -169,9 +169,8 @@ def simulate_staffing(
     for k, setup in enumerate(setups):
         # The pool settles the recurrences' times in the chain and adds them to the queue: each level its own
         # copy, the last the original (handed over, not kept here, so that the run lets go of it as it goes).
-        yield _run_pool(scenario, setup, clients, staged.pop() if k == len(setups) - 1 else staged[0].copy())[
-            0
-        ]
+        mine = staged.pop() if k == len(setups) - 1 else staged[0].copy()
+        yield _run_pool(scenario, setup, clients, mine)[0]
 
 
 @dataclass
@@ -282,9 +281,14 @@ def _run_pool(
     )
     ticket_contract = outcome.routes.contract.astype(np.int64)
     del outcome
-    logs = [log] if len(queues) == 1 else _split(log, len(queues), n)
+    if len(queues) == 1:
+        logs, contracts = [log], [ticket_contract]
+    else:
+        logs = _split(log, len(queues), n)
+        contracts = [ticket_contract[log.client // n == k] for k in range(len(queues))]
+    del log, ticket_contract
     runs = []
-    for k, (queue, pool, mine) in enumerate(zip(queues, pools, logs, strict=True)):
+    for k, (queue, pool, mine, contract) in enumerate(zip(queues, pools, logs, contracts, strict=True)):
         prevention_done, prevention_contract = prevention_log(prevention, queue.job_row, pool, clocks)
         work = workload(mine, prevention, pool, plan, clocks)
         runs.append(
@@ -301,9 +305,7 @@ def _run_pool(
                 overtime_hours=work.overtime,
                 coverage_hours_by_month=work.coverage,
                 productive_hours_by_month=work.productive,
-                ticket_contract=ticket_contract
-                if len(queues) == 1
-                else ticket_contract[log.client // n == k],
+                ticket_contract=contract,
                 prevention_contract=prevention_contract,
             )
         )
@@ -320,14 +322,12 @@ def _split(log: TicketLog, replications: int, n: int) -> list[TicketLog]:
     """A stacked ticket log as one log per replication, its rows in the order they were in, its clients, incident
     numbers and parent rows numbered as the replication's own log numbers them."""
     of = log.client // n
-    local = np.zeros(len(log), dtype=np.int64)
-    out = []
-    for k in range(replications):
-        mask = of == k
+    masks = [of == k for k in range(replications)]
+    local = np.zeros(len(log), dtype=np.int64)  # each row's number in its replication's log
+    for mask in masks:
         local[mask] = np.arange(int(mask.sum()))
-        out.append(mask)
     logs = []
-    for k, mask in enumerate(out):
+    for k, mask in enumerate(masks):
         mine = log.take(mask)
         logs.append(
             dataclasses.replace(
