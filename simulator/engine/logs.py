@@ -17,7 +17,15 @@ from .pool import PoolResult
 from .recurrences import Recurrences
 from .routing import Routes
 
-__all__ = ["Outcome", "Workload", "downtime", "prevention_log", "settle", "ticket_log", "workload"]
+__all__ = [
+    "Outcome",
+    "Workload",
+    "downtime",
+    "prevention_logs",
+    "settle",
+    "ticket_log",
+    "workloads",
+]
 
 
 @dataclass(frozen=True)
@@ -147,23 +155,29 @@ def ticket_log(
     )
 
 
-def prevention_log(
-    jobs: PreventionJobs, job_row: array[int], pool: PoolResult, clocks: Clocks
-) -> tuple[PreventionLog, np.ndarray]:
-    """The prevention jobs as the pool did them (month: the month each started), and each one's contract."""
+def prevention_logs(
+    jobs: PreventionJobs, job_row: array[int], pool: PoolResult, sizes: list[int], clocks: Clocks
+) -> list[tuple[PreventionLog, np.ndarray]]:
+    """The prevention jobs as each pool did them (month: the month each started), and each one's contract: for
+    several pools whose jobs and rows are one after the other's (``sizes``: each pool's number of jobs; one pool,
+    one size), the clock times worked out once for all."""
     cov = clocks.coverage
     rows = np.array(job_row, dtype=np.int64)  # a copy: a view would pin the typed array's buffer
     idx = np.where(rows >= 0, rows, -1 - rows)
     pm = rows < 0
     p_start = cov.clock_time(pool.start[pm], earliest=False)
-    log = PreventionLog(
+    whole = PreventionLog(
         client=jobs.client[idx[pm]],
         month=month_of(p_start, clocks.months),
         hours=jobs.hours[idx[pm]],
         started=p_start,
         resolved=cov.clock_time(pool.end[pm], earliest=True),
     )
-    return log, jobs.contract[idx[pm]]
+    contract = jobs.contract[idx[pm]]
+    if len(sizes) == 1:
+        return [(whole, contract)]
+    of = np.repeat(np.arange(len(sizes)), sizes)[pm]
+    return [(whole.take(of == k), contract[of == k]) for k in range(len(sizes))]
 
 
 @dataclass(frozen=True)
@@ -177,26 +191,43 @@ class Workload:
     overtime: float  # work done after the horizon to clear the backlog of tickets created within it
 
 
-def workload(log: TicketLog, jobs: PreventionJobs, pool: PoolResult, plan: Plan, clocks: Clocks) -> Workload:
-    """Busy hours by the month the job started, capped at the horizon; work offered: each ticket's hands-on and
-    travel hours in the month it was created, each prevention job's hours in the month it is due (whenever the
-    pool gets to it); on-duty hours of the plan's pool; and the hours worked after the horizon."""
+def workloads(
+    logs: list[TicketLog],
+    jobs: PreventionJobs,
+    pool: PoolResult,
+    sizes: list[int],
+    plan: Plan,
+    clocks: Clocks,
+) -> list[Workload]:
+    """Each pool's busy hours by the month the job started, capped at the horizon; work offered: each ticket's
+    hands-on and travel hours in the month it was created, each prevention job's hours in the month it is due
+    (whenever the pool gets to it); on-duty hours of the plan's pool; and the hours worked after the horizon. For
+    several pools whose jobs are one after the other's (``sizes``: each pool's number of jobs; ``logs``: each one's
+    ticket log; one pool, one of each), what they share worked out once."""
     months, edges = clocks.months, clocks.month_edges
-    start_c, end_c = pool.start, pool.end
-    busy = np.bincount(
-        month_of(clocks.coverage.clock_time(start_c, earliest=False), months),
-        weights=pool.service * clocks.availability,  # the hours worked, not the hours held
-        minlength=months,
-    )
-    ticket = log.handling == Handling.TICKET
-    offered = np.bincount(
-        log.month[ticket], weights=(log.work_hours + log.travel_hours)[ticket], minlength=months
-    ) + np.bincount(jobs.month, weights=jobs.hours, minlength=months)
-    return Workload(
-        busy=busy,
-        offered=offered.astype(float),
-        coverage=np.diff(edges) * plan.technicians,
-        productive=np.diff(edges) * plan.technicians * clocks.availability,
-        overtime=float(np.maximum(end_c - np.maximum(start_c, float(edges[-1])), 0.0).sum())
-        * clocks.availability,
-    )
+    started = month_of(clocks.coverage.clock_time(pool.start, earliest=False), months)
+    held = pool.service * clocks.availability  # the hours worked, not the hours held
+    after = np.maximum(pool.end - np.maximum(pool.start, float(edges[-1])), 0.0)
+    prevention = np.bincount(jobs.month, weights=jobs.hours, minlength=months)
+    out = []
+    ends = np.cumsum(sizes)
+    for log, end, size in zip(logs, ends, sizes, strict=True):
+        part = slice(int(end - size), int(end))
+        ticket = log.handling == Handling.TICKET
+        offered = (
+            np.bincount(
+                log.month[ticket], weights=(log.work_hours + log.travel_hours)[ticket], minlength=months
+            )
+            + prevention
+        )
+        coverage = np.diff(edges) * plan.technicians
+        out.append(
+            Workload(
+                busy=np.bincount(started[part], weights=held[part], minlength=months),
+                offered=offered.astype(float),
+                coverage=coverage,
+                productive=coverage * clocks.availability,
+                overtime=float(after[part].sum()) * clocks.availability,
+            )
+        )
+    return out

@@ -24,7 +24,7 @@ from simulator.contracts import Contract
 
 from .incidents import ClientTable, IncidentSet
 from .jobs import JobQueue, PreventionJobs, prevention_jobs, queue_jobs, run_jobs
-from .logs import prevention_log, settle, ticket_log, workload
+from .logs import prevention_logs, settle, ticket_log, workloads
 from .plan import Clocks, Levers, Plan, contract_levers, month_of, recurrence_probability
 from .pool import PoolResult
 from .recurrences import Recurrences, draw_recurrences, recurrence_callbacks
@@ -265,13 +265,15 @@ def _run_pool(
         for queue, (on_done, reports) in zip(queues, callbacks, strict=True)
     ]
     del callbacks  # they hold the chain's arrays: settle lets go of them as it copies them
+    sizes = [len(p.start) for p in pools]
     if len(queues) == 1:
         job_row, pool = queues[0].job_row, pools[0]
     else:
         job_row = array("q", b"".join(q.job_row.tobytes() for q in queues))
         pool = PoolResult.concat(pools)
+    del queues, pools
     outcome = settle(chain, job_row, pool, clocks)
-    del chain, job_row, pool
+    del chain
     log = ticket_log(
         outcome,
         clocks,
@@ -281,16 +283,19 @@ def _run_pool(
     )
     ticket_contract = outcome.routes.contract.astype(np.int64)
     del outcome
-    if len(queues) == 1:
+    if len(sizes) == 1:
         logs, contracts = [log], [ticket_contract]
     else:
-        logs = _split(log, len(queues), n)
-        contracts = [ticket_contract[log.client // n == k] for k in range(len(queues))]
+        logs = _split(log, len(sizes), n)
+        contracts = [ticket_contract[log.client // n == k] for k in range(len(sizes))]
     del log, ticket_contract
+    done = prevention_logs(prevention, job_row, pool, sizes, clocks)
+    work = workloads(logs, prevention, pool, sizes, plan, clocks)
+    del job_row, pool
     runs = []
-    for k, (queue, pool, mine, contract) in enumerate(zip(queues, pools, logs, contracts, strict=True)):
-        prevention_done, prevention_contract = prevention_log(prevention, queue.job_row, pool, clocks)
-        work = workload(mine, prevention, pool, plan, clocks)
+    for k, (mine, contract, (prevention_done, prevention_contract), hours) in enumerate(
+        zip(logs, contracts, done, work, strict=True)
+    ):
         runs.append(
             ContractRun(
                 tickets=mine,
@@ -300,11 +305,11 @@ def _run_pool(
                 prevented_by_month=_by_month(prevented, k, months),
                 stopped_by_month=_by_month(stopped, k, months),
                 security_cost_by_month=setup.security_cost,
-                busy_hours_by_month=work.busy,
-                offered_hours_by_month=work.offered,
-                overtime_hours=work.overtime,
-                coverage_hours_by_month=work.coverage,
-                productive_hours_by_month=work.productive,
+                busy_hours_by_month=hours.busy,
+                offered_hours_by_month=hours.offered,
+                overtime_hours=hours.overtime,
+                coverage_hours_by_month=hours.coverage,
+                productive_hours_by_month=hours.productive,
                 ticket_contract=contract,
                 prevention_contract=prevention_contract,
             )
