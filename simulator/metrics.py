@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .base.calendar import HOURS_PER_MONTH
-from .base.records import BillingContext, Handling, PreventionLog, TicketLog, field_names
+from .base.records import BillingContext, Handling, PreventionLog, TicketLog, field_names, stacked
 from .config import Overhead, Provider, Scenario
 from .contracts import Contract
 from .contracts.billing import bill
@@ -407,14 +407,13 @@ def bills(contract: Contract, runs: Sequence[ContractRun], ctx: BillingContext) 
     amount and its place among the run's lines are those of billing the run alone (the kinds bill each client on
     its own); the fixed cost of a bill is paid once."""
     n = len(ctx.users)
-    if len(runs) == 1 or n == 0:
-        return [bill(contract, run.tickets, run.prevention, ctx) for run in runs]
-    k = len(runs)
 
-    def stacked(records: Sequence[Any], kind: type) -> Any:
-        columns = {name: np.concatenate([getattr(r, name) for r in records]) for name in field_names(kind)}
-        columns["client"] = np.concatenate([r.client + i * n for i, r in enumerate(records)])
-        return kind(**columns)
+    def alone() -> list[Ledger]:
+        return [bill(contract, run.tickets, run.prevention, ctx) for run in runs]
+
+    if len(runs) == 1 or n == 0:
+        return alone()
+    k = len(runs)
 
     def tiled(values: np.ndarray) -> np.ndarray:
         return np.tile(values, (k,) + (1,) * (values.ndim - 1))
@@ -430,13 +429,13 @@ def bills(contract: Contract, runs: Sequence[ContractRun], ctx: BillingContext) 
     )
     whole = bill(
         contract,
-        stacked([r.tickets for r in runs], TicketLog),
-        stacked([r.prevention for r in runs], PreventionLog),
+        stacked(TicketLog, [r.tickets for r in runs], n),
+        stacked(PreventionLog, [r.prevention for r in runs], n),
         many,
     )
     who = np.where(whole.payer >= 0, whole.payer, whole.payee)
     if (who < 0).any():  # a line with no client on it cannot be told to a replication: bill each alone
-        return [bill(contract, run.tickets, run.prevention, ctx) for run in runs]
+        return alone()
     of = who // n
     out = []
     for i in range(k):

@@ -288,7 +288,7 @@ def test_one_run_billed_under_several_credit_levels_shares_its_costs_without_cha
     # figures, per-client costs) once: every figure must be what measuring each price list on its own gives.
     import dataclasses
 
-    from simulator.contracts import sla
+    from simulator.base import memo
     from simulator.contracts.billing import bill_credit_levels
     from simulator.contracts.ledger import Ledger
     from simulator.engine.incidents import client_table, generate_incidents
@@ -312,7 +312,7 @@ def test_one_run_billed_under_several_credit_levels_shares_its_costs_without_cha
     credits = set()
     for priced, billed in zip(variants, bills, strict=True):
         row, flows, ledger = measure(sc, priced, run, ctx, facts, billed)
-        sla._LAST.clear()  # nothing remembered from the shared billing: this one is computed alone
+        memo.forget()  # nothing remembered from the shared billing: this one is computed alone
         alone_row, alone_flows, alone_ledger = measure(sc, priced, run, ctx)
         assert row == pytest.approx(alone_row, nan_ok=True, rel=0, abs=0)
         for field in dataclasses.fields(Ledger):
@@ -320,7 +320,7 @@ def test_one_run_billed_under_several_credit_levels_shares_its_costs_without_cha
         if costs is None:
             costs = client_costs(run, ctx, flows)
         shared = client_months(sc, priced, run, ctx, ledger, flows, costs)
-        sla._LAST.clear()
+        memo.forget()
         alone = client_months(sc, priced, run, ctx, alone_ledger, alone_flows)
         for field in dataclasses.fields(alone):
             np.testing.assert_array_equal(getattr(shared, field.name), getattr(alone, field.name))

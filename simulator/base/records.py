@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
+from typing import Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from .calendar import WeekCalendar
 
-__all__ = ["BillingContext", "Handling", "PreventionLog", "TicketLog", "by_client_month", "field_names"]
+__all__ = [
+    "BillingContext",
+    "Handling",
+    "PreventionLog",
+    "TicketLog",
+    "by_client_month",
+    "field_names",
+    "stacked",
+]
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
@@ -22,6 +32,21 @@ def field_names(cls: type) -> tuple[str, ...]:
     if names is None:
         names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
     return names
+
+
+class _OfClients(Protocol):
+    client: np.ndarray
+
+
+R = TypeVar("R", bound=_OfClients)
+
+
+def stacked(kind: type[R], records: Sequence[R], clients: int) -> R:
+    """Records (one per replication, of the same ``clients`` clients) as one: each field's rows one replication's
+    after the other's, the clients numbered replication by replication (those of the k-th plus k × ``clients``)."""
+    columns = {name: np.concatenate([getattr(r, name) for r in records]) for name in field_names(kind)}
+    columns["client"] = np.concatenate([r.client + k * clients for k, r in enumerate(records)])
+    return kind(**columns)
 
 
 class Handling:

@@ -6,14 +6,15 @@ Each scheme computes its own monthly credit from the month's tickets, breaches a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal, TypeVar, cast
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
 from simulator.base.limits import MONEY, MONTHS, SLA_HOURS
+from simulator.base.memo import remembered
 from simulator.base.records import BillingContext, Handling, TicketLog, by_client_month
 
 from .base import ContractModel, Words
@@ -264,34 +265,12 @@ class SlaTerms(ContractModel):
         return text
 
 
-T = TypeVar("T")
-
-_LAST: dict[str, tuple[tuple[object, ...], Any]] = {}
-"""The last SLA outcomes and the last monthly compliance computed, each with what it was computed from: one log is
-billed and valued under several price lists (the incentive analysis's credit levels), whose outcomes and
-compliance are the same."""
-
-
-def _remembered(name: str, key: tuple[object, ...], compute: Callable[[], T]) -> T:
-    """``compute()``, or its last result under ``name`` when that was computed from the same key: the same log
-    and calendar (the same objects) and equal terms."""
-    last = _LAST.get(name)
-    if last is not None and _same(last[0], key):
-        return cast(T, last[1])
-    result = compute()
-    _LAST[name] = (key, result)
-    return result
-
-
-def _same(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
-    return a[0] is b[0] and a[1] is b[1] and a[2:] == b[2:]
-
-
-def _terms_key(
-    terms: SlaTerms, out_of_scope: Sequence[str], log: TicketLog, ctx: BillingContext
-) -> tuple[object, ...]:
+def _terms_key(terms: SlaTerms, out_of_scope: Sequence[str], ctx: BillingContext) -> tuple[object, ...]:
+    """What SLA outcomes depend on besides the log and the calendar, for :func:`remembered`: one log is billed and
+    valued under several price lists (the incentive analysis's credit levels), whose outcomes and compliance are
+    the same."""
     targets = tuple((p, t.response_hours, t.resolution_hours) for p, t in sorted(terms.targets.items()))
-    return (log, ctx.calendar, ctx.category_names, terms.clock, targets, tuple(out_of_scope))
+    return (ctx.category_names, terms.clock, targets, tuple(out_of_scope))
 
 
 def sla_outcomes(
@@ -300,8 +279,12 @@ def sla_outcomes(
     """Response and resolution of each ticket on the SLA clock, and whether it breached (NaN/False off-ticket);
     tickets of the ``out_of_scope`` categories are not in scope. The arrays returned are shared: do not change
     them."""
-    key = _terms_key(terms, out_of_scope, log, ctx)
-    return _remembered("outcomes", key, lambda: _sla_outcomes(terms, out_of_scope, log, ctx))
+    return remembered(
+        "sla outcomes",
+        (log, ctx.calendar),
+        _terms_key(terms, out_of_scope, ctx),
+        lambda: _sla_outcomes(terms, out_of_scope, log, ctx),
+    )
 
 
 def _sla_outcomes(
@@ -333,7 +316,7 @@ def monthly_compliance(
     """Each client's monthly compliance, shape (clients, months): the share of its in-scope tickets of the month
     meeting both targets (1 in a month without tickets); with ``recurrences_missed`` a recurrence counts as missed.
     The array returned is shared: do not change it."""
-    key = (*_terms_key(terms, out_of_scope, log, ctx), recurrences_missed, len(ctx.users), ctx.months)
+    equal = (*_terms_key(terms, out_of_scope, ctx), recurrences_missed, len(ctx.users), ctx.months)
 
     def compute() -> np.ndarray:
         sla = sla_outcomes(terms, out_of_scope, log, ctx)
@@ -345,7 +328,7 @@ def monthly_compliance(
             by_client_month(log.client[missed], log.month[missed], shape),
         )
 
-    return _remembered("compliance", key, compute)
+    return remembered("sla compliance", (log, ctx.calendar), equal, compute)
 
 
 def share_met(tickets: np.ndarray, misses: np.ndarray) -> np.ndarray:

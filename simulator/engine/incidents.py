@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator.base.calendar import HOURS_PER_MONTH, HOURS_PER_YEAR
+from simulator.base.memo import remembered
 from simulator.base.records import field_names
 from simulator.base.rng import stream
-from simulator.config import MAJOR, PRIORITY_MATRIX, Behaviour, Category, ClientSegment, Scenario
+from simulator.config import MAJOR, PRIORITY_MATRIX, Behaviour, Category, ClientSegment, Incidents, Scenario
 
 __all__ = [
     "ClientTable",
@@ -315,22 +316,19 @@ class _CategoryTable:
     auto_remediable: np.ndarray
 
 
-_TABLES: list[tuple[object, _CategoryTable]] = []
-"""The last table made, with the incident model it was made from (one scenario's replications ask again and
-again)."""
-
-
 def _category_table(scenario: Scenario) -> _CategoryTable:
+    """The table of the scenario's incident model, made once for its replications (which ask again and again)."""
     model = scenario.incidents
-    last = _TABLES[0] if _TABLES else None  # read once: another thread may replace it meanwhile
-    if last is not None and last[0] is model:
-        return last[1]
+    return remembered("category table", (model,), (), lambda: _make_category_table(model))
+
+
+def _make_category_table(model: Incidents) -> _CategoryTable:
     cats, major = model.categories, model.major
 
     def col(values: list[float], last_value: float, dtype: type = float) -> np.ndarray:
         return np.array([*values, last_value], dtype=dtype)
 
-    table = _CategoryTable(
+    return _CategoryTable(
         site=col([c.scope == "site" for c in cats], True, bool),
         blocking_share=col([c.blocking_share for c in cats], 2.0),
         partial_loss=col([c.partial_productivity_loss for c in cats], 1.0),
@@ -343,8 +341,6 @@ def _category_table(scenario: Scenario) -> _CategoryTable:
         detectable=col([c.detectable for c in cats], major.detectable),
         auto_remediable=col([c.auto_remediable for c in cats], -1.0),
     )
-    _TABLES[:] = [(model, table)]
-    return table
 
 
 def feature_uniforms(seed: int, replication: int, name: str, n: int) -> np.ndarray:

@@ -19,6 +19,8 @@ import numpy as np
 import simpy
 from simpy.events import NORMAL
 
+from simulator.base.records import field_names
+
 __all__ = ["Job", "PoolResult", "run_pool"]
 
 Job = tuple[float, int, float]
@@ -68,10 +70,7 @@ class PoolResult:
     def concat(parts: list[PoolResult]) -> PoolResult:
         """The jobs of several pools, one pool's after the other's."""
         return PoolResult(
-            **{
-                f: np.concatenate([getattr(p, f) for p in parts])
-                for f in ("arrival", "priority", "service", "start", "end")
-            }
+            **{name: np.concatenate([getattr(p, name) for p in parts]) for name in field_names(PoolResult)}
         )
 
 

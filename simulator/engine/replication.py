@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.base.records import PreventionLog, TicketLog
+from simulator.base.records import PreventionLog, TicketLog, field_names, stacked
 from simulator.base.rng import stream
 from simulator.config import Scenario
 from simulator.contracts import Contract
@@ -209,14 +209,10 @@ class Stack:
         """``incidents[k]``, those of replication ``replications[k]``, stacked (one replication: as it is)."""
         if len(incidents) == 1:
             return Stack(incidents[0], clients, clients, tuple(replications))
-        n = clients.count
-        stacked = IncidentSet.concat(
-            [dataclasses.replace(s, client=s.client + k * n) for k, s in enumerate(incidents)]
-        )
         table = ClientTable(
-            **{f.name: np.tile(getattr(clients, f.name), len(incidents)) for f in dataclasses.fields(clients)}
+            **{name: np.tile(getattr(clients, name), len(incidents)) for name in field_names(ClientTable)}
         )
-        return Stack(stacked, table, clients, tuple(replications))
+        return Stack(stacked(IncidentSet, incidents, clients.count), table, clients, tuple(replications))
 
 
 def _before_pool(scenario: Scenario, setup: PlanSetup, stack: Stack, seed: int) -> _Staged:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import os
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -44,6 +43,7 @@ from . import selection, task_inputs
 from .checkpoints import Checkpoints
 from .relationship import client_costs, client_months
 from .relationship import value as relationship_value
+from .run import worker_count
 
 __all__ = [
     "COST_BASES",
@@ -633,7 +633,7 @@ def analyze_incentives(
         unknown = sorted(set(levers) - set(LEVERS))
         if unknown:
             raise ValueError(f"unknown levers {unknown}; choose from {', '.join(LEVERS)}")
-    workers = max(1, min(workers if workers > 0 else (os.cpu_count() or 1), n))
+    workers = worker_count(workers, n)
     say = progress or (lambda _msg: None)
     total = 3 * n + (len(scenario.contracts) * len(ROLES) if settings.refine else 0)
     done = 0

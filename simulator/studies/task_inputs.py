@@ -10,12 +10,12 @@ simulation only reads them, and the arrays kept are made read-only so that nothi
 
 from __future__ import annotations
 
-import dataclasses
 import pickle
 from collections import OrderedDict
 
 import numpy as np
 
+from simulator.base.records import field_names
 from simulator.config import Scenario
 from simulator.engine.incidents import ClientTable, IncidentSet, client_table, generate_incidents
 
@@ -77,8 +77,7 @@ def incidents(blob: bytes, replication: int, seed: int, extra: float = 0.0) -> I
 
 
 def _arrays(incidents: IncidentSet) -> list[np.ndarray]:
-    values = (getattr(incidents, field.name) for field in dataclasses.fields(incidents))
-    return [v for v in values if isinstance(v, np.ndarray)]
+    return [getattr(incidents, name) for name in field_names(IncidentSet)]
 
 
 def _nbytes(incidents: IncidentSet) -> int:
