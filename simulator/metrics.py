@@ -6,9 +6,9 @@ Pure functions of the simulated log and the ledger; the warm-up months are cut h
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -19,17 +19,24 @@ from .base.records import BillingContext, Handling, PreventionLog, TicketLog, fi
 from .config import Overhead, Provider, Scenario
 from .contracts import Contract
 from .contracts.billing import bill
-from .contracts.ledger import Account, Ledger, Party
+from .contracts.ledger import Account, Ledger, Party, to_cents
 from .engine.replication import ContractRun
 
 __all__ = [
     "METRICS",
     "MONTHLY_METRICS",
+    "Bills",
+    "Measured",
+    "RunFacts",
     "Unstable",
-    "bills",
+    "bill_runs",
     "cost_ledger",
     "measure",
+    "measure_runs",
+    "percentile",
     "productive_hours_per_month",
+    "run_facts",
+    "segment_percentiles",
     "sla_clock",
     "ticket_time_counts",
     "time_edges",
@@ -118,8 +125,9 @@ def billing_context(scenario: Scenario, clients: Any) -> BillingContext:
     )
 
 
-def labour_hours(provider: Provider, run: ContractRun) -> np.ndarray:
-    """Technician hours the provider pays for, by month, in straight-time hours [hours].
+def labour_hours(provider: Provider, run: ContractRun | _PoolMonths) -> np.ndarray:
+    """Technician hours the provider pays for, by month, in straight-time hours [hours] (``run``: one run, or
+    several runs' pools with one row each).
 
     ``paid``: each slot of the pool is paid one technician's paid hours, and its on-duty hours beyond those at the
     overtime premium (a 50-hour business week is more than a 40-hour contract; 24x7 needs shift premiums); clearing
@@ -134,17 +142,17 @@ def labour_hours(provider: Provider, run: ContractRun) -> np.ndarray:
     slot_hours = run.coverage_hours_by_month / np.maximum(techs, 1)
     labour = techs * (paid + np.maximum(slot_hours - paid, 0.0) * provider.overtime_premium)
     if provider.labour_cost_basis == "paid":
-        labour[-1] += run.overtime_hours * provider.overtime_premium
+        labour[..., -1] += run.overtime_hours * provider.overtime_premium
         return labour
     # capacity: idle productive hours sold elsewhere; growth of the queue beyond the threshold bought at the premium;
     # what is queued at the end, up to the threshold, cleared with overtime as under ``paid``.
     cap = provider.capacity
     idle = np.maximum(run.productive_hours_by_month - run.busy_hours_by_month, 0.0)
-    backlog = np.maximum(np.cumsum(run.offered_hours_by_month - run.busy_hours_by_month), 0.0)
+    backlog = np.maximum(np.cumsum(run.offered_hours_by_month - run.busy_hours_by_month, axis=-1), 0.0)
     beyond = np.maximum(backlog - cap.backlog_threshold_hours, 0.0)
-    bought = np.maximum(np.diff(beyond, prepend=0.0), 0.0)
+    bought = np.maximum(np.diff(beyond, prepend=0.0, axis=-1), 0.0)
     labour = labour - cap.idle_hour_value_share * idle + provider.overtime_premium * bought
-    labour[-1] += min(run.overtime_hours, cap.backlog_threshold_hours) * provider.overtime_premium
+    labour[..., -1] += np.minimum(run.overtime_hours, cap.backlog_threshold_hours) * provider.overtime_premium
     return labour
 
 
@@ -185,26 +193,49 @@ def percentile(x: np.ndarray, q: float) -> float:
     """``np.percentile(x, q)`` (its default, linear interpolation between the two nearest ranks, as NumPy
     computes it, NaN when ``x`` holds one) for a non-empty 1-d array, without the general function's set-up, which
     outweighs the work on the short arrays of a replication."""
-    ranked = np.sort(x)
-    n = len(ranked)
-    if math.isnan(ranked[-1]):
-        return float("nan")
+    return float(segment_percentiles(x, np.array([len(x)]), q)[0])
+
+
+def segment_percentiles(values: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
+    """:func:`percentile` of each consecutive segment of ``values`` (``counts[k]`` values in the k-th; NaN for an
+    empty one), all at once."""
+    counts = np.asarray(counts, dtype=np.int64)
+    ends = np.cumsum(counts)
+    run = np.repeat(np.arange(len(counts)), counts)
+    ranked = (
+        np.sort(values) if len(counts) == 1 else values[np.lexsort((values, run))]
+    )  # NaN last, as np.sort
+    n = counts.astype(float)
     virtual = (n - 1) * (q / 100)
-    if virtual >= n - 1:  # NumPy takes the last value twice, its weight measured from index −1
-        below = above = n - 1
-        gamma = virtual + 1.0
-    else:
-        below = math.floor(virtual)
-        above = below + 1
-        gamma = virtual - below
-    a, b = float(ranked[below]), float(ranked[above])
-    step = b - a
-    return b - step * (1 - gamma) if gamma >= 0.5 else a + step * gamma
+    last = virtual >= n - 1  # NumPy takes the last value twice, its weight measured from index −1
+    below = np.where(last, n - 1, np.floor(virtual))
+    above = np.where(last, n - 1, below + 1)
+    gamma = np.where(last, virtual + 1.0, virtual - below)
+    full = counts > 0
+    starts = (ends - counts)[full]
+    a = np.full(len(counts), np.nan)
+    b = np.full(len(counts), np.nan)
+    a[full] = ranked[starts + below[full].astype(np.int64)]
+    b[full] = ranked[starts + above[full].astype(np.int64)]
+    with np.errstate(invalid="ignore"):
+        step = b - a
+        out = np.where(gamma >= 0.5, b - step * (1 - gamma), a + step * gamma)
+    out[~full] = np.nan
+    out[full] = np.where(np.isnan(ranked[ends[full] - 1]), np.nan, out[full])
+    return out
 
 
-def _cv(x: np.ndarray) -> float:
-    mean = float(np.mean(x)) if len(x) else 0.0
-    return float(np.std(x, ddof=1) / mean) if len(x) > 1 and mean > 0 else float("nan")
+def _cvs(x: np.ndarray) -> np.ndarray:
+    """The coefficient of variation of each row of ``x``, ``np.std(row, ddof=1) / np.mean(row)`` as NumPy computes
+    it for the row alone; NaN with fewer than two values or a mean not above 0."""
+    k, n = x.shape
+    if n < 2:
+        return np.full(k, np.nan)
+    mean = _sums(x) / n
+    deviation = x - mean[:, None]
+    std = np.sqrt(_sums(deviation * deviation) / (n - 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(mean > 0, std / mean, np.nan)
 
 
 @dataclass(frozen=True)
@@ -277,112 +308,277 @@ def monthly_flows(ledger: Ledger, log: TicketLog, months: int, overhead: Overhea
     )
 
 
-def money_totals(flows: MonthlyFlows, measured: np.ndarray) -> dict[str, float]:
-    """The provider's and the client's money over the measured months [currency], with the margins [share], the
-    monthly revenue's mean [currency/month] and the variability of monthly revenue and client cost."""
+def _sums(x: np.ndarray) -> np.ndarray:
+    """Each row's sum, added as NumPy adds a 1-d array (pairwise): a 2-d array's sum along an axis may add in
+    another order, and a run's figures must not depend on the runs measured beside it."""
+    return np.array([np.add.reduce(row) for row in x], dtype=float).reshape(len(x))
 
-    def total(x: np.ndarray) -> float:
-        return float(x[measured].sum())
+
+def _segment_sums(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The sums of consecutive segments of ``values`` (``counts[k]`` values in the k-th), each added as NumPy
+    adds a 1-d array."""
+    ends = np.cumsum(counts)
+    return np.array(
+        [np.add.reduce(values[end - count : end]) for end, count in zip(ends, counts, strict=True)],
+        dtype=float,
+    ).reshape(len(counts))
+
+
+def money_totals(flows: MonthlyFlows, measured: np.ndarray) -> list[dict[str, float]]:
+    """The provider's and the client's money over the measured months [currency], with the margins [share], the
+    monthly revenue's mean [currency/month] and the variability of monthly revenue and client cost: one dict per
+    row of ``flows`` (its series 2-d, one row per run or price list)."""
+
+    def total(x: np.ndarray) -> np.ndarray:
+        return _sums(x[:, measured])
 
     revenue, cost = flows.revenue, flows.cost
-    row: dict[str, float] = {
-        "provider_revenue": total(revenue),
-        "provider_labour_cost": total(flows.labour),
-        "provider_tools_cost": total(flows.tools),
-        "provider_parts_cost": total(flows.parts),
-        "provider_cost": total(cost),
-    }
+    revenues = total(revenue)
+    labour, tools, parts, costs = total(flows.labour), total(flows.tools), total(flows.parts), total(cost)
+    gross, net = total(revenue - cost), total(revenue - cost - flows.overhead)
+    overhead = total(flows.overhead)
+    downtime, own_it = total(flows.downtime_cost), total(flows.client_it_cost)
+    months = int(measured.sum())
+    revenue_cv = _cvs(revenue[:, measured])
+    client_monthly = (revenue + flows.downtime_cost + flows.client_it_cost)[:, measured]
+    client_cv = _cvs(client_monthly)
+    client_p95 = segment_percentiles(client_monthly.ravel(), np.full(len(client_monthly), months), 95)
+    rows = []
+    for r, billed in enumerate(revenues.tolist()):
 
-    def share(amount: float) -> float:
-        return amount / row["provider_revenue"] if row["provider_revenue"] else float("nan")
+        def share(amount: float, billed: float = billed) -> float:
+            return amount / billed if billed else float("nan")
 
-    gross = total(revenue - cost)
-    net = total(revenue - cost - flows.overhead)
-    row["provider_gross_profit"] = gross
-    row["provider_gross_margin"] = share(gross)
-    row["provider_overhead"] = total(flows.overhead)
-    row["provider_net_profit"] = net
-    row["provider_net_margin"] = share(net)
-    row["revenue_monthly_mean"] = float(revenue[measured].mean())
-    row["revenue_monthly_cv"] = _cv(revenue[measured])
-    row["client_fees"] = row["provider_revenue"]
-    row["client_downtime_cost"] = total(flows.downtime_cost)
-    row["client_it_cost"] = total(flows.client_it_cost)
-    row["client_total_cost"] = row["client_fees"] + row["client_downtime_cost"] + row["client_it_cost"]
-    client_monthly = (revenue + flows.downtime_cost + flows.client_it_cost)[measured]
-    row["client_monthly_cost_cv"] = _cv(client_monthly)
-    row["client_monthly_cost_p95"] = percentile(client_monthly, 95)
-    row["social_cost"] = row["provider_cost"] + row["client_downtime_cost"] + row["client_it_cost"]
-    return row
-
-
-def incident_counts(
-    scenario: Scenario,
-    run: ContractRun,
-    flows: MonthlyFlows,
-    ctx: BillingContext,
-    in_window: np.ndarray,
-    measured: np.ndarray,
-) -> dict[str, float]:
-    """Incidents of the measured months by how they were handled [count], and the downtime they caused
-    [user-hours, hours/user-year]."""
-    log = run.tickets
-    row = {
-        "incidents": float(in_window.sum()),
-        "tickets": float((in_window & (log.handling == Handling.TICKET)).sum()),
-        "onsite_tickets": float((in_window & (log.handling == Handling.TICKET) & log.onsite).sum()),
-        "self_handled": float((in_window & (log.handling == Handling.SELF)).sum()),
-        "auto_remediated": float((in_window & (log.handling == Handling.AUTO)).sum()),
-        "client_it_handled": float((in_window & (log.handling == Handling.CLIENT_IT)).sum()),
-        "client_it_hours": float(log.client_it_hours[in_window].sum()),
-        "recurrences": float((in_window & log.recurrence).sum()),
-        "prevented": float(run.prevented_by_month[measured].sum()),
-        "stopped_by_security": float(run.stopped_by_month[measured].sum()),
-        "downtime_user_hours": float(flows.downtime_hours[measured].sum()),
-    }
-    user_years = float(ctx.users.sum()) * scenario.measured_months / 12.0
-    row["downtime_hours_per_user_year"] = row["downtime_user_hours"] / user_years
-    return row
+        row: dict[str, float] = {
+            "provider_revenue": billed,
+            "provider_labour_cost": float(labour[r]),
+            "provider_tools_cost": float(tools[r]),
+            "provider_parts_cost": float(parts[r]),
+            "provider_cost": float(costs[r]),
+            "provider_gross_profit": float(gross[r]),
+            "provider_gross_margin": share(float(gross[r])),
+            "provider_overhead": float(overhead[r]),
+            "provider_net_profit": float(net[r]),
+            "provider_net_margin": share(float(net[r])),
+            "revenue_monthly_mean": billed / months,
+            "revenue_monthly_cv": float(revenue_cv[r]),
+            "client_fees": billed,
+            "client_downtime_cost": float(downtime[r]),
+            "client_it_cost": float(own_it[r]),
+        }
+        row["client_total_cost"] = row["client_fees"] + row["client_downtime_cost"] + row["client_it_cost"]
+        row["client_monthly_cost_cv"] = float(client_cv[r])
+        row["client_monthly_cost_p95"] = float(client_p95[r])
+        row["social_cost"] = row["provider_cost"] + row["client_downtime_cost"] + row["client_it_cost"]
+        rows.append(row)
+    return rows
 
 
-def ticket_times(log: TicketLog, measured_tickets: np.ndarray, ctx: BillingContext) -> dict[str, float]:
-    """Mean and 90th percentile of the measured tickets' response (created to started) and resolution (created to
-    resolved) times [business hours]; NaN without tickets."""
-    users_cal = ctx.calendar
-    mt = measured_tickets
-    response = users_cal.business_hours_between(log.created[mt], log.started[mt])
-    resolution = users_cal.business_hours_between(log.created[mt], log.resolved[mt])
-    return {
-        "mean_response_hours": float(response.mean()) if len(response) else float("nan"),
-        "p90_response_hours": percentile(response, 90) if len(response) else float("nan"),
-        "mean_resolution_hours": float(resolution.mean()) if len(resolution) else float("nan"),
-        "p90_resolution_hours": percentile(resolution, 90) if len(resolution) else float("nan"),
-    }
+@dataclass(frozen=True)
+class _PoolMonths:
+    """The technician pools of runs by month, one row per run (what :func:`labour_hours` takes)."""
+
+    technicians_by_month: np.ndarray
+    coverage_hours_by_month: np.ndarray
+    productive_hours_by_month: np.ndarray
+    busy_hours_by_month: np.ndarray
+    offered_hours_by_month: np.ndarray
+    overtime_hours: np.ndarray
+
+    @staticmethod
+    def of(runs: Sequence[ContractRun]) -> _PoolMonths:
+        def rows(name: str) -> np.ndarray:
+            return np.vstack([getattr(run, name) for run in runs])
+
+        return _PoolMonths(
+            technicians_by_month=rows("technicians_by_month"),
+            coverage_hours_by_month=rows("coverage_hours_by_month"),
+            productive_hours_by_month=rows("productive_hours_by_month"),
+            busy_hours_by_month=rows("busy_hours_by_month"),
+            offered_hours_by_month=rows("offered_hours_by_month"),
+            overtime_hours=np.array([run.overtime_hours for run in runs], dtype=float),
+        )
 
 
-def sla_figures(
-    contract: Contract,
-    log: TicketLog,
-    ctx: BillingContext,
-    flows: MonthlyFlows,
-    in_window: np.ndarray,
-    measured: np.ndarray,
-) -> dict[str, float]:
-    """Breaches [count] and compliance [share] of the measured in-scope tickets (NaN without an SLA), and the
-    credits paid over the measured months [currency]."""
-    sla = contract.sla_outcomes(log, ctx)
-    if sla is not None:
-        scope = sla["in_scope"] & in_window
-        breaches = float((sla["breach"] & in_window).sum())
-        compliance = 1.0 - breaches / scope.sum() if scope.sum() else float("nan")
+@dataclass(frozen=True)
+class RunFacts:
+    """What the metrics of runs take from the runs alone, whatever their prices: one run, or several (replications
+    of the same clients) measured side by side. Computed once, they serve every price list the runs are billed
+    under (the incentive analysis's SLA credit levels). Money and counts by month have one row per run."""
+
+    scenario: Scenario
+    runs: tuple[ContractRun, ...]
+    ctx: BillingContext
+    together: BillingContext
+    """The billing context of the runs' clients together: the scenario's clients once per run (one run: ``ctx``)."""
+    tickets: TicketLog
+    """The runs' ticket logs one after the other, their clients numbered run by run (one run: its log)."""
+    prevention: PreventionLog
+    """Their prevention logs, likewise."""
+    of: np.ndarray  # the run of each row of ``tickets``
+    measured: np.ndarray  # by month: after the warm-up
+    in_window: np.ndarray  # by row of ``tickets``: in a measured month
+    labour: np.ndarray  # the provider's costs [currency/month], as its cost ledger books them
+    tools: np.ndarray
+    parts: np.ndarray
+    downtime_cost: np.ndarray
+    downtime_hours: np.ndarray
+    incidents: np.ndarray
+    tickets_by_month: np.ndarray
+    client_it_cost: np.ndarray
+    figures: tuple[dict[str, float], ...]
+    """Per run: the incident counts and the ticket times over the measured months."""
+    pool: tuple[dict[str, float], ...]
+    """Per run: the technician pool's figures over the measured months."""
+    windows: np.ndarray  # per run: incidents in the measured months
+    direct: (
+        np.ndarray
+    )  # per run: their direct cost (hands-on and travel hours at the hour cost, parts) [currency]
+
+    @cached_property
+    def costs(self) -> Ledger:
+        """The provider's cost ledger of the (one) run."""
+        (run,) = self.runs
+        return cost_ledger(self.scenario, run, self.ctx)
+
+
+def _tiled(ctx: BillingContext, k: int) -> BillingContext:
+    """``ctx`` for its clients ``k`` times over, numbered copy by copy."""
+
+    def tiled(values: np.ndarray) -> np.ndarray:
+        return np.tile(values, (k,) + (1,) * (values.ndim - 1))
+
+    def maybe(values: np.ndarray | None) -> np.ndarray | None:
+        return None if values is None else tiled(values)
+
+    return dataclasses.replace(
+        ctx,
+        users=tiled(ctx.users),
+        endpoints=tiled(ctx.endpoints),
+        servers=tiled(ctx.servers),
+        active=maybe(ctx.active),
+        onboarding_month=maybe(ctx.onboarding_month),
+        contract_start=maybe(ctx.contract_start),
+    )
+
+
+def run_facts(scenario: Scenario, run: ContractRun | Sequence[ContractRun], ctx: BillingContext) -> RunFacts:
+    """The price-independent facts of one run, or of several runs of the same clients side by side (see
+    :class:`RunFacts`): every figure of a run is what measuring it alone gives, to the bit."""
+    runs = (run,) if isinstance(run, ContractRun) else tuple(run)
+    k, months, n = len(runs), ctx.months, len(ctx.users)
+    if k == 1:
+        log, prevention, together = runs[0].tickets, runs[0].prevention, ctx
+        of = np.zeros(len(log), dtype=np.int64)
     else:
-        breaches = float("nan")
-        compliance = float("nan")
-    return {
-        "sla_breaches": breaches,
-        "sla_compliance": compliance,
-        "sla_credits": float(flows.credits[measured].sum()),
+        batch = runs[0].batch
+        if (
+            batch is not None
+            and batch.runs == k
+            and all(r.batch is batch and r.place == i for i, r in enumerate(runs))
+        ):
+            log, prevention = batch.tickets, batch.prevention  # stacked already
+        else:
+            log = stacked(TicketLog, [r.tickets for r in runs], n)
+            prevention = stacked(PreventionLog, [r.prevention for r in runs], n)
+        together = _tiled(ctx, k)
+        of = log.client // max(n, 1)
+    measured = np.arange(months) >= scenario.warmup_months
+
+    def by_month(mask: np.ndarray | None = None, weights: np.ndarray | None = None) -> np.ndarray:
+        # Per run and month: the rows' count, or the sum of their weights (in the rows' order).
+        run, month = (of, log.month) if mask is None else (of[mask], log.month[mask])
+        index = run * months + month
+        return np.bincount(index, weights=weights, minlength=k * months).reshape(k, months).astype(float)
+
+    def per_run(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(of[mask], minlength=k).astype(float)
+
+    provider = scenario.provider
+    pools = _PoolMonths.of(runs)
+    # The cost ledger's lines by month, in whole cents: labour, tools (the security stacks in lines of their own,
+    # added after the tools of their month), and parts.
+    labour = to_cents(labour_hours(provider, pools) * provider.cost_per_technician_hour) / 100.0
+    tools = to_cents(
+        np.vstack([r.monitored_endpoints_by_month for r in runs]) * provider.tools_cost_per_endpoint_month
+    )
+    security = np.vstack(
+        [
+            to_cents(r.security_cost_by_month) if r.security_cost_by_month.any() else np.zeros(months)
+            for r in runs
+        ]
+    )
+    ticket = log.handling == Handling.TICKET
+    parts = by_month(ticket, to_cents(log.parts_cost[ticket]).astype(float)) / 100.0
+    in_window = measured[log.month]
+    windows = per_run(in_window)
+    counts = np.bincount(of[in_window], minlength=k)
+    downtime_hours = by_month(None, log.downtime_user_hours)
+    downtime = _sums(downtime_hours[:, measured])
+    user_years = float(ctx.users.sum()) * scenario.measured_months / 12.0
+    figures = {
+        "incidents": windows,
+        "tickets": per_run(in_window & ticket),
+        "onsite_tickets": per_run(in_window & ticket & log.onsite),
+        "self_handled": per_run(in_window & (log.handling == Handling.SELF)),
+        "auto_remediated": per_run(in_window & (log.handling == Handling.AUTO)),
+        "client_it_handled": per_run(in_window & (log.handling == Handling.CLIENT_IT)),
+        "client_it_hours": _segment_sums(log.client_it_hours[in_window], counts),
+        "recurrences": per_run(in_window & log.recurrence),
+        "prevented": np.array([float(r.prevented_by_month[measured].sum()) for r in runs]),
+        "stopped_by_security": np.array([float(r.stopped_by_month[measured].sum()) for r in runs]),
+        "downtime_user_hours": downtime,
+        "downtime_hours_per_user_year": downtime / user_years,
     }
+    times = _ticket_times(log, of, k, ticket & in_window, ctx)
+    hours = _segment_sums((log.work_hours + log.travel_hours)[in_window], counts)
+    direct = hours * provider.cost_per_technician_hour + _segment_sums(log.parts_cost[in_window], counts)
+    rows = tuple(
+        {**{name: float(values[i]) for name, values in figures.items()}, **times[i]} for i in range(k)
+    )
+    return RunFacts(
+        scenario=scenario,
+        runs=runs,
+        ctx=ctx,
+        together=together,
+        tickets=log,
+        prevention=prevention,
+        of=of,
+        measured=measured,
+        in_window=in_window,
+        labour=labour,
+        tools=(tools.astype(float) + security.astype(float)) / 100.0,
+        parts=parts,
+        downtime_cost=by_month(None, log.downtime_cost),
+        downtime_hours=downtime_hours,
+        incidents=by_month(),
+        tickets_by_month=by_month(ticket),
+        client_it_cost=by_month(None, log.client_it_cost),
+        figures=rows,
+        pool=tuple(pool_figures(run, measured) for run in runs),
+        windows=windows,
+        direct=direct,
+    )
+
+
+def _ticket_times(
+    log: TicketLog, of: np.ndarray, k: int, measured_tickets: np.ndarray, ctx: BillingContext
+) -> list[dict[str, float]]:
+    """Per run (``of``: the run of each row of ``log``, ``k`` runs): mean and 90th percentile of the measured
+    tickets' response (created to started) and resolution (created to resolved) times [business hours]; NaN
+    without tickets."""
+    mt = measured_tickets
+    counts = np.bincount(of[mt], minlength=k)
+    figures = {}
+    for name, end in (("response", log.started[mt]), ("resolution", log.resolved[mt])):
+        hours = ctx.calendar.business_hours_between(log.created[mt], end)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            figures[f"mean_{name}_hours"] = np.where(
+                counts > 0, _segment_sums(hours, counts) / counts, np.nan
+            )
+        figures[f"p90_{name}_hours"] = segment_percentiles(hours, counts, 90)
+    order = ("mean_response_hours", "p90_response_hours", "mean_resolution_hours", "p90_resolution_hours")
+    return [{name: float(figures[name][i]) for name in order} for i in range(k)]
 
 
 def pool_figures(run: ContractRun, measured: np.ndarray) -> dict[str, float]:
@@ -401,79 +597,157 @@ def pool_figures(run: ContractRun, measured: np.ndarray) -> dict[str, float]:
     }
 
 
-def bills(contract: Contract, runs: Sequence[ContractRun], ctx: BillingContext) -> list[Ledger]:
-    """The bill of each of ``runs`` (one contract's runs of several replications of the same clients): billed as
-    one portfolio whose clients are theirs once per replication, the ledger then split by client. Every line, its
-    amount and its place among the run's lines are those of billing the run alone (the kinds bill each client on
-    its own); the fixed cost of a bill is paid once."""
-    n = len(ctx.users)
+@dataclass(frozen=True)
+class Bills:
+    """One contract's bills of runs side by side: every line in one ledger, with the run each is on."""
 
-    def alone() -> list[Ledger]:
-        return [bill(contract, run.tickets, run.prevention, ctx) for run in runs]
+    whole: Ledger
+    run: np.ndarray  # the run of each line
+    clients: int  # the scenario's clients
+    together: bool  # the ledger's clients numbered run by run (else each run's own)
 
-    if len(runs) == 1 or n == 0:
-        return alone()
-    k = len(runs)
+    def of(self, k: int) -> Ledger:
+        """The bill of run ``k``, as billing it alone gives it."""
+        mine = self.run == k
+        fields = {name: getattr(self.whole, name)[mine] for name in field_names(Ledger)}
+        if self.together:
+            shift = k * self.clients
+            for party in ("payer", "payee"):
+                fields[party] = np.where(fields[party] >= 0, fields[party] - shift, fields[party])
+        return Ledger(**fields)
 
-    def tiled(values: np.ndarray) -> np.ndarray:
-        return np.tile(values, (k,) + (1,) * (values.ndim - 1))
 
-    many = dataclasses.replace(
-        ctx,
-        users=tiled(ctx.users),
-        endpoints=tiled(ctx.endpoints),
-        servers=tiled(ctx.servers),
-        active=None if ctx.active is None else tiled(ctx.active),
-        onboarding_month=None if ctx.onboarding_month is None else tiled(ctx.onboarding_month),
-        contract_start=None if ctx.contract_start is None else tiled(ctx.contract_start),
+def bill_runs(contract: Contract, facts: RunFacts) -> Bills:
+    """The bills of the runs of ``facts`` (one contract's runs of several replications of the same clients):
+    billed as one portfolio whose clients are theirs once per run. Every line, its amount and its place among the
+    run's lines are those of billing the run alone (the kinds bill each client on its own); the fixed cost of a
+    bill is paid once."""
+    runs, n = facts.runs, len(facts.ctx.users)
+    if len(runs) > 1 and n > 0:
+        whole = bill(contract, facts.tickets, facts.prevention, facts.together)
+        who = np.where(whole.payer >= 0, whole.payer, whole.payee)
+        if not (who < 0).any():
+            return Bills(whole, who // n, n, True)
+        # A line with no client on it cannot be told to a run: each billed alone.
+    alone = [bill(contract, run.tickets, run.prevention, facts.ctx) for run in runs]
+    run_of = np.repeat(np.arange(len(alone)), [len(b) for b in alone])
+    return Bills(alone[0] if len(alone) == 1 else Ledger.join(alone), run_of, n, False)
+
+
+def _priced(
+    facts: RunFacts, contracts: Sequence[Contract], ledger: Ledger, row_of: np.ndarray, run_of: np.ndarray
+) -> tuple[list[dict[str, float]], MonthlyFlows]:
+    """The metrics of rows of runs billed under price lists: row ``r`` is run ``run_of[r]`` of ``facts`` billed
+    under ``contracts[r]``, its bill the lines of ``ledger`` where ``row_of`` is ``r``. One dict of metrics per
+    row, and the money and counts by month with one row per row."""
+    rows, months, measured = len(run_of), facts.ctx.months, facts.measured
+    if np.isin(ledger.account, (Account.COST_LABOUR, Account.COST_TOOLS, Account.COST_PARTS)).any():
+        raise ValueError("a bill holds a line of the provider's own costs")
+
+    def flow(mask: np.ndarray) -> np.ndarray:
+        index = row_of[mask] * months + ledger.month[mask]
+        weights = ledger.cents[mask].astype(float)
+        return np.bincount(index, weights=weights, minlength=rows * months).reshape(rows, months) / 100.0
+
+    to_provider = (ledger.payer >= 0) & (ledger.payee == Party.PROVIDER)
+    credits = flow((ledger.payer == Party.PROVIDER) & (ledger.payee >= 0))
+    revenue = flow(to_provider) - credits
+    j = run_of
+    labour, tools, parts = facts.labour[j], facts.tools[j], facts.parts[j]
+    overhead = facts.scenario.provider.overhead
+    flows = MonthlyFlows(
+        revenue=revenue,
+        credits=credits,
+        labour=labour,
+        tools=tools,
+        parts=parts,
+        cost=labour + tools + parts,
+        overhead=overhead.fixed_per_month + overhead.share_of_revenue * np.maximum(revenue, 0.0),
+        downtime_cost=facts.downtime_cost[j],
+        downtime_hours=facts.downtime_hours[j],
+        incidents=facts.incidents[j],
+        tickets=facts.tickets_by_month[j],
+        client_it_cost=facts.client_it_cost[j],
     )
-    whole = bill(
-        contract,
-        stacked(TicketLog, [r.tickets for r in runs], n),
-        stacked(PreventionLog, [r.prevention for r in runs], n),
-        many,
-    )
-    who = np.where(whole.payer >= 0, whole.payer, whole.payee)
-    if (who < 0).any():  # a line with no client on it cannot be told to a replication: bill each alone
-        return alone()
-    of = who // n
+    money = money_totals(flows, measured)
+    # What an incident brings: its invoice lines, less the average credit per incident [whole cents].
+    in_month = measured[ledger.month]
+    brought = np.zeros(rows, dtype=np.int64)
+    line = (ledger.incident >= 0) & to_provider & in_month
+    np.add.at(brought, row_of[line], ledger.cents[line])
+    credited = np.zeros(rows, dtype=np.int64)
+    credit = (ledger.account == Account.SLA_CREDIT) & in_month
+    np.add.at(credited, row_of[credit], ledger.cents[credit])
+    credits_measured = _sums(credits[:, measured])
+    slas: dict[int, Any] = {}
     out = []
-    for i in range(k):
-        mine = of == i
-        fields = {name: getattr(whole, name)[mine] for name in field_names(Ledger)}
-        for party in ("payer", "payee"):
-            fields[party] = np.where(fields[party] >= 0, fields[party] - i * n, fields[party])
-        out.append(Ledger(**fields))
-    return out
+    for r, (contract, k) in enumerate(zip(contracts, run_of.tolist(), strict=True)):
+        if id(contract) not in slas:
+            slas[id(contract)] = _breaches(contract, facts)
+        breaches = slas[id(contract)]
+        n = float(facts.windows[k])
+        out.append(
+            {
+                **money[r],
+                **facts.figures[k],
+                "sla_breaches": float("nan") if breaches is None else float(breaches[0][k]),
+                "sla_compliance": float("nan") if breaches is None else float(breaches[1][k]),
+                "sla_credits": float(credits_measured[r]),
+                **facts.pool[k],
+                "marginal_profit_per_incident": (
+                    (float(brought[r]) / 100.0 - float(credited[r]) / 100.0 - float(facts.direct[k])) / n
+                    if n
+                    else float("nan")
+                ),
+            }
+        )
+    return out, flows
+
+
+def _breaches(contract: Contract, facts: RunFacts) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per run of ``facts``: the measured in-scope tickets that breached the contract's SLA [count] and the
+    compliance [share] (NaN without in-scope tickets); None without an SLA."""
+    sla = contract.sla_outcomes(facts.tickets, facts.together)
+    if sla is None:
+        return None
+    k = len(facts.runs)
+    scope = np.bincount(facts.of[sla["in_scope"] & facts.in_window], minlength=k)
+    breaches = np.bincount(facts.of[sla["breach"] & facts.in_window], minlength=k).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        compliance = np.where(scope > 0, 1.0 - breaches / np.maximum(scope, 1), np.nan)
+    return breaches, compliance
 
 
 @dataclass(frozen=True)
-class RunFacts:
-    """What the metrics of one run take from the run alone, whatever its prices: the provider's cost ledger, the
-    measured months (``measured``, by month; ``in_window``, by log entry), the ticket times and the pool's
-    figures. Computed once, they serve every price list the run is billed under (the incentive analysis's SLA
-    credit levels)."""
+class Measured:
+    """One contract's runs of several replications measured side by side (:func:`measure_runs`)."""
 
-    costs: Ledger
-    measured: np.ndarray
-    in_window: np.ndarray
-    times: dict[str, float]
-    pool: dict[str, float]
+    rows: list[dict[str, float]]  # the metrics of each run
+    flows: MonthlyFlows  # the money and counts by month, one row per run
+    facts: RunFacts
+    bills: Bills
+
+    def monthly(self, k: int) -> MonthlyFlows:
+        """Run ``k``'s money and counts by month."""
+        return MonthlyFlows(**{name: getattr(self.flows, name)[k] for name in field_names(MonthlyFlows)})
+
+    def ledger(self, k: int) -> Ledger:
+        """Run ``k``'s full ledger: its bill and the provider's costs."""
+        run = self.facts.runs[k]
+        return self.bills.of(k).concat(cost_ledger(self.facts.scenario, run, self.facts.ctx))
 
 
-def run_facts(scenario: Scenario, run: ContractRun, ctx: BillingContext) -> RunFacts:
-    """The price-independent facts of ``run`` (see :class:`RunFacts`)."""
-    log = run.tickets
-    measured = np.arange(ctx.months) >= scenario.warmup_months
-    in_window = measured[log.month]
-    measured_tickets = (log.handling == Handling.TICKET) & in_window
-    return RunFacts(
-        costs=cost_ledger(scenario, run, ctx),
-        measured=measured,
-        in_window=in_window,
-        times=ticket_times(log, measured_tickets, ctx),
-        pool=pool_figures(run, measured),
-    )
+def measure_runs(
+    scenario: Scenario, contract: Contract, runs: Sequence[ContractRun], ctx: BillingContext
+) -> Measured:
+    """Every run of ``runs`` (one contract's runs of several replications of the same clients) billed and measured
+    side by side: each run's metrics, money and counts by month and ledger are what :func:`measure` gives it
+    alone, to the bit, at a fraction of the fixed cost of small runs."""
+    facts = run_facts(scenario, runs, ctx)
+    made = bill_runs(contract, facts)
+    order = np.arange(len(runs))
+    rows, flows = _priced(facts, [contract] * len(runs), made.whole, made.run, order)
+    return Measured(rows, flows, facts, made)
 
 
 def measure(
@@ -489,43 +763,12 @@ def measure(
     ``billed``: the contract's bill of the run, when made already."""
     if facts is None:
         facts = run_facts(scenario, run, ctx)
-    log = run.tickets
     if billed is None:
-        billed = bill(contract, log, run.prevention, ctx)
-    ledger = billed.concat(facts.costs)
-    flows = monthly_flows(ledger, log, ctx.months, scenario.provider.overhead)
-    measured, in_window = facts.measured, facts.in_window
-    row: dict[str, float] = {
-        **money_totals(flows, measured),
-        **incident_counts(scenario, run, flows, ctx, in_window, measured),
-        **facts.times,
-        **sla_figures(contract, log, ctx, flows, in_window, measured),
-        **facts.pool,
-        "marginal_profit_per_incident": _marginal_profit(scenario, log, ledger, in_window, measured),
-    }
-    return row, flows, ledger
-
-
-def _marginal_profit(
-    scenario: Scenario, log: Any, ledger: Ledger, in_window: np.ndarray, measured: np.ndarray
-) -> float:
-    """Average profit one more incident brings the provider: what is billed for it, less the average credit per
-    incident, less its direct cost (technician hours valued at the hour cost — the long-run view — and parts)."""
-    n = int(in_window.sum())
-    if n == 0:
-        return float("nan")
-    line = (
-        (ledger.incident >= 0)
-        & (ledger.payer >= 0)
-        & (ledger.payee == Party.PROVIDER)
-        & measured[ledger.month]
-    )
-    revenue = float(ledger.cents[line].sum()) / 100.0
-    credit = (ledger.account == Account.SLA_CREDIT) & measured[ledger.month]
-    credits = float(ledger.cents[credit].sum()) / 100.0
-    hours = float((log.work_hours[in_window] + log.travel_hours[in_window]).sum())
-    direct = hours * scenario.provider.cost_per_technician_hour + float(log.parts_cost[in_window].sum())
-    return (revenue - credits - direct) / n
+        billed = bill(contract, run.tickets, run.prevention, ctx)
+    zero = np.zeros(1, dtype=np.int64)
+    rows, flows = _priced(facts, [contract], billed, np.zeros(len(billed), dtype=np.int64), zero)
+    one = MonthlyFlows(**{name: getattr(flows, name)[0] for name in field_names(MonthlyFlows)})
+    return rows[0], one, billed.concat(facts.costs)
 
 
 def sla_clock(scenario: Scenario) -> str:

@@ -314,28 +314,38 @@ def test_a_worker_keeps_incidents_within_its_budget(monkeypatch: pytest.MonkeyPa
     "name", ["baseline", "contract-menu", "downtime-sensitive-practice", "small-office", "transition"]
 )
 def test_replications_run_side_by_side_as_each_would_alone(name: str) -> None:
-    # A run batches small replications: their incidents are stacked as one portfolio (the clients once per
-    # replication), each with its own pool and streams, and billed the same way. Every contract's run of every
-    # replication must be, to the bit, what simulating that replication alone gives: the ticket log (clients,
-    # incident numbers and parent rows numbered as alone), the prevention log, every monthly figure and the bill.
-    from simulator.contracts.billing import bill
+    # A run batches small replications: their incidents are generated and stacked as one portfolio (the clients
+    # once per replication), each with its own pool and streams, then billed and measured the same way. Every
+    # contract's run of every replication must be, to the bit, what simulating that replication alone gives: the
+    # incidents, the ticket log (clients, incident numbers and parent rows numbered as alone), the prevention log,
+    # every monthly figure, the bill, the metrics and the money by month.
+    import dataclasses
+
+    from simulator.base import memo
     from simulator.engine.replication import Stack, contract_setup, simulate_contract, simulate_replications
-    from simulator.metrics import billing_context, bills
+    from simulator.metrics import billing_context, measure, measure_runs
 
     sc = load_scenario(f"scenarios/{name}.yaml", {"horizon_months": 5, "warmup_months": 1})
     clients = client_table(sc)
     ctx = billing_context(sc, clients)
     replications = [3, 4, 7]
     incidents = [generate_incidents(sc, clients, r, sc.seed) for r in replications]
+    stack = Stack.generate(sc, clients, replications, sc.seed)
+    _assert_same(stack, Stack.of(incidents, clients, replications))
     for contract in sc.contracts:
         setup = contract_setup(sc, contract, clients)
-        together = simulate_replications(sc, setup, Stack.of(incidents, clients, replications), sc.seed)
-        for r, inc, run in zip(replications, incidents, together, strict=True):
-            _assert_same(run, simulate_contract(sc, contract, inc, clients, sc.seed, r, setup))
+        together = simulate_replications(sc, setup, stack, sc.seed)
+        measured = measure_runs(sc, contract, together, ctx)
         assert len({len(run.tickets) for run in together}) > 1 or len(together[0].tickets) == 0
-        # Billed side by side too: every line of every run's bill, in its place, as billing the run alone.
-        for run, billed in zip(together, bills(contract, together, ctx), strict=True):
-            _assert_same(billed, bill(contract, run.tickets, run.prevention, ctx))
+        for k, (r, inc, run) in enumerate(zip(replications, incidents, together, strict=True)):
+            alone = simulate_contract(sc, contract, inc, clients, sc.seed, r, setup)
+            _assert_same(dataclasses.replace(run, batch=None, place=0), alone)
+            memo.forget()  # nothing remembered from the runs measured together
+            row, flows, ledger = measure(sc, contract, alone, ctx)
+            assert list(measured.rows[k]) == list(row)
+            assert measured.rows[k] == pytest.approx(row, nan_ok=True, rel=0, abs=0)
+            _assert_same(measured.monthly(k), flows)
+            _assert_same(measured.ledger(k), ledger)
 
 
 def test_a_run_batches_small_replications_and_gives_every_worker_a_batch() -> None:

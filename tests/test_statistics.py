@@ -383,3 +383,58 @@ def test_percentile_is_numpys_to_the_bit(x: list[float], q: float) -> None:
         expected = float(np.percentile(a, q))
         got = percentile(a, q)
     assert got == expected or (math.isnan(got) and math.isnan(expected)), (got, expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    segments=st.lists(
+        st.lists(
+            st.one_of(
+                st.floats(-1e6, 1e6, allow_nan=False),
+                st.sampled_from([0.0, 1.0, 2.5, float("nan"), float("inf"), -float("inf")]),
+            ),
+            max_size=20,
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    q=st.one_of(st.sampled_from([0.0, 50.0, 90.0, 95.0, 100.0]), st.floats(0.0, 100.0)),
+)
+def test_segment_percentiles_are_each_segments_numpy_percentile(
+    segments: list[list[float]], q: float
+) -> None:
+    # Runs measured side by side take the percentiles of their ticket times in one call: each must be NumPy's of
+    # the run's own values, to the bit (NaN for a run without any).
+    from simulator.metrics import segment_percentiles
+
+    values = np.array([x for segment in segments for x in segment], dtype=float)
+    got = segment_percentiles(values, np.array([len(s) for s in segments]), q)
+    with np.errstate(invalid="ignore"):
+        expected = [float(np.percentile(np.array(s), q)) if s else float("nan") for s in segments]
+    assert got.tolist() == pytest.approx(expected, nan_ok=True, rel=0, abs=0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.integers(1, 5).flatmap(
+        lambda k: st.integers(1, 30).flatmap(
+            lambda n: st.lists(
+                st.lists(st.floats(-1e7, 1e7, allow_nan=False), min_size=n, max_size=n),
+                min_size=k,
+                max_size=k,
+            )
+        )
+    )
+)
+def test_coefficients_of_variation_side_by_side_are_each_rows_own(rows: list[list[float]]) -> None:
+    # The monthly revenue's variability of runs measured side by side: each row's, to the bit, what NumPy gives
+    # the row alone (the sums of a 2-d array along an axis may be added in another order).
+    from simulator.metrics import _cvs, _sums
+
+    x = np.array(rows)
+    expected = []
+    for row in x:
+        mean = float(np.mean(row))
+        expected.append(float(np.std(row, ddof=1) / mean) if len(row) > 1 and mean > 0 else float("nan"))
+    assert _cvs(x).tolist() == pytest.approx(expected, nan_ok=True, rel=0, abs=0)
+    assert _sums(x).tolist() == [float(row.sum()) for row in x]

@@ -9,6 +9,7 @@ and two contracts see the same incidents wherever their levers agree.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,7 @@ __all__ = [
     "client_table",
     "feature_uniforms",
     "generate_incidents",
+    "generate_replications",
 ]
 
 
@@ -389,16 +391,73 @@ def generate_incidents(
     added from streams of their own: the same incidents plus more, a process at (1 + extra) times the rate
     (superposed Poisson processes).
     """
-    propensity = client_propensity(scenario, clients, replication, seed)
-    incidents = _incidents(scenario, clients, replication, seed, 1.0, "incidents", propensity)
-    if extra > 0:
-        more = _incidents(scenario, clients, replication, seed, extra, f"incidents+{extra:g}", propensity)
-        incidents = IncidentSet.concat([incidents, more])
-    order = np.argsort(incidents.occurred, kind="stable")
-    return incidents.take(order)
+    return generate_replications(scenario, clients, [replication], seed, extra)
 
 
-def _incidents(
+def generate_replications(
+    scenario: Scenario, clients: ClientTable, replications: Sequence[int], seed: int, extra: float = 0.0
+) -> IncidentSet:
+    """The incidents of each of ``replications`` (each what :func:`generate_incidents` gives it), one
+    replication's after the other's, their clients numbered replication by replication (those of the k-th plus
+    k × the clients): each replication's draws from its own streams, the attributes of all worked out at once."""
+    pieces: list[_Block | IncidentSet] = []
+    replication_of: list[int] = []  # the replication (its place) of each piece
+    for k, replication in enumerate(replications):
+        propensity = client_propensity(scenario, clients, replication, seed)
+        mine = _draws(scenario, clients, replication, seed, 1.0, "incidents", propensity)
+        if extra > 0:
+            mine += _draws(scenario, clients, replication, seed, extra, f"incidents+{extra:g}", propensity)
+        pieces += mine
+        replication_of += [k] * len(mine)
+    blocks = [p for p in pieces if isinstance(p, _Block)]
+    sizes = [len(b.client) for b in blocks]
+    ordinary = len(scenario.incidents.categories)
+    category = np.repeat(np.array([b.category for b in blocks], dtype=np.int16), sizes)
+    times = np.concatenate([b.times for b in blocks])
+    # Ordinary incidents occur in the users' business time, major ones in clock time.
+    occurred = np.where(
+        category < ordinary, scenario.calendar.users().clock_time(times, earliest=False), times
+    )
+    drawn = attributes_from_uniforms(
+        scenario,
+        clients,
+        np.concatenate([b.client for b in blocks]),
+        category,
+        occurred,
+        np.concatenate([b.u for b in blocks]),
+        np.concatenate([b.features for b in blocks]),
+    )
+    if len(blocks) < len(pieces):
+        # The extra requests go where they were drawn, between the blocks.
+        ends = np.cumsum(sizes)
+        parts, b = [], 0
+        for piece in pieces:
+            if isinstance(piece, _Block):
+                parts.append(drawn.take(slice(int(ends[b] - sizes[b]), int(ends[b]))))
+                b += 1
+            else:
+                parts.append(piece)
+        drawn = IncidentSet.concat(parts)
+    if len(replications) == 1:
+        return drawn.take(np.argsort(drawn.occurred, kind="stable"))
+    of = np.repeat(np.array(replication_of), [len(p.client) for p in pieces])
+    drawn.client = drawn.client + (of * clients.count).astype(drawn.client.dtype)
+    return drawn.take(np.lexsort((drawn.occurred, of)))  # stable: as each replication sorted alone
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One stream's incidents before their attributes: clients, category, times (business hours for an ordinary
+    category, clock hours for a major incident), uniforms and feature uniforms."""
+
+    client: np.ndarray
+    category: int
+    times: np.ndarray
+    u: np.ndarray
+    features: np.ndarray
+
+
+def _draws(
     scenario: Scenario,
     clients: ClientTable,
     replication: int,
@@ -406,15 +465,14 @@ def _incidents(
     factor: float,
     label: str,
     propensity: np.ndarray,
-) -> IncidentSet:
-    """The incidents at ``factor`` times every rate (each client's times its propensity where its segment spreads
-    them), drawn from the streams named after ``label``, unsorted."""
+) -> list[_Block | IncidentSet]:
+    """The draws of the incidents at ``factor`` times every rate (each client's times its propensity where its
+    segment spreads them), from the streams named after ``label``, in the order they come: blocks, and the extra
+    requests (made whole) between them."""
     horizon = scenario.horizon_months * HOURS_PER_MONTH
     users_cal = scenario.calendar.users()
     business_horizon = float(users_cal.business_time(horizon))
-    # Each block's draws come from its own stream; the attributes of every block are worked out at once.
-    blocks: list[tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]] = []
-    extras: list[tuple[int, IncidentSet]] = []  # each with the number of blocks before it
+    out: list[_Block | IncidentSet] = []
     for s, segment in enumerate(scenario.clients):
         members = np.flatnonzero(clients.segment == s)
         spread = segment.incident_propensity is not None
@@ -427,11 +485,11 @@ def _incidents(
             rng = stream(seed, replication, f"{label}/{segment.name}/{cat.name}")
             counts = rng.poisson(mean * propensity[members]) if spread else rng.poisson(mean, len(members))
             client = np.repeat(members, counts)
-            # The users' business time: made clock time below, for every block at once.
+            # The users' business time: made clock time with every block's.
             business = rng.random(len(client)) * business_horizon
             u = rng.random((len(client), U.COUNT))
             features = feature_uniforms(seed, replication, f"{label}/{segment.name}/{cat.name}", len(client))
-            blocks.append((client, c, business, u, features))
+            out.append(_Block(client, c, business, u, features))
         major = scenario.incidents.major
         if major.annual_probability > 0:
             rng = stream(seed, replication, f"{label}/{segment.name}/{MAJOR}")
@@ -441,7 +499,7 @@ def _incidents(
             occurred = rng.random(len(client)) * horizon
             u = rng.random((len(client), U.COUNT))
             features = feature_uniforms(seed, replication, f"{label}/{segment.name}/{MAJOR}", len(client))
-            blocks.append((client, len(scenario.incidents.categories), occurred, u, features))
+            out.append(_Block(client, len(scenario.incidents.categories), occurred, u, features))
         for managed, behaviour in enumerate(segment.behaviours):
             if behaviour.over_uses:
                 rng = stream(
@@ -452,38 +510,8 @@ def _incidents(
                 )
                 client = np.repeat(members, rng.poisson(mean, len(members)))
                 occurred = users_cal.clock_time(rng.random(len(client)) * business_horizon, earliest=False)
-                extras.append(
-                    (
-                        len(blocks),
-                        _extra_requests(scenario, clients, client, occurred, behaviour, managed, rng),
-                    )
-                )
-    sizes = [len(b[0]) for b in blocks]
-    category = np.repeat(np.array([b[1] for b in blocks], dtype=np.int16), sizes)
-    times = np.concatenate([b[2] for b in blocks])
-    # Ordinary incidents occur in the users' business time, major ones in clock time.
-    occurred = np.where(
-        category < len(scenario.incidents.categories), users_cal.clock_time(times, earliest=False), times
-    )
-    incidents = attributes_from_uniforms(
-        scenario,
-        clients,
-        np.concatenate([b[0] for b in blocks]),
-        category,
-        occurred,
-        np.concatenate([b[3] for b in blocks]),
-        np.concatenate([b[4] for b in blocks]),
-    )
-    if not extras:
-        return incidents
-    # The extra requests go where they were drawn, after the blocks before them.
-    ends = np.cumsum([0, *sizes])
-    parts, done = [], 0
-    for before, requests in extras:
-        parts += [incidents.take(slice(ends[done], ends[before])), requests]
-        done = before
-    parts.append(incidents.take(slice(ends[done], ends[-1])))
-    return IncidentSet.concat(parts)
+                out.append(_extra_requests(scenario, clients, client, occurred, behaviour, managed, rng))
+    return out
 
 
 _BEHAVIOURS = ("break_fix", "managed")

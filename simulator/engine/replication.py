@@ -22,7 +22,7 @@ from simulator.base.rng import stream
 from simulator.config import Scenario
 from simulator.contracts import Contract
 
-from .incidents import ClientTable, IncidentSet
+from .incidents import ClientTable, IncidentSet, generate_replications
 from .jobs import JobQueue, PreventionJobs, prevention_jobs, queue_jobs, run_jobs
 from .logs import prevention_logs, settle, ticket_log, workloads
 from .plan import Clocks, Levers, Plan, contract_levers, month_of, recurrence_probability
@@ -31,6 +31,7 @@ from .recurrences import Recurrences, draw_recurrences, recurrence_callbacks
 from .routing import route, thin_by_prevention, thin_by_security, time_tickets
 
 __all__ = [
+    "Batch",
     "ContractRun",
     "Plan",
     "PlanSetup",
@@ -65,6 +66,22 @@ class ContractRun:
     productive_hours_by_month: np.ndarray  # of those, the hours it gives to tickets and prevention
     ticket_contract: np.ndarray  # contract index of each row of ``tickets``
     prevention_contract: np.ndarray  # contract index of each prevention job
+    batch: Batch | None = (
+        None  # the logs of the runs simulated side by side with this one (it the ``place``-th)
+    )
+    place: int = 0
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The logs of the runs of replications simulated side by side (:func:`simulate_replications`): one run's
+    rows after the other's, their clients numbered run by run (those of the k-th plus k × the scenario's clients),
+    as ``stacked`` makes them of the runs' logs; each run's logs are views of these rows. Kept so that measuring
+    the runs together need not stack them again."""
+
+    tickets: TicketLog
+    prevention: PreventionLog
+    runs: int
 
 
 @dataclass(frozen=True)
@@ -209,10 +226,22 @@ class Stack:
         """``incidents[k]``, those of replication ``replications[k]``, stacked (one replication: as it is)."""
         if len(incidents) == 1:
             return Stack(incidents[0], clients, clients, tuple(replications))
-        table = ClientTable(
-            **{name: np.tile(getattr(clients, name), len(incidents)) for name in field_names(ClientTable)}
-        )
-        return Stack(stacked(IncidentSet, incidents, clients.count), table, clients, tuple(replications))
+        whole = stacked(IncidentSet, incidents, clients.count)
+        return Stack(whole, _repeated(clients, len(incidents)), clients, tuple(replications))
+
+    @staticmethod
+    def generate(scenario: Scenario, clients: ClientTable, replications: Sequence[int], seed: int) -> Stack:
+        """The incidents of ``replications`` generated side by side (see
+        :func:`~simulator.engine.incidents.generate_replications`): what :meth:`of` makes of each replication's
+        :func:`~simulator.engine.incidents.generate_incidents`."""
+        incidents = generate_replications(scenario, clients, replications, seed)
+        table = clients if len(replications) == 1 else _repeated(clients, len(replications))
+        return Stack(incidents, table, clients, tuple(replications))
+
+
+def _repeated(clients: ClientTable, k: int) -> ClientTable:
+    """The client table ``k`` times over, numbered copy by copy."""
+    return ClientTable(**{name: np.tile(getattr(clients, name), k) for name in field_names(ClientTable)})
 
 
 def _before_pool(scenario: Scenario, setup: PlanSetup, stack: Stack, seed: int) -> _Staged:
@@ -279,13 +308,16 @@ def _run_pool(
     )
     ticket_contract = outcome.routes.contract.astype(np.int64)
     del outcome
+    done = prevention_logs(prevention, job_row, pool, sizes, clocks)
+    batch = None
     if len(sizes) == 1:
         logs, contracts = [log], [ticket_contract]
     else:
-        logs = _split(log, len(sizes), n)
-        contracts = [ticket_contract[log.client // n == k] for k in range(len(sizes))]
+        log, ticket_contract, bounds = _grouped(log, ticket_contract, len(sizes), n)
+        logs = _split(log, bounds, n)
+        contracts = [ticket_contract[a:b] for a, b in bounds]
+        batch = Batch(log, stacked(PreventionLog, [p for p, _ in done], n), len(sizes))
     del log, ticket_contract
-    done = prevention_logs(prevention, job_row, pool, sizes, clocks)
     work = workloads(logs, prevention, pool, sizes, plan, clocks)
     del job_row, pool
     runs = []
@@ -308,6 +340,8 @@ def _run_pool(
                 productive_hours_by_month=hours.productive,
                 ticket_contract=contract,
                 prevention_contract=prevention_contract,
+                batch=batch,
+                place=k,
             )
         )
     return runs
@@ -319,25 +353,35 @@ def _by_month(when: tuple[np.ndarray, np.ndarray], replication: int, months: int
     return np.bincount(month_of(times[of == replication], months), minlength=months)
 
 
-def _split(log: TicketLog, replications: int, n: int) -> list[TicketLog]:
-    """A stacked ticket log as one log per replication, its rows in the order they were in, its clients, incident
-    numbers and parent rows numbered as the replication's own log numbers them."""
+def _grouped(
+    log: TicketLog, contract: np.ndarray, replications: int, n: int
+) -> tuple[TicketLog, np.ndarray, list[tuple[int, int]]]:
+    """A stacked ticket log (and the contract of each row) with each replication's rows together, in the order
+    they were in, and its incident numbers and parent rows numbered as the replication's own log numbers them;
+    with the rows each replication's log spans."""
     of = log.client // n
-    masks = [of == k for k in range(replications)]
-    local = np.zeros(len(log), dtype=np.int64)  # each row's number in its replication's log
-    for mask in masks:
-        local[mask] = np.arange(int(mask.sum()))
+    order = np.argsort(of, kind="stable")
+    counts = np.bincount(of, minlength=replications)
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    local = np.empty(len(log), dtype=np.int64)  # each row's number in its replication's log
+    local[order] = np.arange(len(log)) - np.repeat(starts, counts)
+    grouped = log.take(order)
+    parent = grouped.parent
+    grouped.incident = local[order]
+    grouped.parent = np.where(parent >= 0, local[np.maximum(parent, 0)], -1)
+    return grouped, contract[order], list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def _split(log: TicketLog, bounds: list[tuple[int, int]], n: int) -> list[TicketLog]:
+    """A grouped ticket log (see :func:`_grouped`) as one log per replication, views of its rows but for the
+    clients, numbered as the replication's own log numbers them."""
+    names = field_names(TicketLog)
     logs = []
-    for k, mask in enumerate(masks):
-        mine = log.take(mask)
-        logs.append(
-            dataclasses.replace(
-                mine,
-                incident=np.arange(len(mine), dtype=np.int64),
-                client=mine.client - k * n,
-                parent=np.where(mine.parent >= 0, local[np.maximum(mine.parent, 0)], -1),
-            )
-        )
+    for k, (a, b) in enumerate(bounds):
+        mine = {name: getattr(log, name)[a:b] for name in names}
+        mine["client"] = mine["client"] - k * n
+        logs.append(TicketLog(**mine))
     return logs
 
 

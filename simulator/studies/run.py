@@ -17,9 +17,9 @@ from simulator.base.processes import process_pool
 from simulator.base.records import BillingContext
 from simulator.config import Scenario
 from simulator.contracts.invoices import invoice_lines
-from simulator.engine.incidents import ClientTable, client_table, generate_incidents
+from simulator.engine.incidents import ClientTable, client_table
 from simulator.engine.replication import PlanSetup, Stack, contract_setup, simulate_replications
-from simulator.metrics import METRICS, billing_context, bills, measure, ticket_time_counts, time_edges
+from simulator.metrics import METRICS, billing_context, measure_runs, ticket_time_counts, time_edges
 
 from .estimate import expected_incidents
 
@@ -128,19 +128,18 @@ def run_replications(
         prepared = prepare(scenario)
     clients, ctx, edges = prepared.clients, prepared.ctx, prepared.edges
     # The replications' incidents side by side, for every contract.
-    stack = Stack.of(
-        [generate_incidents(scenario, clients, r, seed) for r in replications], clients, replications
-    )
+    stack = Stack.generate(scenario, clients, replications, seed)
     collected = [_Collected() for _ in replications]
     measured = np.arange(scenario.horizon_months) >= scenario.warmup_months
     k = int(measured.sum())
     for contract, setup in zip(scenario.contracts, prepared.setups, strict=True):
         runs = simulate_replications(scenario, setup, stack, seed)
-        billed = bills(contract, runs, ctx)
-        for replication, run, made, out in zip(replications, runs, billed, collected, strict=True):
-            row, flows, ledger = measure(scenario, contract, run, ctx, billed=made)
+        measured_runs = measure_runs(scenario, contract, runs, ctx)
+        for i, (replication, run, row, out) in enumerate(
+            zip(replications, runs, measured_runs.rows, collected, strict=True)
+        ):
             if keep_invoices and replication == 0:
-                lines = invoice_lines(ledger, run.tickets, ctx, contract.name)
+                lines = invoice_lines(measured_runs.ledger(i), run.tickets, ctx, contract.name)
                 out.invoices.append(lines[lines["month"] >= scenario.warmup_months])
             out.rows.append({"contract": contract.name, "replication": replication, "seed": seed, **row})
             if keep_tickets:
@@ -155,12 +154,14 @@ def run_replications(
                         "contract": np.full(k, contract.name, dtype=object),
                         "replication": np.full(k, replication, dtype=np.int64),
                         "month": np.arange(scenario.horizon_months)[measured],
-                        **{name: np.asarray(values)[measured] for name, values in flows.series().items()},
+                        **{
+                            name: np.asarray(values)[measured]
+                            for name, values in measured_runs.monthly(i).series().items()
+                        },
                     }
                 )
-            del ledger, flows
         # Before the next contract's runs (the loop's last run too): one contract's logs in memory at a time.
-        del runs, run, billed, made
+        del runs, run, measured_runs
     return [out.result() for out in collected]
 
 
