@@ -32,6 +32,7 @@ __all__ = [
     "bill_runs",
     "cost_ledger",
     "measure",
+    "measure_levels",
     "measure_runs",
     "percentile",
     "productive_hours_per_month",
@@ -765,10 +766,22 @@ def measure(
         facts = run_facts(scenario, run, ctx)
     if billed is None:
         billed = bill(contract, run.tickets, run.prevention, ctx)
-    zero = np.zeros(1, dtype=np.int64)
-    rows, flows = _priced(facts, [contract], billed, np.zeros(len(billed), dtype=np.int64), zero)
-    one = MonthlyFlows(**{name: getattr(flows, name)[0] for name in field_names(MonthlyFlows)})
-    return rows[0], one, billed.concat(facts.costs)
+    return measure_levels(facts, [contract], [billed])[0]
+
+
+def measure_levels(
+    facts: RunFacts, contracts: Sequence[Contract], bills: Sequence[Ledger]
+) -> list[tuple[dict[str, float], MonthlyFlows, Ledger]]:
+    """:func:`measure` of the one run of ``facts`` under each of ``contracts`` (price lists differing in their
+    SLA credits; ``bills``: each one's bill of the run), the price-independent work done once."""
+    whole = bills[0] if len(bills) == 1 else Ledger.join(list(bills))
+    row_of = np.repeat(np.arange(len(bills)), [len(b) for b in bills])
+    rows, flows = _priced(facts, contracts, whole, row_of, np.zeros(len(bills), dtype=np.int64))
+    names = field_names(MonthlyFlows)
+    return [
+        (row, MonthlyFlows(**{name: getattr(flows, name)[r] for name in names}), billed.concat(facts.costs))
+        for r, (row, billed) in enumerate(zip(rows, bills, strict=True))
+    ]
 
 
 def sla_clock(scenario: Scenario) -> str:

@@ -124,25 +124,31 @@ def scalar_maps(cal: WeekCalendar) -> tuple[Callable[[float], float], Callable[[
     ends: list[float] = cal._ends.tolist()  # type: ignore[attr-defined]
     cum: list[float] = cal._cum_start.tolist()  # type: ignore[attr-defined]
 
+    # Everything the maps read bound to locals of the closures (no global or attribute lookups per call).
+    floor, bisect_right, week = math.floor, bisect.bisect_right, HOURS_PER_WEEK
+    last_x, last_start = len(xs) - 2, len(starts) - 1
+    week_end = ends[-1] - HOURS_PER_WEEK
+
     def business(t: float) -> float:
-        weeks = math.floor(t / HOURS_PER_WEEK)
-        within = t - weeks * HOURS_PER_WEEK
-        i = bisect.bisect_right(xs, within) - 1
-        i = min(max(i, 0), len(xs) - 2)
+        weeks = floor(t / week)
+        within = t - weeks * week
+        i = bisect_right(xs, within) - 1
+        i = 0 if i < 0 else (last_x if i > last_x else i)
         x0, x1, y0, y1 = xs[i], xs[i + 1], ys[i], ys[i + 1]
         y = y0 if x1 == x0 else y0 + (y1 - y0) * (within - x0) / (x1 - x0)
         return weeks * per_week + y
 
     def clock(b: float, earliest: bool = True) -> float:
-        weeks = math.floor(b / per_week)
+        weeks = floor(b / per_week)
         within = b - weeks * per_week
-        i = min(max(bisect.bisect_right(cum, within) - 1, 0), len(starts) - 1)
+        i = bisect_right(cum, within) - 1
+        i = 0 if i < 0 else (last_start if i > last_start else i)
         t = starts[i] + (within - cum[i])
         if earliest and within == cum[i]:
             if i > 0:
                 t = ends[i - 1]
             elif weeks > 0 and within == 0.0:
-                t = ends[-1] - HOURS_PER_WEEK
-        return weeks * HOURS_PER_WEEK + t
+                t = week_end
+        return weeks * week + t
 
     return business, clock

@@ -27,21 +27,23 @@ Job = tuple[float, int, float]
 """A job submitted while the pool runs: (arrival in coverage time, priority, service hours)."""
 
 
-class _Due(simpy.events.Timeout):
-    """A timeout made with its one callback, carrying a number (a job's index, a hiring's count) as ``n``: what
-    SimPy's own ``Timeout`` constructor does (it inlines ``Event``'s), with the callback list built at once instead
-    of appended to after, and the number read as a plain attribute rather than through the ``value`` property (two
-    calls less per event on the pool's hot path). The delay is never negative here."""
+class _Due:
+    """A pool's event: what SimPy's ``Environment.step`` reads of an event it pops from its queue (its
+    ``callbacks``, called with it, and ``_ok``) and a number (a job's index, a hiring's count) as ``n``. Slotted
+    and with a callback tuple shared by the pool's events, it is made without the attribute dictionary and the
+    list of callbacks a ``Timeout`` builds for each event; SimPy schedules and steps it as it does its own. The
+    delay is never negative here."""
 
-    def __init__(self, env: simpy.Environment, delay: float, n: int, callback: Callable[[_Due], None]):
-        self.env = env
-        self.callbacks = [callback]  # type: ignore[list-item]
-        self._value = n
-        self._delay = delay
+    __slots__ = ("_ok", "callbacks", "n")
+
+    def __init__(
+        self, env: simpy.Environment, delay: float, n: int, callbacks: tuple[Callable[[_Due], None]]
+    ):
+        self.callbacks = callbacks
         self._ok = True
         self.n = n
         # ``env.schedule(self, NORMAL, delay)``, inlined.
-        heapq.heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))  # type: ignore[attr-defined]
+        heapq.heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))  # type: ignore[attr-defined, misc]
 
 
 def _delay(now: float, at: float) -> float:
@@ -106,7 +108,7 @@ def run_pool(
 
     def begin(i: int, now: float) -> None:
         start[i] = now
-        due(env, svc[i], i, finish)
+        due(env, svc[i], i, finished)
 
     # No arrival is an event: the jobs known before the run arrive in order (``nxt`` is the first not in the
     # system yet), the jobs added as others end wait in ``later`` by the time they come, and every event (an end,
@@ -153,7 +155,7 @@ def run_pool(
             start[i] = at
             done = at + svc[i]
             delay = done - now
-            due(env, delay if now + delay == done else _delay(now, done), i, finish)
+            due(env, delay if now + delay == done else _delay(now, done), i, finished)
             if not free:
                 return
 
@@ -167,7 +169,7 @@ def run_pool(
         if waiting:
             j = heappop(waiting)[2]
             start[j] = now
-            due(env, svc[j], j, finish)
+            due(env, svc[j], j, finished)
         else:
             free += 1
         if hear and (reports is None or reports[i]):
@@ -195,8 +197,9 @@ def run_pool(
         if free:
             feed_next(now)
 
+    finished = (finish,)
     for when, count in added or []:
-        due(env, max(when, 0.0), count, hire)
+        due(env, max(when, 0.0), count, (hire,))
     if free:
         feed_next(env.now)
     env.run()

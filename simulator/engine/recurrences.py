@@ -191,6 +191,7 @@ def recurrence_callbacks(
     ub, uc = scalar_maps(clocks.users)
     cb, cc = scalar_maps(clocks.coverage)
     horizon_b = ub(months * HOURS_PER_MONTH)
+    month_hours, last_month = HOURS_PER_MONTH, months - 1
     has_child_all = np.array(child_all, dtype=np.int64) >= 0
 
     def make(job_row: array[int]) -> tuple[Callable[[int, float], Job | None], array[int]]:
@@ -202,7 +203,8 @@ def recurrence_callbacks(
                 return None
             occ = uc(when_b, False)
             k = child - first
-            if assignment_l[client_l[k]][min(int(occ // HOURS_PER_MONTH), months - 1)] < 0:
+            month = int(occ // month_hours)
+            if assignment_l[client_l[k]][month if month < last_month else last_month] < 0:
                 return None  # the client has left
             created = occ if immediate_l[k] else uc(when_b + delay_l[k], False)
             occurred[child] = occ

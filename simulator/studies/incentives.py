@@ -37,7 +37,7 @@ from simulator.contracts import Contract, CreditScheme, PerBreach, PerDowntimeHo
 from simulator.contracts.billing import bill_credit_levels
 from simulator.engine.incidents import ClientTable, client_table
 from simulator.engine.replication import ContractRun, simulate_contract, simulate_staffing
-from simulator.metrics import billing_context, measure, productive_hours_per_month, run_facts
+from simulator.metrics import billing_context, measure, measure_levels, productive_hours_per_month, run_facts
 
 from . import selection, task_inputs
 from .checkpoints import Checkpoints
@@ -200,8 +200,9 @@ def _valued_rows(
     priced = [with_levers(p, levers) for _, p in variants]
     bills = bill_credit_levels(priced[0], priced, run.tickets, run.prevention, ctx)
     rows = []
-    for (label, _), billed, made in zip(variants, priced, bills, strict=True):
-        row, flows, ledger = measure(scenario, billed, run, ctx, facts, made)
+    for (label, _), billed, (row, flows, ledger) in zip(
+        variants, priced, measure_levels(facts, priced, bills), strict=True
+    ):
         if costs is None:
             costs = client_costs(run, ctx, flows)
         months = client_months(scenario, billed, run, ctx, ledger, flows, costs)
