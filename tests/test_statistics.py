@@ -429,12 +429,12 @@ def test_segment_percentiles_are_each_segments_numpy_percentile(
 def test_coefficients_of_variation_side_by_side_are_each_rows_own(rows: list[list[float]]) -> None:
     # The monthly revenue's variability of runs measured side by side: each row's, to the bit, what NumPy gives
     # the row alone (the sums of a 2-d array along an axis may be added in another order).
-    from simulator.metrics import _cvs, _sums
+    from simulator.metrics.reductions import row_cvs, row_sums
 
     x = np.array(rows)
     expected = []
     for row in x:
         mean = float(np.mean(row))
         expected.append(float(np.std(row, ddof=1) / mean) if len(row) > 1 and mean > 0 else float("nan"))
-    assert _cvs(x).tolist() == pytest.approx(expected, nan_ok=True, rel=0, abs=0)
-    assert _sums(x).tolist() == [float(row.sum()) for row in x]
+    assert row_cvs(x).tolist() == pytest.approx(expected, nan_ok=True, rel=0, abs=0)
+    assert row_sums(x).tolist() == [float(row.sum()) for row in x]
