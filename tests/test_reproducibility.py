@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from simulator import Results, Scenario, load_scenario, simulate
@@ -362,3 +364,23 @@ def test_a_run_batches_small_replications_and_gives_every_worker_a_batch() -> No
         update={"clients": [c.model_copy(update={"count": c.count * 20}) for c in base.clients]}
     )
     assert all(len(b) == 1 for b in batches(big, 6, 1))  # a large replication runs alone
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    seed=st.one_of(st.integers(0, 2**32 + 5), st.integers(0, 2**70)),
+    named=st.lists(
+        st.tuples(st.one_of(st.integers(0, 50), st.integers(0, 2**40)), st.text(max_size=30)),
+        min_size=1,
+        max_size=8,
+    ),
+)
+def test_streams_seeded_together_are_each_streams_own(seed: int, named: list[tuple[int, str]]) -> None:
+    # A batch's streams are seeded together, the seed sequences' hashing on arrays: each must give the numbers
+    # NumPy's own SeedSequence gives that (seed, replication, name), whatever the entropy's length in 32-bit words.
+    from simulator.base.rng import stream, streams
+
+    for (replication, name), made in zip(named, streams(seed, named), strict=True):
+        own = stream(seed, replication, name)
+        np.testing.assert_array_equal(made.random(4), own.random(4))
+        assert made.integers(0, 2**62) == own.integers(0, 2**62)

@@ -9,7 +9,7 @@ and two contracts see the same incidents wherever their levers agree.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +17,7 @@ import numpy as np
 from simulator.base.calendar import HOURS_PER_MONTH, HOURS_PER_YEAR
 from simulator.base.memo import remembered
 from simulator.base.records import field_names
-from simulator.base.rng import stream
+from simulator.base.rng import stream, streams
 from simulator.config import MAJOR, PRIORITY_MATRIX, Behaviour, Category, ClientSegment, Incidents, Scenario
 
 __all__ = [
@@ -345,11 +345,19 @@ def _make_category_table(model: Incidents) -> _CategoryTable:
     )
 
 
-def feature_uniforms(seed: int, replication: int, name: str, n: int) -> np.ndarray:
+Take = Callable[[str], np.random.Generator]
+"""A replication's named streams: the generator of a stream name (each taken once)."""
+
+
+def _own_streams(seed: int, replication: int) -> Take:
+    return lambda name: stream(seed, replication, name)
+
+
+def feature_uniforms(take: Take, name: str, n: int) -> np.ndarray:
     """The security-stack and client-IT uniforms (two columns) of the ``n`` incidents drawn from the stream
-    ``name``, from a stream of their own: drawn whether or not a contract uses them, they leave every other
-    stream's numbers as they were."""
-    return stream(seed, replication, f"features/{name}").random((n, 2))
+    ``name``, from a stream of their own (``features/<name>``): drawn whether or not a contract uses them, they
+    leave every other stream's numbers as they were."""
+    return take(f"features/{name}").random((n, 2))
 
 
 def _priority(cat: Category, site: np.ndarray, blocks: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -363,17 +371,20 @@ def _priority(cat: Category, site: np.ndarray, blocks: np.ndarray, u: np.ndarray
     return np.asarray(PRIORITY_MATRIX, dtype=np.int8)[impact, urgency]
 
 
-def client_propensity(scenario: Scenario, clients: ClientTable, replication: int, seed: int) -> np.ndarray:
+def client_propensity(
+    scenario: Scenario, clients: ClientTable, replication: int, seed: int, take: Take | None = None
+) -> np.ndarray:
     """Each client's incident propensity in one replication: the multiplier of all its incident rates, drawn from
     its segment's ``incident_propensity`` (mean 1) on a stream of its own per segment; ones for a segment without
-    one [factor]."""
+    one [factor]. ``take``: the replication's streams, when made already."""
+    take = take or _own_streams(seed, replication)
     propensity = np.ones(clients.count)
     for s, segment in enumerate(scenario.clients):
         spread = segment.incident_propensity
         if spread is None:
             continue
         members = np.flatnonzero(clients.segment == s)
-        u = stream(seed, replication, f"propensity/{segment.name}").random(len(members))
+        u = take(f"propensity/{segment.name}").random(len(members))
         propensity[members] = spread.ppf(u)
     return propensity
 
@@ -400,13 +411,19 @@ def generate_replications(
     """The incidents of each of ``replications`` (each what :func:`generate_incidents` gives it), one
     replication's after the other's, their clients numbered replication by replication (those of the k-th plus
     k × the clients): each replication's draws from its own streams, the attributes of all worked out at once."""
+    passes = [(1.0, "incidents")] + ([(extra, f"incidents+{extra:g}")] if extra > 0 else [])
+    # Every stream of every replication seeded at once.
+    names = [f"propensity/{c.name}" for c in scenario.clients if c.incident_propensity is not None]
+    names += [name for _, label in passes for name in _stream_names(scenario, label)]
+    made = streams(seed, [(r, name) for r in replications for name in names])
     pieces: list[_Block | IncidentSet] = []
     replication_of: list[int] = []  # the replication (its place) of each piece
     for k, replication in enumerate(replications):
-        propensity = client_propensity(scenario, clients, replication, seed)
-        mine = _draws(scenario, clients, replication, seed, 1.0, "incidents", propensity)
-        if extra > 0:
-            mine += _draws(scenario, clients, replication, seed, extra, f"incidents+{extra:g}", propensity)
+        take = dict(zip(names, made[k * len(names) : (k + 1) * len(names)], strict=True)).pop
+        propensity = client_propensity(scenario, clients, replication, seed, take)
+        mine = []
+        for factor, label in passes:
+            mine += _draws(scenario, clients, take, factor, label, propensity)
         pieces += mine
         replication_of += [k] * len(mine)
     blocks = [p for p in pieces if isinstance(p, _Block)]
@@ -457,60 +474,77 @@ class _Block:
     features: np.ndarray
 
 
+def _sources(scenario: Scenario) -> list[tuple[int, int, str]]:
+    """The streams a pass of incidents draws from, in the order it draws: (segment, what, name after the pass's
+    label), ``what`` a category's index (one past the last: the major incident, drawn when it can happen) or
+    −1 − the behaviour whose extra requests it draws."""
+    out = []
+    categories, major = scenario.incidents.categories, scenario.incidents.major
+    for s, segment in enumerate(scenario.clients):
+        out += [(s, c, f"{segment.name}/{cat.name}") for c, cat in enumerate(categories)]
+        if major.annual_probability > 0:
+            out.append((s, len(categories), f"{segment.name}/{MAJOR}"))
+        out += [
+            (s, -1 - managed, f"{segment.name}/extra-requests/{_BEHAVIOURS[managed]}")
+            for managed, behaviour in enumerate(segment.behaviours)
+            if behaviour.over_uses
+        ]
+    return out
+
+
+def _stream_names(scenario: Scenario, label: str) -> list[str]:
+    """The names of the streams :func:`_draws` takes for the pass ``label``."""
+    return [
+        name
+        for _, what, suffix in _sources(scenario)
+        for name in (
+            (f"{label}/{suffix}", f"features/{label}/{suffix}") if what >= 0 else (f"{label}/{suffix}",)
+        )
+    ]
+
+
 def _draws(
     scenario: Scenario,
     clients: ClientTable,
-    replication: int,
-    seed: int,
+    take: Take,
     factor: float,
     label: str,
     propensity: np.ndarray,
 ) -> list[_Block | IncidentSet]:
     """The draws of the incidents at ``factor`` times every rate (each client's times its propensity where its
-    segment spreads them), from the streams named after ``label``, in the order they come: blocks, and the extra
-    requests (made whole) between them."""
+    segment spreads them), from the streams named after ``label`` (taken from ``take``), in the order they come:
+    blocks, and the extra requests (made whole) between them."""
     horizon = scenario.horizon_months * HOURS_PER_MONTH
     users_cal = scenario.calendar.users()
     business_horizon = float(users_cal.business_time(horizon))
+    categories, major = scenario.incidents.categories, scenario.incidents.major
     out: list[_Block | IncidentSet] = []
-    for s, segment in enumerate(scenario.clients):
+    for s, what, suffix in _sources(scenario):
+        segment = scenario.clients[s]
         members = np.flatnonzero(clients.segment == s)
         spread = segment.incident_propensity is not None
-        for c, cat in enumerate(scenario.incidents.categories):
-            mean = (
-                cat.rate_per_client_month(segment.users, segment.endpoints, segment.sites)
-                * scenario.horizon_months
-                * factor
-            )
-            rng = stream(seed, replication, f"{label}/{segment.name}/{cat.name}")
-            counts = rng.poisson(mean * propensity[members]) if spread else rng.poisson(mean, len(members))
-            client = np.repeat(members, counts)
-            # The users' business time: made clock time with every block's.
-            business = rng.random(len(client)) * business_horizon
-            u = rng.random((len(client), U.COUNT))
-            features = feature_uniforms(seed, replication, f"{label}/{segment.name}/{cat.name}", len(client))
-            out.append(_Block(client, c, business, u, features))
-        major = scenario.incidents.major
-        if major.annual_probability > 0:
-            rng = stream(seed, replication, f"{label}/{segment.name}/{MAJOR}")
-            rate = -math.log1p(-major.annual_probability) * horizon / HOURS_PER_YEAR * factor
-            counts = rng.poisson(rate * propensity[members]) if spread else rng.poisson(rate, len(members))
-            client = np.repeat(members, counts)
-            occurred = rng.random(len(client)) * horizon
-            u = rng.random((len(client), U.COUNT))
-            features = feature_uniforms(seed, replication, f"{label}/{segment.name}/{MAJOR}", len(client))
-            out.append(_Block(client, len(scenario.incidents.categories), occurred, u, features))
-        for managed, behaviour in enumerate(segment.behaviours):
-            if behaviour.over_uses:
-                rng = stream(
-                    seed, replication, f"{label}/{segment.name}/extra-requests/{_BEHAVIOURS[managed]}"
-                )
-                mean = (
-                    behaviour.extra_requests_per_user_month * segment.users * scenario.horizon_months * factor
-                )
-                client = np.repeat(members, rng.poisson(mean, len(members)))
-                occurred = users_cal.clock_time(rng.random(len(client)) * business_horizon, earliest=False)
-                out.append(_extra_requests(scenario, clients, client, occurred, behaviour, managed, rng))
+        rng = take(f"{label}/{suffix}")
+        if what < 0:
+            managed = -1 - what
+            behaviour = segment.behaviours[managed]
+            mean = behaviour.extra_requests_per_user_month * segment.users * scenario.horizon_months * factor
+            client = np.repeat(members, rng.poisson(mean, len(members)))
+            occurred = users_cal.clock_time(rng.random(len(client)) * business_horizon, earliest=False)
+            out.append(_extra_requests(scenario, clients, client, occurred, behaviour, managed, rng))
+            continue
+        if what < len(categories):
+            cat = categories[what]
+            mean = cat.rate_per_client_month(segment.users, segment.endpoints, segment.sites)
+            mean = mean * scenario.horizon_months * factor
+            scale = business_horizon  # the users' business time: made clock time with every block's
+        else:
+            mean = -math.log1p(-major.annual_probability) * horizon / HOURS_PER_YEAR * factor
+            scale = horizon  # clock time
+        counts = rng.poisson(mean * propensity[members]) if spread else rng.poisson(mean, len(members))
+        client = np.repeat(members, counts)
+        times = rng.random(len(client)) * scale
+        u = rng.random((len(client), U.COUNT))
+        out.append(_Block(client, what, times, u, feature_uniforms(take, f"{label}/{suffix}", len(client))))
     return out
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator.base.records import PreventionLog, TicketLog, field_names, stacked
-from simulator.base.rng import stream
+from simulator.base.rng import streams
 from simulator.config import Scenario
 from simulator.contracts import Contract
 
@@ -259,7 +259,7 @@ def _before_pool(scenario: Scenario, setup: PlanSetup, stack: Stack, seed: int) 
     inc = past
     del past, stopped
     routes = time_tickets(inc, route(inc, inc_contract, False, levers, table, months), clocks)
-    rngs = [stream(seed, r, "recurrence") for r in replications]
+    rngs = streams(seed, [(r, "recurrence") for r in replications])
     chain = draw_recurrences(scenario, table, inc, routes, levers, months, rngs, n)
     # The chain holds what the rest needs (these first); letting go keeps the peak memory down.
     del inc, routes
