@@ -455,9 +455,12 @@ def generate_replications(
             else:
                 parts.append(piece)
         drawn = IncidentSet.concat(parts)
+        del parts
+    lengths = [len(p.client) for p in pieces]
+    del pieces, blocks, times, category  # the draws, before the incidents are sorted
     if len(replications) == 1:
         return drawn.take(np.argsort(drawn.occurred, kind="stable"))
-    of = np.repeat(np.array(replication_of), [len(p.client) for p in pieces])
+    of = np.repeat(np.array(replication_of), lengths)
     drawn.client = drawn.client + (of * clients.count).astype(drawn.client.dtype)
     return drawn.take(np.lexsort((drawn.occurred, of)))  # stable: as each replication sorted alone
 

@@ -103,7 +103,7 @@ class RunFacts:
     """The runs' ticket logs one after the other, their clients numbered run by run (one run: its log)."""
     prevention: PreventionLog
     """Their prevention logs, likewise."""
-    of: np.ndarray  # the run of each row of ``tickets``
+    of: np.ndarray | None  # the run of each row of ``tickets`` (None: one run)
     measured: np.ndarray  # by month: after the warm-up
     in_window: np.ndarray  # by row of ``tickets``: in a measured month
     labour: np.ndarray  # the provider's costs [currency/month], as its cost ledger books them
@@ -157,7 +157,7 @@ def run_facts(scenario: Scenario, run: ContractRun | Sequence[ContractRun], ctx:
     k, months, n = len(runs), ctx.months, len(ctx.users)
     if k == 1:
         log, prevention, together = runs[0].tickets, runs[0].prevention, ctx
-        of = np.zeros(len(log), dtype=np.int64)
+        of = None  # one run: no per-row array (a large run's log has millions of rows)
     else:
         batch = runs[0].batch
         if (
@@ -175,12 +175,12 @@ def run_facts(scenario: Scenario, run: ContractRun | Sequence[ContractRun], ctx:
 
     def by_month(mask: np.ndarray | None = None, weights: np.ndarray | None = None) -> np.ndarray:
         # Per run and month: the rows' count, or the sum of their weights (in the rows' order).
-        run, month = (of, log.month) if mask is None else (of[mask], log.month[mask])
-        index = run * months + month
+        month = log.month if mask is None else log.month[mask]
+        index = month if of is None else (of if mask is None else of[mask]) * months + month
         return np.bincount(index, weights=weights, minlength=k * months).reshape(k, months).astype(float)
 
     def per_run(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(of[mask], minlength=k).astype(float)
+        return _per_run(of, mask, k).astype(float)
 
     provider = scenario.provider
     pools = PoolMonths.of(runs)
@@ -200,7 +200,7 @@ def run_facts(scenario: Scenario, run: ContractRun | Sequence[ContractRun], ctx:
     parts = by_month(ticket, to_cents(log.parts_cost[ticket]).astype(float)) / 100.0
     in_window = measured[log.month]
     windows = per_run(in_window)
-    counts = np.bincount(of[in_window], minlength=k)
+    counts = _per_run(of, in_window, k)
     downtime_hours = by_month(None, log.downtime_user_hours)
     downtime = row_sums(downtime_hours[:, measured])
     user_years = float(ctx.users.sum()) * scenario.measured_months / 12.0
@@ -249,14 +249,19 @@ def run_facts(scenario: Scenario, run: ContractRun | Sequence[ContractRun], ctx:
     )
 
 
+def _per_run(of: np.ndarray | None, mask: np.ndarray, k: int) -> np.ndarray:
+    """How many rows of ``mask`` each of ``k`` runs has (``of``: the run of each row; None: one run)."""
+    return np.array([np.count_nonzero(mask)]) if of is None else np.bincount(of[mask], minlength=k)
+
+
 def _ticket_times(
-    log: TicketLog, of: np.ndarray, k: int, measured_tickets: np.ndarray, ctx: BillingContext
+    log: TicketLog, of: np.ndarray | None, k: int, measured_tickets: np.ndarray, ctx: BillingContext
 ) -> list[dict[str, float]]:
     """Per run (``of``: the run of each row of ``log``, ``k`` runs): mean and 90th percentile of the measured
     tickets' response (created to started) and resolution (created to resolved) times [business hours]; NaN
     without tickets."""
     mt = measured_tickets
-    counts = np.bincount(of[mt], minlength=k)
+    counts = _per_run(of, mt, k)
     figures = {}
     for name, end in (("response", log.started[mt]), ("resolution", log.resolved[mt])):
         hours = ctx.calendar.business_hours_between(log.created[mt], end)
@@ -397,8 +402,8 @@ def _breaches(contract: Contract, facts: RunFacts) -> tuple[np.ndarray, np.ndarr
     if sla is None:
         return None
     k = len(facts.runs)
-    scope = np.bincount(facts.of[sla["in_scope"] & facts.in_window], minlength=k)
-    breaches = np.bincount(facts.of[sla["breach"] & facts.in_window], minlength=k).astype(float)
+    scope = _per_run(facts.of, sla["in_scope"] & facts.in_window, k)
+    breaches = _per_run(facts.of, sla["breach"] & facts.in_window, k).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         compliance = np.where(scope > 0, 1.0 - breaches / np.maximum(scope, 1), np.nan)
     return breaches, compliance
