@@ -64,10 +64,10 @@ def test_the_package_keeps_its_layers(checked: None) -> None:
             "simulator.contracts.time_and_materials -> simulator.contracts.managed",
         ),
         (
-            "metrics/measure.py",
+            "metrics/measurement.py",
             "import simpy",
             "SimPy only in the engine",
-            "simulator.metrics.measure -> simpy",
+            "simulator.metrics.measurement -> simpy",
         ),
         (
             "studies/run.py",

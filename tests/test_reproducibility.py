@@ -378,9 +378,12 @@ def test_a_run_batches_small_replications_and_gives_every_worker_a_batch() -> No
 def test_streams_seeded_together_are_each_streams_own(seed: int, named: list[tuple[int, str]]) -> None:
     # A batch's streams are seeded together, the seed sequences' hashing on arrays: each must give the numbers
     # NumPy's own SeedSequence gives that (seed, replication, name), whatever the entropy's length in 32-bit words.
-    from simulator.base.rng import stream, streams
+    from simulator.base.rng import TOGETHER, seeded_together, stream, streams
 
-    for (replication, name), made in zip(named, streams(seed, named), strict=True):
+    many = named * (TOGETHER // len(named) + 1)  # enough for streams() to seed them together
+    for (replication, name), made in zip(many, streams(seed, many), strict=True):
+        assert made.random() == stream(seed, replication, name).random()
+    for (replication, name), made in zip(named, seeded_together(seed, named), strict=True):
         own = stream(seed, replication, name)
         np.testing.assert_array_equal(made.random(4), own.random(4))
         assert made.integers(0, 2**62) == own.integers(0, 2**62)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.random.bit_generator import ISeedSequence
 
-__all__ = ["stream", "stream_key", "streams"]
+__all__ = ["TOGETHER", "seeded_together", "stream", "stream_key", "streams"]
 
 
 def stream_key(name: str) -> int:
@@ -37,10 +37,21 @@ _SHIFT = 16
 _MASK = 0xFFFFFFFF
 
 
+TOGETHER = 16
+"""From how many streams :func:`streams` seeds them together (below, one by one is quicker)."""
+
+
 def streams(seed: int, named: Sequence[tuple[int, str]]) -> list[np.random.Generator]:
-    """:func:`stream` of each (replication, name) of ``named``, all seeded at once: the same generators, the
-    seed sequences' hashing done on arrays (a dozen array operations for all of them rather than a few dozen
-    per stream)."""
+    """:func:`stream` of each (replication, name) of ``named``: the same generators, seeded together when there
+    are many (:func:`seeded_together`)."""
+    if len(named) < TOGETHER:
+        return [stream(seed, replication, name) for replication, name in named]
+    return seeded_together(seed, named)
+
+
+def seeded_together(seed: int, named: Sequence[tuple[int, str]]) -> list[np.random.Generator]:
+    """:func:`stream` of each (replication, name) of ``named``, all seeded at once: the seed sequences' hashing
+    done on arrays (a few hundred array operations for all of them rather than a few dozen per stream)."""
     if not named:
         return []
     rows = [_words(int(seed)) + _words(int(r)) + [stream_key(name)] for r, name in named]
@@ -113,7 +124,7 @@ def _generate_state(pool: np.ndarray) -> np.ndarray:
 
 
 class _Drawn(ISeedSequence):
-    """A seed sequence whose state is worked out already (by :func:`streams`)."""
+    """A seed sequence whose state is worked out already (by :func:`seeded_together`)."""
 
     def __init__(self, state: np.ndarray) -> None:
         self.state = state
