@@ -66,9 +66,8 @@ class ContractRun:
     productive_hours_by_month: np.ndarray  # of those, the hours it gives to tickets and prevention
     ticket_contract: np.ndarray  # contract index of each row of ``tickets``
     prevention_contract: np.ndarray  # contract index of each prevention job
-    batch: Batch | None = (
-        None  # the logs of the runs simulated side by side with this one (it the ``place``-th)
-    )
+    # The logs of the runs simulated side by side with this one (it the ``place``-th of them); None alone.
+    batch: Batch | None = None
     place: int = 0
 
 

@@ -136,6 +136,34 @@ class MonthlyFlows:
     tickets: np.ndarray
     client_it_cost: np.ndarray  # the client's own IT's time on the tickets it takes (co-managed)
 
+    @staticmethod
+    def of(
+        revenue: np.ndarray,
+        credits: np.ndarray,
+        costs: tuple[np.ndarray, np.ndarray, np.ndarray],
+        overhead: Overhead,
+        log_flows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    ) -> MonthlyFlows:
+        """The flows from the revenue, the credits, the costs (labour, tools, parts) and the log's downtime cost,
+        downtime hours, incidents, tickets and own-IT cost by month: the service delivery cost their sum, the
+        overhead on the month's revenue."""
+        labour, tools, parts = costs
+        downtime_cost, downtime_hours, incidents, tickets, client_it_cost = log_flows
+        return MonthlyFlows(
+            revenue=revenue,
+            credits=credits,
+            labour=labour,
+            tools=tools,
+            parts=parts,
+            cost=labour + tools + parts,
+            overhead=overhead.fixed_per_month + overhead.share_of_revenue * np.maximum(revenue, 0.0),
+            downtime_cost=downtime_cost,
+            downtime_hours=downtime_hours,
+            incidents=incidents,
+            tickets=tickets,
+            client_it_cost=client_it_cost,
+        )
+
     def series(self) -> dict[str, np.ndarray]:
         """The :data:`MONTHLY_METRICS` series."""
         return {
@@ -171,18 +199,16 @@ def monthly_flows(ledger: Ledger, log: TicketLog, months: int, overhead: Overhea
     tools = flow(ledger.account == Account.COST_TOOLS)
     parts = flow(ledger.account == Account.COST_PARTS)
     ticket = log.handling == Handling.TICKET
-    revenue = billed - credits
-    return MonthlyFlows(
-        revenue=revenue,
-        credits=credits,
-        labour=labour,
-        tools=tools,
-        parts=parts,
-        cost=labour + tools + parts,
-        overhead=overhead.fixed_per_month + overhead.share_of_revenue * np.maximum(revenue, 0.0),
-        downtime_cost=_by_month(log.month, log.downtime_cost, months),
-        downtime_hours=_by_month(log.month, log.downtime_user_hours, months),
-        incidents=_by_month(log.month, None, months),
-        tickets=_by_month(log.month[ticket], None, months),
-        client_it_cost=_by_month(log.month, log.client_it_cost, months),
+    return MonthlyFlows.of(
+        billed - credits,
+        credits,
+        (labour, tools, parts),
+        overhead,
+        (
+            _by_month(log.month, log.downtime_cost, months),
+            _by_month(log.month, log.downtime_user_hours, months),
+            _by_month(log.month, None, months),
+            _by_month(log.month[ticket], None, months),
+            _by_month(log.month, log.client_it_cost, months),
+        ),
     )

@@ -344,21 +344,18 @@ def _priced(
     credits = flow((ledger.payer == Party.PROVIDER) & (ledger.payee >= 0))
     revenue = flow(to_provider) - credits
     j = run_of
-    labour, tools, parts = facts.labour[j], facts.tools[j], facts.parts[j]
-    overhead = facts.scenario.provider.overhead
-    flows = MonthlyFlows(
-        revenue=revenue,
-        credits=credits,
-        labour=labour,
-        tools=tools,
-        parts=parts,
-        cost=labour + tools + parts,
-        overhead=overhead.fixed_per_month + overhead.share_of_revenue * np.maximum(revenue, 0.0),
-        downtime_cost=facts.downtime_cost[j],
-        downtime_hours=facts.downtime_hours[j],
-        incidents=facts.incidents[j],
-        tickets=facts.tickets_by_month[j],
-        client_it_cost=facts.client_it_cost[j],
+    flows = MonthlyFlows.of(
+        revenue,
+        credits,
+        (facts.labour[j], facts.tools[j], facts.parts[j]),
+        facts.scenario.provider.overhead,
+        (
+            facts.downtime_cost[j],
+            facts.downtime_hours[j],
+            facts.incidents[j],
+            facts.tickets_by_month[j],
+            facts.client_it_cost[j],
+        ),
     )
     money = money_totals(flows, measured)
     # What an incident brings: its invoice lines, less the average credit per incident [whole cents].
