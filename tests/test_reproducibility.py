@@ -325,7 +325,7 @@ def test_replications_run_side_by_side_as_each_would_alone(name: str) -> None:
 
     from simulator.base import memo
     from simulator.engine.replication import Stack, contract_setup, simulate_contract, simulate_replications
-    from simulator.metrics import billing_context, measure, measure_runs
+    from simulator.metrics import billing_context, measure, measure_runs, monthly_flows
 
     sc = load_scenario(f"scenarios/{name}.yaml", {"horizon_months": 5, "warmup_months": 1})
     clients = client_table(sc)
@@ -348,6 +348,8 @@ def test_replications_run_side_by_side_as_each_would_alone(name: str) -> None:
             assert measured.rows[k] == pytest.approx(row, nan_ok=True, rel=0, abs=0)
             _assert_same(measured.monthly(k), flows)
             _assert_same(measured.ledger(k), ledger)
+            # The money by month is the ledger's, as re-pricing and the transition read it.
+            _assert_same(flows, monthly_flows(ledger, alone.tickets, ctx.months, sc.provider.overhead))
 
 
 def test_a_run_batches_small_replications_and_gives_every_worker_a_batch() -> None:
