@@ -127,8 +127,8 @@ class PreventionLog:
     started: np.ndarray
     resolved: np.ndarray
 
-    def take(self, mask: np.ndarray) -> PreventionLog:
-        """The jobs in ``mask``."""
+    def take(self, mask: np.ndarray | slice) -> PreventionLog:
+        """The jobs in ``mask`` (a boolean mask, integer index or slice)."""
         return PreventionLog(**{name: getattr(self, name)[mask] for name in field_names(type(self))})
 
 

@@ -157,27 +157,27 @@ def ticket_log(
 
 def prevention_logs(
     jobs: PreventionJobs, job_row: array[int], pool: PoolResult, sizes: list[int], clocks: Clocks
-) -> list[tuple[PreventionLog, np.ndarray]]:
-    """The prevention jobs as each pool did them (month: the month each started), and each one's contract: for
-    several pools whose jobs and rows are one after the other's (``sizes``: each pool's number of jobs; one pool,
-    one size), the clock times worked out once for all."""
+) -> tuple[PreventionLog, np.ndarray, list[tuple[int, int]]]:
+    """The prevention jobs as the pools did them (month: the month each started), each one's contract, and the
+    rows each pool's jobs span: for several pools whose jobs and rows are one after the other's (``sizes``: each
+    pool's number of jobs; one pool, one size), one pool's jobs after the other's, the clock times worked out once
+    for all."""
     cov = clocks.coverage
     rows = np.array(job_row, dtype=np.int64)  # a copy: a view would pin the typed array's buffer
     idx = np.where(rows >= 0, rows, -1 - rows)
     pm = rows < 0
     p_start = cov.clock_time(pool.start[pm], earliest=False)
-    whole = PreventionLog(
+    log = PreventionLog(
         client=jobs.client[idx[pm]],
         month=month_of(p_start, clocks.months),
         hours=jobs.hours[idx[pm]],
         started=p_start,
         resolved=cov.clock_time(pool.end[pm], earliest=True),
     )
-    contract = jobs.contract[idx[pm]]
-    if len(sizes) == 1:
-        return [(whole, contract)]
-    of = np.repeat(np.arange(len(sizes)), sizes)[pm]
-    return [(whole.take(of == k), contract[of == k]) for k in range(len(sizes))]
+    counts = np.bincount(np.repeat(np.arange(len(sizes)), sizes)[pm], minlength=len(sizes))
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    return log, jobs.contract[idx[pm]], list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
 @dataclass(frozen=True)

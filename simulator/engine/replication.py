@@ -75,8 +75,8 @@ class ContractRun:
 class Batch:
     """The logs of the runs of replications simulated side by side (:func:`simulate_replications`): one run's
     rows after the other's, their clients numbered run by run (those of the k-th plus k × the scenario's clients),
-    as ``stacked`` makes them of the runs' logs; each run's logs are views of these rows. Kept so that measuring
-    the runs together need not stack them again."""
+    as ``stacked`` makes them of the runs' logs; each run's logs are views of these rows (but for their clients,
+    numbered as the run's own). Kept so that measuring the runs together need not stack them again."""
 
     tickets: TicketLog
     prevention: PreventionLog
@@ -307,15 +307,20 @@ def _run_pool(
     )
     ticket_contract = outcome.routes.contract.astype(np.int64)
     del outcome
-    done = prevention_logs(prevention, job_row, pool, sizes, clocks)
+    jobs_done, jobs_contract, spans = prevention_logs(prevention, job_row, pool, sizes, clocks)
     batch = None
     if len(sizes) == 1:
         logs, contracts = [log], [ticket_contract]
+        done = [(jobs_done, jobs_contract)]
     else:
         log, ticket_contract, bounds = _grouped(log, ticket_contract, len(sizes), n)
         logs = _split(log, bounds, n)
         contracts = [ticket_contract[a:b] for a, b in bounds]
-        batch = Batch(log, stacked(PreventionLog, [p for p, _ in done], n), len(sizes))
+        # Each pool's prevention jobs are together already, its clients numbered as the scenario's.
+        done = [(jobs_done.take(slice(a, b)), jobs_contract[a:b]) for a, b in spans]
+        pool_of = np.repeat(np.arange(len(sizes)), [b - a for a, b in spans])
+        whole = dataclasses.replace(jobs_done, client=jobs_done.client + pool_of * n)
+        batch = Batch(log, whole, len(sizes))
     del log, ticket_contract
     work = workloads(logs, prevention, pool, sizes, plan, clocks)
     del job_row, pool

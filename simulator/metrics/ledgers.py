@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from simulator.base.records import BillingContext, Handling, TicketLog
+from simulator.base.records import BillingContext, Handling, TicketLog, field_names
 from simulator.config import Overhead, Provider, Scenario
 from simulator.contracts.ledger import Account, Ledger, Party
 from simulator.engine.replication import ContractRun
@@ -163,6 +163,10 @@ class MonthlyFlows:
             tickets=tickets,
             client_it_cost=client_it_cost,
         )
+
+    def row(self, r: int) -> MonthlyFlows:
+        """Row ``r`` of flows measured for several runs or price lists at once (each series 2-d, a row each)."""
+        return MonthlyFlows(**{name: getattr(self, name)[r] for name in field_names(MonthlyFlows)})
 
     def series(self) -> dict[str, np.ndarray]:
         """The :data:`MONTHLY_METRICS` series."""

@@ -119,9 +119,8 @@ class RunFacts:
     pool: tuple[dict[str, float], ...]
     """Per run: the technician pool's figures over the measured months."""
     windows: np.ndarray  # per run: incidents in the measured months
-    direct: (
-        np.ndarray
-    )  # per run: their direct cost (hands-on and travel hours at the hour cost, parts) [currency]
+    # Per run: their direct cost (hands-on and travel hours at the hour cost, parts) [currency].
+    direct: np.ndarray
 
     @cached_property
     def costs(self) -> Ledger:
@@ -199,8 +198,8 @@ def run_facts(scenario: Scenario, run: ContractRun | Sequence[ContractRun], ctx:
     ticket = log.handling == Handling.TICKET
     parts = by_month(ticket, to_cents(log.parts_cost[ticket]).astype(float)) / 100.0
     in_window = measured[log.month]
-    windows = per_run(in_window)
     counts = _per_run(of, in_window, k)
+    windows = counts.astype(float)
     downtime_hours = by_month(None, log.downtime_user_hours)
     downtime = row_sums(downtime_hours[:, measured])
     user_years = float(ctx.users.sum()) * scenario.measured_months / 12.0
@@ -417,7 +416,7 @@ class Measured:
 
     def monthly(self, k: int) -> MonthlyFlows:
         """Run ``k``'s money and counts by month."""
-        return MonthlyFlows(**{name: getattr(self.flows, name)[k] for name in field_names(MonthlyFlows)})
+        return self.flows.row(k)
 
     def ledger(self, k: int) -> Ledger:
         """Run ``k``'s full ledger: its bill and the provider's costs."""
@@ -464,8 +463,7 @@ def measure_levels(
     whole = bills[0] if len(bills) == 1 else Ledger.join(list(bills))
     row_of = np.repeat(np.arange(len(bills)), [len(b) for b in bills])
     rows, flows = _priced(facts, contracts, whole, row_of, np.zeros(len(bills), dtype=np.int64))
-    names = field_names(MonthlyFlows)
     return [
-        (row, MonthlyFlows(**{name: getattr(flows, name)[r] for name in names}), billed.concat(facts.costs))
+        (row, flows.row(r), billed.concat(facts.costs))
         for r, (row, billed) in enumerate(zip(rows, bills, strict=True))
     ]
